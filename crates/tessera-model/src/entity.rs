@@ -1,0 +1,266 @@
+//! The aggregates stored so far. Each carries its issuer id (tenant), its timestamps, and a
+//! `revision` that every update increments, for optimistic concurrency (`ETag`/`If-Match`).
+
+use crate::{ClientId, Email, IssuerId, IssuerSlug, KeyId, TicketId, UnixTime, UserId};
+
+/// An issuer: one independent identity hub (tenant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuer {
+    /// Internal id.
+    pub id: IssuerId,
+    /// The URL path segment, unique in the installation.
+    pub slug: IssuerSlug,
+    /// Human-readable name, shown on hosted pages.
+    pub display_name: String,
+    /// When it was created.
+    pub created_at: UnixTime,
+    /// When it last changed.
+    pub updated_at: UnixTime,
+    /// Incremented by every update.
+    pub revision: i64,
+}
+
+/// Whether a client can keep a secret (RFC 6749 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientType {
+    /// Runs on a server and authenticates at the token endpoint.
+    Confidential,
+    /// Runs on a user's device; cannot keep a secret.
+    Public,
+}
+
+impl ClientType {
+    /// The wire and storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confidential => "confidential",
+            Self::Public => "public",
+        }
+    }
+
+    /// Parses the storage spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "confidential" => Some(Self::Confidential),
+            "public" => Some(Self::Public),
+            _ => None,
+        }
+    }
+}
+
+/// A client (relying party) of an issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// Internal id; its public form is the OAuth `client_id`.
+    pub id: ClientId,
+    /// The owning issuer.
+    pub issuer_id: IssuerId,
+    /// Display name.
+    pub name: String,
+    /// Confidential or public.
+    pub client_type: ClientType,
+    /// SHA-256 of the client secret (confidential clients), never the secret itself.
+    pub secret_hash: Option<[u8; 32]>,
+    /// Exact redirect URIs (validated when registered).
+    pub redirect_uris: Vec<String>,
+    /// Where the client may ask to return after logout.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Grant types the client may use, as their RFC names.
+    pub grant_types: Vec<String>,
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`.
+    pub token_endpoint_auth_method: String,
+    /// Scopes the client may request.
+    pub allowed_scopes: Vec<String>,
+    /// First-party clients skip consent.
+    pub first_party: bool,
+    /// For Core API clients of the `system` issuer: the issuers their tokens may see (`None`:
+    /// all of them).
+    pub allowed_issuers: Option<Vec<IssuerSlug>>,
+    /// When it was created.
+    pub created_at: UnixTime,
+    /// When it last changed.
+    pub updated_at: UnixTime,
+    /// Incremented by every update.
+    pub revision: i64,
+}
+
+/// A user of one issuer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// Internal id.
+    pub id: UserId,
+    /// The owning issuer.
+    pub issuer_id: IssuerId,
+    /// Primary email address, unique per issuer in its normalized form.
+    pub email: Option<Email>,
+    /// Whether the email address has been proven.
+    pub email_verified: bool,
+    /// Optional username, unique per issuer.
+    pub username: Option<String>,
+    /// Argon2id PHC string, if the user has a password.
+    pub password_hash: Option<String>,
+    /// Full name.
+    pub name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Data the user may edit.
+    pub user_metadata: serde_json::Value,
+    /// Data only administrators may edit.
+    pub app_metadata: serde_json::Value,
+    /// Blocked users cannot sign in.
+    pub blocked: bool,
+    /// When it was created.
+    pub created_at: UnixTime,
+    /// When it last changed.
+    pub updated_at: UnixTime,
+    /// Incremented by every update.
+    pub revision: i64,
+}
+
+/// A JOSE signing algorithm an issuer key may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAlgorithm {
+    /// ECDSA P-256 with SHA-256 (the default).
+    Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    Rs256,
+    /// Ed25519.
+    EdDsa,
+}
+
+impl KeyAlgorithm {
+    /// The JOSE `alg` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+
+    /// Parses a JOSE `alg` name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "ES256" => Some(Self::Es256),
+            "RS256" => Some(Self::Rs256),
+            "EdDSA" => Some(Self::EdDsa),
+            _ => None,
+        }
+    }
+}
+
+/// Where a key is in its life: published before it signs, kept after it stops signing until
+/// the tokens it signed have expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// Published in the JWKS, not yet signing.
+    Next,
+    /// Signing.
+    Current,
+    /// Published, no longer signing.
+    Previous,
+    /// Neither published nor signing.
+    Retired,
+}
+
+impl KeyState {
+    /// The storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Next => "next",
+            Self::Current => "current",
+            Self::Previous => "previous",
+            Self::Retired => "retired",
+        }
+    }
+
+    /// Parses the storage spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "next" => Some(Self::Next),
+            "current" => Some(Self::Current),
+            "previous" => Some(Self::Previous),
+            "retired" => Some(Self::Retired),
+            _ => None,
+        }
+    }
+}
+
+/// A signing key of an issuer. The private part is sealed with the master key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKey {
+    /// Internal id; its public form is the JOSE `kid`.
+    pub id: KeyId,
+    /// The owning issuer.
+    pub issuer_id: IssuerId,
+    /// Signing algorithm.
+    pub algorithm: KeyAlgorithm,
+    /// Life-cycle state.
+    pub state: KeyState,
+    /// The public JWK, as JSON text.
+    pub public_jwk: String,
+    /// The private key, sealed by `MasterKey::seal`.
+    pub private_key_sealed: Vec<u8>,
+    /// When it was created.
+    pub created_at: UnixTime,
+    /// When its state last changed.
+    pub updated_at: UnixTime,
+}
+
+/// What a single-use ticket is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketKind {
+    /// An OAuth authorization code.
+    AuthorizationCode,
+    /// An email-verification link.
+    EmailVerification,
+    /// A password-reset link.
+    PasswordReset,
+}
+
+impl TicketKind {
+    /// The storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::EmailVerification => "email_verification",
+            Self::PasswordReset => "password_reset",
+        }
+    }
+
+    /// Parses the storage spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "authorization_code" => Some(Self::AuthorizationCode),
+            "email_verification" => Some(Self::EmailVerification),
+            "password_reset" => Some(Self::PasswordReset),
+            _ => None,
+        }
+    }
+}
+
+/// A single-use artefact (code, link), stored under the hash of the secret that redeems it and
+/// consumed by exactly one caller (ARCHITECTURE.md invariants 5 and 6).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ticket {
+    /// Internal id.
+    pub id: TicketId,
+    /// The owning issuer.
+    pub issuer_id: IssuerId,
+    /// What it is for.
+    pub kind: TicketKind,
+    /// SHA-256 of the redeeming secret.
+    pub secret_hash: [u8; 32],
+    /// Who or what it concerns (a user id, an interaction id).
+    pub subject: String,
+    /// What redeeming it yields.
+    pub payload: serde_json::Value,
+    /// When it stops being redeemable.
+    pub expires_at: UnixTime,
+    /// When it was redeemed, if it was.
+    pub consumed_at: Option<UnixTime>,
+    /// When it was created.
+    pub created_at: UnixTime,
+}

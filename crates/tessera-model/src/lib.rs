@@ -1,0 +1,21 @@
+//! Tessera's domain vocabulary (DESIGN.md §1): typed ids, validated values and entities.
+//!
+//! Values are parsed once at the edge and carry their validity in their type ("parse, don't
+//! validate"): an [`IssuerSlug`] or an [`Email`] that exists is a valid one. This crate does no
+//! I/O and reads no clock: time comes from a [`Clock`] that the server crate provides.
+
+mod email;
+mod entity;
+mod event;
+mod id;
+mod slug;
+mod time;
+
+pub use email::{Email, EmailError};
+pub use entity::{
+    Client, ClientType, Issuer, KeyAlgorithm, KeyState, SigningKey, Ticket, TicketKind, User,
+};
+pub use event::{Actor, Event, NewEvent};
+pub use id::{ClientId, EventId, IdError, IssuerId, KeyId, TicketId, UserId};
+pub use slug::{IssuerSlug, SlugError};
+pub use time::{Clock, FixedClock, UnixTime};

@@ -1,0 +1,37 @@
+//! The PostgreSQL backend: the shared repositories over `sqlx::Postgres`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tessera_store::{Backend, StoreError};
+
+use crate::PoolSize;
+
+type Db = sqlx::Postgres;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+const BACKEND: Backend = Backend::Postgres;
+const BEGIN_WRITE: &str = "BEGIN";
+const MIGRATIONS_TABLE_EXISTS: &str = "SELECT COUNT(*) FROM information_schema.tables \
+     WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'";
+
+#[path = "shared/mod.rs"]
+mod shared;
+
+/// The PostgreSQL store.
+pub type PgStore = shared::SqlStore;
+
+/// Connects to the database named by `url`; fails at once if it cannot be reached.
+pub async fn connect(url: &str, size: PoolSize) -> Result<PgStore, StoreError> {
+    let options =
+        PgConnectOptions::from_str(url).map_err(|e| crate::error::map("database", e))?;
+    let pool = PgPoolOptions::new()
+        .max_connections(size.max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(|e| crate::error::map("database", e))?;
+    Ok(shared::SqlStore::new(pool.clone(), pool))
+}

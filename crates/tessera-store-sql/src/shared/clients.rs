@@ -1,0 +1,157 @@
+//! Clients of an issuer.
+
+use async_trait::async_trait;
+use tessera_model::{Client, ClientId, NewEvent};
+use tessera_store::{ClientRepo, IssuerScope, Page, PageRequest, StoreError};
+
+use super::rows::{ClientRow, convert, json_list};
+use super::{
+    SqlStore, after_bound, commit, fetch_limit, insert_event, missing_or_conflict, paginate,
+};
+use crate::error::map;
+
+fn allowed_issuers(client: &Client) -> Option<String> {
+    client.allowed_issuers.as_ref().map(|slugs| {
+        let slugs: Vec<String> = slugs.iter().map(|s| s.as_str().to_owned()).collect();
+        json_list(&slugs)
+    })
+}
+
+#[async_trait]
+impl ClientRepo for SqlStore {
+    async fn create(
+        &self,
+        scope: IssuerScope,
+        client: &Client,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO clients (issuer_id, id, name, client_type, secret_hash, redirect_uris, \
+             post_logout_redirect_uris, grant_types, token_endpoint_auth_method, allowed_scopes, \
+             first_party, allowed_issuers, created_at, updated_at, revision) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(scope.issuer_id().as_uuid())
+        .bind(client.id.as_uuid())
+        .bind(&client.name)
+        .bind(client.client_type.as_str())
+        .bind(client.secret_hash.map(|h| h.to_vec()))
+        .bind(json_list(&client.redirect_uris))
+        .bind(json_list(&client.post_logout_redirect_uris))
+        .bind(json_list(&client.grant_types))
+        .bind(&client.token_endpoint_auth_method)
+        .bind(json_list(&client.allowed_scopes))
+        .bind(client.first_party)
+        .bind(allowed_issuers(client))
+        .bind(client.created_at.0)
+        .bind(client.updated_at.0)
+        .bind(client.revision)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map("client", e))?;
+        insert_event(&mut tx, scope.issuer_id(), event).await?;
+        commit(tx).await
+    }
+
+    async fn find(&self, scope: IssuerScope, id: ClientId) -> Result<Option<Client>, StoreError> {
+        let row: Option<ClientRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM clients WHERE issuer_id = $1 AND id = $2"
+        ))
+        .bind(scope.issuer_id().as_uuid())
+        .bind(id.as_uuid())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(|e| map("client", e))?;
+        row.map(Client::try_from).transpose()
+    }
+
+    async fn list(
+        &self,
+        scope: IssuerScope,
+        page: PageRequest,
+    ) -> Result<Page<Client>, StoreError> {
+        let rows: Vec<ClientRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM clients WHERE issuer_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(scope.issuer_id().as_uuid())
+        .bind(after_bound(page))
+        .bind(fetch_limit(page))
+        .fetch_all(&self.read)
+        .await
+        .map_err(|e| map("client", e))?;
+        Ok(paginate(convert(rows)?, page.limit, |c: &Client| {
+            c.id.as_uuid()
+        }))
+    }
+
+    async fn update(
+        &self,
+        scope: IssuerScope,
+        client: &Client,
+        event: &NewEvent,
+    ) -> Result<Client, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE clients SET name = $3, client_type = $4, secret_hash = $5, \
+             redirect_uris = $6, post_logout_redirect_uris = $7, grant_types = $8, \
+             token_endpoint_auth_method = $9, allowed_scopes = $10, first_party = $11, \
+             allowed_issuers = $12, updated_at = $13, revision = revision + 1 \
+             WHERE issuer_id = $1 AND id = $2 AND revision = $14",
+        )
+        .bind(scope.issuer_id().as_uuid())
+        .bind(client.id.as_uuid())
+        .bind(&client.name)
+        .bind(client.client_type.as_str())
+        .bind(client.secret_hash.map(|h| h.to_vec()))
+        .bind(json_list(&client.redirect_uris))
+        .bind(json_list(&client.post_logout_redirect_uris))
+        .bind(json_list(&client.grant_types))
+        .bind(&client.token_endpoint_auth_method)
+        .bind(json_list(&client.allowed_scopes))
+        .bind(client.first_party)
+        .bind(allowed_issuers(client))
+        .bind(client.updated_at.0)
+        .bind(client.revision)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map("client", e))?
+        .rows_affected();
+        if changed == 0 {
+            let exists = "SELECT COUNT(*) FROM clients WHERE issuer_id = $1 AND id = $2";
+            return Err(missing_or_conflict(&mut tx, exists, Some(scope), client.id.as_uuid()).await);
+        }
+        insert_event(&mut tx, scope.issuer_id(), event).await?;
+        commit(tx).await?;
+        Ok(Client {
+            issuer_id: scope.issuer_id(),
+            revision: client.revision + 1,
+            ..client.clone()
+        })
+    }
+
+    async fn delete(
+        &self,
+        scope: IssuerScope,
+        id: ClientId,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM clients WHERE issuer_id = $1 AND id = $2")
+            .bind(scope.issuer_id().as_uuid())
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map("client", e))?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        insert_event(&mut tx, scope.issuer_id(), event).await?;
+        commit(tx).await
+    }
+}

@@ -1,0 +1,117 @@
+//! Issuers: the only installation-level aggregate.
+
+use async_trait::async_trait;
+use tessera_model::{Issuer, IssuerId, IssuerSlug, NewEvent};
+use tessera_store::{IssuerRepo, IssuerScope, Page, PageRequest, StoreError};
+
+use super::rows::IssuerRow;
+use super::{
+    SqlStore, after_bound, commit, fetch_limit, insert_event, missing_or_conflict, paginate,
+};
+use crate::error::map;
+
+#[async_trait]
+impl IssuerRepo for SqlStore {
+    async fn create(&self, issuer: &Issuer, event: &NewEvent) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO issuers (id, slug, display_name, created_at, updated_at, revision) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(issuer.id.as_uuid())
+        .bind(issuer.slug.as_str())
+        .bind(&issuer.display_name)
+        .bind(issuer.created_at.0)
+        .bind(issuer.updated_at.0)
+        .bind(issuer.revision)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map("issuer", e))?;
+        insert_event(&mut tx, issuer.id, event).await?;
+        commit(tx).await
+    }
+
+    async fn find(&self, id: IssuerId) -> Result<Option<Issuer>, StoreError> {
+        let row: Option<IssuerRow> =
+            sqlx::query_as(concat!("SELECT ", issuer_columns!(), " FROM issuers WHERE id = $1"))
+                .bind(id.as_uuid())
+                .fetch_optional(&self.read)
+                .await
+                .map_err(|e| map("issuer", e))?;
+        row.map(Issuer::try_from).transpose()
+    }
+
+    async fn find_by_slug(&self, slug: &IssuerSlug) -> Result<Option<Issuer>, StoreError> {
+        let row: Option<IssuerRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            issuer_columns!(),
+            " FROM issuers WHERE slug = $1"
+        ))
+        .bind(slug.as_str())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(|e| map("issuer", e))?;
+        row.map(Issuer::try_from).transpose()
+    }
+
+    async fn list(&self, page: PageRequest) -> Result<Page<Issuer>, StoreError> {
+        let rows: Vec<IssuerRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            issuer_columns!(),
+            " FROM issuers WHERE id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(after_bound(page))
+        .bind(fetch_limit(page))
+        .fetch_all(&self.read)
+        .await
+        .map_err(|e| map("issuer", e))?;
+        let items = super::rows::convert(rows)?;
+        Ok(paginate(items, page.limit, |i: &Issuer| i.id.as_uuid()))
+    }
+
+    async fn update(&self, issuer: &Issuer, event: &NewEvent) -> Result<Issuer, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE issuers SET display_name = $1, updated_at = $2, revision = revision + 1 \
+             WHERE id = $3 AND revision = $4",
+        )
+        .bind(&issuer.display_name)
+        .bind(issuer.updated_at.0)
+        .bind(issuer.id.as_uuid())
+        .bind(issuer.revision)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map("issuer", e))?
+        .rows_affected();
+        if changed == 0 {
+            let exists = "SELECT COUNT(*) FROM issuers WHERE id = $1";
+            return Err(missing_or_conflict(&mut tx, exists, None, issuer.id.as_uuid()).await);
+        }
+        insert_event(&mut tx, issuer.id, event).await?;
+        commit(tx).await?;
+        Ok(Issuer {
+            revision: issuer.revision + 1,
+            ..issuer.clone()
+        })
+    }
+
+    async fn delete(
+        &self,
+        id: IssuerId,
+        audit: IssuerScope,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM issuers WHERE id = $1")
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map("issuer", e))?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        insert_event(&mut tx, audit.issuer_id(), event).await?;
+        commit(tx).await
+    }
+}

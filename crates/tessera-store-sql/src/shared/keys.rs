@@ -1,0 +1,79 @@
+//! Signing keys of an issuer.
+
+use async_trait::async_trait;
+use tessera_model::{KeyId, KeyState, NewEvent, SigningKey};
+use tessera_store::{IssuerScope, KeyRepo, StoreError};
+
+use super::rows::{KeyRow, convert};
+use super::{SqlStore, commit, insert_event};
+use crate::error::map;
+
+#[async_trait]
+impl KeyRepo for SqlStore {
+    async fn create(
+        &self,
+        scope: IssuerScope,
+        key: &SigningKey,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO signing_keys (issuer_id, id, algorithm, state, public_jwk, \
+             private_key_sealed, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(scope.issuer_id().as_uuid())
+        .bind(key.id.as_uuid())
+        .bind(key.algorithm.as_str())
+        .bind(key.state.as_str())
+        .bind(&key.public_jwk)
+        .bind(&key.private_key_sealed)
+        .bind(key.created_at.0)
+        .bind(key.updated_at.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map("key", e))?;
+        insert_event(&mut tx, scope.issuer_id(), event).await?;
+        commit(tx).await
+    }
+
+    async fn list_active(&self, scope: IssuerScope) -> Result<Vec<SigningKey>, StoreError> {
+        let rows: Vec<KeyRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM signing_keys WHERE issuer_id = $1 AND state <> 'retired' ORDER BY id"
+        ))
+        .bind(scope.issuer_id().as_uuid())
+        .fetch_all(&self.read)
+        .await
+        .map_err(|e| map("key", e))?;
+        convert(rows)
+    }
+
+    async fn set_state(
+        &self,
+        scope: IssuerScope,
+        id: KeyId,
+        state: KeyState,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE signing_keys SET state = $3, updated_at = $4 \
+             WHERE issuer_id = $1 AND id = $2",
+        )
+        .bind(scope.issuer_id().as_uuid())
+        .bind(id.as_uuid())
+        .bind(state.as_str())
+        .bind(event.occurred_at.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map("key", e))?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        insert_event(&mut tx, scope.issuer_id(), event).await?;
+        commit(tx).await
+    }
+}

@@ -1,0 +1,203 @@
+//! The repositories, written once for both backends. This file is compiled twice, as
+//! `sqlite::shared` and `postgres::shared`; `super` is the backend module, which provides
+//! `Db`, `MIGRATOR`, `BACKEND`, and the statement texts where the dialects differ.
+//!
+//! Every issuer-owned statement binds the scope's issuer id as `$1`.
+
+use async_trait::async_trait;
+use sqlx::Pool;
+use tessera_model::{IssuerId, NewEvent};
+use tessera_store::{
+    Backend, ClientRepo, EventRepo, IssuerRepo, IssuerScope, KeyRepo, SchemaStatus, Store,
+    StoreError, TicketRepo, UserRepo,
+};
+use uuid::Uuid;
+
+use super::{BACKEND, BEGIN_WRITE, Db, MIGRATIONS_TABLE_EXISTS, MIGRATOR};
+use crate::error::map;
+
+#[macro_use]
+mod rows;
+mod clients;
+mod events;
+mod issuers;
+mod keys;
+mod tickets;
+mod users;
+
+type Tx = sqlx::Transaction<'static, Db>;
+
+/// A store over one database: a read pool and a write pool (the same pool on PostgreSQL,
+/// a single connection on SQLite).
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    read: Pool<Db>,
+    write: Pool<Db>,
+}
+
+impl SqlStore {
+    pub(super) fn new(read: Pool<Db>, write: Pool<Db>) -> Self {
+        Self { read, write }
+    }
+
+    /// Starts a write transaction.
+    async fn begin_write(&self) -> Result<Tx, StoreError> {
+        self.write
+            .begin_with(BEGIN_WRITE)
+            .await
+            .map_err(|e| map("transaction", e))
+    }
+}
+
+/// Commits `tx`, mapping the error.
+async fn commit(tx: Tx) -> Result<(), StoreError> {
+    tx.commit().await.map_err(|e| map("transaction", e))
+}
+
+/// Appends `event` to `issuer`'s trail inside `tx`.
+async fn insert_event(tx: &mut Tx, issuer: IssuerId, event: &NewEvent) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO events (id, issuer_id, event_type, subject, actor, data, occurred_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(event.id.as_uuid())
+    .bind(issuer.as_uuid())
+    .bind(event.event_type)
+    .bind(&event.subject)
+    .bind(event.actor.to_storage())
+    .bind(event.data.to_string())
+    .bind(event.occurred_at.0)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| map("event", e))?;
+    Ok(())
+}
+
+/// After an `UPDATE … WHERE revision = $n` touched nothing: was the row gone, or changed?
+async fn missing_or_conflict(
+    tx: &mut Tx,
+    exists_sql: &'static str,
+    scope: Option<IssuerScope>,
+    id: Uuid,
+) -> StoreError {
+    let mut query = sqlx::query_scalar::<_, i64>(exists_sql);
+    if let Some(scope) = scope {
+        query = query.bind(scope.issuer_id().as_uuid());
+    }
+    match query.bind(id).fetch_one(&mut **tx).await {
+        Ok(0) => StoreError::NotFound,
+        Ok(_) => StoreError::Conflict,
+        Err(e) => map("record", e),
+    }
+}
+
+/// Keyset pagination: ask for one row more than the page to learn whether a next page exists.
+fn paginate<T>(mut items: Vec<T>, limit: u32, id_of: impl Fn(&T) -> Uuid) -> tessera_store::Page<T> {
+    let limit = limit as usize;
+    let next_after = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(&id_of)
+    } else {
+        None
+    };
+    tessera_store::Page { items, next_after }
+}
+
+/// The `after` bound of a page request as a bindable value: UUIDv7 ids are all above nil.
+fn after_bound(page: tessera_store::PageRequest) -> Uuid {
+    page.after.unwrap_or(Uuid::nil())
+}
+
+/// `LIMIT` for a page request: one more than the page.
+fn fetch_limit(page: tessera_store::PageRequest) -> i64 {
+    i64::from(page.limit.clamp(1, tessera_store::PageRequest::MAX_LIMIT)) + 1
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        BACKEND
+    }
+
+    async fn migrate(&self) -> Result<SchemaStatus, StoreError> {
+        let before = self.schema_status().await?;
+        if let Some(found) = before.applied
+            && found > before.latest_known
+        {
+            return Err(StoreError::SchemaTooNew {
+                found,
+                supported: before.latest_known,
+            });
+        }
+        MIGRATOR
+            .run(&self.write)
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        self.schema_status().await
+    }
+
+    async fn schema_status(&self) -> Result<SchemaStatus, StoreError> {
+        let latest_known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        let has_table: i64 = sqlx::query_scalar(MIGRATIONS_TABLE_EXISTS)
+            .fetch_one(&self.read)
+            .await
+            .map_err(|e| map("schema", e))?;
+        let applied = if has_table == 0 {
+            None
+        } else {
+            sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE",
+            )
+            .fetch_one(&self.read)
+            .await
+            .map_err(|e| map("schema", e))?
+        };
+        Ok(SchemaStatus {
+            applied,
+            latest_known,
+        })
+    }
+
+    async fn master_key_check(&self, proposed: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO installation (id, master_key_check) VALUES (1, $1) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(proposed)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map("installation", e))?;
+        let stored: Vec<u8> =
+            sqlx::query_scalar("SELECT master_key_check FROM installation WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| map("installation", e))?;
+        commit(tx).await?;
+        Ok(stored)
+    }
+
+    async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+
+    fn issuers(&self) -> &dyn IssuerRepo {
+        self
+    }
+    fn clients(&self) -> &dyn ClientRepo {
+        self
+    }
+    fn users(&self) -> &dyn UserRepo {
+        self
+    }
+    fn keys(&self) -> &dyn KeyRepo {
+        self
+    }
+    fn events(&self) -> &dyn EventRepo {
+        self
+    }
+    fn tickets(&self) -> &dyn TicketRepo {
+        self
+    }
+}

@@ -1,0 +1,289 @@
+//! Rows as the database returns them, and their conversion into entities. Lists and JSON
+//! documents are stored as JSON text on both backends.
+
+use sqlx::FromRow;
+use tessera_model::{
+    Actor, Client, ClientId, ClientType, Email, Event, EventId, Issuer, IssuerId, IssuerSlug,
+    KeyAlgorithm, KeyId, KeyState, SigningKey, Ticket, TicketId, TicketKind, UnixTime, User,
+    UserId,
+};
+use tessera_store::StoreError;
+use uuid::Uuid;
+
+use crate::error::corrupt;
+
+pub(super) fn json_list(items: &[String]) -> String {
+    serde_json::Value::from(items.to_vec()).to_string()
+}
+
+fn parse_list(text: &str, what: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(text).map_err(|_| corrupt(what))
+}
+
+fn parse_json(text: &str, what: &str) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(text).map_err(|_| corrupt(what))
+}
+
+fn hash32(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], StoreError> {
+    bytes.try_into().map_err(|_| corrupt(what))
+}
+
+macro_rules! issuer_columns {
+    () => {
+        "id, slug, display_name, created_at, updated_at, revision"
+    };
+}
+
+#[derive(FromRow)]
+pub(super) struct IssuerRow {
+    id: Uuid,
+    slug: String,
+    display_name: String,
+    created_at: i64,
+    updated_at: i64,
+    revision: i64,
+}
+
+impl TryFrom<IssuerRow> for Issuer {
+    type Error = StoreError;
+    fn try_from(row: IssuerRow) -> Result<Self, StoreError> {
+        Ok(Issuer {
+            id: IssuerId::from_uuid(row.id),
+            slug: IssuerSlug::parse(&row.slug).map_err(|_| corrupt("issuer slug"))?,
+            display_name: row.display_name,
+            created_at: UnixTime(row.created_at),
+            updated_at: UnixTime(row.updated_at),
+            revision: row.revision,
+        })
+    }
+}
+
+macro_rules! client_columns {
+    () => {
+        "id, issuer_id, name, client_type, secret_hash, \
+     redirect_uris, post_logout_redirect_uris, grant_types, token_endpoint_auth_method, \
+     allowed_scopes, first_party, allowed_issuers, created_at, updated_at, revision"
+    };
+}
+
+#[derive(FromRow)]
+pub(super) struct ClientRow {
+    id: Uuid,
+    issuer_id: Uuid,
+    name: String,
+    client_type: String,
+    secret_hash: Option<Vec<u8>>,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    grant_types: String,
+    token_endpoint_auth_method: String,
+    allowed_scopes: String,
+    first_party: bool,
+    allowed_issuers: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    revision: i64,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+    fn try_from(row: ClientRow) -> Result<Self, StoreError> {
+        let allowed_issuers = match row.allowed_issuers {
+            None => None,
+            Some(text) => Some(
+                parse_list(&text, "client allowed_issuers")?
+                    .iter()
+                    .map(|slug| IssuerSlug::parse(slug).map_err(|_| corrupt("issuer slug")))
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        Ok(Client {
+            id: ClientId::from_uuid(row.id),
+            issuer_id: IssuerId::from_uuid(row.issuer_id),
+            name: row.name,
+            client_type: ClientType::parse(&row.client_type)
+                .ok_or_else(|| corrupt("client type"))?,
+            secret_hash: row
+                .secret_hash
+                .map(|h| hash32(h, "client secret hash"))
+                .transpose()?,
+            redirect_uris: parse_list(&row.redirect_uris, "client redirect_uris")?,
+            post_logout_redirect_uris: parse_list(
+                &row.post_logout_redirect_uris,
+                "client post_logout_redirect_uris",
+            )?,
+            grant_types: parse_list(&row.grant_types, "client grant_types")?,
+            token_endpoint_auth_method: row.token_endpoint_auth_method,
+            allowed_scopes: parse_list(&row.allowed_scopes, "client allowed_scopes")?,
+            first_party: row.first_party,
+            allowed_issuers,
+            created_at: UnixTime(row.created_at),
+            updated_at: UnixTime(row.updated_at),
+            revision: row.revision,
+        })
+    }
+}
+
+macro_rules! user_columns {
+    () => {
+        "id, issuer_id, email, email_verified, username, \
+     password_hash, name, given_name, family_name, user_metadata, app_metadata, blocked, \
+     created_at, updated_at, revision"
+    };
+}
+
+#[derive(FromRow)]
+pub(super) struct UserRow {
+    id: Uuid,
+    issuer_id: Uuid,
+    email: Option<String>,
+    email_verified: bool,
+    username: Option<String>,
+    password_hash: Option<String>,
+    name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    user_metadata: String,
+    app_metadata: String,
+    blocked: bool,
+    created_at: i64,
+    updated_at: i64,
+    revision: i64,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(row: UserRow) -> Result<Self, StoreError> {
+        Ok(User {
+            id: UserId::from_uuid(row.id),
+            issuer_id: IssuerId::from_uuid(row.issuer_id),
+            email: row
+                .email
+                .map(|e| Email::parse(&e).map_err(|_| corrupt("user email")))
+                .transpose()?,
+            email_verified: row.email_verified,
+            username: row.username,
+            password_hash: row.password_hash,
+            name: row.name,
+            given_name: row.given_name,
+            family_name: row.family_name,
+            user_metadata: parse_json(&row.user_metadata, "user_metadata")?,
+            app_metadata: parse_json(&row.app_metadata, "app_metadata")?,
+            blocked: row.blocked,
+            created_at: UnixTime(row.created_at),
+            updated_at: UnixTime(row.updated_at),
+            revision: row.revision,
+        })
+    }
+}
+
+macro_rules! key_columns {
+    () => {
+        "id, issuer_id, algorithm, state, public_jwk, private_key_sealed, created_at, updated_at"
+    };
+}
+
+#[derive(FromRow)]
+pub(super) struct KeyRow {
+    id: Uuid,
+    issuer_id: Uuid,
+    algorithm: String,
+    state: String,
+    public_jwk: String,
+    private_key_sealed: Vec<u8>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<KeyRow> for SigningKey {
+    type Error = StoreError;
+    fn try_from(row: KeyRow) -> Result<Self, StoreError> {
+        Ok(SigningKey {
+            id: KeyId::from_uuid(row.id),
+            issuer_id: IssuerId::from_uuid(row.issuer_id),
+            algorithm: KeyAlgorithm::parse(&row.algorithm)
+                .ok_or_else(|| corrupt("key algorithm"))?,
+            state: KeyState::parse(&row.state).ok_or_else(|| corrupt("key state"))?,
+            public_jwk: row.public_jwk,
+            private_key_sealed: row.private_key_sealed,
+            created_at: UnixTime(row.created_at),
+            updated_at: UnixTime(row.updated_at),
+        })
+    }
+}
+
+macro_rules! event_columns {
+    () => {
+        "id, issuer_id, event_type, subject, actor, data, occurred_at"
+    };
+}
+
+#[derive(FromRow)]
+pub(super) struct EventRow {
+    id: Uuid,
+    issuer_id: Uuid,
+    event_type: String,
+    subject: String,
+    actor: String,
+    data: String,
+    occurred_at: i64,
+}
+
+impl TryFrom<EventRow> for Event {
+    type Error = StoreError;
+    fn try_from(row: EventRow) -> Result<Self, StoreError> {
+        Ok(Event {
+            id: EventId::from_uuid(row.id),
+            issuer_id: IssuerId::from_uuid(row.issuer_id),
+            event_type: row.event_type,
+            subject: row.subject,
+            actor: Actor::from_storage(&row.actor).ok_or_else(|| corrupt("event actor"))?,
+            data: parse_json(&row.data, "event data")?,
+            occurred_at: UnixTime(row.occurred_at),
+        })
+    }
+}
+
+macro_rules! ticket_columns {
+    () => {
+        "id, issuer_id, kind, secret_hash, subject, payload, expires_at, consumed_at, created_at"
+    };
+}
+
+#[derive(FromRow)]
+pub(super) struct TicketRow {
+    id: Uuid,
+    issuer_id: Uuid,
+    kind: String,
+    secret_hash: Vec<u8>,
+    subject: String,
+    payload: String,
+    expires_at: i64,
+    consumed_at: Option<i64>,
+    created_at: i64,
+}
+
+impl TryFrom<TicketRow> for Ticket {
+    type Error = StoreError;
+    fn try_from(row: TicketRow) -> Result<Self, StoreError> {
+        Ok(Ticket {
+            id: TicketId::from_uuid(row.id),
+            issuer_id: IssuerId::from_uuid(row.issuer_id),
+            kind: TicketKind::parse(&row.kind).ok_or_else(|| corrupt("ticket kind"))?,
+            secret_hash: hash32(row.secret_hash, "ticket secret hash")?,
+            subject: row.subject,
+            payload: parse_json(&row.payload, "ticket payload")?,
+            expires_at: UnixTime(row.expires_at),
+            consumed_at: row.consumed_at.map(UnixTime),
+            created_at: UnixTime(row.created_at),
+        })
+    }
+}
+
+/// Converts a list of rows.
+pub(super) fn convert<R, T>(rows: Vec<R>) -> Result<Vec<T>, StoreError>
+where
+    T: TryFrom<R, Error = StoreError>,
+{
+    rows.into_iter().map(T::try_from).collect()
+}

@@ -1,0 +1,189 @@
+//! Users of an issuer.
+
+use async_trait::async_trait;
+use tessera_model::{NewEvent, User, UserId};
+use tessera_store::{IssuerScope, Page, PageRequest, StoreError, UserRepo};
+
+use super::rows::{UserRow, convert};
+use super::{
+    SqlStore, after_bound, commit, fetch_limit, insert_event, missing_or_conflict, paginate,
+};
+use crate::error::map;
+
+impl SqlStore {
+    async fn find_user_where(
+        &self,
+        scope: IssuerScope,
+        sql: &'static str,
+        value: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let row: Option<UserRow> = sqlx::query_as(sql)
+            .bind(scope.issuer_id().as_uuid())
+            .bind(value)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(|e| map("user", e))?;
+        row.map(User::try_from).transpose()
+    }
+}
+
+#[async_trait]
+impl UserRepo for SqlStore {
+    async fn create(
+        &self,
+        scope: IssuerScope,
+        user: &User,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO users (issuer_id, id, email, email_normalized, email_verified, \
+             username, password_hash, name, given_name, family_name, user_metadata, \
+             app_metadata, blocked, created_at, updated_at, revision) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(scope.issuer_id().as_uuid())
+        .bind(user.id.as_uuid())
+        .bind(user.email.as_ref().map(|e| e.as_str()))
+        .bind(user.email.as_ref().map(|e| e.normalized()))
+        .bind(user.email_verified)
+        .bind(&user.username)
+        .bind(&user.password_hash)
+        .bind(&user.name)
+        .bind(&user.given_name)
+        .bind(&user.family_name)
+        .bind(user.user_metadata.to_string())
+        .bind(user.app_metadata.to_string())
+        .bind(user.blocked)
+        .bind(user.created_at.0)
+        .bind(user.updated_at.0)
+        .bind(user.revision)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map("user", e))?;
+        insert_event(&mut tx, scope.issuer_id(), event).await?;
+        commit(tx).await
+    }
+
+    async fn find(&self, scope: IssuerScope, id: UserId) -> Result<Option<User>, StoreError> {
+        let row: Option<UserRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE issuer_id = $1 AND id = $2"
+        ))
+        .bind(scope.issuer_id().as_uuid())
+        .bind(id.as_uuid())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(|e| map("user", e))?;
+        row.map(User::try_from).transpose()
+    }
+
+    async fn find_by_email(
+        &self,
+        scope: IssuerScope,
+        normalized_email: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE issuer_id = $1 AND email_normalized = $2"
+        );
+        self.find_user_where(scope, sql, normalized_email).await
+    }
+
+    async fn find_by_username(
+        &self,
+        scope: IssuerScope,
+        username: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE issuer_id = $1 AND username = $2"
+        );
+        self.find_user_where(scope, sql, username).await
+    }
+
+    async fn list(&self, scope: IssuerScope, page: PageRequest) -> Result<Page<User>, StoreError> {
+        let rows: Vec<UserRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE issuer_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(scope.issuer_id().as_uuid())
+        .bind(after_bound(page))
+        .bind(fetch_limit(page))
+        .fetch_all(&self.read)
+        .await
+        .map_err(|e| map("user", e))?;
+        Ok(paginate(convert(rows)?, page.limit, |u: &User| u.id.as_uuid()))
+    }
+
+    async fn update(
+        &self,
+        scope: IssuerScope,
+        user: &User,
+        event: &NewEvent,
+    ) -> Result<User, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE users SET email = $3, email_normalized = $4, email_verified = $5, \
+             username = $6, password_hash = $7, name = $8, given_name = $9, family_name = $10, \
+             user_metadata = $11, app_metadata = $12, blocked = $13, updated_at = $14, \
+             revision = revision + 1 \
+             WHERE issuer_id = $1 AND id = $2 AND revision = $15",
+        )
+        .bind(scope.issuer_id().as_uuid())
+        .bind(user.id.as_uuid())
+        .bind(user.email.as_ref().map(|e| e.as_str()))
+        .bind(user.email.as_ref().map(|e| e.normalized()))
+        .bind(user.email_verified)
+        .bind(&user.username)
+        .bind(&user.password_hash)
+        .bind(&user.name)
+        .bind(&user.given_name)
+        .bind(&user.family_name)
+        .bind(user.user_metadata.to_string())
+        .bind(user.app_metadata.to_string())
+        .bind(user.blocked)
+        .bind(user.updated_at.0)
+        .bind(user.revision)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map("user", e))?
+        .rows_affected();
+        if changed == 0 {
+            let exists = "SELECT COUNT(*) FROM users WHERE issuer_id = $1 AND id = $2";
+            return Err(missing_or_conflict(&mut tx, exists, Some(scope), user.id.as_uuid()).await);
+        }
+        insert_event(&mut tx, scope.issuer_id(), event).await?;
+        commit(tx).await?;
+        Ok(User {
+            issuer_id: scope.issuer_id(),
+            revision: user.revision + 1,
+            ..user.clone()
+        })
+    }
+
+    async fn delete(
+        &self,
+        scope: IssuerScope,
+        id: UserId,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM users WHERE issuer_id = $1 AND id = $2")
+            .bind(scope.issuer_id().as_uuid())
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map("user", e))?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        insert_event(&mut tx, scope.issuer_id(), event).await?;
+        commit(tx).await
+    }
+}

@@ -1,0 +1,53 @@
+//! The SQLite backend: the shared repositories over `sqlx::Sqlite`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tessera_store::{Backend, StoreError};
+
+use crate::PoolSize;
+
+type Db = sqlx::Sqlite;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+const BACKEND: Backend = Backend::Sqlite;
+/// Takes the write lock at the start, so a transaction never fails half-way when it tries
+/// to upgrade a read lock.
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+const MIGRATIONS_TABLE_EXISTS: &str =
+    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'";
+
+#[path = "shared/mod.rs"]
+mod shared;
+
+/// The SQLite store.
+pub type SqliteStore = shared::SqlStore;
+
+/// How long a statement waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens (creating if missing) the database file named by `url`.
+pub async fn connect(url: &str, size: PoolSize) -> Result<SqliteStore, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| crate::error::map("database", e))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT);
+    // The writer first: it creates the file and switches it to WAL before readers open it.
+    let write = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(options.clone())
+        .await
+        .map_err(|e| crate::error::map("database", e))?;
+    let read = SqlitePoolOptions::new()
+        .max_connections(size.max_connections.max(1))
+        .connect_with(options)
+        .await
+        .map_err(|e| crate::error::map("database", e))?;
+    Ok(shared::SqlStore::new(read, write))
+}

@@ -1,0 +1,139 @@
+//! Fresh databases for tests (feature `testing`).
+//!
+//! Each call makes a new, empty database: a SQLite file in a temporary folder, or, when
+//! `TESSERA_TEST_POSTGRES_URL` names a PostgreSQL server, a new database on it
+//! (`tessera_test_<random>`), dropped again when the handle is dropped. `.ci/run` runs the
+//! whole test suite once each way. Reading the environment here is the one exception to
+//! invariant 1: it is how a test run chooses its backend.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use sqlx::{ConnectOptions, Connection, Executor};
+use tessera_store::contract::TestStore;
+use tessera_store::{Backend, Store};
+use uuid::Uuid;
+
+use crate::PoolSize;
+
+/// The PostgreSQL server tests should use, if any.
+#[allow(clippy::disallowed_methods)]
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("TESSERA_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+}
+
+/// The backend this test run uses.
+pub fn backend() -> Backend {
+    if postgres_admin_url().is_some() {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    }
+}
+
+/// A new, empty database, removed when this is dropped.
+pub struct FreshDatabase {
+    /// Its URL, for `tessera --database-url` or [`crate::connect`].
+    pub url: String,
+    /// Whatever must be cleaned up.
+    guard: Guard,
+}
+
+impl std::fmt::Debug for FreshDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FreshDatabase").field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+enum Guard {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl FreshDatabase {
+    /// For SQLite, the folder holding the database file.
+    pub fn sqlite_dir(&self) -> Option<&std::path::Path> {
+        match &self.guard {
+            Guard::Sqlite(dir) => Some(dir.path()),
+            Guard::Postgres { .. } => None,
+        }
+    }
+}
+
+/// Makes a new empty database on this run's backend.
+///
+/// # Panics
+/// When the PostgreSQL server cannot be reached: a test cannot run without its database.
+pub async fn fresh_database() -> FreshDatabase {
+    match postgres_admin_url() {
+        None => {
+            let dir = tempfile::tempdir().expect("create a temporary folder");
+            let url = format!("sqlite://{}/tessera.db", dir.path().display());
+            FreshDatabase {
+                url,
+                guard: Guard::Sqlite(dir),
+            }
+        }
+        Some(admin_url) => {
+            let name = format!("tessera_test_{}", Uuid::now_v7().simple());
+            let mut admin = admin_connection(&admin_url).await;
+            admin
+                .execute(format!("CREATE DATABASE \"{name}\"").as_str())
+                .await
+                .expect("create a test database");
+            let _ = admin.close().await;
+            let mut url = url::Url::parse(&admin_url).expect("TESSERA_TEST_POSTGRES_URL is a URL");
+            url.set_path(&format!("/{name}"));
+            FreshDatabase {
+                url: url.to_string(),
+                guard: Guard::Postgres { admin_url, name },
+            }
+        }
+    }
+}
+
+async fn admin_connection(admin_url: &str) -> sqlx::PgConnection {
+    sqlx::postgres::PgConnectOptions::from_str(admin_url)
+        .expect("TESSERA_TEST_POSTGRES_URL is a PostgreSQL URL")
+        .connect()
+        .await
+        .expect("connect to TESSERA_TEST_POSTGRES_URL")
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        if let Guard::Postgres { admin_url, name } = &self.guard {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop may run inside a runtime, which cannot be blocked on: use a thread of its own.
+            let dropper = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("build a runtime to drop the test database");
+                runtime.block_on(async move {
+                    let mut admin = admin_connection(&admin_url).await;
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    if let Err(e) = admin.execute(sql.as_str()).await {
+                        eprintln!("could not drop test database {name}: {e}");
+                    }
+                });
+            });
+            let _ = dropper.join();
+        }
+    }
+}
+
+/// A fresh, migrated store on this run's backend, for the contract suite.
+pub async fn fresh_store() -> TestStore {
+    let database = fresh_database().await;
+    let store: Arc<dyn Store> = crate::connect(&database.url, PoolSize::default())
+        .await
+        .expect("connect to the fresh test database");
+    store.migrate().await.expect("migrate the fresh test database");
+    TestStore {
+        store,
+        keep_alive: Box::new(database),
+    }
+}

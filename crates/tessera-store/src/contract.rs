@@ -1,0 +1,672 @@
+//! The contract every storage backend must pass (STYLE.md habit 7).
+//!
+//! A backend's test file instantiates it with a factory that returns a fresh, migrated,
+//! empty store:
+//!
+//! ```ignore
+//! tessera_store::contract_suite!(my_backend::fresh_store);
+//! ```
+//!
+//! Each case is a plain async function taking the store, so a failure names the rule that
+//! broke. The cases cover CRUD, uniqueness, tenant isolation between issuers whose contents
+//! collide, atomicity of a change and its event, and concurrent single-use consumption.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use tessera_model::{
+    Actor, Client, ClientId, ClientType, Email, EventId, Issuer, IssuerId, IssuerSlug, KeyAlgorithm,
+    KeyId, KeyState, NewEvent, SigningKey, Ticket, TicketId, TicketKind, UnixTime, User, UserId,
+};
+
+use crate::{IssuerScope, PageRequest, Store, StoreError};
+
+/// A store made for one test, with whatever must live as long as it (a temporary folder, a
+/// database to drop).
+pub struct TestStore {
+    /// The store under test.
+    pub store: Arc<dyn Store>,
+    /// Kept alive with the store.
+    pub keep_alive: Box<dyn Send + Sync>,
+}
+
+/// Generates one `#[tokio::test]` per contract case, each with its own store from `$factory`
+/// (an async fn returning [`TestStore`]).
+#[macro_export]
+macro_rules! contract_suite {
+    ($factory:path) => {
+        $crate::contract_suite!(@cases $factory;
+            issuers_are_created_found_listed_updated_and_deleted,
+            issuer_slugs_are_unique,
+            clients_round_trip_every_field,
+            users_round_trip_and_are_unique_by_email_and_username_per_issuer,
+            tenants_with_colliding_contents_are_isolated,
+            deleting_an_issuer_removes_everything_it_owns,
+            a_change_and_its_event_are_written_together_or_not_at_all,
+            stale_revisions_are_refused,
+            listings_paginate_without_gaps_or_repeats,
+            keys_are_stored_and_change_state,
+            a_ticket_is_consumed_once_and_not_after_it_expires,
+            concurrent_consumers_of_one_ticket_have_exactly_one_winner,
+            the_master_key_check_is_written_once,
+            migrations_are_current_and_idempotent
+        );
+    };
+    (@cases $factory:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let test_store = $factory().await;
+                $crate::contract::$case(test_store.store.clone()).await;
+            }
+        )*
+    };
+}
+
+const T0: UnixTime = UnixTime(1_750_000_000);
+
+fn event(event_type: &'static str, subject: impl ToString) -> NewEvent {
+    NewEvent::new(event_type, subject, Actor::System, json!({}), T0)
+}
+
+fn issuer(slug: &str) -> Issuer {
+    Issuer {
+        id: IssuerId::new(),
+        slug: IssuerSlug::parse(slug).expect("test slug"),
+        display_name: format!("Issuer {slug}"),
+        created_at: T0,
+        updated_at: T0,
+        revision: 1,
+    }
+}
+
+async fn create_issuer(store: &dyn Store, slug: &str) -> (Issuer, IssuerScope) {
+    let issuer = issuer(slug);
+    store
+        .issuers()
+        .create(&issuer, &event("issuer.created", issuer.id))
+        .await
+        .expect("create issuer");
+    let scope = IssuerScope::of(&issuer);
+    (issuer, scope)
+}
+
+fn client(issuer_id: IssuerId, name: &str) -> Client {
+    Client {
+        id: ClientId::new(),
+        issuer_id,
+        name: name.to_owned(),
+        client_type: ClientType::Confidential,
+        secret_hash: Some([7; 32]),
+        redirect_uris: vec![
+            "https://app.example.com/callback".to_owned(),
+            "http://127.0.0.1/cb".to_owned(),
+        ],
+        post_logout_redirect_uris: vec!["https://app.example.com/".to_owned()],
+        grant_types: vec!["authorization_code".to_owned(), "refresh_token".to_owned()],
+        token_endpoint_auth_method: "client_secret_basic".to_owned(),
+        allowed_scopes: vec!["openid".to_owned(), "email".to_owned()],
+        first_party: false,
+        allowed_issuers: Some(vec![IssuerSlug::default_issuer()]),
+        created_at: T0,
+        updated_at: T0,
+        revision: 1,
+    }
+}
+
+fn user(issuer_id: IssuerId, email: &str, username: Option<&str>) -> User {
+    User {
+        id: UserId::new(),
+        issuer_id,
+        email: Some(Email::parse(email).expect("test email")),
+        email_verified: false,
+        username: username.map(str::to_owned),
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
+        name: Some("Ada Lovelace".to_owned()),
+        given_name: Some("Ada".to_owned()),
+        family_name: Some("Lovelace".to_owned()),
+        user_metadata: json!({"theme": "dark"}),
+        app_metadata: json!({"plan": "pro", "seats": 3}),
+        blocked: false,
+        created_at: T0,
+        updated_at: T0,
+        revision: 1,
+    }
+}
+
+fn ticket(issuer_id: IssuerId, secret_hash: [u8; 32], expires_at: UnixTime) -> Ticket {
+    Ticket {
+        id: TicketId::new(),
+        issuer_id,
+        kind: TicketKind::AuthorizationCode,
+        secret_hash,
+        subject: "usr_0".to_owned(),
+        payload: json!({"scope": "openid"}),
+        expires_at,
+        consumed_at: None,
+        created_at: T0,
+    }
+}
+
+async fn event_types(store: &dyn Store, scope: IssuerScope) -> Vec<String> {
+    store
+        .events()
+        .list(scope, PageRequest::first(1000))
+        .await
+        .expect("list events")
+        .items
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect()
+}
+
+/// Issuers: create, find by id and slug, list, update, delete.
+pub async fn issuers_are_created_found_listed_updated_and_deleted(store: Arc<dyn Store>) {
+    let (acme, acme_scope) = create_issuer(&*store, "acme").await;
+    let (globex, _) = create_issuer(&*store, "globex").await;
+
+    assert_eq!(store.issuers().find(acme.id).await.unwrap(), Some(acme.clone()));
+    assert_eq!(
+        store.issuers().find_by_slug(&acme.slug).await.unwrap(),
+        Some(acme.clone())
+    );
+    assert_eq!(
+        store
+            .issuers()
+            .find_by_slug(&IssuerSlug::parse("nobody").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+    let listed = store.issuers().list(PageRequest::first(10)).await.unwrap();
+    assert_eq!(listed.items, vec![acme.clone(), globex.clone()]);
+
+    let mut renamed = acme.clone();
+    renamed.display_name = "Acme Corporation".to_owned();
+    renamed.updated_at = T0.plus_seconds(5);
+    let updated = store
+        .issuers()
+        .update(&renamed, &event("issuer.updated", acme.id))
+        .await
+        .unwrap();
+    assert_eq!(updated.revision, 2);
+    assert_eq!(updated.display_name, "Acme Corporation");
+    assert_eq!(store.issuers().find(acme.id).await.unwrap(), Some(updated));
+    assert_eq!(
+        event_types(&*store, acme_scope).await,
+        ["issuer.created", "issuer.updated"]
+    );
+
+    let globex_scope = IssuerScope::of(&globex);
+    store
+        .issuers()
+        .delete(acme.id, globex_scope, &event("issuer.deleted", acme.id))
+        .await
+        .unwrap();
+    assert_eq!(store.issuers().find(acme.id).await.unwrap(), None);
+    assert!(matches!(
+        store
+            .issuers()
+            .delete(acme.id, globex_scope, &event("issuer.deleted", acme.id))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        event_types(&*store, globex_scope).await,
+        ["issuer.created", "issuer.deleted"]
+    );
+}
+
+/// Two issuers cannot share a slug, and the refused create leaves no trace.
+pub async fn issuer_slugs_are_unique(store: Arc<dyn Store>) {
+    create_issuer(&*store, "acme").await;
+    let duplicate = issuer("acme");
+    let err = store
+        .issuers()
+        .create(&duplicate, &event("issuer.created", duplicate.id))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::AlreadyExists { entity: "issuer", field: "slug" }),
+        "{err:?}"
+    );
+    assert_eq!(store.issuers().find(duplicate.id).await.unwrap(), None);
+    assert_eq!(store.issuers().list(PageRequest::first(10)).await.unwrap().items.len(), 1);
+}
+
+/// Every field of a client survives the round trip, including lists and `None`s.
+pub async fn clients_round_trip_every_field(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let confidential = client(acme.id, "Web app");
+    let mut public = client(acme.id, "Mobile app");
+    public.client_type = ClientType::Public;
+    public.secret_hash = None;
+    public.allowed_issuers = None;
+    public.first_party = true;
+    public.token_endpoint_auth_method = "none".to_owned();
+    public.post_logout_redirect_uris = vec![];
+
+    for c in [&confidential, &public] {
+        store
+            .clients()
+            .create(scope, c, &event("client.created", c.id))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.clients().find(scope, confidential.id).await.unwrap(),
+        Some(confidential.clone())
+    );
+    assert_eq!(
+        store.clients().find(scope, public.id).await.unwrap(),
+        Some(public.clone())
+    );
+    assert_eq!(
+        store.clients().list(scope, PageRequest::first(10)).await.unwrap().items,
+        vec![confidential.clone(), public.clone()]
+    );
+
+    let mut changed = confidential.clone();
+    changed.redirect_uris.push("https://app.example.com/other".to_owned());
+    changed.secret_hash = Some([9; 32]);
+    let updated = store
+        .clients()
+        .update(scope, &changed, &event("client.updated", changed.id))
+        .await
+        .unwrap();
+    assert_eq!(updated.revision, 2);
+    assert_eq!(updated.redirect_uris.len(), 3);
+    assert_eq!(updated.secret_hash, Some([9; 32]));
+
+    store
+        .clients()
+        .delete(scope, public.id, &event("client.deleted", public.id))
+        .await
+        .unwrap();
+    assert_eq!(store.clients().find(scope, public.id).await.unwrap(), None);
+    assert_eq!(
+        event_types(&*store, scope).await,
+        ["issuer.created", "client.created", "client.created", "client.updated", "client.deleted"]
+    );
+}
+
+/// Users round-trip; email (case-insensitively) and username are unique within an issuer.
+pub async fn users_round_trip_and_are_unique_by_email_and_username_per_issuer(
+    store: Arc<dyn Store>,
+) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let ada = user(acme.id, "Ada@Example.com", Some("ada"));
+    store
+        .users()
+        .create(scope, &ada, &event("user.created", ada.id))
+        .await
+        .unwrap();
+    assert_eq!(store.users().find(scope, ada.id).await.unwrap(), Some(ada.clone()));
+    assert_eq!(
+        store.users().find_by_email(scope, "ada@example.com").await.unwrap(),
+        Some(ada.clone())
+    );
+    assert_eq!(
+        store.users().find_by_username(scope, "ada").await.unwrap(),
+        Some(ada.clone())
+    );
+
+    let same_email = user(acme.id, "ADA@example.COM", None);
+    let err = store
+        .users()
+        .create(scope, &same_email, &event("user.created", same_email.id))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::AlreadyExists { entity: "user", field: "email" }),
+        "{err:?}"
+    );
+    let same_username = user(acme.id, "other@example.com", Some("ada"));
+    let err = store
+        .users()
+        .create(scope, &same_username, &event("user.created", same_username.id))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::AlreadyExists { entity: "user", field: "username" }),
+        "{err:?}"
+    );
+
+    let mut blocked = ada.clone();
+    blocked.blocked = true;
+    blocked.email_verified = true;
+    blocked.app_metadata = json!({"plan": "free"});
+    blocked.username = None;
+    let updated = store
+        .users()
+        .update(scope, &blocked, &event("user.blocked", ada.id))
+        .await
+        .unwrap();
+    assert!(updated.blocked && updated.email_verified && updated.username.is_none());
+    assert_eq!(store.users().find_by_username(scope, "ada").await.unwrap(), None);
+
+    store
+        .users()
+        .delete(scope, ada.id, &event("user.deleted", ada.id))
+        .await
+        .unwrap();
+    assert_eq!(store.users().find(scope, ada.id).await.unwrap(), None);
+    // The email is free again once its owner is gone.
+    store
+        .users()
+        .create(scope, &same_email, &event("user.created", same_email.id))
+        .await
+        .unwrap();
+}
+
+/// Two issuers with the same user email, client name and ticket secret see only their own.
+pub async fn tenants_with_colliding_contents_are_isolated(store: Arc<dyn Store>) {
+    let (a, scope_a) = create_issuer(&*store, "tenant-a").await;
+    let (b, scope_b) = create_issuer(&*store, "tenant-b").await;
+
+    let user_a = user(a.id, "same@example.com", Some("same"));
+    let user_b = user(b.id, "same@example.com", Some("same"));
+    store.users().create(scope_a, &user_a, &event("user.created", user_a.id)).await.unwrap();
+    store.users().create(scope_b, &user_b, &event("user.created", user_b.id)).await.unwrap();
+    let client_a = client(a.id, "Same name");
+    let client_b = client(b.id, "Same name");
+    store.clients().create(scope_a, &client_a, &event("client.created", client_a.id)).await.unwrap();
+    store.clients().create(scope_b, &client_b, &event("client.created", client_b.id)).await.unwrap();
+
+    // Lookups through the other tenant's scope find nothing.
+    assert_eq!(store.users().find(scope_b, user_a.id).await.unwrap(), None);
+    assert_eq!(store.clients().find(scope_b, client_a.id).await.unwrap(), None);
+    assert_eq!(
+        store.users().find_by_email(scope_a, "same@example.com").await.unwrap().map(|u| u.id),
+        Some(user_a.id)
+    );
+    assert_eq!(
+        store.users().find_by_username(scope_b, "same").await.unwrap().map(|u| u.id),
+        Some(user_b.id)
+    );
+    let listed_b = store.users().list(scope_b, PageRequest::first(100)).await.unwrap().items;
+    assert_eq!(listed_b.iter().map(|u| u.id).collect::<Vec<_>>(), vec![user_b.id]);
+    let clients_b = store.clients().list(scope_b, PageRequest::first(100)).await.unwrap().items;
+    assert_eq!(clients_b.iter().map(|c| c.id).collect::<Vec<_>>(), vec![client_b.id]);
+
+    // Writes through the wrong scope touch nothing.
+    let mut hijack = user_a.clone();
+    hijack.blocked = true;
+    assert!(matches!(
+        store.users().update(scope_b, &hijack, &event("user.updated", user_a.id)).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.users().delete(scope_b, user_a.id, &event("user.deleted", user_a.id)).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.clients().delete(scope_b, client_a.id, &event("client.deleted", client_a.id)).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(!store.users().find(scope_a, user_a.id).await.unwrap().unwrap().blocked);
+    assert!(store.clients().find(scope_a, client_a.id).await.unwrap().is_some());
+
+    // Keys, events and tickets are per tenant too.
+    let key_a = signing_key(a.id);
+    store.keys().create(scope_a, &key_a, &event("key.created", key_a.id)).await.unwrap();
+    assert!(store.keys().list_active(scope_b).await.unwrap().is_empty());
+    assert!(matches!(
+        store.keys().set_state(scope_b, key_a.id, KeyState::Retired, &event("key.retired", key_a.id)).await,
+        Err(StoreError::NotFound)
+    ));
+    store.tickets().create(scope_a, &ticket(a.id, [1; 32], T0.plus_seconds(60))).await.unwrap();
+    assert!(matches!(
+        store.tickets().consume(scope_b, TicketKind::AuthorizationCode, &[1; 32], T0).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.tickets().consume(scope_a, TicketKind::AuthorizationCode, &[1; 32], T0).await.is_ok());
+    assert_eq!(
+        event_types(&*store, scope_b).await,
+        ["issuer.created", "user.created", "client.created"]
+    );
+}
+
+/// Deleting an issuer removes its users, clients, keys and tickets, and leaves others alone.
+pub async fn deleting_an_issuer_removes_everything_it_owns(store: Arc<dyn Store>) {
+    let (doomed, doomed_scope) = create_issuer(&*store, "doomed").await;
+    let (kept, kept_scope) = create_issuer(&*store, "kept").await;
+    for (issuer, scope) in [(&doomed, doomed_scope), (&kept, kept_scope)] {
+        let u = user(issuer.id, "x@example.com", None);
+        store.users().create(scope, &u, &event("user.created", u.id)).await.unwrap();
+        let c = client(issuer.id, "app");
+        store.clients().create(scope, &c, &event("client.created", c.id)).await.unwrap();
+        let k = signing_key(issuer.id);
+        store.keys().create(scope, &k, &event("key.created", k.id)).await.unwrap();
+        store.tickets().create(scope, &ticket(issuer.id, [2; 32], T0.plus_seconds(60))).await.unwrap();
+    }
+    store
+        .issuers()
+        .delete(doomed.id, kept_scope, &event("issuer.deleted", doomed.id))
+        .await
+        .unwrap();
+    assert!(store.users().list(doomed_scope, PageRequest::first(10)).await.unwrap().items.is_empty());
+    assert!(store.clients().list(doomed_scope, PageRequest::first(10)).await.unwrap().items.is_empty());
+    assert!(store.keys().list_active(doomed_scope).await.unwrap().is_empty());
+    assert_eq!(store.users().list(kept_scope, PageRequest::first(10)).await.unwrap().items.len(), 1);
+    assert_eq!(store.clients().list(kept_scope, PageRequest::first(10)).await.unwrap().items.len(), 1);
+    assert_eq!(store.keys().list_active(kept_scope).await.unwrap().len(), 1);
+    assert!(store.tickets().consume(kept_scope, TicketKind::AuthorizationCode, &[2; 32], T0).await.is_ok());
+}
+
+/// A change whose event cannot be written is rolled back, and a refused change writes no
+/// event (the outbox never disagrees with the data).
+pub async fn a_change_and_its_event_are_written_together_or_not_at_all(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let first = user(acme.id, "first@example.com", None);
+    let first_event = event("user.created", first.id);
+    store.users().create(scope, &first, &first_event).await.unwrap();
+
+    // Fail the transaction midway: the change succeeds, then the event insert collides.
+    let second = user(acme.id, "second@example.com", None);
+    let mut colliding = event("user.created", second.id);
+    colliding.id = first_event.id;
+    assert!(store.users().create(scope, &second, &colliding).await.is_err());
+    assert_eq!(store.users().find(scope, second.id).await.unwrap(), None);
+
+    let mut renamed = first.clone();
+    renamed.name = Some("Changed".to_owned());
+    assert!(store.users().update(scope, &renamed, &colliding).await.is_err());
+    assert_eq!(
+        store.users().find(scope, first.id).await.unwrap().unwrap().name.as_deref(),
+        Some("Ada Lovelace")
+    );
+    assert!(store.users().delete(scope, first.id, &colliding).await.is_err());
+    assert!(store.users().find(scope, first.id).await.unwrap().is_some());
+
+    // A refused change leaves no event behind.
+    let duplicate = user(acme.id, "first@example.com", None);
+    assert!(store.users().create(scope, &duplicate, &event("user.created", duplicate.id)).await.is_err());
+    assert_eq!(event_types(&*store, scope).await, ["issuer.created", "user.created"]);
+    let events = store.events().list(scope, PageRequest::first(10)).await.unwrap().items;
+    assert_eq!(events[1].id, first_event.id);
+    assert_eq!(events[1].subject, first.id.to_string());
+    assert_eq!(events[1].actor, Actor::System);
+}
+
+/// An update made from a stale read is refused and changes nothing.
+pub async fn stale_revisions_are_refused(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let ada = user(acme.id, "ada@example.com", None);
+    store.users().create(scope, &ada, &event("user.created", ada.id)).await.unwrap();
+    let mut first = ada.clone();
+    first.name = Some("First".to_owned());
+    store.users().update(scope, &first, &event("user.updated", ada.id)).await.unwrap();
+    let mut stale = ada.clone();
+    stale.name = Some("Stale".to_owned());
+    assert!(matches!(
+        store.users().update(scope, &stale, &event("user.updated", ada.id)).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.users().find(scope, ada.id).await.unwrap().unwrap().name.as_deref(),
+        Some("First")
+    );
+    let mut stale_issuer = acme.clone();
+    stale_issuer.display_name = "x".to_owned();
+    store.issuers().update(&stale_issuer, &event("issuer.updated", acme.id)).await.unwrap();
+    assert!(matches!(
+        store.issuers().update(&stale_issuer, &event("issuer.updated", acme.id)).await,
+        Err(StoreError::Conflict)
+    ));
+    let c = client(acme.id, "app");
+    store.clients().create(scope, &c, &event("client.created", c.id)).await.unwrap();
+    store.clients().update(scope, &c, &event("client.updated", c.id)).await.unwrap();
+    assert!(matches!(
+        store.clients().update(scope, &c, &event("client.updated", c.id)).await,
+        Err(StoreError::Conflict)
+    ));
+}
+
+/// Walking pages visits every item once, in creation order.
+pub async fn listings_paginate_without_gaps_or_repeats(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let mut created = Vec::new();
+    for n in 0..7 {
+        let u = user(acme.id, &format!("user{n}@example.com"), None);
+        store.users().create(scope, &u, &event("user.created", u.id)).await.unwrap();
+        created.push(u.id);
+    }
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(3);
+    loop {
+        let result = store.users().list(scope, page).await.unwrap();
+        assert!(result.items.len() <= 3);
+        seen.extend(result.items.iter().map(|u| u.id));
+        match result.next_after {
+            Some(after) => page = PageRequest::after(after, 3),
+            None => break,
+        }
+    }
+    assert_eq!(seen, created);
+
+    let first = store.events().list(scope, PageRequest::first(5)).await.unwrap();
+    let rest = store
+        .events()
+        .list(scope, PageRequest::after(first.next_after.unwrap(), 100))
+        .await
+        .unwrap();
+    assert_eq!(first.items.len() + rest.items.len(), 8);
+    assert_eq!(rest.next_after, None);
+}
+
+fn signing_key(issuer_id: IssuerId) -> SigningKey {
+    SigningKey {
+        id: KeyId::new(),
+        issuer_id,
+        algorithm: KeyAlgorithm::Es256,
+        state: KeyState::Next,
+        public_jwk: r#"{"kty":"EC","crv":"P-256","x":"x","y":"y"}"#.to_owned(),
+        private_key_sealed: vec![1, 2, 3, 4],
+        created_at: T0,
+        updated_at: T0,
+    }
+}
+
+/// Keys are stored with their sealed private part and move through their states.
+pub async fn keys_are_stored_and_change_state(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let first = signing_key(acme.id);
+    let mut second = signing_key(acme.id);
+    second.algorithm = KeyAlgorithm::Rs256;
+    store.keys().create(scope, &first, &event("key.created", first.id)).await.unwrap();
+    store.keys().create(scope, &second, &event("key.created", second.id)).await.unwrap();
+    assert_eq!(store.keys().list_active(scope).await.unwrap(), vec![first.clone(), second.clone()]);
+
+    store.keys().set_state(scope, first.id, KeyState::Current, &event("key.activated", first.id)).await.unwrap();
+    store.keys().set_state(scope, second.id, KeyState::Retired, &event("key.retired", second.id)).await.unwrap();
+    let active = store.keys().list_active(scope).await.unwrap();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0].state, KeyState::Current);
+    assert_eq!(active[0].private_key_sealed, vec![1, 2, 3, 4]);
+    assert!(matches!(
+        store.keys().set_state(scope, KeyId::new(), KeyState::Current, &event("key.activated", "x")).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// A ticket is redeemed once; a second redemption is `AlreadyConsumed`; an expired or unknown
+/// one is `NotFound`; the kind must match.
+pub async fn a_ticket_is_consumed_once_and_not_after_it_expires(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let code = ticket(acme.id, [3; 32], T0.plus_seconds(60));
+    store.tickets().create(scope, &code).await.unwrap();
+    assert!(matches!(
+        store.tickets().consume(scope, TicketKind::PasswordReset, &[3; 32], T0).await,
+        Err(StoreError::NotFound)
+    ));
+    let redeemed = store
+        .tickets()
+        .consume(scope, TicketKind::AuthorizationCode, &[3; 32], T0.plus_seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(redeemed.id, code.id);
+    assert_eq!(redeemed.payload, code.payload);
+    assert_eq!(redeemed.consumed_at, Some(T0.plus_seconds(1)));
+    assert!(matches!(
+        store.tickets().consume(scope, TicketKind::AuthorizationCode, &[3; 32], T0.plus_seconds(2)).await,
+        Err(StoreError::AlreadyConsumed)
+    ));
+
+    let expiring = ticket(acme.id, [4; 32], T0.plus_seconds(60));
+    store.tickets().create(scope, &expiring).await.unwrap();
+    assert!(matches!(
+        store.tickets().consume(scope, TicketKind::AuthorizationCode, &[4; 32], T0.plus_seconds(60)).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.tickets().consume(scope, TicketKind::AuthorizationCode, &[5; 32], T0).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// N tasks race to consume one ticket: exactly one wins, every other is `AlreadyConsumed`.
+pub async fn concurrent_consumers_of_one_ticket_have_exactly_one_winner(store: Arc<dyn Store>) {
+    const RACERS: usize = 24;
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    for round in 0..5u8 {
+        let secret = [100 + round; 32];
+        store.tickets().create(scope, &ticket(acme.id, secret, T0.plus_seconds(60))).await.unwrap();
+        let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+        let racers: Vec<_> = (0..RACERS)
+            .map(|_| {
+                let store = store.clone();
+                let barrier = barrier.clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    store.tickets().consume(scope, TicketKind::AuthorizationCode, &secret, T0).await
+                })
+            })
+            .collect();
+        let mut winners = 0;
+        let mut already_consumed = 0;
+        for racer in racers {
+            match racer.await.expect("racer task") {
+                Ok(_) => winners += 1,
+                Err(StoreError::AlreadyConsumed) => already_consumed += 1,
+                Err(other) => panic!("unexpected error from a racer: {other:?}"),
+            }
+        }
+        assert_eq!((winners, already_consumed), (1, RACERS - 1), "round {round}");
+    }
+}
+
+/// The first master-key check value stored is the one every later call gets back.
+pub async fn the_master_key_check_is_written_once(store: Arc<dyn Store>) {
+    assert_eq!(store.master_key_check(b"first").await.unwrap(), b"first");
+    assert_eq!(store.master_key_check(b"second").await.unwrap(), b"first");
+}
+
+/// A fresh store is fully migrated, and migrating again changes nothing.
+pub async fn migrations_are_current_and_idempotent(store: Arc<dyn Store>) {
+    let status = store.schema_status().await.unwrap();
+    assert!(status.is_current(), "{status:?}");
+    assert_eq!(store.migrate().await.unwrap(), status);
+    // Suppress an unused-import warning if EventId is not otherwise used.
+    let _ = EventId::new();
+}

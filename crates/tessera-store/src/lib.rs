@@ -1,0 +1,30 @@
+//! Storage for Tessera: repository traits per aggregate, the issuer-scoped handle, the error
+//! vocabulary, and (feature `testing`) the contract suite every backend must pass.
+//!
+//! The rules this crate sets for every backend:
+//!
+//! - **Tenant scope is a type.** Every issuer-owned read and write takes an [`IssuerScope`],
+//!   which can only be made from an [`Issuer`](tessera_model::Issuer) that was loaded. A query
+//!   that forgets the tenant does not compile (ARCHITECTURE.md invariant 3).
+//! - **A change and its event are one transaction.** Every mutating method takes the
+//!   [`NewEvent`](tessera_model::NewEvent) that describes it and writes both or neither.
+//! - **Single-use means one winner.** [`TicketRepo::consume`] is one conditional statement:
+//!   under any concurrency exactly one caller gets the ticket, the others
+//!   [`StoreError::AlreadyConsumed`].
+//! - **A small error vocabulary.** Callers branch on [`StoreError`], never on backend text.
+//!
+//! No SQL and no sqlx here: `tessera-store-sql` implements these traits.
+
+mod error;
+mod repo;
+mod scope;
+
+#[cfg(feature = "testing")]
+pub mod contract;
+
+pub use error::StoreError;
+pub use repo::{
+    Backend, ClientRepo, EventRepo, IssuerRepo, KeyRepo, Page, PageRequest, SchemaStatus, Store,
+    TicketRepo, UserRepo,
+};
+pub use scope::IssuerScope;

@@ -1,0 +1,258 @@
+//! Repository traits, one per aggregate, and the [`Store`] that hands them out.
+//!
+//! Verbs follow STYLE.md: `find` answers `Ok(None)` for a missing record, `update`/`delete`
+//! answer [`StoreError::NotFound`]; `update` takes the entity as last read and fails with
+//! [`StoreError::Conflict`] if its `revision` is no longer current.
+
+use async_trait::async_trait;
+use tessera_model::{
+    Client, ClientId, Event, Issuer, IssuerId, IssuerSlug, KeyId, KeyState, NewEvent, SigningKey,
+    Ticket, TicketKind, UnixTime, User, UserId,
+};
+use uuid::Uuid;
+
+use crate::{IssuerScope, StoreError};
+
+/// Which database is behind a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite, the single-node default.
+    Sqlite,
+    /// PostgreSQL, for several nodes.
+    Postgres,
+}
+
+impl Backend {
+    /// Lowercase name for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// Keyset pagination: items after `after` (by id, which is creation order), at most `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Exclusive lower bound, from the previous page's `next_after`.
+    pub after: Option<Uuid>,
+    /// Page size, 1 to [`PageRequest::MAX_LIMIT`].
+    pub limit: u32,
+}
+
+impl PageRequest {
+    /// The largest page a backend returns.
+    pub const MAX_LIMIT: u32 = 1000;
+
+    /// The first page of `limit` items (clamped to 1..=MAX_LIMIT).
+    pub fn first(limit: u32) -> Self {
+        Self {
+            after: None,
+            limit: limit.clamp(1, Self::MAX_LIMIT),
+        }
+    }
+
+    /// The page after `after`.
+    pub fn after(after: Uuid, limit: u32) -> Self {
+        Self {
+            after: Some(after),
+            ..Self::first(limit)
+        }
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items, in id order.
+    pub items: Vec<T>,
+    /// Where the next page starts, if there may be one.
+    pub next_after: Option<Uuid>,
+}
+
+/// How the schema of a database compares with this build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// The newest migration applied, if any.
+    pub applied: Option<i64>,
+    /// The newest migration this build knows.
+    pub latest_known: i64,
+}
+
+impl SchemaStatus {
+    /// Whether every migration this build knows is applied.
+    pub fn is_current(&self) -> bool {
+        self.applied == Some(self.latest_known)
+    }
+}
+
+/// A database holding one installation's data.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+
+    /// Applies pending migrations; refuses a schema newer than this build. Safe to run from
+    /// several processes at once.
+    async fn migrate(&self) -> Result<SchemaStatus, StoreError>;
+
+    /// Reaches the database and reports its schema status.
+    async fn schema_status(&self) -> Result<SchemaStatus, StoreError>;
+
+    /// Stores `proposed` as the installation's master-key check value if none is stored yet,
+    /// and returns the stored one (so the caller can tell whether its master key is the one
+    /// this database was written with).
+    async fn master_key_check(&self, proposed: &[u8]) -> Result<Vec<u8>, StoreError>;
+
+    /// Closes the connections (waits for checked-out ones to come back).
+    async fn close(&self);
+
+    /// Issuers (installation level).
+    fn issuers(&self) -> &dyn IssuerRepo;
+    /// Clients of an issuer.
+    fn clients(&self) -> &dyn ClientRepo;
+    /// Users of an issuer.
+    fn users(&self) -> &dyn UserRepo;
+    /// Signing keys of an issuer.
+    fn keys(&self) -> &dyn KeyRepo;
+    /// An issuer's event trail (the outbox).
+    fn events(&self) -> &dyn EventRepo;
+    /// Single-use tickets of an issuer.
+    fn tickets(&self) -> &dyn TicketRepo;
+}
+
+/// Issuers. The event of `create` is written to the new issuer's own trail.
+#[async_trait]
+pub trait IssuerRepo: Send + Sync {
+    /// Creates an issuer; [`StoreError::AlreadyExists`] for a taken slug.
+    async fn create(&self, issuer: &Issuer, event: &NewEvent) -> Result<(), StoreError>;
+    /// Finds an issuer by id.
+    async fn find(&self, id: IssuerId) -> Result<Option<Issuer>, StoreError>;
+    /// Finds an issuer by slug.
+    async fn find_by_slug(&self, slug: &IssuerSlug) -> Result<Option<Issuer>, StoreError>;
+    /// Lists issuers in creation order.
+    async fn list(&self, page: PageRequest) -> Result<Page<Issuer>, StoreError>;
+    /// Updates an issuer read at `issuer.revision`; returns it at its new revision.
+    async fn update(&self, issuer: &Issuer, event: &NewEvent) -> Result<Issuer, StoreError>;
+    /// Deletes an issuer and everything it owns; the event is written to `audit`'s trail.
+    async fn delete(
+        &self,
+        id: IssuerId,
+        audit: IssuerScope,
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
+}
+
+/// Clients of an issuer.
+#[async_trait]
+pub trait ClientRepo: Send + Sync {
+    /// Registers a client.
+    async fn create(
+        &self,
+        scope: IssuerScope,
+        client: &Client,
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
+    /// Finds a client.
+    async fn find(&self, scope: IssuerScope, id: ClientId) -> Result<Option<Client>, StoreError>;
+    /// Lists clients in creation order.
+    async fn list(&self, scope: IssuerScope, page: PageRequest)
+    -> Result<Page<Client>, StoreError>;
+    /// Updates a client read at `client.revision`.
+    async fn update(
+        &self,
+        scope: IssuerScope,
+        client: &Client,
+        event: &NewEvent,
+    ) -> Result<Client, StoreError>;
+    /// Deletes a client.
+    async fn delete(
+        &self,
+        scope: IssuerScope,
+        id: ClientId,
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
+}
+
+/// Users of an issuer. Email (normalized) and username are unique per issuer.
+#[async_trait]
+pub trait UserRepo: Send + Sync {
+    /// Creates a user.
+    async fn create(&self, scope: IssuerScope, user: &User, event: &NewEvent)
+    -> Result<(), StoreError>;
+    /// Finds a user.
+    async fn find(&self, scope: IssuerScope, id: UserId) -> Result<Option<User>, StoreError>;
+    /// Finds a user by the normalized form of an email address.
+    async fn find_by_email(
+        &self,
+        scope: IssuerScope,
+        normalized_email: &str,
+    ) -> Result<Option<User>, StoreError>;
+    /// Finds a user by username.
+    async fn find_by_username(
+        &self,
+        scope: IssuerScope,
+        username: &str,
+    ) -> Result<Option<User>, StoreError>;
+    /// Lists users in creation order.
+    async fn list(&self, scope: IssuerScope, page: PageRequest) -> Result<Page<User>, StoreError>;
+    /// Updates a user read at `user.revision`.
+    async fn update(
+        &self,
+        scope: IssuerScope,
+        user: &User,
+        event: &NewEvent,
+    ) -> Result<User, StoreError>;
+    /// Deletes a user.
+    async fn delete(&self, scope: IssuerScope, id: UserId, event: &NewEvent)
+    -> Result<(), StoreError>;
+}
+
+/// Signing keys of an issuer.
+#[async_trait]
+pub trait KeyRepo: Send + Sync {
+    /// Stores a new key.
+    async fn create(
+        &self,
+        scope: IssuerScope,
+        key: &SigningKey,
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
+    /// All keys of the issuer that are not retired, oldest first.
+    async fn list_active(&self, scope: IssuerScope) -> Result<Vec<SigningKey>, StoreError>;
+    /// Moves a key to another state.
+    async fn set_state(
+        &self,
+        scope: IssuerScope,
+        id: KeyId,
+        state: KeyState,
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
+}
+
+/// An issuer's event trail.
+#[async_trait]
+pub trait EventRepo: Send + Sync {
+    /// Appends an event that accompanies no stored change (e.g. a failed sign-in).
+    async fn append(&self, scope: IssuerScope, event: &NewEvent) -> Result<(), StoreError>;
+    /// Lists events in the order they were written.
+    async fn list(&self, scope: IssuerScope, page: PageRequest) -> Result<Page<Event>, StoreError>;
+}
+
+/// Single-use tickets: codes and links, stored under the hash of their secret.
+#[async_trait]
+pub trait TicketRepo: Send + Sync {
+    /// Stores a ticket.
+    async fn create(&self, scope: IssuerScope, ticket: &Ticket) -> Result<(), StoreError>;
+    /// Redeems a ticket in one conditional statement: exactly one concurrent caller gets it.
+    /// Others get [`StoreError::AlreadyConsumed`]; an unknown or expired ticket is
+    /// [`StoreError::NotFound`].
+    async fn consume(
+        &self,
+        scope: IssuerScope,
+        kind: TicketKind,
+        secret_hash: &[u8; 32],
+        now: UnixTime,
+    ) -> Result<Ticket, StoreError>;
+}
