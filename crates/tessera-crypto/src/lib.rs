@@ -217,7 +217,10 @@ mod tests {
         let mut tampered = sealed.clone();
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
-        assert_eq!(key.open(b"signing-key", &tampered), Err(CryptoError::Decrypt));
+        assert_eq!(
+            key.open(b"signing-key", &tampered),
+            Err(CryptoError::Decrypt)
+        );
     }
 
     #[test]

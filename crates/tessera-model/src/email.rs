@@ -79,7 +79,17 @@ mod tests {
         assert_eq!(email.as_str(), "Ada@Example.COM");
         assert_eq!(email.normalized(), "ada@example.com");
         assert!(Email::parse("ada@localhost").is_ok());
-        for bad in ["", "ada", "@example.com", "ada@", "ada@example", "a b@example.com", "ada@.com", "ada@ex..com", "a@b@c.com"] {
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "ada@example",
+            "a b@example.com",
+            "ada@.com",
+            "ada@ex..com",
+            "a@b@c.com",
+        ] {
             assert_eq!(Email::parse(bad), Err(EmailError::Shape), "{bad}");
         }
         assert_eq!(

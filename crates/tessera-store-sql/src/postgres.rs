@@ -25,8 +25,7 @@ pub type PgStore = shared::SqlStore;
 
 /// Connects to the database named by `url`; fails at once if it cannot be reached.
 pub async fn connect(url: &str, size: PoolSize) -> Result<PgStore, StoreError> {
-    let options =
-        PgConnectOptions::from_str(url).map_err(|e| crate::error::map("database", e))?;
+    let options = PgConnectOptions::from_str(url).map_err(|e| crate::error::map("database", e))?;
     let pool = PgPoolOptions::new()
         .max_connections(size.max_connections.max(1))
         .acquire_timeout(Duration::from_secs(5))

@@ -43,7 +43,9 @@ pub struct FreshDatabase {
 
 impl std::fmt::Debug for FreshDatabase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FreshDatabase").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("FreshDatabase")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -131,7 +133,10 @@ pub async fn fresh_store() -> TestStore {
     let store: Arc<dyn Store> = crate::connect(&database.url, PoolSize::default())
         .await
         .expect("connect to the fresh test database");
-    store.migrate().await.expect("migrate the fresh test database");
+    store
+        .migrate()
+        .await
+        .expect("migrate the fresh test database");
     TestStore {
         store,
         keep_alive: Box::new(database),

@@ -15,8 +15,9 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tessera_model::{
-    Actor, Client, ClientId, ClientType, Email, EventId, Issuer, IssuerId, IssuerSlug, KeyAlgorithm,
-    KeyId, KeyState, NewEvent, SigningKey, Ticket, TicketId, TicketKind, UnixTime, User, UserId,
+    Actor, Client, ClientId, ClientType, Email, EventId, Issuer, IssuerId, IssuerSlug,
+    KeyAlgorithm, KeyId, KeyState, NewEvent, SigningKey, Ticket, TicketId, TicketKind, UnixTime,
+    User, UserId,
 };
 
 use crate::{IssuerScope, PageRequest, Store, StoreError};
@@ -165,7 +166,10 @@ pub async fn issuers_are_created_found_listed_updated_and_deleted(store: Arc<dyn
     let (acme, acme_scope) = create_issuer(&*store, "acme").await;
     let (globex, _) = create_issuer(&*store, "globex").await;
 
-    assert_eq!(store.issuers().find(acme.id).await.unwrap(), Some(acme.clone()));
+    assert_eq!(
+        store.issuers().find(acme.id).await.unwrap(),
+        Some(acme.clone())
+    );
     assert_eq!(
         store.issuers().find_by_slug(&acme.slug).await.unwrap(),
         Some(acme.clone())
@@ -227,11 +231,26 @@ pub async fn issuer_slugs_are_unique(store: Arc<dyn Store>) {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, StoreError::AlreadyExists { entity: "issuer", field: "slug" }),
+        matches!(
+            err,
+            StoreError::AlreadyExists {
+                entity: "issuer",
+                field: "slug"
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(store.issuers().find(duplicate.id).await.unwrap(), None);
-    assert_eq!(store.issuers().list(PageRequest::first(10)).await.unwrap().items.len(), 1);
+    assert_eq!(
+        store
+            .issuers()
+            .list(PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
 }
 
 /// Every field of a client survives the round trip, including lists and `None`s.
@@ -262,12 +281,19 @@ pub async fn clients_round_trip_every_field(store: Arc<dyn Store>) {
         Some(public.clone())
     );
     assert_eq!(
-        store.clients().list(scope, PageRequest::first(10)).await.unwrap().items,
+        store
+            .clients()
+            .list(scope, PageRequest::first(10))
+            .await
+            .unwrap()
+            .items,
         vec![confidential.clone(), public.clone()]
     );
 
     let mut changed = confidential.clone();
-    changed.redirect_uris.push("https://app.example.com/other".to_owned());
+    changed
+        .redirect_uris
+        .push("https://app.example.com/other".to_owned());
     changed.secret_hash = Some([9; 32]);
     let updated = store
         .clients()
@@ -286,7 +312,13 @@ pub async fn clients_round_trip_every_field(store: Arc<dyn Store>) {
     assert_eq!(store.clients().find(scope, public.id).await.unwrap(), None);
     assert_eq!(
         event_types(&*store, scope).await,
-        ["issuer.created", "client.created", "client.created", "client.updated", "client.deleted"]
+        [
+            "issuer.created",
+            "client.created",
+            "client.created",
+            "client.updated",
+            "client.deleted"
+        ]
     );
 }
 
@@ -301,9 +333,16 @@ pub async fn users_round_trip_and_are_unique_by_email_and_username_per_issuer(
         .create(scope, &ada, &event("user.created", ada.id))
         .await
         .unwrap();
-    assert_eq!(store.users().find(scope, ada.id).await.unwrap(), Some(ada.clone()));
     assert_eq!(
-        store.users().find_by_email(scope, "ada@example.com").await.unwrap(),
+        store.users().find(scope, ada.id).await.unwrap(),
+        Some(ada.clone())
+    );
+    assert_eq!(
+        store
+            .users()
+            .find_by_email(scope, "ada@example.com")
+            .await
+            .unwrap(),
         Some(ada.clone())
     );
     assert_eq!(
@@ -318,17 +357,33 @@ pub async fn users_round_trip_and_are_unique_by_email_and_username_per_issuer(
         .await
         .unwrap_err();
     assert!(
-        matches!(err, StoreError::AlreadyExists { entity: "user", field: "email" }),
+        matches!(
+            err,
+            StoreError::AlreadyExists {
+                entity: "user",
+                field: "email"
+            }
+        ),
         "{err:?}"
     );
     let same_username = user(acme.id, "other@example.com", Some("ada"));
     let err = store
         .users()
-        .create(scope, &same_username, &event("user.created", same_username.id))
+        .create(
+            scope,
+            &same_username,
+            &event("user.created", same_username.id),
+        )
         .await
         .unwrap_err();
     assert!(
-        matches!(err, StoreError::AlreadyExists { entity: "user", field: "username" }),
+        matches!(
+            err,
+            StoreError::AlreadyExists {
+                entity: "user",
+                field: "username"
+            }
+        ),
         "{err:?}"
     );
 
@@ -343,7 +398,10 @@ pub async fn users_round_trip_and_are_unique_by_email_and_username_per_issuer(
         .await
         .unwrap();
     assert!(updated.blocked && updated.email_verified && updated.username.is_none());
-    assert_eq!(store.users().find_by_username(scope, "ada").await.unwrap(), None);
+    assert_eq!(
+        store.users().find_by_username(scope, "ada").await.unwrap(),
+        None
+    );
 
     store
         .users()
@@ -366,61 +424,155 @@ pub async fn tenants_with_colliding_contents_are_isolated(store: Arc<dyn Store>)
 
     let user_a = user(a.id, "same@example.com", Some("same"));
     let user_b = user(b.id, "same@example.com", Some("same"));
-    store.users().create(scope_a, &user_a, &event("user.created", user_a.id)).await.unwrap();
-    store.users().create(scope_b, &user_b, &event("user.created", user_b.id)).await.unwrap();
+    store
+        .users()
+        .create(scope_a, &user_a, &event("user.created", user_a.id))
+        .await
+        .unwrap();
+    store
+        .users()
+        .create(scope_b, &user_b, &event("user.created", user_b.id))
+        .await
+        .unwrap();
     let client_a = client(a.id, "Same name");
     let client_b = client(b.id, "Same name");
-    store.clients().create(scope_a, &client_a, &event("client.created", client_a.id)).await.unwrap();
-    store.clients().create(scope_b, &client_b, &event("client.created", client_b.id)).await.unwrap();
+    store
+        .clients()
+        .create(scope_a, &client_a, &event("client.created", client_a.id))
+        .await
+        .unwrap();
+    store
+        .clients()
+        .create(scope_b, &client_b, &event("client.created", client_b.id))
+        .await
+        .unwrap();
 
     // Lookups through the other tenant's scope find nothing.
     assert_eq!(store.users().find(scope_b, user_a.id).await.unwrap(), None);
-    assert_eq!(store.clients().find(scope_b, client_a.id).await.unwrap(), None);
     assert_eq!(
-        store.users().find_by_email(scope_a, "same@example.com").await.unwrap().map(|u| u.id),
+        store.clients().find(scope_b, client_a.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .users()
+            .find_by_email(scope_a, "same@example.com")
+            .await
+            .unwrap()
+            .map(|u| u.id),
         Some(user_a.id)
     );
     assert_eq!(
-        store.users().find_by_username(scope_b, "same").await.unwrap().map(|u| u.id),
+        store
+            .users()
+            .find_by_username(scope_b, "same")
+            .await
+            .unwrap()
+            .map(|u| u.id),
         Some(user_b.id)
     );
-    let listed_b = store.users().list(scope_b, PageRequest::first(100)).await.unwrap().items;
-    assert_eq!(listed_b.iter().map(|u| u.id).collect::<Vec<_>>(), vec![user_b.id]);
-    let clients_b = store.clients().list(scope_b, PageRequest::first(100)).await.unwrap().items;
-    assert_eq!(clients_b.iter().map(|c| c.id).collect::<Vec<_>>(), vec![client_b.id]);
+    let listed_b = store
+        .users()
+        .list(scope_b, PageRequest::first(100))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(
+        listed_b.iter().map(|u| u.id).collect::<Vec<_>>(),
+        vec![user_b.id]
+    );
+    let clients_b = store
+        .clients()
+        .list(scope_b, PageRequest::first(100))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(
+        clients_b.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![client_b.id]
+    );
 
     // Writes through the wrong scope touch nothing.
     let mut hijack = user_a.clone();
     hijack.blocked = true;
     assert!(matches!(
-        store.users().update(scope_b, &hijack, &event("user.updated", user_a.id)).await,
+        store
+            .users()
+            .update(scope_b, &hijack, &event("user.updated", user_a.id))
+            .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.users().delete(scope_b, user_a.id, &event("user.deleted", user_a.id)).await,
+        store
+            .users()
+            .delete(scope_b, user_a.id, &event("user.deleted", user_a.id))
+            .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.clients().delete(scope_b, client_a.id, &event("client.deleted", client_a.id)).await,
+        store
+            .clients()
+            .delete(scope_b, client_a.id, &event("client.deleted", client_a.id))
+            .await,
         Err(StoreError::NotFound)
     ));
-    assert!(!store.users().find(scope_a, user_a.id).await.unwrap().unwrap().blocked);
-    assert!(store.clients().find(scope_a, client_a.id).await.unwrap().is_some());
+    assert!(
+        !store
+            .users()
+            .find(scope_a, user_a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .blocked
+    );
+    assert!(
+        store
+            .clients()
+            .find(scope_a, client_a.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // Keys, events and tickets are per tenant too.
     let key_a = signing_key(a.id);
-    store.keys().create(scope_a, &key_a, &event("key.created", key_a.id)).await.unwrap();
+    store
+        .keys()
+        .create(scope_a, &key_a, &event("key.created", key_a.id))
+        .await
+        .unwrap();
     assert!(store.keys().list_active(scope_b).await.unwrap().is_empty());
     assert!(matches!(
-        store.keys().set_state(scope_b, key_a.id, KeyState::Retired, &event("key.retired", key_a.id)).await,
+        store
+            .keys()
+            .set_state(
+                scope_b,
+                key_a.id,
+                KeyState::Retired,
+                &event("key.retired", key_a.id)
+            )
+            .await,
         Err(StoreError::NotFound)
     ));
-    store.tickets().create(scope_a, &ticket(a.id, [1; 32], T0.plus_seconds(60))).await.unwrap();
+    store
+        .tickets()
+        .create(scope_a, &ticket(a.id, [1; 32], T0.plus_seconds(60)))
+        .await
+        .unwrap();
     assert!(matches!(
-        store.tickets().consume(scope_b, TicketKind::AuthorizationCode, &[1; 32], T0).await,
+        store
+            .tickets()
+            .consume(scope_b, TicketKind::AuthorizationCode, &[1; 32], T0)
+            .await,
         Err(StoreError::NotFound)
     ));
-    assert!(store.tickets().consume(scope_a, TicketKind::AuthorizationCode, &[1; 32], T0).await.is_ok());
+    assert!(
+        store
+            .tickets()
+            .consume(scope_a, TicketKind::AuthorizationCode, &[1; 32], T0)
+            .await
+            .is_ok()
+    );
     assert_eq!(
         event_types(&*store, scope_b).await,
         ["issuer.created", "user.created", "client.created"]
@@ -433,25 +585,88 @@ pub async fn deleting_an_issuer_removes_everything_it_owns(store: Arc<dyn Store>
     let (kept, kept_scope) = create_issuer(&*store, "kept").await;
     for (issuer, scope) in [(&doomed, doomed_scope), (&kept, kept_scope)] {
         let u = user(issuer.id, "x@example.com", None);
-        store.users().create(scope, &u, &event("user.created", u.id)).await.unwrap();
+        store
+            .users()
+            .create(scope, &u, &event("user.created", u.id))
+            .await
+            .unwrap();
         let c = client(issuer.id, "app");
-        store.clients().create(scope, &c, &event("client.created", c.id)).await.unwrap();
+        store
+            .clients()
+            .create(scope, &c, &event("client.created", c.id))
+            .await
+            .unwrap();
         let k = signing_key(issuer.id);
-        store.keys().create(scope, &k, &event("key.created", k.id)).await.unwrap();
-        store.tickets().create(scope, &ticket(issuer.id, [2; 32], T0.plus_seconds(60))).await.unwrap();
+        store
+            .keys()
+            .create(scope, &k, &event("key.created", k.id))
+            .await
+            .unwrap();
+        store
+            .tickets()
+            .create(scope, &ticket(issuer.id, [2; 32], T0.plus_seconds(60)))
+            .await
+            .unwrap();
     }
     store
         .issuers()
         .delete(doomed.id, kept_scope, &event("issuer.deleted", doomed.id))
         .await
         .unwrap();
-    assert!(store.users().list(doomed_scope, PageRequest::first(10)).await.unwrap().items.is_empty());
-    assert!(store.clients().list(doomed_scope, PageRequest::first(10)).await.unwrap().items.is_empty());
-    assert!(store.keys().list_active(doomed_scope).await.unwrap().is_empty());
-    assert_eq!(store.users().list(kept_scope, PageRequest::first(10)).await.unwrap().items.len(), 1);
-    assert_eq!(store.clients().list(kept_scope, PageRequest::first(10)).await.unwrap().items.len(), 1);
+    assert!(
+        store
+            .users()
+            .list(doomed_scope, PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(
+        store
+            .clients()
+            .list(doomed_scope, PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(
+        store
+            .keys()
+            .list_active(doomed_scope)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .users()
+            .list(kept_scope, PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .clients()
+            .list(kept_scope, PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
     assert_eq!(store.keys().list_active(kept_scope).await.unwrap().len(), 1);
-    assert!(store.tickets().consume(kept_scope, TicketKind::AuthorizationCode, &[2; 32], T0).await.is_ok());
+    assert!(
+        store
+            .tickets()
+            .consume(kept_scope, TicketKind::AuthorizationCode, &[2; 32], T0)
+            .await
+            .is_ok()
+    );
 }
 
 /// A change whose event cannot be written is rolled back, and a refused change writes no
@@ -460,30 +675,73 @@ pub async fn a_change_and_its_event_are_written_together_or_not_at_all(store: Ar
     let (acme, scope) = create_issuer(&*store, "acme").await;
     let first = user(acme.id, "first@example.com", None);
     let first_event = event("user.created", first.id);
-    store.users().create(scope, &first, &first_event).await.unwrap();
+    store
+        .users()
+        .create(scope, &first, &first_event)
+        .await
+        .unwrap();
 
     // Fail the transaction midway: the change succeeds, then the event insert collides.
     let second = user(acme.id, "second@example.com", None);
     let mut colliding = event("user.created", second.id);
     colliding.id = first_event.id;
-    assert!(store.users().create(scope, &second, &colliding).await.is_err());
+    assert!(
+        store
+            .users()
+            .create(scope, &second, &colliding)
+            .await
+            .is_err()
+    );
     assert_eq!(store.users().find(scope, second.id).await.unwrap(), None);
 
     let mut renamed = first.clone();
     renamed.name = Some("Changed".to_owned());
-    assert!(store.users().update(scope, &renamed, &colliding).await.is_err());
+    assert!(
+        store
+            .users()
+            .update(scope, &renamed, &colliding)
+            .await
+            .is_err()
+    );
     assert_eq!(
-        store.users().find(scope, first.id).await.unwrap().unwrap().name.as_deref(),
+        store
+            .users()
+            .find(scope, first.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name
+            .as_deref(),
         Some("Ada Lovelace")
     );
-    assert!(store.users().delete(scope, first.id, &colliding).await.is_err());
+    assert!(
+        store
+            .users()
+            .delete(scope, first.id, &colliding)
+            .await
+            .is_err()
+    );
     assert!(store.users().find(scope, first.id).await.unwrap().is_some());
 
     // A refused change leaves no event behind.
     let duplicate = user(acme.id, "first@example.com", None);
-    assert!(store.users().create(scope, &duplicate, &event("user.created", duplicate.id)).await.is_err());
-    assert_eq!(event_types(&*store, scope).await, ["issuer.created", "user.created"]);
-    let events = store.events().list(scope, PageRequest::first(10)).await.unwrap().items;
+    assert!(
+        store
+            .users()
+            .create(scope, &duplicate, &event("user.created", duplicate.id))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        event_types(&*store, scope).await,
+        ["issuer.created", "user.created"]
+    );
+    let events = store
+        .events()
+        .list(scope, PageRequest::first(10))
+        .await
+        .unwrap()
+        .items;
     assert_eq!(events[1].id, first_event.id);
     assert_eq!(events[1].subject, first.id.to_string());
     assert_eq!(events[1].actor, Actor::System);
@@ -493,32 +751,68 @@ pub async fn a_change_and_its_event_are_written_together_or_not_at_all(store: Ar
 pub async fn stale_revisions_are_refused(store: Arc<dyn Store>) {
     let (acme, scope) = create_issuer(&*store, "acme").await;
     let ada = user(acme.id, "ada@example.com", None);
-    store.users().create(scope, &ada, &event("user.created", ada.id)).await.unwrap();
+    store
+        .users()
+        .create(scope, &ada, &event("user.created", ada.id))
+        .await
+        .unwrap();
     let mut first = ada.clone();
     first.name = Some("First".to_owned());
-    store.users().update(scope, &first, &event("user.updated", ada.id)).await.unwrap();
+    store
+        .users()
+        .update(scope, &first, &event("user.updated", ada.id))
+        .await
+        .unwrap();
     let mut stale = ada.clone();
     stale.name = Some("Stale".to_owned());
     assert!(matches!(
-        store.users().update(scope, &stale, &event("user.updated", ada.id)).await,
+        store
+            .users()
+            .update(scope, &stale, &event("user.updated", ada.id))
+            .await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(
-        store.users().find(scope, ada.id).await.unwrap().unwrap().name.as_deref(),
+        store
+            .users()
+            .find(scope, ada.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name
+            .as_deref(),
         Some("First")
     );
     let mut stale_issuer = acme.clone();
     stale_issuer.display_name = "x".to_owned();
-    store.issuers().update(&stale_issuer, &event("issuer.updated", acme.id)).await.unwrap();
+    store
+        .issuers()
+        .update(&stale_issuer, &event("issuer.updated", acme.id))
+        .await
+        .unwrap();
     assert!(matches!(
-        store.issuers().update(&stale_issuer, &event("issuer.updated", acme.id)).await,
+        store
+            .issuers()
+            .update(&stale_issuer, &event("issuer.updated", acme.id))
+            .await,
         Err(StoreError::Conflict)
     ));
     let c = client(acme.id, "app");
-    store.clients().create(scope, &c, &event("client.created", c.id)).await.unwrap();
-    store.clients().update(scope, &c, &event("client.updated", c.id)).await.unwrap();
+    store
+        .clients()
+        .create(scope, &c, &event("client.created", c.id))
+        .await
+        .unwrap();
+    store
+        .clients()
+        .update(scope, &c, &event("client.updated", c.id))
+        .await
+        .unwrap();
     assert!(matches!(
-        store.clients().update(scope, &c, &event("client.updated", c.id)).await,
+        store
+            .clients()
+            .update(scope, &c, &event("client.updated", c.id))
+            .await,
         Err(StoreError::Conflict)
     ));
 }
@@ -529,7 +823,11 @@ pub async fn listings_paginate_without_gaps_or_repeats(store: Arc<dyn Store>) {
     let mut created = Vec::new();
     for n in 0..7 {
         let u = user(acme.id, &format!("user{n}@example.com"), None);
-        store.users().create(scope, &u, &event("user.created", u.id)).await.unwrap();
+        store
+            .users()
+            .create(scope, &u, &event("user.created", u.id))
+            .await
+            .unwrap();
         created.push(u.id);
     }
     let mut seen = Vec::new();
@@ -545,7 +843,11 @@ pub async fn listings_paginate_without_gaps_or_repeats(store: Arc<dyn Store>) {
     }
     assert_eq!(seen, created);
 
-    let first = store.events().list(scope, PageRequest::first(5)).await.unwrap();
+    let first = store
+        .events()
+        .list(scope, PageRequest::first(5))
+        .await
+        .unwrap();
     let rest = store
         .events()
         .list(scope, PageRequest::after(first.next_after.unwrap(), 100))
@@ -574,18 +876,55 @@ pub async fn keys_are_stored_and_change_state(store: Arc<dyn Store>) {
     let first = signing_key(acme.id);
     let mut second = signing_key(acme.id);
     second.algorithm = KeyAlgorithm::Rs256;
-    store.keys().create(scope, &first, &event("key.created", first.id)).await.unwrap();
-    store.keys().create(scope, &second, &event("key.created", second.id)).await.unwrap();
-    assert_eq!(store.keys().list_active(scope).await.unwrap(), vec![first.clone(), second.clone()]);
+    store
+        .keys()
+        .create(scope, &first, &event("key.created", first.id))
+        .await
+        .unwrap();
+    store
+        .keys()
+        .create(scope, &second, &event("key.created", second.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.keys().list_active(scope).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
 
-    store.keys().set_state(scope, first.id, KeyState::Current, &event("key.activated", first.id)).await.unwrap();
-    store.keys().set_state(scope, second.id, KeyState::Retired, &event("key.retired", second.id)).await.unwrap();
+    store
+        .keys()
+        .set_state(
+            scope,
+            first.id,
+            KeyState::Current,
+            &event("key.activated", first.id),
+        )
+        .await
+        .unwrap();
+    store
+        .keys()
+        .set_state(
+            scope,
+            second.id,
+            KeyState::Retired,
+            &event("key.retired", second.id),
+        )
+        .await
+        .unwrap();
     let active = store.keys().list_active(scope).await.unwrap();
     assert_eq!(active.len(), 1);
     assert_eq!(active[0].state, KeyState::Current);
     assert_eq!(active[0].private_key_sealed, vec![1, 2, 3, 4]);
     assert!(matches!(
-        store.keys().set_state(scope, KeyId::new(), KeyState::Current, &event("key.activated", "x")).await,
+        store
+            .keys()
+            .set_state(
+                scope,
+                KeyId::new(),
+                KeyState::Current,
+                &event("key.activated", "x")
+            )
+            .await,
         Err(StoreError::NotFound)
     ));
 }
@@ -597,30 +936,57 @@ pub async fn a_ticket_is_consumed_once_and_not_after_it_expires(store: Arc<dyn S
     let code = ticket(acme.id, [3; 32], T0.plus_seconds(60));
     store.tickets().create(scope, &code).await.unwrap();
     assert!(matches!(
-        store.tickets().consume(scope, TicketKind::PasswordReset, &[3; 32], T0).await,
+        store
+            .tickets()
+            .consume(scope, TicketKind::PasswordReset, &[3; 32], T0)
+            .await,
         Err(StoreError::NotFound)
     ));
     let redeemed = store
         .tickets()
-        .consume(scope, TicketKind::AuthorizationCode, &[3; 32], T0.plus_seconds(1))
+        .consume(
+            scope,
+            TicketKind::AuthorizationCode,
+            &[3; 32],
+            T0.plus_seconds(1),
+        )
         .await
         .unwrap();
     assert_eq!(redeemed.id, code.id);
     assert_eq!(redeemed.payload, code.payload);
     assert_eq!(redeemed.consumed_at, Some(T0.plus_seconds(1)));
     assert!(matches!(
-        store.tickets().consume(scope, TicketKind::AuthorizationCode, &[3; 32], T0.plus_seconds(2)).await,
+        store
+            .tickets()
+            .consume(
+                scope,
+                TicketKind::AuthorizationCode,
+                &[3; 32],
+                T0.plus_seconds(2)
+            )
+            .await,
         Err(StoreError::AlreadyConsumed)
     ));
 
     let expiring = ticket(acme.id, [4; 32], T0.plus_seconds(60));
     store.tickets().create(scope, &expiring).await.unwrap();
     assert!(matches!(
-        store.tickets().consume(scope, TicketKind::AuthorizationCode, &[4; 32], T0.plus_seconds(60)).await,
+        store
+            .tickets()
+            .consume(
+                scope,
+                TicketKind::AuthorizationCode,
+                &[4; 32],
+                T0.plus_seconds(60)
+            )
+            .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.tickets().consume(scope, TicketKind::AuthorizationCode, &[5; 32], T0).await,
+        store
+            .tickets()
+            .consume(scope, TicketKind::AuthorizationCode, &[5; 32], T0)
+            .await,
         Err(StoreError::NotFound)
     ));
 }
@@ -631,7 +997,11 @@ pub async fn concurrent_consumers_of_one_ticket_have_exactly_one_winner(store: A
     let (acme, scope) = create_issuer(&*store, "acme").await;
     for round in 0..5u8 {
         let secret = [100 + round; 32];
-        store.tickets().create(scope, &ticket(acme.id, secret, T0.plus_seconds(60))).await.unwrap();
+        store
+            .tickets()
+            .create(scope, &ticket(acme.id, secret, T0.plus_seconds(60)))
+            .await
+            .unwrap();
         let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
         let racers: Vec<_> = (0..RACERS)
             .map(|_| {
@@ -639,7 +1009,10 @@ pub async fn concurrent_consumers_of_one_ticket_have_exactly_one_winner(store: A
                 let barrier = barrier.clone();
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    store.tickets().consume(scope, TicketKind::AuthorizationCode, &secret, T0).await
+                    store
+                        .tickets()
+                        .consume(scope, TicketKind::AuthorizationCode, &secret, T0)
+                        .await
                 })
             })
             .collect();
@@ -652,7 +1025,11 @@ pub async fn concurrent_consumers_of_one_ticket_have_exactly_one_winner(store: A
                 Err(other) => panic!("unexpected error from a racer: {other:?}"),
             }
         }
-        assert_eq!((winners, already_consumed), (1, RACERS - 1), "round {round}");
+        assert_eq!(
+            (winners, already_consumed),
+            (1, RACERS - 1),
+            "round {round}"
+        );
     }
 }
 

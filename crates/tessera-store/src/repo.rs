@@ -179,8 +179,12 @@ pub trait ClientRepo: Send + Sync {
 #[async_trait]
 pub trait UserRepo: Send + Sync {
     /// Creates a user.
-    async fn create(&self, scope: IssuerScope, user: &User, event: &NewEvent)
-    -> Result<(), StoreError>;
+    async fn create(
+        &self,
+        scope: IssuerScope,
+        user: &User,
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
     /// Finds a user.
     async fn find(&self, scope: IssuerScope, id: UserId) -> Result<Option<User>, StoreError>;
     /// Finds a user by the normalized form of an email address.
@@ -205,8 +209,12 @@ pub trait UserRepo: Send + Sync {
         event: &NewEvent,
     ) -> Result<User, StoreError>;
     /// Deletes a user.
-    async fn delete(&self, scope: IssuerScope, id: UserId, event: &NewEvent)
-    -> Result<(), StoreError>;
+    async fn delete(
+        &self,
+        scope: IssuerScope,
+        id: UserId,
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
 }
 
 /// Signing keys of an issuer.

@@ -123,7 +123,9 @@ impl ClientRepo for SqlStore {
         .rows_affected();
         if changed == 0 {
             let exists = "SELECT COUNT(*) FROM clients WHERE issuer_id = $1 AND id = $2";
-            return Err(missing_or_conflict(&mut tx, exists, Some(scope), client.id.as_uuid()).await);
+            return Err(
+                missing_or_conflict(&mut tx, exists, Some(scope), client.id.as_uuid()).await,
+            );
         }
         insert_event(&mut tx, scope.issuer_id(), event).await?;
         commit(tx).await?;

@@ -32,12 +32,15 @@ impl IssuerRepo for SqlStore {
     }
 
     async fn find(&self, id: IssuerId) -> Result<Option<Issuer>, StoreError> {
-        let row: Option<IssuerRow> =
-            sqlx::query_as(concat!("SELECT ", issuer_columns!(), " FROM issuers WHERE id = $1"))
-                .bind(id.as_uuid())
-                .fetch_optional(&self.read)
-                .await
-                .map_err(|e| map("issuer", e))?;
+        let row: Option<IssuerRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            issuer_columns!(),
+            " FROM issuers WHERE id = $1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(|e| map("issuer", e))?;
         row.map(Issuer::try_from).transpose()
     }
 

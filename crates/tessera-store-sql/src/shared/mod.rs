@@ -92,7 +92,11 @@ async fn missing_or_conflict(
 }
 
 /// Keyset pagination: ask for one row more than the page to learn whether a next page exists.
-fn paginate<T>(mut items: Vec<T>, limit: u32, id_of: impl Fn(&T) -> Uuid) -> tessera_store::Page<T> {
+fn paginate<T>(
+    mut items: Vec<T>,
+    limit: u32,
+    id_of: impl Fn(&T) -> Uuid,
+) -> tessera_store::Page<T> {
     let limit = limit as usize;
     let next_after = if items.len() > limit {
         items.truncate(limit);

@@ -117,7 +117,9 @@ impl UserRepo for SqlStore {
         .fetch_all(&self.read)
         .await
         .map_err(|e| map("user", e))?;
-        Ok(paginate(convert(rows)?, page.limit, |u: &User| u.id.as_uuid()))
+        Ok(paginate(convert(rows)?, page.limit, |u: &User| {
+            u.id.as_uuid()
+        }))
     }
 
     async fn update(

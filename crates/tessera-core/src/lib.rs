@@ -1,0 +1,106 @@
+//! Tessera's use cases, between the HTTP edge and storage.
+//!
+//! [`Core`] holds what every use case needs (the store, the clock, the master key) and
+//! exposes one method per use case. Each method validates its input, decides, and writes the
+//! change together with the event that describes it. No HTTP types and no SQL here: the edge
+//! translates requests into calls, the store turns calls into statements.
+
+use std::sync::Arc;
+
+use tessera_crypto::MasterKey;
+use tessera_model::Clock;
+use tessera_store::{Store, StoreError};
+
+pub mod admin;
+pub mod bootstrap;
+
+/// Why a use case failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An issuer named in a request does not exist.
+    #[error("no issuer has the slug `{0}`")]
+    UnknownIssuer(String),
+    /// The master key given to this process is not the one the database was written with.
+    #[error(
+        "the master key does not match this database: it was set up with another key \
+         (check TESSERA_MASTER_KEY or the master.key file in the data folder)"
+    )]
+    MasterKeyMismatch,
+    /// Input that the use case refuses, with a reason for a person.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The use cases, with what they share.
+#[derive(Clone)]
+pub struct Core {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    master_key: MasterKey,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("backend", &self.store.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Associated data that binds the master-key check value to its purpose.
+const MASTER_KEY_CHECK_PURPOSE: &[u8] = b"tessera/master-key-check/v1";
+
+impl Core {
+    /// Assembles the use cases. Call [`Core::verify_master_key`] before serving.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, master_key: MasterKey) -> Self {
+        Self {
+            store,
+            clock,
+            master_key,
+        }
+    }
+
+    /// The store, for the edge's health checks.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Makes sure this process's master key is the one the database was first used with: the
+    /// first process stores a value sealed with its key; every later one must be able to open
+    /// it. Without this, a wrong key would be noticed only when a private key fails to decrypt.
+    pub async fn verify_master_key(&self) -> Result<(), CoreError> {
+        let proposed = self.master_key.seal(MASTER_KEY_CHECK_PURPOSE, b"tessera");
+        let stored = self.store.master_key_check(&proposed).await?;
+        self.master_key
+            .open(MASTER_KEY_CHECK_PURPOSE, &stored)
+            .map(|_| ())
+            .map_err(|_| CoreError::MasterKeyMismatch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_model::{FixedClock, UnixTime};
+
+    #[tokio::test]
+    async fn a_database_accepts_only_the_master_key_it_was_first_used_with() {
+        let db = tessera_store_sql::testing::fresh_store().await;
+        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
+        let key = MasterKey::generate();
+        let first = Core::new(db.store.clone(), clock.clone(), key.clone());
+        first.verify_master_key().await.unwrap();
+        Core::new(db.store.clone(), clock.clone(), key)
+            .verify_master_key()
+            .await
+            .unwrap();
+        let other = Core::new(db.store.clone(), clock, MasterKey::generate());
+        assert!(matches!(
+            other.verify_master_key().await,
+            Err(CoreError::MasterKeyMismatch)
+        ));
+    }
+}

@@ -1,0 +1,183 @@
+//! Tessera's HTTP edge: the only crate that names axum (ARCHITECTURE.md invariant 1).
+//!
+//! It builds the router (operational endpoints now; the IdP API, Core API and hosted pages
+//! as they arrive), wraps it in the middleware every request gets, and serves it on a
+//! listener it is given until a shutdown future completes. Taking the listener and the
+//! shutdown signal as arguments lets tests bind port 0 and decide when the server stops.
+//!
+//! Every request gets an `x-request-id` (kept from the caller if present, generated
+//! otherwise, echoed on the response), a tracing span carrying that id, and a count and
+//! latency in the Prometheus metrics. Query strings are never logged: they can carry codes
+//! and tokens.
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use tessera_core::Core;
+
+mod health;
+mod metrics;
+mod problem;
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    core: Core,
+}
+
+impl AppState {
+    /// The state for a server in front of `core`.
+    pub fn new(core: Core) -> Self {
+        Self { core }
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The complete router with its middleware.
+fn app(state: AppState) -> Router {
+    with_middleware(
+        Router::new()
+            .merge(health::routes())
+            .merge(metrics::routes())
+            .fallback(problem::not_found)
+            .with_state(state),
+    )
+}
+
+/// Wraps a router in the middleware every request gets (outermost first): request id,
+/// tracing span, metrics, then the id echoed on the response.
+fn with_middleware(router: Router) -> Router {
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|request: &Request<_>| {
+                        let request_id = request
+                            .headers()
+                            .get(REQUEST_ID)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("-");
+                        tracing::info_span!(
+                            "request",
+                            method = %request.method(),
+                            path = %request.uri().path(),
+                            request_id = %request_id,
+                        )
+                    })
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            .layer(axum::middleware::from_fn(metrics::track))
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+    )
+}
+
+/// Serves Tessera on `listener` until `shutdown` completes; then stops accepting, lets the
+/// requests in flight finish (for at most `grace`), and returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    serve_router(listener, app(state), shutdown, grace).await
+}
+
+async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    metrics::install();
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections, finishing requests in flight");
+        let _ = stopping_tx.send(());
+    };
+    let server = axum::serve(listener, router).with_graceful_shutdown(signal);
+    let server = std::pin::pin!(server.into_future());
+    // After the signal, wait at most `grace` for in-flight requests.
+    let deadline = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => result,
+        () = deadline => {
+            tracing::warn!(?grace, "requests still running after the grace period; stopping anyway");
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+
+    /// In-flight requests finish after the shutdown signal; new connections are refused.
+    #[tokio::test]
+    async fn shutdown_lets_requests_in_flight_finish() {
+        let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+        let release_rx = std::sync::Arc::new(tokio::sync::Mutex::new(Some(release_rx)));
+        let (entered_tx, entered_rx) = tokio::sync::oneshot::channel::<()>();
+        let entered_tx = std::sync::Arc::new(std::sync::Mutex::new(Some(entered_tx)));
+        let router = with_middleware(Router::new().route(
+            "/slow",
+            get(move || {
+                let release_rx = release_rx.clone();
+                let entered_tx = entered_tx.clone();
+                async move {
+                    if let Some(tx) = entered_tx.lock().unwrap().take() {
+                        let _ = tx.send(());
+                    }
+                    let rx = release_rx.lock().await.take().unwrap();
+                    let _ = rx.await;
+                    "finished"
+                }
+            }),
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_router(
+            listener,
+            router,
+            async move {
+                let _ = stop_rx.await;
+            },
+            Duration::from_secs(30),
+        ));
+
+        let in_flight = tokio::spawn(reqwest::get(format!("http://{addr}/slow")));
+        entered_rx.await.unwrap();
+        stop_tx.send(()).unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            !server.is_finished(),
+            "the server waits for the request in flight"
+        );
+        assert!(
+            reqwest::get(format!("http://{addr}/slow")).await.is_err(),
+            "no new connections after the signal"
+        );
+        release_tx.send(()).unwrap();
+        let response = in_flight.await.unwrap().unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text().await.unwrap(), "finished");
+        server.await.unwrap().unwrap();
+    }
+}

@@ -1,0 +1,480 @@
+//! Typed, layered configuration: defaults < TOML file (`--config`) < `TESSERA_*` environment
+//! (`__` for nesting) < command-line flags (STYLE.md habit 13).
+//!
+//! Unknown keys are refused, values are validated before anything is opened or bound, and
+//! secrets (the master key, a database password) never appear in `Debug` output or errors.
+//! The reference of every key is `docs/configuration.md`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use tessera_crypto::MasterKey;
+
+/// Environment variables starting with `TESSERA_TEST_` belong to the test suite, not to the
+/// server's configuration.
+const TEST_ENV_PREFIX: &str = "test_";
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[http]`: the HTTP server.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSection {
+    /// After SIGTERM/SIGINT, how long requests in flight may take to finish.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        Self {
+            shutdown_grace_seconds: 30,
+        }
+    }
+}
+
+/// `[database]`: the connection pool.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSection {
+    /// Most connections a node opens.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        Self { max_connections: 8 }
+    }
+}
+
+/// The configuration as the layers give it, before validation.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: String,
+    public_url: Option<String>,
+    data_dir: PathBuf,
+    database_url: Option<String>,
+    log_format: LogFormat,
+    log_level: String,
+    #[serde(skip_serializing)]
+    master_key: Option<SecretString>,
+    #[serde(default)]
+    http: HttpSection,
+    #[serde(default)]
+    database: DatabaseSection,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            public_url: None,
+            data_dir: PathBuf::from("./tessera-data"),
+            database_url: None,
+            log_format: LogFormat::Text,
+            log_level: "info".to_owned(),
+            master_key: None,
+            http: HttpSection::default(),
+            database: DatabaseSection::default(),
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers' value.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    /// `--listen`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// `--public-url`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// `--data-dir`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// `--database-url`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// `--log-format`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+}
+
+/// A configuration that cannot be used, with the key and the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A layer could not be read or a value has the wrong shape.
+    #[error("invalid configuration: {0}")]
+    Layer(String),
+    /// A value has the right shape but is not acceptable.
+    #[error("invalid configuration: `{key}`: {reason}")]
+    Value {
+        /// The key, dotted for nested ones.
+        key: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Value {
+        key,
+        reason: reason.into(),
+    }
+}
+
+/// A database URL. Its `Display` and `Debug` hide the password, so it can be logged and put
+/// in error messages.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    fn parse(text: &str) -> Result<Self, ConfigError> {
+        let ok = text.starts_with("sqlite:")
+            || text.starts_with("postgres://")
+            || text.starts_with("postgresql://");
+        if !ok {
+            return Err(invalid(
+                "database_url",
+                "must start with sqlite: or postgres:// (e.g. sqlite://./tessera-data/tessera.db)",
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    fn sqlite_in(data_dir: &Path) -> Self {
+        Self(format!("sqlite://{}/tessera.db", data_dir.display()))
+    }
+
+    /// The full URL, password included: only for opening the connection.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// For SQLite, the database file.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self.0.strip_prefix("sqlite:")?;
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let path = rest.split('?').next().unwrap_or(rest);
+        Some(PathBuf::from(path))
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match url::Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("***"));
+                f.write_str(url.as_str())
+            }
+            _ => f.write_str(&self.0),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The URL clients reach Tessera at, without a trailing slash. `None` until the listener
+    /// is bound when not configured (then `http://localhost:{port}`).
+    pub public_url: Option<url::Url>,
+    /// Folder for the SQLite database and the master key file.
+    pub data_dir: PathBuf,
+    /// Where the data lives.
+    pub database_url: DatabaseUrl,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// A `tracing` filter directive, e.g. `info` or `tessera=debug,info`.
+    pub log_level: String,
+    /// The master key, if given in configuration; otherwise the key file in `data_dir`.
+    pub master_key: Option<MasterKey>,
+    /// `[http]`
+    pub http: HttpSection,
+    /// `[database]`
+    pub database: DatabaseSection,
+}
+
+impl Config {
+    /// Reads every layer: the defaults, then `file` if given, then the `TESSERA_*`
+    /// environment of this process, then `overrides`.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::load_from_env(file, overrides, Env::prefixed("TESSERA_"))
+    }
+
+    fn load_from_env(
+        file: Option<&Path>,
+        overrides: &Overrides,
+        env: Env,
+    ) -> Result<Self, ConfigError> {
+        // Checked here so that a missing file is an error, not an empty layer.
+        let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError::Layer(format!(
+                    "the configuration file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let env = env.split("__").filter(|key| {
+            !key.as_str()
+                .to_ascii_lowercase()
+                .starts_with(TEST_ENV_PREFIX)
+        });
+        let raw: RawConfig = figment
+            .merge(env)
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| ConfigError::Layer(describe(e)))?;
+        Self::validate(raw)
+    }
+
+    fn validate(raw: RawConfig) -> Result<Self, ConfigError> {
+        let listen: SocketAddr = raw.listen.parse().map_err(|_| {
+            invalid(
+                "listen",
+                format!("`{}` is not an address like 127.0.0.1:8080", raw.listen),
+            )
+        })?;
+        let public_url = raw
+            .public_url
+            .as_deref()
+            .map(parse_public_url)
+            .transpose()?;
+        if raw.data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "must not be empty"));
+        }
+        let database_url = match &raw.database_url {
+            Some(url) => DatabaseUrl::parse(url)?,
+            None => DatabaseUrl::sqlite_in(&raw.data_dir),
+        };
+        tracing_subscriber::EnvFilter::try_new(&raw.log_level)
+            .map_err(|e| invalid("log_level", e.to_string()))?;
+        let master_key = raw
+            .master_key
+            .as_ref()
+            .map(|key| MasterKey::from_encoded(key.expose_secret()))
+            .transpose()
+            .map_err(|e| invalid("master_key", e.to_string()))?;
+        if raw.database.max_connections == 0 {
+            return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        Ok(Self {
+            listen,
+            public_url,
+            data_dir: raw.data_dir,
+            database_url,
+            log_format: raw.log_format,
+            log_level: raw.log_level,
+            master_key,
+            http: raw.http,
+            database: raw.database,
+        })
+    }
+
+    /// The public URL, or the one derived from the port actually bound.
+    pub fn public_url_for(&self, bound: SocketAddr) -> url::Url {
+        self.public_url.clone().unwrap_or_else(|| {
+            url::Url::parse(&format!("http://localhost:{}", bound.port()))
+                .expect("a localhost URL with a port is valid")
+        })
+    }
+}
+
+fn parse_public_url(text: &str) -> Result<url::Url, ConfigError> {
+    let url = url::Url::parse(text)
+        .map_err(|e| invalid("public_url", format!("`{text}` is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("public_url", "must be an http:// or https:// URL"));
+    }
+    if url.host().is_none() {
+        return Err(invalid("public_url", "must name a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("public_url", "must not have a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("public_url", "must not contain credentials"));
+    }
+    Ok(url)
+}
+
+/// Turns figment's errors into lines that name the key, the problem and where it came from.
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| match &m.source {
+                    Some(source) => format!(" (from {source})"),
+                    None => format!(" (from {})", m.name),
+                })
+                .unwrap_or_default();
+            let kind = e.kind.to_string();
+            if key.is_empty() {
+                format!("{kind}{source}")
+            } else {
+                format!("`{key}`: {kind}{source}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Loads with exactly `env` as the process environment (figment's jail serializes tests
+    /// that touch the environment).
+    fn load(
+        file: Option<&str>,
+        env: &[(&str, &str)],
+        overrides: Overrides,
+    ) -> Result<Config, String> {
+        let mut result = None;
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            for (key, value) in env {
+                jail.set_env(key, value);
+            }
+            let path = jail.directory().join("tessera.toml");
+            if let Some(text) = file {
+                std::fs::write(&path, text).expect("write the test config");
+            }
+            result = Some(
+                Config::load(file.map(|_| path.as_path()), &overrides).map_err(|e| e.to_string()),
+            );
+            Ok(())
+        });
+        result.expect("the jail ran")
+    }
+
+    #[test]
+    fn defaults_work_with_nothing_configured() {
+        let config = Config::validate(RawConfig::default()).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(
+            config.public_url_for(config.listen).as_str(),
+            "http://localhost:8080/"
+        );
+        assert_eq!(config.data_dir, PathBuf::from("./tessera-data"));
+        assert_eq!(
+            config.database_url.expose(),
+            "sqlite://./tessera-data/tessera.db"
+        );
+        assert_eq!(
+            config.database_url.sqlite_path(),
+            Some(PathBuf::from("./tessera-data/tessera.db"))
+        );
+        assert!(config.master_key.is_none());
+    }
+
+    #[test]
+    fn later_layers_win_and_nesting_uses_double_underscores() {
+        let file = "listen = \"127.0.0.1:9000\"\nlog_format = \"json\"\n[http]\nshutdown_grace_seconds = 5\n";
+        let env = [
+            ("TESSERA_LISTEN", "127.0.0.1:9100"),
+            ("TESSERA_HTTP__SHUTDOWN_GRACE_SECONDS", "7"),
+            ("TESSERA_TEST_POSTGRES_URL", "postgres://ignored"),
+        ];
+        let config = load(Some(file), &env, Overrides::default()).unwrap();
+        assert_eq!(config.listen.port(), 9100);
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.http.shutdown_grace_seconds, 7);
+
+        let flags = Overrides {
+            listen: Some("127.0.0.1:9200".to_owned()),
+            ..Overrides::default()
+        };
+        assert_eq!(load(Some(file), &env, flags).unwrap().listen.port(), 9200);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        let err = load(Some("colour = \"blue\"\n"), &[], Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+        let err = load(Some("[http]\nport = 1\n"), &[], Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("port"), "{err}");
+        let err = load(None, &[("TESSERA_LISEN", "x")], Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (file, key) in [
+            ("listen = \"nowhere\"", "listen"),
+            ("public_url = \"ftp://x\"", "public_url"),
+            ("public_url = \"http://localhost/?q=1\"", "public_url"),
+            ("database_url = \"mysql://x\"", "database_url"),
+            ("log_format = \"xml\"", "log_format"),
+            ("master_key = \"short\"", "master_key"),
+            (
+                "[database]\nmax_connections = 0",
+                "database.max_connections",
+            ),
+            ("listen = [1, 2]", "listen"),
+        ] {
+            let err = load(Some(file), &[], Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{file}: {err}");
+        }
+        let err = load(Some("listen = "), &[], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let key = MasterKey::generate().encode();
+        let file = format!(
+            "master_key = \"{key}\"\ndatabase_url = \"postgres://tessera:hunter2@db.internal/tessera\"\n"
+        );
+        let config = load(Some(&file), &[], Overrides::default()).unwrap();
+        let printed = format!("{config:?} {}", config.database_url);
+        assert!(!printed.contains(&key));
+        assert!(!printed.contains("hunter2"));
+        assert!(printed.contains("db.internal"));
+    }
+
+    proptest! {
+        /// Any text as a public URL or database URL is either accepted or refused with the
+        /// key named; it never panics.
+        #[test]
+        fn url_values_never_panic(text in "\\PC{0,60}") {
+            let raw = RawConfig { public_url: Some(text.clone()), database_url: Some(text), ..RawConfig::default() };
+            if let Err(e) = Config::validate(raw) {
+                let e = e.to_string();
+                prop_assert!(e.contains("public_url") || e.contains("database_url"));
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! `tessera`: parse the command line, load the configuration, run the command.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use serde_json::json;
+use tessera_model::IssuerSlug;
+use tessera_server::cli::{AdminCommand, Cli, Command};
+use tessera_server::{Application, Config, Installation, Purpose, StartupError};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.settings.config.as_deref(), &cli.settings.overrides()) {
+        Ok(config) => config,
+        Err(error) => return fail(&StartupError::Config(error)),
+    };
+    let quiet = !matches!(cli.command, Command::Serve);
+    let filter = if quiet {
+        "warn"
+    } else {
+        config.log_level.as_str()
+    };
+    tessera_server::telemetry::init(config.log_format, filter);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&StartupError::Serve(error)),
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+#[allow(clippy::print_stderr)]
+fn fail(error: &StartupError) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::from(error.exit_code())
+}
+
+async fn run(command: Command, config: Config) -> Result<(), StartupError> {
+    match command {
+        Command::Serve => {
+            let app = Application::build(&config).await?;
+            app.run_until(tessera_server::shutdown_signal()).await
+        }
+        Command::Migrate => {
+            let status = tessera_server::migrate(&config).await?;
+            say(&format!(
+                "database schema is at version {} ({})",
+                status.applied.unwrap_or(0),
+                config.database_url
+            ));
+            Ok(())
+        }
+        Command::Admin(AdminCommand::CreateCredential {
+            name,
+            issuers,
+            json,
+        }) => create_credential(&config, &name, &issuers, json).await,
+    }
+}
+
+async fn create_credential(
+    config: &Config,
+    name: &str,
+    issuers: &[String],
+    as_json: bool,
+) -> Result<(), StartupError> {
+    let slugs = issuers
+        .iter()
+        .map(|slug| {
+            IssuerSlug::parse(slug).map_err(|e| {
+                StartupError::Core(tessera_core::CoreError::Invalid(format!(
+                    "--issuer `{slug}`: {e}"
+                )))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let installation = Installation::open(config, Purpose::Admin).await?;
+    let credential = installation
+        .core
+        .create_admin_credential(name, &slugs)
+        .await?;
+    let public_url = config.public_url_for(config.listen);
+    let issuer = format!(
+        "{}/{}",
+        public_url.as_str().trim_end_matches('/'),
+        installation.builtin.system.slug
+    );
+    let output = json!({
+        "client_id": credential.client_id.to_string(),
+        "client_secret": credential.client_secret.expose(),
+        "token_endpoint": format!("{issuer}/oauth/token"),
+        "issuer": issuer,
+    });
+    if as_json {
+        say(&output.to_string());
+    } else {
+        say(&format!(
+            "Created Core API credential `{name}`.\n  client_id:      {}\n  client_secret:  {}\n  token_endpoint: {}\nThe secret is shown only now; store it safely.",
+            output["client_id"].as_str().unwrap_or_default(),
+            output["client_secret"].as_str().unwrap_or_default(),
+            output["token_endpoint"].as_str().unwrap_or_default(),
+        ));
+    }
+    installation.core.store().close().await;
+    Ok(())
+}
+
+/// A command's result, on standard output.
+#[allow(clippy::print_stdout)]
+fn say(text: &str) {
+    println!("{text}");
+}
