@@ -142,7 +142,8 @@ fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
 pub struct DatabaseUrl(String);
 
 impl DatabaseUrl {
-    fn parse(text: &str) -> Result<Self, ConfigError> {
+    /// Accepts `sqlite:…` and `postgres://…` URLs.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
         let ok = text.starts_with("sqlite:")
             || text.starts_with("postgres://")
             || text.starts_with("postgresql://");

@@ -12,7 +12,7 @@ mod data_dir;
 mod startup;
 pub mod telemetry;
 
-pub use config::{Config, ConfigError, LogFormat};
+pub use config::{Config, ConfigError, DatabaseUrl, LogFormat};
 pub use startup::{
     Application, Installation, Purpose, StartupError, SystemClock, migrate, shutdown_signal,
 };

@@ -142,3 +142,21 @@ pub async fn fresh_store() -> TestStore {
         keep_alive: Box::new(database),
     }
 }
+
+/// Runs one statement on the database at `url`, behind Tessera's back: for tests that
+/// simulate what another program (or a newer Tessera) did to the database.
+///
+/// # Panics
+/// When the statement fails.
+pub async fn execute_sql(url: &str, sql: &str) {
+    if url.starts_with("sqlite:") {
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).expect("a SQLite URL");
+        let mut connection = options.connect().await.expect("open the SQLite database");
+        connection.execute(sql).await.expect("run the test statement");
+        let _ = connection.close().await;
+    } else {
+        let mut connection = admin_connection(url).await;
+        connection.execute(sql).await.expect("run the test statement");
+        let _ = connection.close().await;
+    }
+}
