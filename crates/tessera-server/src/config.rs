@@ -360,6 +360,8 @@ mod tests {
         overrides: Overrides,
     ) -> Result<Config, String> {
         let mut result = None;
+        // figment's own error type is large; this closure never returns it.
+        #[allow(clippy::result_large_err)]
         figment::Jail::expect_with(|jail| {
             jail.clear_env();
             for (key, value) in env {

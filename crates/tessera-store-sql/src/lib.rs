@@ -22,6 +22,9 @@
 //!
 //! One pool. Migrations take sqlx's advisory lock, so several nodes may start at once.
 
+// The shared repositories are compiled once per backend on purpose (see above).
+#![allow(clippy::duplicate_mod)]
+
 use std::sync::Arc;
 
 use tessera_store::{Store, StoreError};

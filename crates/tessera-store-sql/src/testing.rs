@@ -118,7 +118,7 @@ impl Drop for FreshDatabase {
                     let mut admin = admin_connection(&admin_url).await;
                     let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
                     if let Err(e) = admin.execute(sql.as_str()).await {
-                        eprintln!("could not drop test database {name}: {e}");
+                        tracing::warn!(database = %name, error = %e, "could not drop a test database");
                     }
                 });
             });
@@ -152,11 +152,17 @@ pub async fn execute_sql(url: &str, sql: &str) {
     if url.starts_with("sqlite:") {
         let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).expect("a SQLite URL");
         let mut connection = options.connect().await.expect("open the SQLite database");
-        connection.execute(sql).await.expect("run the test statement");
+        connection
+            .execute(sql)
+            .await
+            .expect("run the test statement");
         let _ = connection.close().await;
     } else {
         let mut connection = admin_connection(url).await;
-        connection.execute(sql).await.expect("run the test statement");
+        connection
+            .execute(sql)
+            .await
+            .expect("run the test statement");
         let _ = connection.close().await;
     }
 }

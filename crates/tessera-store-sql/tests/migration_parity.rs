@@ -1,6 +1,8 @@
 //! The two migration folders must describe the same schema: same migrations, same tables,
 //! same columns. Types differ by design (BLOB/UUID, INTEGER/BIGINT); names may not.
 
+#![allow(clippy::unwrap_used)] // test helpers: a panic is a failed assertion
+
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -32,7 +32,9 @@ pub struct TestApp {
 
 impl std::fmt::Debug for TestApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestApp").field("base_url", &self.base_url).finish_non_exhaustive()
+        f.debug_struct("TestApp")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -59,7 +61,9 @@ impl TestApp {
     }
 
     async fn start(config: Config, database: FreshDatabase, data_dir: tempfile::TempDir) -> Self {
-        let app = Application::build(&config).await.expect("the test server starts");
+        let app = Application::build(&config)
+            .await
+            .expect("the test server starts");
         let address = app.local_addr();
         let core = app.core().clone();
         let (stop, stopped) = oneshot::channel::<()>();

@@ -1,5 +1,7 @@
 //! The server as a whole, in-process, on this run's backend.
 
+#![allow(clippy::unwrap_used)] // test helpers: a panic is a failed assertion
+
 use serde_json::Value;
 use tessera_model::IssuerSlug;
 use tessera_store::IssuerScope;
@@ -16,7 +18,10 @@ async fn health_and_readiness_answer_on_this_runs_backend() {
     assert_eq!(ready.status(), 200);
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["status"], "ready");
-    assert_eq!(body["database"], tessera_store_sql::testing::backend().as_str());
+    assert_eq!(
+        body["database"],
+        tessera_store_sql::testing::backend().as_str()
+    );
     assert_eq!(body["schema_version"], 1);
 }
 
@@ -103,9 +108,10 @@ async fn metrics_count_requests_by_route_template() {
     );
     let text = metrics.text().await.unwrap();
     assert!(
-        text.lines().any(|line| line.starts_with("tessera_http_requests_total")
-            && line.contains("route=\"/healthz\"")
-            && line.contains("status=\"200\"")),
+        text.lines()
+            .any(|line| line.starts_with("tessera_http_requests_total")
+                && line.contains("route=\"/healthz\"")
+                && line.contains("status=\"200\"")),
         "{text}"
     );
 }
