@@ -44,8 +44,9 @@ fn fail(error: &StartupError) -> ExitCode {
 async fn run(command: Command, config: Config) -> Result<(), StartupError> {
     match command {
         Command::Serve => {
+            let shutdown = tessera_server::shutdown_signal();
             let app = Application::build(&config).await?;
-            app.run_until(tessera_server::shutdown_signal()).await
+            app.run_until(shutdown).await
         }
         Command::Migrate => {
             let status = tessera_server::migrate(&config).await?;

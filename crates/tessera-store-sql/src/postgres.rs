@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection};
 use tessera_store::{Backend, StoreError};
 
 use crate::PoolSize;
@@ -26,6 +27,15 @@ pub type PgStore = shared::SqlStore;
 /// Connects to the database named by `url`; fails at once if it cannot be reached.
 pub async fn connect(url: &str, size: PoolSize) -> Result<PgStore, StoreError> {
     let options = PgConnectOptions::from_str(url).map_err(|e| crate::error::map("database", e))?;
+    // One direct connection first: the pool would retry until its timeout and then report
+    // only that it timed out, losing the reason (refused, unknown host, bad password).
+    options
+        .connect()
+        .await
+        .map_err(|e| crate::error::map("database", e))?
+        .close()
+        .await
+        .map_err(|e| crate::error::map("database", e))?;
     let pool = PgPoolOptions::new()
         .max_connections(size.max_connections.max(1))
         .acquire_timeout(Duration::from_secs(5))

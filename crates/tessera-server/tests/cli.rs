@@ -1,0 +1,827 @@
+//! The `tessera` binary, run as a process: what an operator sees on the command line, on
+//! standard error and on the wire.
+//!
+//! Every test owns its processes, folders and database (STYLE.md habit 8): servers listen on
+//! port 0 and the port is read from the ready banner on standard error; each child runs in a
+//! temporary folder of its own, with the `TESSERA_*` environment of the test run removed
+//! (except `TESSERA_TEST_*`, which the binary must ignore), so only the flags given here
+//! configure it. A server still running when a test fails is killed by its guard.
+//!
+//! Tests that say "this run's backend" use `fresh_database()`: SQLite, or PostgreSQL when
+//! `TESSERA_TEST_POSTGRES_URL` is set.
+
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tessera_crypto::SecretHash;
+use tessera_model::{ClientId, IssuerSlug};
+use tessera_store::IssuerScope;
+use tessera_store_sql::testing::{backend, execute_sql, fresh_database};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// How long a server may take to print its ready banner (a cold PostgreSQL migration
+/// included).
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a server may take to exit after SIGTERM.
+const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a command that is expected to finish by itself may run.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// The ready banner's message.
+const READY: &str = "Tessera is ready";
+
+// ---------------------------------------------------------------------------------------
+// Running the binary
+// ---------------------------------------------------------------------------------------
+
+/// `tessera` in `cwd`, configured by nothing but the arguments the test adds.
+fn tessera(cwd: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    command
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("TESSERA_") && !key.starts_with("TESSERA_TEST_") {
+            command.env_remove(key.as_ref());
+        }
+    }
+    command
+}
+
+/// A command that ran to its end.
+#[derive(Debug)]
+struct Finished {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Finished {
+    fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+}
+
+/// Runs `command` to its end; the child is killed if it outlives `timeout`.
+async fn finish(mut command: Command, timeout: Duration) -> Finished {
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let output = tokio::time::timeout(timeout, command.output())
+        .await
+        .unwrap_or_else(|_| panic!("{command:?} did not exit within {timeout:?}"))
+        .expect("run tessera");
+    Finished {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Runs `tessera ARGS` in `cwd` to its end.
+async fn run(cwd: &Path, args: &[&str]) -> Finished {
+    let mut command = tessera(cwd);
+    command.args(args);
+    finish(command, COMMAND_TIMEOUT).await
+}
+
+/// The address in a ready banner, text (`listen=ADDR`) or JSON (`"listen":"ADDR"`).
+fn ready_address(line: &str) -> Option<SocketAddr> {
+    if !line.contains(READY) {
+        return None;
+    }
+    if let Ok(event) = serde_json::from_str::<Value>(line) {
+        return event["listen"].as_str()?.parse().ok();
+    }
+    line.split_whitespace()
+        .find_map(|field| field.strip_prefix("listen="))?
+        .parse()
+        .ok()
+}
+
+/// A running `tessera serve`. Dropping it kills the process.
+struct Server {
+    child: Child,
+    address: SocketAddr,
+    /// Every line the server wrote to standard error so far.
+    stderr: Arc<Mutex<Vec<String>>>,
+    /// Reads standard error to its end, so the server never blocks on a full pipe.
+    drain: Option<JoinHandle<()>>,
+    http: reqwest::Client,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        if let Some(drain) = self.drain.take() {
+            drain.abort();
+        }
+    }
+}
+
+impl Server {
+    /// Starts `tessera serve ARGS` in `cwd` and waits for its ready banner.
+    async fn start(cwd: &Path, args: &[&str]) -> Self {
+        let mut command = tessera(cwd);
+        command
+            .arg("serve")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start tessera serve");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (sender, mut receiver) = mpsc::unbounded_channel();
+        let drain = tokio::spawn({
+            let lines = Arc::clone(&lines);
+            async move {
+                let mut reader = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = reader.next_line().await {
+                    lines.lock().expect("stderr lines").push(line.clone());
+                    let _ = sender.send(line);
+                }
+            }
+        });
+        let mut server = Self {
+            child,
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            stderr: lines,
+            drain: Some(drain),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("an HTTP client"),
+        };
+        let ready = tokio::time::timeout(READY_TIMEOUT, async {
+            while let Some(line) = receiver.recv().await {
+                if let Some(address) = ready_address(&line) {
+                    return Some(address);
+                }
+            }
+            None
+        })
+        .await;
+        match ready {
+            Ok(Some(address)) => server.address = address,
+            Ok(None) => {
+                let status = tokio::time::timeout(EXIT_TIMEOUT, server.child.wait()).await;
+                panic!(
+                    "tessera serve {args:?} stopped before it was ready ({status:?}):\n{}",
+                    server.stderr_text()
+                );
+            }
+            Err(_) => panic!(
+                "tessera serve {args:?} was not ready within {READY_TIMEOUT:?}:\n{}",
+                server.stderr_text()
+            ),
+        }
+        assert_ne!(server.address.port(), 0, "the banner shows the bound port");
+        server
+    }
+
+    fn stderr_text(&self) -> String {
+        self.stderr.lock().expect("stderr lines").join("\n")
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}\n{}", self.stderr_text()))
+    }
+
+    /// `GET /readyz`, which must answer 200; its JSON body.
+    async fn ready(&self) -> Value {
+        let response = self.get("/readyz").await;
+        assert_eq!(response.status(), 200, "{}", self.stderr_text());
+        response.json().await.expect("a JSON /readyz body")
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; its status.
+    async fn stop(&mut self) -> ExitStatus {
+        let pid = self.child.id().expect("the server is still running");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid}");
+        let status = tokio::time::timeout(EXIT_TIMEOUT, self.child.wait())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "the server did not exit within {EXIT_TIMEOUT:?} of SIGTERM:\n{}",
+                    self.stderr_text()
+                )
+            })
+            .expect("wait for the server");
+        if let Some(drain) = self.drain.take() {
+            let _ = tokio::time::timeout(EXIT_TIMEOUT, drain).await;
+        }
+        status
+    }
+
+    /// Stops the server and requires a clean exit.
+    async fn stop_cleanly(&mut self) {
+        let status = self.stop().await;
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "exit after SIGTERM: {status:?}\n{}",
+            self.stderr_text()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Looking at the data behind Tessera's back
+// ---------------------------------------------------------------------------------------
+
+/// The URL of the SQLite database Tessera keeps in `data_dir` by default.
+fn sqlite_url_in(data_dir: &Path) -> String {
+    format!("sqlite://{}/tessera.db", data_dir.display())
+}
+
+/// `admin create-credential --json` output, checked for shape.
+struct Credential {
+    client_id: String,
+    client_secret: String,
+}
+
+/// Parses the standard output of `admin create-credential --json`: exactly one JSON object
+/// with exactly the four documented keys; `urls` are the expected token endpoint and issuer.
+fn credential_from(stdout: &str, urls: Option<(&str, &str)>) -> Credential {
+    let lines: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line of JSON on stdout: {stdout:?}");
+    let json: Value = serde_json::from_str(lines[0]).expect("stdout is JSON");
+    let object = json.as_object().expect("stdout is a JSON object");
+    let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["client_id", "client_secret", "issuer", "token_endpoint"]
+    );
+    let issuer = json["issuer"].as_str().expect("an issuer string");
+    let token_endpoint = json["token_endpoint"]
+        .as_str()
+        .expect("a token_endpoint string");
+    assert_eq!(token_endpoint, format!("{issuer}/oauth/token"));
+    if let Some((expected_endpoint, expected_issuer)) = urls {
+        assert_eq!(token_endpoint, expected_endpoint);
+        assert_eq!(issuer, expected_issuer);
+    }
+    let client_id = json["client_id"].as_str().expect("a client_id string");
+    let client_secret = json["client_secret"].as_str().expect("a secret string");
+    assert!(client_id.starts_with("cli_"), "{client_id}");
+    assert!(!client_secret.is_empty());
+    Credential {
+        client_id: client_id.to_owned(),
+        client_secret: client_secret.to_owned(),
+    }
+}
+
+/// The credential is a client of the `system` issuer named `ci`, restricted to `default`,
+/// whose stored hash verifies the secret that was printed.
+async fn assert_stored(database_url: &str, credential: &Credential) {
+    let store = tessera_store_sql::connect(database_url, Default::default())
+        .await
+        .expect("open the database");
+    let system = store
+        .issuers()
+        .find_by_slug(&IssuerSlug::system())
+        .await
+        .expect("find the system issuer")
+        .expect("the system issuer exists");
+    let id = ClientId::parse(&credential.client_id).expect("the client_id parses");
+    let client = store
+        .clients()
+        .find(IssuerScope::of(&system), id)
+        .await
+        .expect("find the client")
+        .expect("the credential is stored as a client of the system issuer");
+    assert_eq!(client.name, "ci");
+    assert_eq!(
+        client.allowed_issuers,
+        Some(vec![IssuerSlug::parse("default").expect("a slug")])
+    );
+    let hash = client
+        .secret_hash
+        .expect("a confidential client has a hash");
+    assert!(
+        SecretHash::from_bytes(hash).verify(&credential.client_secret),
+        "the stored hash verifies the printed secret"
+    );
+    assert!(!SecretHash::from_bytes(hash).verify("not the secret"));
+    store.close().await;
+}
+
+/// The secret's text appears in no file of the SQLite database (main file and WAL).
+fn assert_secret_not_in_files(data_dir: &Path, secret: &str) {
+    for name in ["tessera.db", "tessera.db-wal"] {
+        let path = data_dir.join(name);
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        assert!(
+            !bytes
+                .windows(secret.len())
+                .any(|window| window == secret.as_bytes()),
+            "{} contains the client secret in clear",
+            path.display()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The tests
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn version_and_help_describe_the_binary() {
+    let cwd = tempfile::tempdir().expect("a folder");
+
+    let version = run(cwd.path(), &["--version"]).await;
+    assert_eq!(version.code(), Some(0), "{version:?}");
+    assert_eq!(
+        version.stdout.trim(),
+        format!("tessera {}", env!("CARGO_PKG_VERSION"))
+    );
+
+    let help = run(cwd.path(), &["--help"]).await;
+    assert_eq!(help.code(), Some(0), "{help:?}");
+    for command in ["serve", "migrate", "admin"] {
+        assert!(
+            help.stdout.contains(command),
+            "--help lists `{command}`:\n{}",
+            help.stdout
+        );
+    }
+
+    // Without a command, the help goes to standard error as a usage error.
+    let bare = run(cwd.path(), &[]).await;
+    assert_eq!(bare.code(), Some(2), "{bare:?}");
+    assert!(bare.stderr.contains("serve"), "{bare:?}");
+    assert!(
+        !cwd.path().join("tessera-data").exists(),
+        "printing help creates nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_starts_with_no_configuration_and_reuses_everything_on_restart() {
+    let cwd = tempfile::tempdir().expect("a folder");
+    let data = cwd.path().join("tessera-data");
+    let key_file = data.join("master.key");
+
+    let mut server = Server::start(cwd.path(), &["--listen", "127.0.0.1:0"]).await;
+    assert!(data.is_dir(), "./tessera-data is created");
+    assert!(
+        data.join("tessera.db").is_file(),
+        "the SQLite database is created"
+    );
+    assert!(key_file.is_file(), "the master key file is created");
+    let mode = std::fs::metadata(&key_file)
+        .expect("master.key metadata")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "master.key is private: {mode:o}");
+    let key = std::fs::read_to_string(&key_file).expect("read master.key");
+
+    let health = server.get("/healthz").await;
+    assert_eq!(health.status(), 200);
+    let ready = server.ready().await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["database"], "sqlite", "{ready}");
+    server.stop_cleanly().await;
+
+    let mut again = Server::start(cwd.path(), &["--listen", "127.0.0.1:0"]).await;
+    assert_eq!(
+        std::fs::read_to_string(&key_file).expect("read master.key"),
+        key,
+        "the master key is reused, not replaced"
+    );
+    let ready = again.ready().await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["database"], "sqlite", "{ready}");
+    assert!(
+        !again.stderr_text().contains("readable by other users"),
+        "{}",
+        again.stderr_text()
+    );
+    again.stop_cleanly().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_on_this_runs_backend_is_ready_counts_requests_and_tags_them_with_ids() {
+    let database = fresh_database().await;
+    let cwd = tempfile::tempdir().expect("a folder");
+    let data = tempfile::tempdir().expect("a data folder");
+    let data_dir = data.path().to_str().expect("a UTF-8 path");
+    let mut server = Server::start(
+        cwd.path(),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data_dir,
+            "--database-url",
+            &database.url,
+            "--log-format",
+            "json",
+        ],
+    )
+    .await;
+
+    let ready = server.ready().await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["database"], backend().as_str(), "{ready}");
+
+    let health = server.get("/healthz").await;
+    assert_eq!(health.status(), 200);
+    let generated = health
+        .headers()
+        .get("x-request-id")
+        .expect("a response carries an x-request-id");
+    assert!(!generated.is_empty());
+
+    let echoed = server
+        .http
+        .get(server.url("/healthz"))
+        .header("x-request-id", "cli-test-request-0001")
+        .send()
+        .await
+        .expect("GET /healthz");
+    assert_eq!(echoed.status(), 200);
+    assert_eq!(
+        echoed
+            .headers()
+            .get("x-request-id")
+            .expect("the id is echoed"),
+        "cli-test-request-0001"
+    );
+
+    let metrics = server.get("/metrics").await;
+    assert_eq!(metrics.status(), 200);
+    let body = metrics.text().await.expect("a metrics body");
+    assert!(body.contains("tessera_http_requests_total"), "{body}");
+    assert!(body.contains("route=\"/healthz\""), "{body}");
+
+    // With --log-format json every line on standard error is a JSON object.
+    for line in server.stderr_text().lines() {
+        assert!(
+            serde_json::from_str::<Value>(line).is_ok_and(|v| v.is_object()),
+            "not a JSON log line: {line}"
+        );
+    }
+    server.stop_cleanly().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_server_on_the_same_sqlite_data_folder_is_refused() {
+    let cwd = tempfile::tempdir().expect("a folder");
+    let data = tempfile::tempdir().expect("a data folder");
+    let data_dir = data.path().to_str().expect("a UTF-8 path");
+    let args = ["--listen", "127.0.0.1:0", "--data-dir", data_dir];
+    let mut first = Server::start(cwd.path(), &args).await;
+
+    let mut second = tessera(cwd.path());
+    second.arg("serve").args(args);
+    let second = finish(second, Duration::from_secs(30)).await;
+    assert_eq!(second.code(), Some(1), "{second:?}");
+    assert!(second.stderr.contains("already running"), "{second:?}");
+    assert!(
+        second.stderr.trim_start().starts_with("error:"),
+        "{second:?}"
+    );
+
+    let health = first.get("/healthz").await;
+    assert_eq!(health.status(), 200, "the first server is unaffected");
+    first.ready().await;
+    first.stop_cleanly().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_create_credential_prints_json_beside_a_running_server_and_stores_only_a_hash() {
+    let cwd = tempfile::tempdir().expect("a folder");
+    let data = tempfile::tempdir().expect("a data folder");
+    let data_dir = data.path().to_str().expect("a UTF-8 path");
+    let mut server = Server::start(
+        cwd.path(),
+        &["--listen", "127.0.0.1:0", "--data-dir", data_dir],
+    )
+    .await;
+
+    let created = run(
+        cwd.path(),
+        &[
+            "admin",
+            "create-credential",
+            "--name",
+            "ci",
+            "--issuer",
+            "default",
+            "--json",
+            "--data-dir",
+            data_dir,
+        ],
+    )
+    .await;
+    assert_eq!(created.code(), Some(0), "{created:?}");
+    // No --public-url and no --listen: the URLs of the default address, which the admin
+    // command reports without binding it.
+    let credential = credential_from(
+        &created.stdout,
+        Some((
+            "http://localhost:8080/system/oauth/token",
+            "http://localhost:8080/system",
+        )),
+    );
+    assert!(
+        !created.stderr.contains(&credential.client_secret),
+        "the secret is only on stdout"
+    );
+
+    assert_stored(&sqlite_url_in(data.path()), &credential).await;
+    assert_secret_not_in_files(data.path(), &credential.client_secret);
+    assert_eq!(server.get("/healthz").await.status(), 200);
+    server.stop_cleanly().await;
+    assert!(
+        !server.stderr_text().contains(&credential.client_secret),
+        "the server never logs the secret"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_create_credential_names_the_issuer_it_refuses() {
+    let cwd = tempfile::tempdir().expect("a folder");
+    let data = tempfile::tempdir().expect("a data folder");
+    let data_dir = data.path().to_str().expect("a UTF-8 path");
+    let create = |issuer: &'static str| {
+        let data_dir = data_dir.to_owned();
+        let cwd = cwd.path().to_owned();
+        async move {
+            run(
+                &cwd,
+                &[
+                    "admin",
+                    "create-credential",
+                    "--name",
+                    "ci",
+                    "--issuer",
+                    issuer,
+                    "--json",
+                    "--data-dir",
+                    &data_dir,
+                ],
+            )
+            .await
+        }
+    };
+
+    let unknown = create("nowhere").await;
+    assert_eq!(unknown.code(), Some(1), "{unknown:?}");
+    assert!(unknown.stderr.contains("nowhere"), "{unknown:?}");
+    assert!(unknown.stderr.starts_with("error:"), "{unknown:?}");
+    assert!(unknown.stdout.trim().is_empty(), "{unknown:?}");
+
+    let malformed = create("BAD_SLUG").await;
+    assert_ne!(malformed.code(), Some(0), "{malformed:?}");
+    assert!(malformed.status.code().is_some(), "{malformed:?}");
+    assert!(malformed.stderr.contains("BAD_SLUG"), "{malformed:?}");
+    assert!(malformed.stdout.trim().is_empty(), "{malformed:?}");
+    assert!(!malformed.stderr.contains("panicked"), "{malformed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_configuration_exits_with_2_naming_the_key_before_anything_is_created() {
+    struct Case {
+        name: &'static str,
+        /// The configuration file's text, if the case uses one.
+        file: Option<&'static str>,
+        env: Option<(&'static str, &'static str)>,
+        args: &'static [&'static str],
+        expected: &'static [&'static str],
+    }
+    let cases = [
+        Case {
+            name: "invalid TOML",
+            file: Some("log_format = \"text\"\nlisten = \n"),
+            env: None,
+            args: &["--listen", "127.0.0.1:0"],
+            expected: &["line 2"],
+        },
+        Case {
+            name: "an unknown key",
+            file: Some("colour = \"blue\"\n"),
+            env: None,
+            args: &["--listen", "127.0.0.1:0"],
+            expected: &["colour"],
+        },
+        Case {
+            name: "a bad value in the environment",
+            file: None,
+            env: Some(("TESSERA_LISTEN", "nowhere")),
+            args: &[],
+            expected: &["listen", "nowhere"],
+        },
+        Case {
+            name: "a missing configuration file",
+            file: None,
+            env: None,
+            args: &["--config", "/does/not/exist", "--listen", "127.0.0.1:0"],
+            expected: &["/does/not/exist", "does not exist"],
+        },
+    ];
+    for case in cases {
+        let cwd = tempfile::tempdir().expect("a folder");
+        let mut command = tessera(cwd.path());
+        command.arg("serve").args(case.args);
+        if let Some(text) = case.file {
+            let path = cwd.path().join("tessera.toml");
+            std::fs::write(&path, text).expect("write the configuration file");
+            command.arg("--config").arg(&path);
+        }
+        if let Some((key, value)) = case.env {
+            command.env(key, value);
+        }
+        let finished = finish(command, Duration::from_secs(30)).await;
+        let name = case.name;
+        assert_eq!(finished.code(), Some(2), "{name}: {finished:?}");
+        assert!(
+            finished.stderr.starts_with("error: invalid configuration"),
+            "{name}: {finished:?}"
+        );
+        for fragment in case.expected {
+            assert!(
+                finished.stderr.contains(fragment),
+                "{name}: the message names `{fragment}`: {finished:?}"
+            );
+        }
+        assert!(
+            !cwd.path().join("tessera-data").exists(),
+            "{name}: nothing is created before the configuration is valid"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_database_fails_fast_in_one_line_without_the_password() {
+    let cwd = tempfile::tempdir().expect("a folder");
+    let data = tempfile::tempdir().expect("a data folder");
+    let data_dir = data.path().to_str().expect("a UTF-8 path");
+    let started = Instant::now();
+    let mut command = tessera(cwd.path());
+    command.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data_dir,
+        "--database-url",
+        "postgres://tessera:hunter2@127.0.0.1:1/tessera",
+    ]);
+    let finished = finish(command, Duration::from_secs(15)).await;
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert_eq!(finished.code(), Some(1), "{finished:?}");
+    let lines: Vec<&str> = finished.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line on stderr: {finished:?}");
+    assert!(lines[0].starts_with("error:"), "{finished:?}");
+    assert!(lines[0].contains("127.0.0.1:1"), "{finished:?}");
+    assert!(!finished.stderr.contains("hunter2"), "{finished:?}");
+    assert!(!finished.stderr.contains("panicked"), "{finished:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_migrated_by_a_newer_tessera_is_refused() {
+    let database = fresh_database().await;
+    let cwd = tempfile::tempdir().expect("a folder");
+    let data = tempfile::tempdir().expect("a data folder");
+    let data_dir = data.path().to_str().expect("a UTF-8 path");
+
+    let migrated = run(
+        cwd.path(),
+        &[
+            "migrate",
+            "--database-url",
+            &database.url,
+            "--data-dir",
+            data_dir,
+        ],
+    )
+    .await;
+    assert_eq!(migrated.code(), Some(0), "{migrated:?}");
+    assert!(migrated.stdout.contains("version 1"), "{migrated:?}");
+
+    let checksum = if database.url.starts_with("sqlite:") {
+        "X'00'"
+    } else {
+        "'\\x00'::bytea"
+    };
+    execute_sql(
+        &database.url,
+        &format!(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (9999, 'future', TRUE, {checksum}, 0)"
+        ),
+    )
+    .await;
+
+    let mut command = tessera(cwd.path());
+    command.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        &database.url,
+        "--data-dir",
+        data_dir,
+    ]);
+    let refused = finish(command, Duration::from_secs(30)).await;
+    assert_eq!(refused.code(), Some(1), "{refused:?}");
+    assert!(
+        refused.stderr.contains("newer than this Tessera"),
+        "{refused:?}"
+    );
+    assert!(refused.stderr.contains("9999"), "{refused:?}");
+    assert!(!refused.stderr.contains(READY), "{refused:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unusable_data_folder_is_reported() {
+    let cwd = tempfile::tempdir().expect("a folder");
+    let file = cwd.path().join("a-file");
+    std::fs::write(&file, "not a folder").expect("write a file");
+    let data_dir = file.join("sub");
+    let data_dir = data_dir.to_str().expect("a UTF-8 path");
+
+    let mut command = tessera(cwd.path());
+    command.args(["serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir]);
+    let finished = finish(command, Duration::from_secs(30)).await;
+    assert_eq!(finished.code(), Some(1), "{finished:?}");
+    assert!(finished.stderr.starts_with("error:"), "{finished:?}");
+    assert!(finished.stderr.contains("data folder"), "{finished:?}");
+    assert!(finished.stderr.contains(data_dir), "{finished:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_credential_survives_a_restart_on_this_runs_backend() {
+    let database = fresh_database().await;
+    let cwd = tempfile::tempdir().expect("a folder");
+    let data = tempfile::tempdir().expect("a data folder");
+    let data_dir = data.path().to_str().expect("a UTF-8 path");
+    let flags = [
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data_dir,
+        "--database-url",
+        &database.url,
+    ];
+
+    let mut server = Server::start(cwd.path(), &flags).await;
+    server.ready().await;
+    let mut args = vec![
+        "admin",
+        "create-credential",
+        "--name",
+        "ci",
+        "--issuer",
+        "default",
+        "--json",
+    ];
+    args.extend(flags);
+    let created = run(cwd.path(), &args).await;
+    assert_eq!(created.code(), Some(0), "{created:?}");
+    let credential = credential_from(&created.stdout, None);
+    server.stop_cleanly().await;
+
+    let mut again = Server::start(cwd.path(), &flags).await;
+    let ready = again.ready().await;
+    assert_eq!(ready["database"], backend().as_str(), "{ready}");
+    assert_stored(&database.url, &credential).await;
+    again.stop_cleanly().await;
+}
+
+/// Regression: the SIGTERM/SIGINT handlers must be installed before the ready banner is
+/// logged. When they were installed on the shutdown future's first poll (inside the serve
+/// task), a SIGTERM sent as soon as the banner appeared killed the process with the default
+/// action (status 143) instead of shutting it down cleanly.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_right_after_the_ready_banner_shuts_down_cleanly() {
+    for _ in 0..20 {
+        let cwd = tempfile::tempdir().expect("a folder");
+        let mut server = Server::start(cwd.path(), &["--listen", "127.0.0.1:0"]).await;
+        server.stop_cleanly().await;
+    }
+}
