@@ -100,7 +100,12 @@ mod tests {
     async fn a_credential_is_stored_hashed_and_restricted_to_existing_issuers() {
         let db = tessera_store_sql::testing::fresh_store().await;
         let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
-        let core = Core::new(db.store.clone(), clock, MasterKey::generate());
+        let core = Core::new(
+            db.store.clone(),
+            clock,
+            MasterKey::generate(),
+            crate::TEST_URL,
+        );
         let builtin = core.ensure_builtin_issuers().await.unwrap();
 
         let credential = core

@@ -86,7 +86,12 @@ mod tests {
     async fn builtin_issuers_are_created_once_even_by_racing_starts() {
         let db = tessera_store_sql::testing::fresh_store().await;
         let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
-        let core = Core::new(db.store.clone(), clock, MasterKey::generate());
+        let core = Core::new(
+            db.store.clone(),
+            clock,
+            MasterKey::generate(),
+            crate::TEST_URL,
+        );
         let (a, b) = tokio::join!(core.ensure_builtin_issuers(), core.ensure_builtin_issuers());
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(a.system.id, b.system.id);

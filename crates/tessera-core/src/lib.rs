@@ -8,11 +8,13 @@
 use std::sync::Arc;
 
 use tessera_crypto::MasterKey;
-use tessera_model::Clock;
+use tessera_model::{Clock, Issuer};
 use tessera_store::{Store, StoreError};
 
 pub mod admin;
 pub mod bootstrap;
+pub mod keys;
+pub mod token;
 
 /// Why a use case failed.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +42,15 @@ pub struct Core {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     master_key: MasterKey,
+    /// Where clients reach the installation, without a trailing slash.
+    public_url: Arc<str>,
+    keys: Arc<keys::KeyCache>,
+}
+
+impl std::fmt::Debug for keys::KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyCache")
+    }
 }
 
 impl std::fmt::Debug for Core {
@@ -55,12 +66,37 @@ const MASTER_KEY_CHECK_PURPOSE: &[u8] = b"tessera/master-key-check/v1";
 
 impl Core {
     /// Assembles the use cases. Call [`Core::verify_master_key`] before serving.
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, master_key: MasterKey) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        master_key: MasterKey,
+        public_url: &str,
+    ) -> Self {
         Self {
             store,
             clock,
             master_key,
+            public_url: public_url.trim_end_matches('/').into(),
+            keys: Arc::default(),
         }
+    }
+
+    /// The issuer a URL's first path segment names, if any (an invalid slug names none).
+    pub async fn find_issuer(&self, slug: &str) -> Result<Option<Issuer>, CoreError> {
+        match tessera_model::IssuerSlug::parse(slug) {
+            Ok(slug) => Ok(self.store.issuers().find_by_slug(&slug).await?),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// An issuer's URL, its `iss`: `{public_url}/{slug}`.
+    pub fn issuer_url(&self, issuer: &Issuer) -> String {
+        format!("{}/{}", self.public_url, issuer.slug)
+    }
+
+    /// The Core API's URL, the audience of its access tokens.
+    pub fn core_api_url(&self) -> String {
+        format!("{}/core/v1", self.public_url)
     }
 
     /// The store, for the edge's health checks.
@@ -81,6 +117,10 @@ impl Core {
     }
 }
 
+/// The public URL unit tests use.
+#[cfg(test)]
+pub(crate) const TEST_URL: &str = "http://localhost:8080";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,13 +131,13 @@ mod tests {
         let db = tessera_store_sql::testing::fresh_store().await;
         let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
         let key = MasterKey::generate();
-        let first = Core::new(db.store.clone(), clock.clone(), key.clone());
+        let first = Core::new(db.store.clone(), clock.clone(), key.clone(), TEST_URL);
         first.verify_master_key().await.unwrap();
-        Core::new(db.store.clone(), clock.clone(), key)
+        Core::new(db.store.clone(), clock.clone(), key, TEST_URL)
             .verify_master_key()
             .await
             .unwrap();
-        let other = Core::new(db.store.clone(), clock, MasterKey::generate());
+        let other = Core::new(db.store.clone(), clock, MasterKey::generate(), TEST_URL);
         assert!(matches!(
             other.verify_master_key().await,
             Err(CoreError::MasterKeyMismatch)

@@ -11,7 +11,11 @@
 //! - [`MasterKey`] encrypts what must be recoverable (private signing keys, upstream secrets)
 //!   with AES-256-GCM, binding each ciphertext to its purpose through associated data.
 //!
+//! - [`jws`] signs and verifies compact JWS (JWTs) with keys parsed once.
+//!
 //! No I/O and no clock: the server crate reads the key file, this crate only uses the bytes.
+
+pub mod jws;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};

@@ -22,8 +22,10 @@ use tracing::Level;
 
 use tessera_core::Core;
 
+mod core_api;
 mod health;
 mod metrics;
+mod oauth;
 mod problem;
 
 /// What every handler can reach.
@@ -47,6 +49,8 @@ fn app(state: AppState) -> Router {
         Router::new()
             .merge(health::routes())
             .merge(metrics::routes())
+            .merge(core_api::routes())
+            .merge(oauth::routes())
             .fallback(problem::not_found)
             .with_state(state),
     )

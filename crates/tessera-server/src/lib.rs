@@ -14,5 +14,5 @@ pub mod telemetry;
 
 pub use config::{Config, ConfigError, DatabaseUrl, LogFormat};
 pub use startup::{
-    Application, Installation, Purpose, StartupError, SystemClock, migrate, shutdown_signal,
+    Application, Claim, Installation, Purpose, StartupError, SystemClock, migrate, shutdown_signal,
 };

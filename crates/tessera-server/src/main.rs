@@ -6,7 +6,7 @@ use clap::Parser;
 use serde_json::json;
 use tessera_model::IssuerSlug;
 use tessera_server::cli::{AdminCommand, Cli, Command};
-use tessera_server::{Application, Config, Installation, Purpose, StartupError};
+use tessera_server::{Application, Claim, Config, Installation, Purpose, StartupError};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -81,17 +81,14 @@ async fn create_credential(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let installation = Installation::open(config, Purpose::Admin).await?;
+    let claim = Claim::take(config, Purpose::Admin)?;
+    let public_url = config.public_url_for(config.listen);
+    let installation = Installation::open(claim, config, &public_url).await?;
     let credential = installation
         .core
         .create_admin_credential(name, &slugs)
         .await?;
-    let public_url = config.public_url_for(config.listen);
-    let issuer = format!(
-        "{}/{}",
-        public_url.as_str().trim_end_matches('/'),
-        installation.builtin.system.slug
-    );
+    let issuer = installation.core.issuer_url(&installation.builtin.system);
     let output = json!({
         "client_id": credential.client_id.to_string(),
         "client_secret": credential.client_secret.expose(),

@@ -130,10 +130,24 @@ pub enum Purpose {
     Admin,
 }
 
-impl Installation {
-    /// Opens the data folder and database, migrates, checks the master key, and makes sure the
-    /// built-in issuers exist.
-    pub async fn open(config: &Config, purpose: Purpose) -> Result<Self, StartupError> {
+/// The first, local steps of opening an installation: the data folder is usable, the serve
+/// lock (if serving on SQLite) is held, and the master key is loaded. Taken before the port
+/// is bound, so that a second server on the same data reports the lock, not a busy port.
+pub struct Claim {
+    master_key: tessera_crypto::MasterKey,
+    serve_lock: Option<File>,
+}
+
+impl std::fmt::Debug for Claim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Claim").finish_non_exhaustive()
+    }
+}
+
+impl Claim {
+    /// Prepares the data folder, takes the serve lock when serving on SQLite, and loads (or
+    /// creates) the master key.
+    pub fn take(config: &Config, purpose: Purpose) -> Result<Self, StartupError> {
         data_dir::prepare(&config.data_dir)?;
         let sqlite_path = config.database_url.sqlite_path();
         if let Some(parent) = sqlite_path.as_deref().and_then(|p| p.parent())
@@ -146,15 +160,35 @@ impl Installation {
             _ => None,
         };
         let master_key = data_dir::master_key(&config.data_dir, config.master_key.as_ref())?;
+        Ok(Self {
+            master_key,
+            serve_lock,
+        })
+    }
+}
+
+impl Installation {
+    /// Opens the database, migrates, checks the master key, and makes sure the built-in
+    /// issuers exist. `public_url` is where clients reach this installation.
+    pub async fn open(
+        claim: Claim,
+        config: &Config,
+        public_url: &url::Url,
+    ) -> Result<Self, StartupError> {
         let store = open_store(config).await?;
         store.migrate().await.map_err(StartupError::Migration)?;
-        let core = Core::new(store, Arc::new(SystemClock), master_key);
+        let core = Core::new(
+            store,
+            Arc::new(SystemClock),
+            claim.master_key,
+            public_url.as_str(),
+        );
         core.verify_master_key().await?;
         let builtin = core.ensure_builtin_issuers().await?;
         Ok(Self {
             core,
             builtin,
-            _serve_lock: serve_lock,
+            _serve_lock: claim.serve_lock,
         })
     }
 }
@@ -200,7 +234,7 @@ impl std::fmt::Debug for Application {
 impl Application {
     /// Opens the installation and binds the listener.
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
-        let installation = Installation::open(config, Purpose::Serve).await?;
+        let claim = Claim::take(config, Purpose::Serve)?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind {
@@ -211,10 +245,12 @@ impl Application {
             address: config.listen,
             source,
         })?;
+        let public_url = config.public_url_for(bound);
+        let installation = Installation::open(claim, config, &public_url).await?;
         Ok(Self {
             installation,
             listener,
-            public_url: config.public_url_for(bound),
+            public_url,
             grace: Duration::from_secs(config.http.shutdown_grace_seconds),
         })
     }

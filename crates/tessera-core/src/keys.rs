@@ -1,0 +1,353 @@
+//! Issuer signing keys and their rotation.
+//!
+//! Each issuer signs with one `current` key and publishes, beside it, the `next` key (so
+//! relying parties have it before it signs anything) and the `previous` one (so tokens it
+//! signed still verify). Rotation moves every key one step: previous → retired, current →
+//! previous, next → current, and a new next is made. An issuer gets its first keys (current and
+//! next, ES256) when it first needs one: creating an issuer costs nothing until it is used.
+//!
+//! Private keys are stored sealed with the master key, bound to their key id. Parsed keys are
+//! cached per node (`KeyCache`), so the token endpoint neither reads the database nor parses a
+//! key per request; a rotation through this node drops its entry. (Cross-node invalidation
+//! arrives with multi-node operation.)
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use serde_json::{Value, json};
+use tessera_crypto::jws::{Algorithm, Signer, VerifyingKey};
+use tessera_model::{Actor, Issuer, IssuerId, KeyAlgorithm, KeyId, KeyState, NewEvent, SigningKey};
+use tessera_store::IssuerScope;
+
+use crate::{Core, CoreError};
+
+/// Parsed keys per issuer, on this node.
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    by_issuer: RwLock<HashMap<IssuerId, Arc<IssuerKeys>>>,
+}
+
+impl KeyCache {
+    fn get(&self, issuer: IssuerId) -> Option<Arc<IssuerKeys>> {
+        self.by_issuer.read().ok()?.get(&issuer).cloned()
+    }
+
+    fn put(&self, issuer: IssuerId, keys: Arc<IssuerKeys>) {
+        if let Ok(mut map) = self.by_issuer.write() {
+            map.insert(issuer, keys);
+        }
+    }
+
+    fn forget(&self, issuer: IssuerId) {
+        if let Ok(mut map) = self.by_issuer.write() {
+            map.remove(&issuer);
+        }
+    }
+}
+
+/// An issuer's published keys, parsed: the signer of new tokens, the keys tokens are verified
+/// against, and the JWKS document.
+#[derive(Debug)]
+pub struct IssuerKeys {
+    signer: Signer,
+    verifying: Vec<VerifyingKey>,
+    jwks: Value,
+}
+
+impl IssuerKeys {
+    /// The `current` key.
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+
+    /// Every published key.
+    pub fn verifying_keys(&self) -> &[VerifyingKey] {
+        &self.verifying
+    }
+
+    /// The JWKS document (RFC 7517 §5).
+    pub fn jwks(&self) -> &Value {
+        &self.jwks
+    }
+}
+
+fn sealing_purpose(id: KeyId) -> Vec<u8> {
+    format!("tessera/signing-key/{id}").into_bytes()
+}
+
+fn jws_algorithm(algorithm: KeyAlgorithm) -> Result<Algorithm, CoreError> {
+    match algorithm {
+        KeyAlgorithm::Es256 => Ok(Algorithm::Es256),
+        other => Err(CoreError::Invalid(format!(
+            "signing with {} is not supported yet",
+            other.as_str()
+        ))),
+    }
+}
+
+impl Core {
+    /// The issuer's keys, made on first use.
+    pub async fn issuer_keys(&self, issuer: &Issuer) -> Result<Arc<IssuerKeys>, CoreError> {
+        if let Some(keys) = self.keys.get(issuer.id) {
+            return Ok(keys);
+        }
+        let scope = IssuerScope::of(issuer);
+        let mut stored = self.store.keys().list_active(scope).await?;
+        if !stored.iter().any(|k| k.state == KeyState::Current) {
+            self.create_key(issuer, KeyState::Current).await?;
+            self.create_key(issuer, KeyState::Next).await?;
+            stored = self.store.keys().list_active(scope).await?;
+        }
+        let keys = Arc::new(self.parse_keys(&stored)?);
+        self.keys.put(issuer.id, keys.clone());
+        Ok(keys)
+    }
+
+    /// The issuer's keys that are not retired, oldest first (for the Core API).
+    pub async fn list_keys(&self, issuer: &Issuer) -> Result<Vec<SigningKey>, CoreError> {
+        self.issuer_keys(issuer).await?;
+        Ok(self
+            .store
+            .keys()
+            .list_active(IssuerScope::of(issuer))
+            .await?)
+    }
+
+    /// Moves every key one step along previous ← current ← next ← new.
+    pub async fn rotate_keys(&self, issuer: &Issuer, actor: Actor) -> Result<(), CoreError> {
+        let scope = IssuerScope::of(issuer);
+        self.issuer_keys(issuer).await?;
+        let keys = self.store.keys().list_active(scope).await?;
+        let now = self.clock.now();
+        let step = |key: &SigningKey, to: KeyState| {
+            NewEvent::new(
+                "key.state_changed",
+                key.id,
+                actor,
+                json!({ "from": key.state.as_str(), "to": to.as_str() }),
+                now,
+            )
+        };
+        // Order matters for readers in between: a current key always exists.
+        for key in keys.iter().filter(|k| k.state == KeyState::Previous) {
+            let event = step(key, KeyState::Retired);
+            self.store
+                .keys()
+                .set_state(scope, key.id, KeyState::Retired, &event)
+                .await?;
+        }
+        for key in keys.iter().filter(|k| k.state == KeyState::Next) {
+            let event = step(key, KeyState::Current);
+            self.store
+                .keys()
+                .set_state(scope, key.id, KeyState::Current, &event)
+                .await?;
+        }
+        if !keys.iter().any(|k| k.state == KeyState::Next) {
+            self.create_key(issuer, KeyState::Current).await?;
+        }
+        for key in keys.iter().filter(|k| k.state == KeyState::Current) {
+            let event = step(key, KeyState::Previous);
+            self.store
+                .keys()
+                .set_state(scope, key.id, KeyState::Previous, &event)
+                .await?;
+        }
+        self.create_key(issuer, KeyState::Next).await?;
+        self.store
+            .events()
+            .append(
+                scope,
+                &NewEvent::new("key.rotated", issuer.id, actor, json!({}), now),
+            )
+            .await?;
+        self.keys.forget(issuer.id);
+        Ok(())
+    }
+
+    async fn create_key(&self, issuer: &Issuer, state: KeyState) -> Result<SigningKey, CoreError> {
+        let id = KeyId::new();
+        let algorithm = KeyAlgorithm::Es256;
+        let (signer, pkcs8) = Signer::generate(jws_algorithm(algorithm)?, &id.to_string())
+            .map_err(|e| CoreError::Invalid(e.to_string()))?;
+        let now = self.clock.now();
+        let key = SigningKey {
+            id,
+            issuer_id: issuer.id,
+            algorithm,
+            state,
+            public_jwk: signer.public_jwk().to_string(),
+            private_key_sealed: self.master_key.seal(&sealing_purpose(id), &pkcs8),
+            created_at: now,
+            updated_at: now,
+        };
+        let event = NewEvent::new(
+            "key.created",
+            id,
+            Actor::System,
+            json!({ "alg": algorithm.as_str(), "state": state.as_str() }),
+            now,
+        );
+        self.store
+            .keys()
+            .create(IssuerScope::of(issuer), &key, &event)
+            .await?;
+        Ok(key)
+    }
+
+    fn parse_keys(&self, stored: &[SigningKey]) -> Result<IssuerKeys, CoreError> {
+        let mut current = None;
+        let mut verifying = Vec::new();
+        let mut jwks = Vec::new();
+        for key in stored {
+            let pkcs8 = self
+                .master_key
+                .open(&sealing_purpose(key.id), &key.private_key_sealed)
+                .map_err(|_| CoreError::MasterKeyMismatch)?;
+            let signer =
+                Signer::from_pkcs8(jws_algorithm(key.algorithm)?, &key.id.to_string(), &pkcs8)
+                    .map_err(|e| CoreError::Invalid(e.to_string()))?;
+            verifying.push(signer.verifying_key());
+            jwks.push(signer.public_jwk());
+            // The newest current key signs (two nodes may each have made a first key).
+            if key.state == KeyState::Current {
+                current = Some(signer);
+            }
+        }
+        let signer = current
+            .ok_or_else(|| CoreError::Invalid("the issuer has no current key".to_owned()))?;
+        Ok(IssuerKeys {
+            signer,
+            verifying,
+            jwks: json!({ "keys": jwks }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tessera_crypto::MasterKey;
+    use tessera_crypto::jws::verify;
+    use tessera_model::{Actor, FixedClock, KeyState, UnixTime};
+    use tessera_store::IssuerScope;
+
+    use crate::Core;
+
+    #[tokio::test]
+    async fn keys_are_made_on_first_use_and_rotation_publishes_the_next_key_before_it_signs() {
+        let db = tessera_store_sql::testing::fresh_store().await;
+        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
+        let core = Core::new(
+            db.store.clone(),
+            clock,
+            MasterKey::generate(),
+            crate::TEST_URL,
+        );
+        let issuer = core.ensure_builtin_issuers().await.unwrap().default;
+
+        let first = core.issuer_keys(&issuer).await.unwrap();
+        assert_eq!(
+            first.jwks()["keys"].as_array().unwrap().len(),
+            2,
+            "current and next"
+        );
+        let old_token = first
+            .signer()
+            .sign("JWT", &serde_json::json!({"n": 1}))
+            .unwrap();
+        let stored = core.list_keys(&issuer).await.unwrap();
+        let next_kid = stored
+            .iter()
+            .find(|k| k.state == KeyState::Next)
+            .unwrap()
+            .id
+            .to_string();
+        assert!(
+            first.jwks()["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["kid"] == next_kid.as_str())
+        );
+
+        core.rotate_keys(&issuer, Actor::System).await.unwrap();
+        let second = core.issuer_keys(&issuer).await.unwrap();
+        assert_eq!(
+            second.signer().kid(),
+            next_kid,
+            "the published next key now signs"
+        );
+        assert_eq!(
+            second.jwks()["keys"].as_array().unwrap().len(),
+            3,
+            "previous, current, next"
+        );
+        verify(&old_token, second.verifying_keys())
+            .expect("tokens of the previous key still verify");
+
+        core.rotate_keys(&issuer, Actor::System).await.unwrap();
+        let third = core.issuer_keys(&issuer).await.unwrap();
+        assert!(
+            verify(&old_token, third.verifying_keys()).is_err(),
+            "retired after two rotations"
+        );
+
+        // A new node (empty cache) loads the same keys from storage.
+        let other = Core::new(
+            db.store.clone(),
+            Arc::new(FixedClock::at(UnixTime(0))),
+            core.master_key.clone(),
+            crate::TEST_URL,
+        );
+        assert_eq!(
+            other.issuer_keys(&issuer).await.unwrap().jwks(),
+            third.jwks()
+        );
+        let states: Vec<_> = db
+            .store
+            .keys()
+            .list_active(IssuerScope::of(&issuer))
+            .await
+            .unwrap()
+            .iter()
+            .map(|k| k.state)
+            .collect();
+        assert_eq!(
+            states,
+            [KeyState::Previous, KeyState::Current, KeyState::Next]
+        );
+    }
+
+    #[tokio::test]
+    async fn private_keys_are_sealed_and_a_wrong_master_key_cannot_use_them() {
+        let db = tessera_store_sql::testing::fresh_store().await;
+        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
+        let core = Core::new(
+            db.store.clone(),
+            clock.clone(),
+            MasterKey::generate(),
+            crate::TEST_URL,
+        );
+        let issuer = core.ensure_builtin_issuers().await.unwrap().default;
+        core.issuer_keys(&issuer).await.unwrap();
+        let stored = db
+            .store
+            .keys()
+            .list_active(IssuerScope::of(&issuer))
+            .await
+            .unwrap();
+        assert!(stored.iter().all(|k| !k.public_jwk.contains("\"d\"")));
+        let intruder = Core::new(
+            db.store.clone(),
+            clock,
+            MasterKey::generate(),
+            crate::TEST_URL,
+        );
+        assert!(matches!(
+            intruder.issuer_keys(&issuer).await,
+            Err(crate::CoreError::MasterKeyMismatch)
+        ));
+    }
+}

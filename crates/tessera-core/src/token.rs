@@ -1,0 +1,480 @@
+//! The token endpoint's decisions (RFC 6749 §3.2, §4.4) and the verification of the access
+//! tokens Tessera issues (RFC 9068), including those that authorise the Core API.
+//!
+//! The hot path: the client is looked up by id, its high-entropy secret checked with SHA-256
+//! and a constant-time compare (never a password hash, DESIGN.md §7), the claims assembled and
+//! signed with the issuer's cached key.
+
+use serde_json::{Map, Value, json};
+use tessera_crypto::SecretHash;
+use tessera_crypto::jws;
+use tessera_model::{Client, ClientId, ClientType, Issuer, IssuerSlug};
+use tessera_oauth::{ClientAuth, OAuthError, Scope, TokenRequest, TokenResponse};
+use tessera_store::{IssuerScope, StoreError};
+
+use crate::{Core, CoreError};
+
+/// Lifetime of an access token, in seconds.
+pub const ACCESS_TOKEN_LIFETIME: i64 = 3600;
+
+/// The JOSE `typ` of access tokens (RFC 9068 §2.1).
+const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// The private claim that restricts a Core API token to some issuers.
+pub const ISSUERS_CLAIM: &str = "tessera_issuers";
+
+/// Turns a failure below the protocol into the protocol's words, logging the cause (which
+/// never reaches the client).
+fn internal(error: impl Into<CoreError>) -> OAuthError {
+    match error.into() {
+        CoreError::Store(e) if e.is_unavailable() => {
+            tracing::warn!(error = %e, "storage unavailable at the token endpoint");
+            OAuthError::temporarily_unavailable(
+                "The service is temporarily unavailable; retry shortly.",
+            )
+        }
+        other => {
+            tracing::error!(error = %other, "token endpoint failure");
+            OAuthError::server_error("An internal error occurred.")
+        }
+    }
+}
+
+fn client_authentication_failed() -> OAuthError {
+    // RFC 6749 §5.2: unknown client, wrong secret and wrong method all look alike.
+    OAuthError::invalid_client("Client authentication failed.")
+}
+
+/// A verified Core API caller: who it is and what its token allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreCaller {
+    /// The admin client.
+    pub client_id: ClientId,
+    /// The granted scope (`None`: the token carries none).
+    pub scope: Option<Scope>,
+    /// The issuers the caller may see (`None`: all).
+    pub issuers: Option<Vec<IssuerSlug>>,
+}
+
+impl CoreCaller {
+    /// Whether the token grants `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scope.as_ref().is_some_and(|s| s.contains(scope))
+    }
+
+    /// Whether the caller may see `issuer`.
+    pub fn may_see(&self, issuer: &IssuerSlug) -> bool {
+        self.issuers
+            .as_ref()
+            .is_none_or(|allowed| allowed.contains(issuer))
+    }
+}
+
+impl Core {
+    /// The issuers a Core API caller may see, in creation order.
+    pub async fn list_issuers_for(&self, caller: &CoreCaller) -> Result<Vec<Issuer>, CoreError> {
+        let mut issuers = Vec::new();
+        let mut page = tessera_store::PageRequest::first(tessera_store::PageRequest::MAX_LIMIT);
+        loop {
+            let result = self.store.issuers().list(page).await?;
+            issuers.extend(result.items.into_iter().filter(|i| caller.may_see(&i.slug)));
+            match result.next_after {
+                Some(after) => page = tessera_store::PageRequest::after(after, page.limit),
+                None => return Ok(issuers),
+            }
+        }
+    }
+
+    /// Handles a parsed token request at `issuer`.
+    pub async fn token(
+        &self,
+        issuer: &Issuer,
+        auth: &ClientAuth,
+        request: TokenRequest,
+    ) -> Result<TokenResponse, OAuthError> {
+        let client = self.authenticate_client(issuer, auth).await?;
+        if !client.grant_types.iter().any(|g| g == request.grant_type()) {
+            return Err(OAuthError::unauthorized_client(format!(
+                "This client may not use the {} grant.",
+                request.grant_type()
+            )));
+        }
+        match request {
+            TokenRequest::ClientCredentials { scope } => {
+                self.client_credentials(issuer, &client, scope).await
+            }
+        }
+    }
+
+    /// RFC 6749 §2.3.1 / §3.2.1: the client authenticates with the method it registered.
+    async fn authenticate_client(
+        &self,
+        issuer: &Issuer,
+        auth: &ClientAuth,
+    ) -> Result<Client, OAuthError> {
+        let id = ClientId::parse(auth.client_id()).map_err(|_| client_authentication_failed())?;
+        let client = self
+            .store
+            .clients()
+            .find(IssuerScope::of(issuer), id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(client_authentication_failed)?;
+        if client.token_endpoint_auth_method != auth.method() {
+            return Err(client_authentication_failed());
+        }
+        let authenticated = match auth {
+            ClientAuth::Basic { client_secret, .. } | ClientAuth::Post { client_secret, .. } => {
+                client
+                    .secret_hash
+                    .is_some_and(|hash| SecretHash::from_bytes(hash).verify(client_secret))
+            }
+            ClientAuth::None { .. } => client.client_type == ClientType::Public,
+        };
+        if authenticated {
+            Ok(client)
+        } else {
+            Err(client_authentication_failed())
+        }
+    }
+
+    /// RFC 6749 §4.4: a confidential client obtains a token for itself.
+    async fn client_credentials(
+        &self,
+        issuer: &Issuer,
+        client: &Client,
+        requested: Option<Scope>,
+    ) -> Result<TokenResponse, OAuthError> {
+        if client.client_type != ClientType::Confidential {
+            // RFC 6749 §4.4: "MUST only be used by confidential clients".
+            return Err(OAuthError::unauthorized_client(
+                "Only confidential clients may use the client_credentials grant.",
+            ));
+        }
+        let allowed = if client.allowed_scopes.is_empty() {
+            None
+        } else {
+            Some(Scope::from_tokens(&client.allowed_scopes).map_err(|_| {
+                internal(CoreError::Invalid(
+                    "a client's allowed scopes are not valid".to_owned(),
+                ))
+            })?)
+        };
+        // RFC 6749 §3.3: with no scope requested, the default is every allowed scope.
+        let granted = match (requested, allowed) {
+            (None, allowed) => allowed,
+            (Some(requested), Some(allowed)) if requested.is_subset_of(&allowed) => Some(requested),
+            (Some(_), _) => {
+                return Err(OAuthError::invalid_scope(
+                    "The requested scope includes scopes this client may not request.",
+                ));
+            }
+        };
+        let issuer_url = self.issuer_url(issuer);
+        let audience = if issuer.slug == IssuerSlug::system() {
+            self.core_api_url()
+        } else {
+            issuer_url.clone()
+        };
+        let now = self.clock.now().0;
+        let mut claims = json!({
+            "iss": issuer_url,
+            "sub": client.id.to_string(),
+            "aud": audience,
+            "client_id": client.id.to_string(),
+            "iat": now,
+            "exp": now + ACCESS_TOKEN_LIFETIME,
+            "jti": tessera_crypto::SecretToken::generate().expose()[..22].to_owned(),
+        });
+        if let Some(granted) = &granted {
+            claims["scope"] = json!(granted.to_string());
+        }
+        if let Some(issuers) = &client.allowed_issuers {
+            let slugs: Vec<&str> = issuers.iter().map(IssuerSlug::as_str).collect();
+            claims[ISSUERS_CLAIM] = json!(slugs);
+        }
+        let keys = self.issuer_keys(issuer).await.map_err(internal)?;
+        let token = keys
+            .signer()
+            .sign(ACCESS_TOKEN_TYPE, &claims)
+            .map_err(|e| internal(CoreError::Invalid(e.to_string())))?;
+        let mut response = TokenResponse::bearer(token, ACCESS_TOKEN_LIFETIME.unsigned_abs());
+        response.scope = granted;
+        Ok(response)
+    }
+
+    /// Verifies a Core API bearer token: an access token of the `system` issuer, for the Core
+    /// API audience, not expired. RFC 6750 §3.1 `invalid_token` otherwise.
+    pub async fn authenticate_core_token(&self, token: &str) -> Result<CoreCaller, OAuthError> {
+        let invalid = || OAuthError::invalid_token("The access token is invalid or expired.");
+        let system = self
+            .store
+            .issuers()
+            .find_by_slug(&IssuerSlug::system())
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| internal(CoreError::Store(StoreError::NotFound)))?;
+        let keys = self.issuer_keys(&system).await.map_err(internal)?;
+        let verified = jws::verify(token, keys.verifying_keys()).map_err(|_| invalid())?;
+        // RFC 9068 §4: the typ must be at+jwt; iss, aud and exp must match.
+        if verified.header.get("typ").and_then(Value::as_str) != Some(ACCESS_TOKEN_TYPE) {
+            return Err(invalid());
+        }
+        let claims = verified.claims;
+        let text = |name: &str| claims.get(name).and_then(Value::as_str);
+        if text("iss") != Some(self.issuer_url(&system).as_str())
+            || !has_audience(&claims, &self.core_api_url())
+        {
+            return Err(invalid());
+        }
+        let expires = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .ok_or_else(invalid)?;
+        if expires <= self.clock.now().0 {
+            return Err(invalid());
+        }
+        let client_id = text("client_id")
+            .and_then(|id| ClientId::parse(id).ok())
+            .ok_or_else(invalid)?;
+        let scope = text("scope")
+            .map(|scope| Scope::parse(scope).map_err(|_| invalid()))
+            .transpose()?;
+        let issuers = match claims.get(ISSUERS_CLAIM) {
+            None => None,
+            Some(Value::Array(items)) => Some(
+                items
+                    .iter()
+                    .map(|v| v.as_str().and_then(|s| IssuerSlug::parse(s).ok()))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(invalid)?,
+            ),
+            Some(_) => return Err(invalid()),
+        };
+        Ok(CoreCaller {
+            client_id,
+            scope,
+            issuers,
+        })
+    }
+}
+
+/// RFC 7519 §4.1.3: `aud` is a string or an array of strings.
+fn has_audience(claims: &Map<String, Value>, audience: &str) -> bool {
+    match claims.get("aud") {
+        Some(Value::String(aud)) => aud == audience,
+        Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(audience)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tessera_crypto::MasterKey;
+    use tessera_model::{FixedClock, IssuerSlug, UnixTime};
+    use tessera_oauth::{ClientAuth, ErrorCode, Scope, TokenRequest};
+
+    use super::ACCESS_TOKEN_LIFETIME;
+    use crate::Core;
+
+    struct Fixture {
+        core: Core,
+        clock: Arc<FixedClock>,
+        _db: tessera_store::contract::TestStore,
+    }
+
+    async fn fixture() -> Fixture {
+        let db = tessera_store_sql::testing::fresh_store().await;
+        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
+        let core = Core::new(
+            db.store.clone(),
+            clock.clone(),
+            MasterKey::generate(),
+            crate::TEST_URL,
+        );
+        Fixture {
+            core,
+            clock,
+            _db: db,
+        }
+    }
+
+    fn basic(id: &str, secret: &str) -> ClientAuth {
+        ClientAuth::Basic {
+            client_id: id.to_owned(),
+            client_secret: secret.to_owned(),
+        }
+    }
+
+    fn credentials(scope: Option<&str>) -> TokenRequest {
+        TokenRequest::ClientCredentials {
+            scope: scope.map(|s| Scope::parse(s).unwrap()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_core_api_credential_gets_a_token_the_core_api_accepts_until_it_expires() {
+        let f = fixture().await;
+        let builtin = f.core.ensure_builtin_issuers().await.unwrap();
+        let credential = f
+            .core
+            .create_admin_credential("ci", &[IssuerSlug::default_issuer()])
+            .await
+            .unwrap();
+        let auth = basic(
+            &credential.client_id.to_string(),
+            credential.client_secret.expose(),
+        );
+
+        let response = f
+            .core
+            .token(&builtin.system, &auth, credential_request())
+            .await
+            .unwrap();
+        assert_eq!(response.expires_in, 3600);
+        assert_eq!(
+            response.scope.as_ref().unwrap().to_string(),
+            "core:read core:write"
+        );
+        let caller = f
+            .core
+            .authenticate_core_token(&response.access_token)
+            .await
+            .unwrap();
+        assert_eq!(caller.client_id, credential.client_id);
+        assert!(caller.has_scope("core:write"));
+        assert_eq!(caller.issuers, Some(vec![IssuerSlug::default_issuer()]));
+        assert!(caller.may_see(&IssuerSlug::default_issuer()));
+        assert!(!caller.may_see(&IssuerSlug::parse("other").unwrap()));
+
+        let narrow = f
+            .core
+            .token(&builtin.system, &auth, credentials(Some("core:read")))
+            .await
+            .unwrap();
+        let caller = f
+            .core
+            .authenticate_core_token(&narrow.access_token)
+            .await
+            .unwrap();
+        assert!(!caller.has_scope("core:write"));
+
+        f.clock.advance(ACCESS_TOKEN_LIFETIME);
+        let expired = f
+            .core
+            .authenticate_core_token(&response.access_token)
+            .await
+            .unwrap_err();
+        assert_eq!(expired.code, ErrorCode::InvalidToken);
+    }
+
+    fn credential_request() -> TokenRequest {
+        credentials(None)
+    }
+
+    #[tokio::test]
+    async fn wrong_secrets_methods_and_unknown_clients_are_all_invalid_client() {
+        let f = fixture().await;
+        let builtin = f.core.ensure_builtin_issuers().await.unwrap();
+        let credential = f.core.create_admin_credential("ci", &[]).await.unwrap();
+        let id = credential.client_id.to_string();
+        let secret = credential.client_secret.expose().to_owned();
+        for auth in [
+            basic(&id, "wrong"),
+            basic("cli_00000000000000000000000000000000", &secret),
+            basic("not-an-id", &secret),
+            ClientAuth::Post {
+                client_id: id.clone(),
+                client_secret: secret.clone(),
+            },
+            ClientAuth::None {
+                client_id: id.clone(),
+            },
+        ] {
+            let err = f
+                .core
+                .token(&builtin.system, &auth, credential_request())
+                .await
+                .unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidClient, "{auth:?}");
+        }
+        // The same client does not exist at another issuer (tenant isolation).
+        let err = f
+            .core
+            .token(&builtin.default, &basic(&id, &secret), credential_request())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidClient);
+        // A scope beyond what the client may request.
+        let err = f
+            .core
+            .token(
+                &builtin.system,
+                &basic(&id, &secret),
+                credentials(Some("core:read admin")),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidScope);
+    }
+
+    #[tokio::test]
+    async fn tokens_of_other_issuers_or_types_do_not_open_the_core_api() {
+        let f = fixture().await;
+        let builtin = f.core.ensure_builtin_issuers().await.unwrap();
+        // A token signed by the default issuer's key, otherwise shaped like a Core API token.
+        let keys = f.core.issuer_keys(&builtin.default).await.unwrap();
+        let claims = serde_json::json!({
+            "iss": f.core.issuer_url(&builtin.system), "aud": f.core.core_api_url(),
+            "exp": 4_000_000_000i64, "client_id": "cli_00000000000000000000000000000000",
+        });
+        let foreign = keys.signer().sign("at+jwt", &claims).unwrap();
+        assert_eq!(
+            f.core
+                .authenticate_core_token(&foreign)
+                .await
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidToken
+        );
+        // The system key, but an ID-token typ.
+        let system_keys = f.core.issuer_keys(&builtin.system).await.unwrap();
+        let id_token = system_keys.signer().sign("JWT", &claims).unwrap();
+        assert_eq!(
+            f.core
+                .authenticate_core_token(&id_token)
+                .await
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidToken
+        );
+        // The system key and typ, but the wrong audience.
+        let mut wrong_aud = claims.clone();
+        wrong_aud["aud"] = serde_json::json!("https://elsewhere");
+        let token = system_keys.signer().sign("at+jwt", &wrong_aud).unwrap();
+        assert_eq!(
+            f.core
+                .authenticate_core_token(&token)
+                .await
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidToken
+        );
+        assert!(
+            f.core
+                .authenticate_core_token(&system_keys.signer().sign("at+jwt", &claims).unwrap())
+                .await
+                .is_ok()
+        );
+        assert_eq!(
+            f.core
+                .authenticate_core_token("garbage")
+                .await
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidToken
+        );
+    }
+}
