@@ -13,8 +13,11 @@ use tessera_store::{Store, StoreError};
 
 pub mod admin;
 pub mod bootstrap;
+pub mod clients;
+pub mod issuers;
 pub mod keys;
 pub mod token;
+pub mod users;
 
 /// Why a use case failed.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,17 @@ pub enum CoreError {
     /// Input that the use case refuses, with a reason for a person.
     #[error("{0}")]
     Invalid(String),
+    /// One field of the input is refused.
+    #[error("`{field}`: {reason}")]
+    InvalidField {
+        /// The field, as the API names it (dotted for nested fields).
+        field: &'static str,
+        /// What is wrong, for a person.
+        reason: String,
+    },
+    /// The object does not exist in this issuer (or the caller may not see it).
+    #[error("not found")]
+    NotFound,
 }
 
 /// The use cases, with what they share.

@@ -1,0 +1,1 @@
+//! Clients (applications) of an issuer: registration, changes, secret rotation.

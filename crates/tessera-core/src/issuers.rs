@@ -1,0 +1,1 @@
+//! Issuers: creation, settings, deletion.

@@ -1,0 +1,1 @@
+//! Users of an issuer: provisioning, profile changes, blocking and passwords.
