@@ -37,6 +37,14 @@ impl Core {
             ));
         }
         for slug in issuers {
+            if *slug == IssuerSlug::system() {
+                return Err(CoreError::InvalidField {
+                    field: "issuer",
+                    reason: "cannot name the system issuer: restricted credentials never \
+                             manage Core API credentials"
+                        .to_owned(),
+                });
+            }
             if self.store.issuers().find_by_slug(slug).await?.is_none() {
                 return Err(CoreError::UnknownIssuer(slug.to_string()));
             }

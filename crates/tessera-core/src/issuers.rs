@@ -1,1 +1,365 @@
-//! Issuers: creation, settings, deletion.
+//! Issuers: creation, changes and deletion through the Core API.
+//!
+//! A credential restricted to some issuers sees only those (others answer "not found", as if
+//! they did not exist) and cannot create or delete issuers: both would reach beyond what it
+//! may see. The built-in `system` issuer cannot be deleted, and reserved slugs cannot be taken.
+
+use serde_json::json;
+use tessera_model::{Actor, Issuer, IssuerId, IssuerSlug, NewEvent};
+use tessera_store::{IssuerScope, Page, PageRequest, StoreError};
+
+use crate::token::CoreCaller;
+use crate::{Core, CoreError};
+
+/// Longest display name.
+const MAX_DISPLAY_NAME: usize = 200;
+
+/// What creating an issuer takes.
+#[derive(Debug, Clone)]
+pub struct NewIssuer {
+    /// The URL segment.
+    pub slug: String,
+    /// The name shown on pages.
+    pub display_name: String,
+}
+
+/// A change to an issuer; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct IssuerPatch {
+    /// A new display name.
+    pub display_name: Option<String>,
+}
+
+fn display_name(text: &str) -> Result<String, CoreError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > MAX_DISPLAY_NAME {
+        return Err(CoreError::InvalidField {
+            field: "display_name",
+            reason: format!("must be 1 to {MAX_DISPLAY_NAME} characters"),
+        });
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Refuses callers restricted to some issuers (they may not act on the installation).
+fn require_unrestricted(caller: &CoreCaller) -> Result<(), CoreError> {
+    if caller.issuers.is_some() {
+        return Err(CoreError::Forbidden(
+            "this credential is restricted to some issuers and cannot create or delete issuers",
+        ));
+    }
+    Ok(())
+}
+
+fn audited(caller: &CoreCaller) -> Actor {
+    Actor::AdminClient(caller.client_id)
+}
+
+impl Core {
+    /// Creates an issuer.
+    pub async fn create_issuer(
+        &self,
+        caller: &CoreCaller,
+        input: NewIssuer,
+    ) -> Result<Issuer, CoreError> {
+        require_unrestricted(caller)?;
+        let slug = IssuerSlug::parse(&input.slug).map_err(|e| CoreError::InvalidField {
+            field: "slug",
+            reason: e.to_string(),
+        })?;
+        if slug.is_reserved() {
+            return Err(CoreError::InvalidField {
+                field: "slug",
+                reason: format!("`{slug}` is reserved"),
+            });
+        }
+        let now = self.clock.now();
+        let issuer = Issuer {
+            id: IssuerId::new(),
+            slug,
+            display_name: display_name(&input.display_name)?,
+            created_at: now,
+            updated_at: now,
+            revision: 1,
+        };
+        let event = NewEvent::new(
+            "issuer.created",
+            issuer.id,
+            audited(caller),
+            json!({ "slug": issuer.slug.as_str() }),
+            now,
+        );
+        self.store.issuers().create(&issuer, &event).await?;
+        Ok(issuer)
+    }
+
+    /// The issuer `slug` names, if the caller may see it.
+    pub async fn issuer_for(&self, caller: &CoreCaller, slug: &str) -> Result<Issuer, CoreError> {
+        match self.find_issuer(slug).await? {
+            Some(issuer) if caller.may_see(&issuer.slug) => Ok(issuer),
+            _ => Err(CoreError::NotFound),
+        }
+    }
+
+    /// A page of the issuers the caller may see.
+    pub async fn list_issuers(
+        &self,
+        caller: &CoreCaller,
+        page: PageRequest,
+    ) -> Result<Page<Issuer>, CoreError> {
+        let Some(allowed) = &caller.issuers else {
+            return Ok(self.store.issuers().list(page).await?);
+        };
+        // A restricted credential names few issuers: look each up, then page in id order.
+        let mut issuers = Vec::new();
+        for slug in allowed.iter().filter(|slug| caller.may_see(slug)) {
+            if let Some(issuer) = self.store.issuers().find_by_slug(slug).await? {
+                issuers.push(issuer);
+            }
+        }
+        issuers.sort_by_key(|i| i.id);
+        let after = page.after.unwrap_or_default();
+        let mut items: Vec<Issuer> = issuers
+            .into_iter()
+            .filter(|i| i.id.as_uuid() > after)
+            .collect();
+        let limit = page.limit as usize;
+        let next_after = (items.len() > limit).then(|| items[limit - 1].id.as_uuid());
+        items.truncate(limit);
+        Ok(Page { items, next_after })
+    }
+
+    /// Changes an issuer. With `expected_revision`, refuses if it changed since.
+    pub async fn update_issuer(
+        &self,
+        caller: &CoreCaller,
+        issuer: &Issuer,
+        expected_revision: Option<i64>,
+        patch: IssuerPatch,
+    ) -> Result<Issuer, CoreError> {
+        if expected_revision.is_some_and(|r| r != issuer.revision) {
+            return Err(CoreError::Store(StoreError::Conflict));
+        }
+        let mut changed = issuer.clone();
+        let mut fields = Vec::new();
+        if let Some(name) = patch.display_name {
+            changed.display_name = display_name(&name)?;
+            fields.push("display_name");
+        }
+        changed.updated_at = self.clock.now();
+        let event = NewEvent::new(
+            "issuer.updated",
+            issuer.id,
+            audited(caller),
+            json!({ "fields": fields }),
+            changed.updated_at,
+        );
+        Ok(self.store.issuers().update(&changed, &event).await?)
+    }
+
+    /// Deletes an issuer and everything it owns. The event is kept in the `system` trail.
+    pub async fn delete_issuer(
+        &self,
+        caller: &CoreCaller,
+        issuer: &Issuer,
+        expected_revision: Option<i64>,
+    ) -> Result<(), CoreError> {
+        require_unrestricted(caller)?;
+        if issuer.slug == IssuerSlug::system() {
+            return Err(CoreError::Forbidden("the system issuer cannot be deleted"));
+        }
+        if expected_revision.is_some_and(|r| r != issuer.revision) {
+            return Err(CoreError::Store(StoreError::Conflict));
+        }
+        let system = self
+            .store
+            .issuers()
+            .find_by_slug(&IssuerSlug::system())
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        let event = NewEvent::new(
+            "issuer.deleted",
+            issuer.id,
+            audited(caller),
+            json!({ "slug": issuer.slug.as_str() }),
+            self.clock.now(),
+        );
+        self.store
+            .issuers()
+            .delete(issuer.id, IssuerScope::of(&system), &event)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => CoreError::NotFound,
+                other => other.into(),
+            })?;
+        self.keys.forget(issuer.id);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tessera_crypto::MasterKey;
+    use tessera_model::{ClientId, FixedClock, IssuerSlug, UnixTime};
+    use tessera_store::{PageRequest, StoreError};
+
+    use super::{IssuerPatch, NewIssuer};
+    use crate::token::CoreCaller;
+    use crate::{Core, CoreError};
+
+    fn caller(issuers: Option<Vec<&str>>) -> CoreCaller {
+        CoreCaller {
+            client_id: ClientId::new(),
+            scope: None,
+            issuers: issuers.map(|s| s.iter().map(|s| IssuerSlug::parse(s).unwrap()).collect()),
+        }
+    }
+
+    fn new(slug: &str) -> NewIssuer {
+        NewIssuer {
+            slug: slug.to_owned(),
+            display_name: format!("Issuer {slug}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn issuers_are_created_updated_listed_and_deleted_with_their_rules() {
+        let db = tessera_store_sql::testing::fresh_store().await;
+        let core = Core::new(
+            db.store.clone(),
+            Arc::new(FixedClock::at(UnixTime(1_750_000_000))),
+            MasterKey::generate(),
+            crate::TEST_URL,
+        );
+        core.ensure_builtin_issuers().await.unwrap();
+        let admin = caller(None);
+
+        let acme = core.create_issuer(&admin, new("acme")).await.unwrap();
+        assert_eq!(core.issuer_url(&acme), "http://localhost:8080/acme");
+        assert!(matches!(
+            core.create_issuer(&admin, new("acme")).await,
+            Err(CoreError::Store(StoreError::AlreadyExists {
+                field: "slug",
+                ..
+            }))
+        ));
+        for bad in ["core", "Acme", "a", "-x"] {
+            assert!(
+                matches!(
+                    core.create_issuer(&admin, new(bad)).await,
+                    Err(CoreError::InvalidField { field: "slug", .. })
+                ),
+                "{bad}"
+            );
+        }
+        let mut blank = new("blank");
+        blank.display_name = "  ".to_owned();
+        assert!(matches!(
+            core.create_issuer(&admin, blank).await,
+            Err(CoreError::InvalidField {
+                field: "display_name",
+                ..
+            })
+        ));
+
+        let patch = IssuerPatch {
+            display_name: Some("Acme Inc.".to_owned()),
+        };
+        let updated = core
+            .update_issuer(&admin, &acme, Some(1), patch.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            (updated.revision, updated.display_name.as_str()),
+            (2, "Acme Inc.")
+        );
+        assert!(matches!(
+            core.update_issuer(&admin, &updated, Some(1), patch).await,
+            Err(CoreError::Store(StoreError::Conflict))
+        ));
+
+        let page = core
+            .list_issuers(&admin, PageRequest::first(2))
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 2);
+        let rest = core
+            .list_issuers(&admin, PageRequest::after(page.next_after.unwrap(), 2))
+            .await
+            .unwrap();
+        assert_eq!(
+            rest.items
+                .iter()
+                .map(|i| i.slug.as_str())
+                .collect::<Vec<_>>(),
+            ["acme"]
+        );
+
+        let system = core.issuer_for(&admin, "system").await.unwrap();
+        assert!(matches!(
+            core.delete_issuer(&admin, &system, None).await,
+            Err(CoreError::Forbidden(_))
+        ));
+        core.delete_issuer(&admin, &updated, Some(2)).await.unwrap();
+        assert!(matches!(
+            core.issuer_for(&admin, "acme").await,
+            Err(CoreError::NotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_restricted_caller_sees_only_its_issuers_and_cannot_create_or_delete() {
+        let db = tessera_store_sql::testing::fresh_store().await;
+        let core = Core::new(
+            db.store.clone(),
+            Arc::new(FixedClock::at(UnixTime(1_750_000_000))),
+            MasterKey::generate(),
+            crate::TEST_URL,
+        );
+        core.ensure_builtin_issuers().await.unwrap();
+        let admin = caller(None);
+        for slug in ["tenant-a", "tenant-b", "tenant-c"] {
+            core.create_issuer(&admin, new(slug)).await.unwrap();
+        }
+        let restricted = caller(Some(vec!["tenant-c", "tenant-a", "system"]));
+        assert!(
+            matches!(
+                core.issuer_for(&restricted, "system").await,
+                Err(CoreError::NotFound)
+            ),
+            "a restricted caller never sees the system issuer, even when named"
+        );
+        assert!(matches!(
+            core.issuer_for(&restricted, "tenant-b").await,
+            Err(CoreError::NotFound)
+        ));
+        let a = core.issuer_for(&restricted, "tenant-a").await.unwrap();
+        let first = core
+            .list_issuers(&restricted, PageRequest::first(1))
+            .await
+            .unwrap();
+        assert_eq!(first.items[0].slug.as_str(), "tenant-a");
+        let second = core
+            .list_issuers(
+                &restricted,
+                PageRequest::after(first.next_after.unwrap(), 1),
+            )
+            .await
+            .unwrap();
+        assert_eq!(second.items[0].slug.as_str(), "tenant-c");
+        assert_eq!(second.next_after, None);
+        assert!(matches!(
+            core.create_issuer(&restricted, new("tenant-d")).await,
+            Err(CoreError::Forbidden(_))
+        ));
+        assert!(matches!(
+            core.delete_issuer(&restricted, &a, None).await,
+            Err(CoreError::Forbidden(_))
+        ));
+        core.update_issuer(&restricted, &a, None, IssuerPatch::default())
+            .await
+            .unwrap();
+    }
+}

@@ -38,7 +38,7 @@ impl KeyCache {
         }
     }
 
-    fn forget(&self, issuer: IssuerId) {
+    pub(crate) fn forget(&self, issuer: IssuerId) {
         if let Ok(mut map) = self.by_issuer.write() {
             map.remove(&issuer);
         }

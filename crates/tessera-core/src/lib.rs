@@ -48,6 +48,9 @@ pub enum CoreError {
     /// The object does not exist in this issuer (or the caller may not see it).
     #[error("not found")]
     NotFound,
+    /// The caller may not do this, whatever the input.
+    #[error("{0}")]
+    Forbidden(&'static str),
 }
 
 /// The use cases, with what they share.
@@ -59,6 +62,8 @@ pub struct Core {
     /// Where clients reach the installation, without a trailing slash.
     public_url: Arc<str>,
     keys: Arc<keys::KeyCache>,
+    /// Runs password hashing off the async workers, a bounded number at once.
+    passwords: users::PasswordPool,
 }
 
 impl std::fmt::Debug for keys::KeyCache {
@@ -92,6 +97,7 @@ impl Core {
             master_key,
             public_url: public_url.trim_end_matches('/').into(),
             keys: Arc::default(),
+            passwords: users::PasswordPool::sized_to_cpus(),
         }
     }
 

@@ -62,29 +62,18 @@ impl CoreCaller {
         self.scope.as_ref().is_some_and(|s| s.contains(scope))
     }
 
-    /// Whether the caller may see `issuer`.
+    /// Whether the caller may see `issuer`. A restricted caller never sees the `system`
+    /// issuer, even if named: its clients are Core API credentials, and managing them would
+    /// let a restricted credential mint an unrestricted one.
     pub fn may_see(&self, issuer: &IssuerSlug) -> bool {
-        self.issuers
-            .as_ref()
-            .is_none_or(|allowed| allowed.contains(issuer))
+        match &self.issuers {
+            None => true,
+            Some(allowed) => *issuer != IssuerSlug::system() && allowed.contains(issuer),
+        }
     }
 }
 
 impl Core {
-    /// The issuers a Core API caller may see, in creation order.
-    pub async fn list_issuers_for(&self, caller: &CoreCaller) -> Result<Vec<Issuer>, CoreError> {
-        let mut issuers = Vec::new();
-        let mut page = tessera_store::PageRequest::first(tessera_store::PageRequest::MAX_LIMIT);
-        loop {
-            let result = self.store.issuers().list(page).await?;
-            issuers.extend(result.items.into_iter().filter(|i| caller.may_see(&i.slug)));
-            match result.next_after {
-                Some(after) => page = tessera_store::PageRequest::after(after, page.limit),
-                None => return Ok(issuers),
-            }
-        }
-    }
-
     /// Handles a parsed token request at `issuer`.
     pub async fn token(
         &self,

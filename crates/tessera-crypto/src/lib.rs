@@ -12,10 +12,12 @@
 //!   with AES-256-GCM, binding each ciphertext to its purpose through associated data.
 //!
 //! - [`jws`] signs and verifies compact JWS (JWTs) with keys parsed once.
+//! - [`password`] hashes passwords with Argon2id (OWASP parameters) and verifies them.
 //!
 //! No I/O and no clock: the server crate reads the key file, this crate only uses the bytes.
 
 pub mod jws;
+pub mod password;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};

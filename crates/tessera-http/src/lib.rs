@@ -22,6 +22,7 @@ use tracing::Level;
 
 use tessera_core::Core;
 
+mod conventions;
 mod core_api;
 mod health;
 mod metrics;

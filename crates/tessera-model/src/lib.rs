@@ -8,6 +8,7 @@ mod email;
 mod entity;
 mod event;
 mod id;
+mod redirect_uri;
 mod slug;
 mod time;
 
@@ -17,5 +18,6 @@ pub use entity::{
 };
 pub use event::{Actor, Event, NewEvent};
 pub use id::{ClientId, EventId, IdError, IssuerId, KeyId, TicketId, UserId};
+pub use redirect_uri::{RedirectUri, RedirectUriError};
 pub use slug::{IssuerSlug, SlugError};
 pub use time::{Clock, FixedClock, UnixTime};

@@ -22,7 +22,7 @@ use tessera_model::{
     KeyState, NewEvent, SigningKey, Ticket, TicketId, TicketKind, UnixTime, User, UserId,
 };
 
-use crate::{IssuerScope, PageRequest, Store, StoreError};
+use crate::{IssuerScope, PageRequest, Store, StoreError, UserListFilter};
 
 /// A store made for one test, with whatever must live as long as it (a temporary folder, a
 /// database to drop).
@@ -43,6 +43,8 @@ macro_rules! contract_suite {
             issuer_slugs_are_unique,
             clients_round_trip_every_field,
             users_round_trip_and_are_unique_by_email_and_username_per_issuer,
+            users_are_listed_by_email_or_username_prefix_page_by_page,
+            deleting_a_user_checks_the_expected_revision,
             tenants_with_colliding_contents_are_isolated,
             deleting_an_issuer_removes_everything_it_owns,
             a_change_and_its_event_are_written_together_or_not_at_all,
@@ -407,7 +409,7 @@ pub async fn users_round_trip_and_are_unique_by_email_and_username_per_issuer(
 
     store
         .users()
-        .delete(scope, ada.id, &event("user.deleted", ada.id))
+        .delete(scope, ada.id, None, &event("user.deleted", ada.id))
         .await
         .unwrap();
     assert_eq!(store.users().find(scope, ada.id).await.unwrap(), None);
@@ -417,6 +419,199 @@ pub async fn users_round_trip_and_are_unique_by_email_and_username_per_issuer(
         .create(scope, &same_email, &event("user.created", same_email.id))
         .await
         .unwrap();
+}
+
+/// Lists `filter`'s matches in `scope` page by page (pages of 2) and returns their emails.
+async fn listed_emails(
+    store: &dyn Store,
+    scope: IssuerScope,
+    filter: &UserListFilter,
+) -> Vec<String> {
+    let mut emails = Vec::new();
+    let mut page = PageRequest::first(2);
+    loop {
+        let result = store.users().list(scope, filter, page).await.unwrap();
+        assert!(result.items.len() <= 2);
+        emails.extend(
+            result
+                .items
+                .iter()
+                .map(|u| u.email.as_ref().unwrap().as_str().to_owned()),
+        );
+        match result.next_after {
+            Some(after) => page = PageRequest::after(after, 2),
+            None => return emails,
+        }
+    }
+}
+
+fn prefixes(email: Option<&str>, username: Option<&str>) -> UserListFilter {
+    UserListFilter {
+        email_prefix: email.map(str::to_owned),
+        username_prefix: username.map(str::to_owned),
+    }
+}
+
+/// A listing filtered by a (normalized) email prefix or a username prefix returns exactly the
+/// matches, in creation order across pages; prefixes are literal and count characters the
+/// same way on every backend; another issuer's users never match.
+pub async fn users_are_listed_by_email_or_username_prefix_page_by_page(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (other, other_scope) = create_issuer(&*store, "other").await;
+    let people = [
+        ("Ada@Example.com", Some("ada")),
+        ("adam@example.com", Some("adam_smith")),
+        ("ADALINE@example.org", Some("Adaline")),
+        ("bob@example.com", Some("bob")),
+        ("a_b@example.com", None),
+        ("Émile@example.com", Some("émile")),
+        ("ada.b@example.net", Some("adab")),
+    ];
+    for (email, username) in people {
+        let u = user(acme.id, email, username);
+        store
+            .users()
+            .create(scope, &u, &event("user.created", u.id))
+            .await
+            .unwrap();
+    }
+    let outsider = user(other.id, "ada@elsewhere.com", Some("ada-outside"));
+    store
+        .users()
+        .create(other_scope, &outsider, &event("user.created", outsider.id))
+        .await
+        .unwrap();
+
+    let all = listed_emails(&*store, scope, &UserListFilter::default()).await;
+    assert_eq!(all.len(), people.len());
+    assert_eq!(
+        listed_emails(&*store, scope, &prefixes(Some("ada"), None)).await,
+        [
+            "Ada@Example.com",
+            "adam@example.com",
+            "ADALINE@example.org",
+            "ada.b@example.net"
+        ]
+    );
+    assert_eq!(
+        listed_emails(&*store, scope, &prefixes(Some("ada@"), None)).await,
+        ["Ada@Example.com"]
+    );
+    // `_` and `%` are not wildcards.
+    assert_eq!(
+        listed_emails(&*store, scope, &prefixes(Some("a_"), None)).await,
+        ["a_b@example.com"]
+    );
+    assert!(
+        listed_emails(&*store, scope, &prefixes(Some("a%"), None))
+            .await
+            .is_empty()
+    );
+    // Non-ASCII prefixes count characters on both backends.
+    assert_eq!(
+        listed_emails(&*store, scope, &prefixes(Some("émi"), None)).await,
+        ["Émile@example.com"]
+    );
+    assert_eq!(
+        listed_emails(&*store, scope, &prefixes(None, Some("é"))).await,
+        ["Émile@example.com"]
+    );
+    // Usernames match case-sensitively; users without one never match.
+    assert_eq!(
+        listed_emails(&*store, scope, &prefixes(None, Some("ada"))).await,
+        ["Ada@Example.com", "adam@example.com", "ada.b@example.net"]
+    );
+    assert_eq!(
+        listed_emails(&*store, scope, &prefixes(None, Some("Ada"))).await,
+        ["ADALINE@example.org"]
+    );
+    // Both conditions must hold.
+    assert_eq!(
+        listed_emails(&*store, scope, &prefixes(Some("ada"), Some("adam"))).await,
+        ["adam@example.com"]
+    );
+    assert!(
+        listed_emails(&*store, scope, &prefixes(Some("bob"), Some("ada")))
+            .await
+            .is_empty()
+    );
+    // The other issuer's matching user is never listed here, and vice versa.
+    assert_eq!(
+        listed_emails(&*store, other_scope, &prefixes(Some("ada"), None)).await,
+        ["ada@elsewhere.com"]
+    );
+    assert!(
+        listed_emails(&*store, scope, &prefixes(None, Some("ada-")))
+            .await
+            .is_empty()
+    );
+}
+
+/// A delete with an expected revision removes the user only at that revision; a stale one is
+/// `Conflict` and leaves the user and the trail untouched; a missing user is `NotFound`.
+pub async fn deleting_a_user_checks_the_expected_revision(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (_, other_scope) = create_issuer(&*store, "other").await;
+    let ada = user(acme.id, "ada@example.com", None);
+    store
+        .users()
+        .create(scope, &ada, &event("user.created", ada.id))
+        .await
+        .unwrap();
+    let mut renamed = ada.clone();
+    renamed.name = Some("Ada King".to_owned());
+    let current = store
+        .users()
+        .update(scope, &renamed, &event("user.updated", ada.id))
+        .await
+        .unwrap();
+    assert_eq!(current.revision, 2);
+
+    assert!(matches!(
+        store
+            .users()
+            .delete(scope, ada.id, Some(1), &event("user.deleted", ada.id))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(store.users().find(scope, ada.id).await.unwrap().is_some());
+    assert!(matches!(
+        store
+            .users()
+            .delete(other_scope, ada.id, Some(2), &event("user.deleted", ada.id))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        event_types(&*store, scope).await,
+        ["issuer.created", "user.created", "user.updated"]
+    );
+
+    store
+        .users()
+        .delete(scope, ada.id, Some(2), &event("user.deleted", ada.id))
+        .await
+        .unwrap();
+    assert_eq!(store.users().find(scope, ada.id).await.unwrap(), None);
+    for expected in [None, Some(2)] {
+        assert!(matches!(
+            store
+                .users()
+                .delete(scope, ada.id, expected, &event("user.deleted", ada.id))
+                .await,
+            Err(StoreError::NotFound)
+        ));
+    }
+    assert_eq!(
+        event_types(&*store, scope).await,
+        [
+            "issuer.created",
+            "user.created",
+            "user.updated",
+            "user.deleted"
+        ]
+    );
+    assert_eq!(event_types(&*store, other_scope).await, ["issuer.created"]);
 }
 
 /// Two issuers with the same user email, client name and ticket secret see only their own.
@@ -475,7 +670,7 @@ pub async fn tenants_with_colliding_contents_are_isolated(store: Arc<dyn Store>)
     );
     let listed_b = store
         .users()
-        .list(scope_b, PageRequest::first(100))
+        .list(scope_b, &UserListFilter::default(), PageRequest::first(100))
         .await
         .unwrap()
         .items;
@@ -507,7 +702,7 @@ pub async fn tenants_with_colliding_contents_are_isolated(store: Arc<dyn Store>)
     assert!(matches!(
         store
             .users()
-            .delete(scope_b, user_a.id, &event("user.deleted", user_a.id))
+            .delete(scope_b, user_a.id, None, &event("user.deleted", user_a.id))
             .await,
         Err(StoreError::NotFound)
     ));
@@ -618,7 +813,11 @@ pub async fn deleting_an_issuer_removes_everything_it_owns(store: Arc<dyn Store>
     assert!(
         store
             .users()
-            .list(doomed_scope, PageRequest::first(10))
+            .list(
+                doomed_scope,
+                &UserListFilter::default(),
+                PageRequest::first(10)
+            )
             .await
             .unwrap()
             .items
@@ -644,7 +843,11 @@ pub async fn deleting_an_issuer_removes_everything_it_owns(store: Arc<dyn Store>
     assert_eq!(
         store
             .users()
-            .list(kept_scope, PageRequest::first(10))
+            .list(
+                kept_scope,
+                &UserListFilter::default(),
+                PageRequest::first(10)
+            )
             .await
             .unwrap()
             .items
@@ -719,7 +922,7 @@ pub async fn a_change_and_its_event_are_written_together_or_not_at_all(store: Ar
     assert!(
         store
             .users()
-            .delete(scope, first.id, &colliding)
+            .delete(scope, first.id, None, &colliding)
             .await
             .is_err()
     );
@@ -835,7 +1038,11 @@ pub async fn listings_paginate_without_gaps_or_repeats(store: Arc<dyn Store>) {
     let mut seen = Vec::new();
     let mut page = PageRequest::first(3);
     loop {
-        let result = store.users().list(scope, page).await.unwrap();
+        let result = store
+            .users()
+            .list(scope, &UserListFilter::default(), page)
+            .await
+            .unwrap();
         assert!(result.items.len() <= 3);
         seen.extend(result.items.iter().map(|u| u.id));
         match result.next_after {

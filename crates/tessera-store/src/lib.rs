@@ -25,6 +25,6 @@ pub mod contract;
 pub use error::StoreError;
 pub use repo::{
     Backend, ClientRepo, EventRepo, IssuerRepo, KeyRepo, Page, PageRequest, SchemaStatus, Store,
-    TicketRepo, UserRepo,
+    TicketRepo, UserListFilter, UserRepo,
 };
 pub use scope::IssuerScope;

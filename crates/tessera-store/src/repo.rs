@@ -199,8 +199,13 @@ pub trait UserRepo: Send + Sync {
         scope: IssuerScope,
         username: &str,
     ) -> Result<Option<User>, StoreError>;
-    /// Lists users in creation order.
-    async fn list(&self, scope: IssuerScope, page: PageRequest) -> Result<Page<User>, StoreError>;
+    /// Lists the users that match `filter`, in creation order.
+    async fn list(
+        &self,
+        scope: IssuerScope,
+        filter: &UserListFilter,
+        page: PageRequest,
+    ) -> Result<Page<User>, StoreError>;
     /// Updates a user read at `user.revision`.
     async fn update(
         &self,
@@ -208,13 +213,29 @@ pub trait UserRepo: Send + Sync {
         user: &User,
         event: &NewEvent,
     ) -> Result<User, StoreError>;
-    /// Deletes a user.
+    /// Deletes a user. With `expected_revision`, only if the user is still at that revision
+    /// ([`StoreError::Conflict`] otherwise); without, whatever its revision.
     async fn delete(
         &self,
         scope: IssuerScope,
         id: UserId,
+        expected_revision: Option<i64>,
         event: &NewEvent,
     ) -> Result<(), StoreError>;
+}
+
+/// Which users a listing returns. Every condition given must hold; an empty filter lists all.
+///
+/// Prefixes match literally (no wildcards: `%` and `_` are characters like any other) and count
+/// characters, not bytes, on every backend.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserListFilter {
+    /// Users whose *normalized* email starts with this; the caller passes it normalized too
+    /// (lowercased, as [`Email::normalized`](tessera_model::Email::normalized)), which makes the
+    /// match case-insensitive.
+    pub email_prefix: Option<String>,
+    /// Users whose username starts with this (case-sensitive, as usernames are unique).
+    pub username_prefix: Option<String>,
 }
 
 /// Signing keys of an issuer.

@@ -93,6 +93,41 @@ impl TestApp {
         &self.database.url
     }
 
+    /// A Core API access token, from a new credential (restricted to `issuers` unless empty)
+    /// through the token endpoint's client-credentials grant.
+    ///
+    /// # Panics
+    /// When the token cannot be obtained.
+    pub async fn core_api_token(&self, issuers: &[&str]) -> String {
+        let slugs: Vec<_> = issuers
+            .iter()
+            .map(|s| tessera_model::IssuerSlug::parse(s).expect("a test slug"))
+            .collect();
+        let credential = self
+            .core
+            .create_admin_credential("test", &slugs)
+            .await
+            .expect("create a Core API credential");
+        let response: serde_json::Value = self
+            .client
+            .post(format!("{}/system/oauth/token", self.base_url))
+            .basic_auth(
+                credential.client_id.to_string(),
+                Some(credential.client_secret.expose()),
+            )
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("the token request reaches the server")
+            .json()
+            .await
+            .expect("a JSON token response");
+        response["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
+    }
+
     /// `GET {base_url}{path}`.
     ///
     /// # Panics

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use tessera_model::{NewEvent, User, UserId};
-use tessera_store::{IssuerScope, Page, PageRequest, StoreError, UserRepo};
+use tessera_store::{IssuerScope, Page, PageRequest, StoreError, UserListFilter, UserRepo};
 
 use super::rows::{UserRow, convert};
 use super::{
@@ -105,15 +105,29 @@ impl UserRepo for SqlStore {
         self.find_user_where(scope, sql, username).await
     }
 
-    async fn list(&self, scope: IssuerScope, page: PageRequest) -> Result<Page<User>, StoreError> {
+    async fn list(
+        &self,
+        scope: IssuerScope,
+        filter: &UserListFilter,
+        page: PageRequest,
+    ) -> Result<Page<User>, StoreError> {
+        // Prefixes are compared with `substr(col, 1, length(p)) = p`, not `LIKE` (whose
+        // wildcards would need escaping) nor a range (`col >= p AND col < p'`, which PostgreSQL
+        // orders by the column's collation and SQLite by bytes): both backends count characters
+        // in `substr`/`length` and compare with `=` byte for byte, so they agree exactly.
         let rows: Vec<UserRow> = sqlx::query_as(concat!(
             "SELECT ",
             user_columns!(),
-            " FROM users WHERE issuer_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+            " FROM users WHERE issuer_id = $1 AND id > $2 \
+             AND ($4 IS NULL OR substr(email_normalized, 1, length($4)) = $4) \
+             AND ($5 IS NULL OR substr(username, 1, length($5)) = $5) \
+             ORDER BY id LIMIT $3"
         ))
         .bind(scope.issuer_id().as_uuid())
         .bind(after_bound(page))
         .bind(fetch_limit(page))
+        .bind(filter.email_prefix.as_deref())
+        .bind(filter.username_prefix.as_deref())
         .fetch_all(&self.read)
         .await
         .map_err(|e| map("user", e))?;
@@ -172,18 +186,33 @@ impl UserRepo for SqlStore {
         &self,
         scope: IssuerScope,
         id: UserId,
+        expected_revision: Option<i64>,
         event: &NewEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        let deleted = sqlx::query("DELETE FROM users WHERE issuer_id = $1 AND id = $2")
+        let sql = match expected_revision {
+            None => "DELETE FROM users WHERE issuer_id = $1 AND id = $2",
+            Some(_) => "DELETE FROM users WHERE issuer_id = $1 AND id = $2 AND revision = $3",
+        };
+        let mut query = sqlx::query(sql)
             .bind(scope.issuer_id().as_uuid())
-            .bind(id.as_uuid())
+            .bind(id.as_uuid());
+        if let Some(revision) = expected_revision {
+            query = query.bind(revision);
+        }
+        let deleted = query
             .execute(&mut *tx)
             .await
             .map_err(|e| map("user", e))?
             .rows_affected();
         if deleted == 0 {
-            return Err(StoreError::NotFound);
+            return Err(match expected_revision {
+                None => StoreError::NotFound,
+                Some(_) => {
+                    let exists = "SELECT COUNT(*) FROM users WHERE issuer_id = $1 AND id = $2";
+                    missing_or_conflict(&mut tx, exists, Some(scope), id.as_uuid()).await
+                }
+            });
         }
         insert_event(&mut tx, scope.issuer_id(), event).await?;
         commit(tx).await
