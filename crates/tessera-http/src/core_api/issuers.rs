@@ -1,12 +1,6 @@
-//! The Core API at `/core/v1`: authorisation by bearer tokens of the `system` issuer
-//! (DESIGN.md §2), and its resources.
-//!
-//! Every handler takes a [`CoreAuth`], so no route can forget authorisation; the scope an
-//! operation needs is checked at the top of the handler. Objects the caller may not see
-//! answer 404, exactly like objects that do not exist (no existence leak).
+//! `/core/v1/issuers`: issuers and their signing keys.
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,21 +8,14 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use tessera_core::issuers::{IssuerPatch, NewIssuer};
-use tessera_core::token::CoreCaller;
 use tessera_model::{Actor, Issuer, SigningKey};
-use tessera_oauth::ErrorCode;
 
+use super::{CoreAuth, READ, WRITE, authorised_issuer};
 use crate::AppState;
-use crate::conventions::{JsonBody, MAX_BODY, PageQuery, encode_cursor, if_match, with_etag};
-use crate::problem::{Problem, core_error};
+use crate::conventions::{JsonBody, PageQuery, encode_cursor, if_match, with_etag};
+use crate::problem::core_error;
 
-/// Read access.
-pub(crate) const READ: &str = "core:read";
-
-/// Write access.
-pub(crate) const WRITE: &str = "core:write";
-
-pub(crate) fn routes() -> Router<AppState> {
+pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/core/v1/issuers", get(list_issuers).post(create_issuer))
         .route(
@@ -37,77 +24,6 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/core/v1/issuers/{slug}/keys", get(list_keys))
         .route("/core/v1/issuers/{slug}/keys/rotate", post(rotate_keys))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-}
-
-/// A caller whose bearer token the Core API accepted.
-pub(crate) struct CoreAuth(pub(crate) CoreCaller);
-
-/// RFC 6750 §3: the challenge, with the error when there was a token.
-fn challenge(problem: Problem, error: Option<(&str, &str)>, detail: &str) -> Response {
-    let mut value = String::from("Bearer realm=\"tessera-core\"");
-    if let Some((code, extra)) = error {
-        value.push_str(&format!(", error=\"{code}\""));
-        value.push_str(extra);
-    }
-    let mut response = problem.response(detail);
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, value);
-    }
-    response
-}
-
-impl FromRequestParts<AppState> for CoreAuth {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, token) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .filter(|token| !token.is_empty());
-        let Some(token) = token else {
-            // RFC 6750 §3.1: no error code when the request had no credentials.
-            return Err(challenge(
-                Problem::Unauthorized,
-                None,
-                "This API needs an `Authorization: Bearer` access token of the system issuer.",
-            ));
-        };
-        match state.core.authenticate_core_token(token).await {
-            Ok(caller) => Ok(Self(caller)),
-            Err(error) if error.code == ErrorCode::InvalidToken => Err(challenge(
-                Problem::Unauthorized,
-                Some(("invalid_token", "")),
-                "The access token is invalid, expired, or not from the system issuer.",
-            )),
-            Err(error) if error.code == ErrorCode::TemporarilyUnavailable => {
-                Err(Problem::Unavailable.response("The database is unavailable; retry shortly."))
-            }
-            Err(_) => Err(Problem::Internal.response("An internal error occurred.")),
-        }
-    }
-}
-
-impl CoreAuth {
-    /// The 403 response when the token lacks `scope` (RFC 6750 §3.1 `insufficient_scope`).
-    pub(crate) fn refusal_without(&self, scope: &str) -> Option<Response> {
-        if self.0.has_scope(scope) {
-            None
-        } else {
-            Some(challenge(
-                Problem::InsufficientScope,
-                Some(("insufficient_scope", &format!(", scope=\"{scope}\""))),
-                &format!("This operation needs the `{scope}` scope."),
-            ))
-        }
-    }
 }
 
 fn issuer_json(state: &AppState, issuer: &Issuer) -> serde_json::Value {
@@ -134,23 +50,6 @@ struct CreateIssuer {
 #[serde(deny_unknown_fields)]
 struct UpdateIssuer {
     display_name: Option<String>,
-}
-
-/// Runs the checks every handler starts with: the scope, then the issuer in the path.
-async fn authorised_issuer(
-    state: &AppState,
-    auth: &CoreAuth,
-    scope: &str,
-    slug: &str,
-) -> Result<Issuer, Response> {
-    if let Some(refusal) = auth.refusal_without(scope) {
-        return Err(refusal);
-    }
-    state
-        .core
-        .issuer_for(&auth.0, slug)
-        .await
-        .map_err(|e| core_error(&e))
 }
 
 /// `GET /core/v1/issuers`: a page of the issuers the caller may see.
