@@ -483,14 +483,21 @@ impl Core {
             .map_err(not_found_as_core)
     }
 
-    /// Deletes a client; its tokens stop being issued at once.
+    /// Deletes a client; its tokens stop being issued at once. With `expected_revision`,
+    /// refuses if the client changed since it was read. (The check precedes the delete rather
+    /// than being part of it; `ClientRepo::delete` should take the revision, as
+    /// `UserRepo::delete` does.)
     pub async fn delete_client(
         &self,
         issuer: &Issuer,
         id: ClientId,
+        expected_revision: Option<i64>,
         actor: Actor,
     ) -> Result<(), CoreError> {
         let client = self.get_client(issuer, id).await?;
+        if expected_revision.is_some_and(|r| r != client.revision) {
+            return Err(CoreError::Store(StoreError::Conflict));
+        }
         let event = NewEvent::new(
             "client.deleted",
             client.id,
@@ -1167,7 +1174,7 @@ mod tests {
             .unwrap();
         let id = registered.client.id;
         f.core
-            .delete_client(&f.issuer, id, Actor::System)
+            .delete_client(&f.issuer, id, None, Actor::System)
             .await
             .unwrap();
         assert!(matches!(
@@ -1175,7 +1182,9 @@ mod tests {
             Err(CoreError::NotFound)
         ));
         assert!(matches!(
-            f.core.delete_client(&f.issuer, id, Actor::System).await,
+            f.core
+                .delete_client(&f.issuer, id, None, Actor::System)
+                .await,
             Err(CoreError::NotFound)
         ));
         let err = f
@@ -1267,7 +1276,9 @@ mod tests {
             Err(CoreError::NotFound)
         ));
         assert!(matches!(
-            f.core.delete_client(&f.other, id, Actor::System).await,
+            f.core
+                .delete_client(&f.other, id, None, Actor::System)
+                .await,
             Err(CoreError::NotFound)
         ));
         let listed = f

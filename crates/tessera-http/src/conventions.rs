@@ -84,25 +84,55 @@ const MAX_LIMIT: u32 = 200;
 impl PageQuery {
     /// The page to fetch, or a 400 naming the parameter.
     pub(crate) fn page(&self) -> Result<PageRequest, Box<Response>> {
-        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(Box::new(
-                Problem::InvalidRequest
-                    .about_field("limit", &format!("`limit` is 1 to {MAX_LIMIT}.")),
-            ));
-        }
-        match &self.cursor {
-            None => Ok(PageRequest::first(limit)),
-            Some(cursor) => decode_cursor(cursor)
-                .map(|after| PageRequest::after(after, limit))
-                .ok_or_else(|| {
-                    Box::new(Problem::InvalidRequest.about_field(
-                        "cursor",
-                        "`cursor` is not one this API returned; start again without it.",
-                    ))
-                }),
-        }
+        page_request(self.limit, self.cursor.as_deref())
     }
+}
+
+/// The page `?limit=&cursor=` asks for, or a 400 naming the parameter. For listings whose
+/// query has more parameters than [`PageQuery`].
+pub(crate) fn page_request(
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<PageRequest, Box<Response>> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(Box::new(
+            Problem::InvalidRequest.about_field("limit", &format!("`limit` is 1 to {MAX_LIMIT}.")),
+        ));
+    }
+    match cursor {
+        None => Ok(PageRequest::first(limit)),
+        Some(cursor) => decode_cursor(cursor)
+            .map(|after| PageRequest::after(after, limit))
+            .ok_or_else(|| {
+                Box::new(Problem::InvalidRequest.about_field(
+                    "cursor",
+                    "`cursor` is not one this API returned; start again without it.",
+                ))
+            }),
+    }
+}
+
+/// For nullable fields of a PATCH body: absent → `None`, `null` → `Some(None)`, a value →
+/// `Some(Some(value))`. Use with `#[serde(default, deserialize_with = "double_option")]`.
+pub(crate) fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
+/// A created object: 201 with `Location` and `ETag`.
+pub(crate) fn created(location: &str, revision: i64, body: serde_json::Value) -> Response {
+    let mut response = with_etag(
+        revision,
+        (axum::http::StatusCode::CREATED, axum::Json(body)),
+    );
+    if let Ok(location) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
 }
 
 /// An opaque cursor: the position after which the next page starts.

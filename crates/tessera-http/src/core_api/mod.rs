@@ -16,7 +16,9 @@ use tessera_oauth::ErrorCode;
 
 use crate::AppState;
 
+mod clients;
 mod issuers;
+mod users;
 use crate::conventions::MAX_BODY;
 use crate::problem::{Problem, core_error};
 
@@ -29,6 +31,8 @@ pub(crate) const WRITE: &str = "core:write";
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .merge(issuers::routes())
+        .merge(users::routes())
+        .merge(clients::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 

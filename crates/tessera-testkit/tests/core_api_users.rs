@@ -1,0 +1,278 @@
+//! `/core/v1/issuers/{slug}/users` over HTTP, on this run's backend.
+
+#![allow(clippy::unwrap_used)] // test helpers: a panic is a failed assertion
+
+use reqwest::{Method, RequestBuilder};
+use serde_json::{Value, json};
+use tessera_testkit::TestApp;
+
+fn call(app: &TestApp, method: Method, path: &str, token: &str) -> RequestBuilder {
+    app.client
+        .request(method, format!("{}{path}", app.base_url))
+        .bearer_auth(token)
+}
+
+async fn create(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    call(app, Method::POST, "/core/v1/issuers/default/users", token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_user_is_provisioned_changed_blocked_and_deleted() {
+    let app = TestApp::spawn().await;
+    let token = app.core_api_token(&[]).await;
+    let response = create(
+        &app,
+        &token,
+        json!({"email": "Ada@Example.com", "username": "ada", "password": "correct horse battery",
+               "name": "Ada", "app_metadata": {"plan": "pro"}}),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    let user: Value = response.json().await.unwrap();
+    let id = user["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("usr_"));
+    assert_eq!(user["has_password"], true);
+    assert!(user.get("password_hash").is_none() && user.get("password").is_none());
+    assert_eq!(user["app_metadata"]["plan"], "pro");
+
+    // The password is stored as an argon2id hash that verifies.
+    let builtin = app.core().ensure_builtin_issuers().await.unwrap();
+    let stored = app
+        .core()
+        .get_user(&builtin.default, id.parse().unwrap())
+        .await
+        .unwrap();
+    let hash = stored.password_hash.unwrap();
+    assert!(hash.starts_with("$argon2id$"));
+    assert!(tessera_crypto::password::verify_password(
+        "correct horse battery",
+        &hash
+    ));
+
+    let path = format!("/core/v1/issuers/default/users/{id}");
+    let patched = call(&app, Method::PATCH, &path, &token)
+        .header("if-match", "\"1\"")
+        .json(&json!({"name": null, "given_name": "Ada"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    assert_eq!(patched.headers()["etag"], "\"2\"");
+    let patched: Value = patched.json().await.unwrap();
+    assert_eq!(patched["name"], Value::Null);
+    assert_eq!(patched["given_name"], "Ada");
+
+    let blocked: Value = call(&app, Method::POST, &format!("{path}/block"), &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(blocked["blocked"], true);
+    let unblocked: Value = call(&app, Method::POST, &format!("{path}/unblock"), &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unblocked["blocked"], false);
+
+    let password = call(&app, Method::PUT, &format!("{path}/password"), &token)
+        .json(&json!({"password": "another long passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(password.status(), 204);
+    let short = call(&app, Method::PUT, &format!("{path}/password"), &token)
+        .json(&json!({"password": "short"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short.status(), 400);
+    assert_eq!(short.json::<Value>().await.unwrap()["field"], "password");
+
+    let stale = call(&app, Method::DELETE, &path, &token)
+        .header("if-match", "\"1\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 412);
+    let deleted = call(&app, Method::DELETE, &path, &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(
+        call(&app, Method::GET, &path, &token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn user_input_errors_name_their_field() {
+    let app = TestApp::spawn().await;
+    let token = app.core_api_token(&[]).await;
+    let cases = [
+        (
+            json!({"email": "not-an-email"}),
+            400,
+            "invalid_field",
+            "email",
+        ),
+        (json!({"email": 5}), 400, "invalid_body", "email"),
+        (
+            json!({"email": "a@example.com", "shoe_size": 44}),
+            400,
+            "invalid_body",
+            "shoe_size",
+        ),
+        (
+            json!({"email": "a@example.com", "user_metadata": [1]}),
+            400,
+            "invalid_field",
+            "user_metadata",
+        ),
+    ];
+    for (body, status, code, field) in cases {
+        let response = create(&app, &token, body.clone()).await;
+        assert_eq!(response.status(), status, "{body}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(
+            (problem["code"].as_str(), problem["field"].as_str()),
+            (Some(code), Some(field)),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        create(&app, &token, json!({"email": "a@example.com"}))
+            .await
+            .status(),
+        201
+    );
+    let duplicate = create(&app, &token, json!({"email": "A@EXAMPLE.com"})).await;
+    assert_eq!(duplicate.status(), 409);
+    assert_eq!(duplicate.json::<Value>().await.unwrap()["field"], "email");
+    let malformed_id = call(
+        &app,
+        Method::GET,
+        "/core/v1/issuers/default/users/nope",
+        &token,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(malformed_id.status(), 404);
+}
+
+#[tokio::test]
+async fn users_are_searched_by_prefix_and_paged_and_stay_in_their_issuer() {
+    let app = TestApp::spawn().await;
+    let token = app.core_api_token(&[]).await;
+    for (email, username) in [
+        ("ann@example.com", "ann"),
+        ("anna@example.com", "anna"),
+        ("bob@example.com", "bob"),
+    ] {
+        assert_eq!(
+            create(&app, &token, json!({"email": email, "username": username}))
+                .await
+                .status(),
+            201
+        );
+    }
+    let found: Value = call(
+        &app,
+        Method::GET,
+        "/core/v1/issuers/default/users?email_prefix=ANN",
+        &token,
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let emails: Vec<_> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["ann@example.com", "anna@example.com"]);
+
+    let first: Value = call(
+        &app,
+        Method::GET,
+        "/core/v1/issuers/default/users?limit=2",
+        &token,
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second: Value = call(
+        &app,
+        Method::GET,
+        &format!("/core/v1/issuers/default/users?limit=2&cursor={cursor}"),
+        &token,
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(second["items"][0]["username"], "bob");
+    assert_eq!(second["next_cursor"], Value::Null);
+
+    // Another issuer has none of them; a credential of another issuer cannot reach them.
+    call(&app, Method::POST, "/core/v1/issuers", &token)
+        .json(&json!({"slug": "other", "display_name": "Other"}))
+        .send()
+        .await
+        .unwrap();
+    let other: Value = call(&app, Method::GET, "/core/v1/issuers/other/users", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(other["items"].as_array().unwrap().is_empty());
+    let id = first["items"][0]["id"].as_str().unwrap();
+    let cross = call(
+        &app,
+        Method::GET,
+        &format!("/core/v1/issuers/other/users/{id}"),
+        &token,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(cross.status(), 404);
+    let restricted = app.core_api_token(&["other"]).await;
+    let denied = call(
+        &app,
+        Method::GET,
+        &format!("/core/v1/issuers/default/users/{id}"),
+        &restricted,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(denied.status(), 404);
+}
