@@ -6,7 +6,7 @@
 //! success.
 
 use serde_json::json;
-use tessera_model::{Actor, Issuer, IssuerId, IssuerSlug, NewEvent};
+use tessera_model::{Actor, Issuer, IssuerId, IssuerSettings, IssuerSlug, NewEvent};
 use tessera_store::StoreError;
 
 use crate::{Core, CoreError};
@@ -44,6 +44,7 @@ impl Core {
             id: IssuerId::new(),
             slug: slug.clone(),
             display_name: display_name.to_owned(),
+            settings: IssuerSettings::default(),
             created_at: now,
             updated_at: now,
             revision: 1,

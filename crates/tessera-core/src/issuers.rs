@@ -3,9 +3,18 @@
 //! A credential restricted to some issuers sees only those (others answer "not found", as if
 //! they did not exist) and cannot create or delete issuers: both would reach beyond what it
 //! may see. The built-in `system` issuer cannot be deleted, and reserved slugs cannot be taken.
+//!
+//! Settings (token lifetimes, signing algorithm, sign-up policy) start from the defaults of
+//! [`IssuerSettings`]; a create or a patch replaces only the settings it gives. The signing
+//! algorithm is refused unless it is ES256: Tessera makes only ES256 keys so far, and accepting
+//! `RS256` or `EdDSA` while still signing with ES256 would tell an operator something untrue.
+//! The other algorithms become acceptable when their keys exist.
 
 use serde_json::json;
-use tessera_model::{Actor, Issuer, IssuerId, IssuerSlug, NewEvent};
+use tessera_model::{
+    Actor, Issuer, IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm, NewEvent, SettingsError,
+    SignupPolicy,
+};
 use tessera_store::{IssuerScope, Page, PageRequest, StoreError};
 
 use crate::token::CoreCaller;
@@ -21,6 +30,8 @@ pub struct NewIssuer {
     pub slug: String,
     /// The name shown on pages.
     pub display_name: String,
+    /// Settings that differ from the defaults.
+    pub settings: SettingsPatch,
 }
 
 /// A change to an issuer; `None` leaves a field as it is.
@@ -28,6 +39,93 @@ pub struct NewIssuer {
 pub struct IssuerPatch {
     /// A new display name.
     pub display_name: Option<String>,
+    /// New settings; those not given stay as they are.
+    pub settings: SettingsPatch,
+}
+
+/// Settings to change, as given; `None` leaves a setting as it is. Checked by
+/// [`IssuerSettings`]'s rules, with errors naming `settings.<name>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsPatch {
+    /// Access-token lifetime, in seconds.
+    pub access_token_lifetime: Option<i64>,
+    /// ID-token lifetime, in seconds.
+    pub id_token_lifetime: Option<i64>,
+    /// Refresh-token lifetime, in seconds.
+    pub refresh_token_lifetime: Option<i64>,
+    /// The JOSE name of the signing algorithm (only `ES256` so far).
+    pub signing_algorithm: Option<String>,
+    /// The sign-up policy, replaced as a whole.
+    pub signup: Option<SignupPatch>,
+}
+
+/// A sign-up policy as given: `disabled`, `open`, or `allowed_email_domains` with its domains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignupPatch {
+    /// The policy's name.
+    pub policy: String,
+    /// The domains (only with `allowed_email_domains`).
+    pub allowed_email_domains: Vec<String>,
+}
+
+impl SettingsPatch {
+    /// `settings` with this patch applied, and the dotted names of the settings it gave.
+    fn apply(
+        self,
+        settings: &IssuerSettings,
+    ) -> Result<(IssuerSettings, Vec<&'static str>), CoreError> {
+        let mut changed = settings.clone();
+        let mut fields = Vec::new();
+        if let Some(seconds) = self.access_token_lifetime {
+            changed = changed.with_access_token_lifetime(seconds)?;
+            fields.push("settings.access_token_lifetime");
+        }
+        if let Some(seconds) = self.id_token_lifetime {
+            changed = changed.with_id_token_lifetime(seconds)?;
+            fields.push("settings.id_token_lifetime");
+        }
+        if let Some(seconds) = self.refresh_token_lifetime {
+            changed = changed.with_refresh_token_lifetime(seconds)?;
+            fields.push("settings.refresh_token_lifetime");
+        }
+        if let Some(name) = self.signing_algorithm {
+            changed = changed.with_signing_algorithm(signing_algorithm(&name)?);
+            fields.push("settings.signing_algorithm");
+        }
+        if let Some(signup) = self.signup {
+            changed = changed.with_signup(SignupPolicy::parse(
+                &signup.policy,
+                &signup.allowed_email_domains,
+            )?);
+            fields.push("settings.signup");
+        }
+        Ok((changed, fields))
+    }
+}
+
+impl From<SettingsError> for CoreError {
+    fn from(error: SettingsError) -> Self {
+        CoreError::InvalidField {
+            field: error.field,
+            reason: error.reason,
+        }
+    }
+}
+
+/// The signing algorithm an issuer may choose today: ES256 only (see the module docs).
+fn signing_algorithm(name: &str) -> Result<KeyAlgorithm, CoreError> {
+    let refuse = |reason: String| CoreError::InvalidField {
+        field: "settings.signing_algorithm",
+        reason,
+    };
+    match KeyAlgorithm::parse(name) {
+        Some(KeyAlgorithm::Es256) => Ok(KeyAlgorithm::Es256),
+        Some(other) => Err(refuse(format!(
+            "{} keys are not supported yet; use ES256",
+            other.as_str()
+        ))),
+        None => Err(refuse("must be `ES256`".to_owned())),
+    }
 }
 
 fn display_name(text: &str) -> Result<String, CoreError> {
@@ -73,11 +171,14 @@ impl Core {
                 reason: format!("`{slug}` is reserved"),
             });
         }
+        let display_name = display_name(&input.display_name)?;
+        let (settings, _) = input.settings.apply(&IssuerSettings::default())?;
         let now = self.clock.now();
         let issuer = Issuer {
             id: IssuerId::new(),
             slug,
-            display_name: display_name(&input.display_name)?,
+            display_name,
+            settings,
             created_at: now,
             updated_at: now,
             revision: 1,
@@ -146,6 +247,9 @@ impl Core {
             changed.display_name = display_name(&name)?;
             fields.push("display_name");
         }
+        let (settings, settings_fields) = patch.settings.apply(&issuer.settings)?;
+        changed.settings = settings;
+        fields.extend(settings_fields);
         changed.updated_at = self.clock.now();
         let event = NewEvent::new(
             "issuer.updated",
@@ -202,10 +306,10 @@ mod tests {
     use std::sync::Arc;
 
     use tessera_crypto::MasterKey;
-    use tessera_model::{ClientId, FixedClock, IssuerSlug, UnixTime};
+    use tessera_model::{ClientId, FixedClock, IssuerSettings, IssuerSlug, UnixTime};
     use tessera_store::{PageRequest, StoreError};
 
-    use super::{IssuerPatch, NewIssuer};
+    use super::{IssuerPatch, NewIssuer, SettingsPatch, SignupPatch};
     use crate::token::CoreCaller;
     use crate::{Core, CoreError};
 
@@ -221,6 +325,7 @@ mod tests {
         NewIssuer {
             slug: slug.to_owned(),
             display_name: format!("Issuer {slug}"),
+            settings: SettingsPatch::default(),
         }
     }
 
@@ -266,6 +371,7 @@ mod tests {
 
         let patch = IssuerPatch {
             display_name: Some("Acme Inc.".to_owned()),
+            ..IssuerPatch::default()
         };
         let updated = core
             .update_issuer(&admin, &acme, Some(1), patch.clone())
@@ -359,6 +465,150 @@ mod tests {
             Err(CoreError::Forbidden(_))
         ));
         core.update_issuer(&restricted, &a, None, IssuerPatch::default())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn settings_are_set_at_creation_patched_one_by_one_and_checked() {
+        let db = tessera_store_sql::testing::fresh_store().await;
+        let core = Core::new(
+            db.store.clone(),
+            Arc::new(FixedClock::at(UnixTime(1_750_000_000))),
+            MasterKey::generate(),
+            crate::TEST_URL,
+        );
+        core.ensure_builtin_issuers().await.unwrap();
+        let admin = caller(None);
+
+        let plain = core.create_issuer(&admin, new("plain")).await.unwrap();
+        assert_eq!(plain.settings, IssuerSettings::default());
+
+        let mut tuned = new("tuned");
+        tuned.settings = SettingsPatch {
+            access_token_lifetime: Some(600),
+            signup: Some(SignupPatch {
+                policy: "allowed_email_domains".to_owned(),
+                allowed_email_domains: vec!["Acme.Example".to_owned()],
+            }),
+            ..SettingsPatch::default()
+        };
+        let tuned = core.create_issuer(&admin, tuned).await.unwrap();
+        assert_eq!(tuned.settings.access_token_lifetime(), 600);
+        assert_eq!(tuned.settings.id_token_lifetime(), 3600);
+        assert_eq!(tuned.settings.signup().domains(), ["acme.example"]);
+
+        // A patch replaces what it gives and nothing else.
+        let patch = IssuerPatch {
+            settings: SettingsPatch {
+                id_token_lifetime: Some(120),
+                ..SettingsPatch::default()
+            },
+            ..IssuerPatch::default()
+        };
+        let patched = core
+            .update_issuer(&admin, &tuned, Some(1), patch)
+            .await
+            .unwrap();
+        assert_eq!(patched.settings.id_token_lifetime(), 120);
+        assert_eq!(patched.settings.access_token_lifetime(), 600);
+        assert_eq!(patched.settings.signup(), tuned.settings.signup());
+        assert_eq!(patched.display_name, tuned.display_name);
+        let events = db
+            .store
+            .events()
+            .list(
+                tessera_store::IssuerScope::of(&tuned),
+                PageRequest::first(10),
+            )
+            .await
+            .unwrap()
+            .items;
+        assert_eq!(
+            events.last().unwrap().data,
+            serde_json::json!({"fields": ["settings.id_token_lifetime"]})
+        );
+
+        let refused = [
+            (
+                SettingsPatch {
+                    access_token_lifetime: Some(59),
+                    ..SettingsPatch::default()
+                },
+                "settings.access_token_lifetime",
+            ),
+            (
+                SettingsPatch {
+                    refresh_token_lifetime: Some(366 * 86_400),
+                    ..SettingsPatch::default()
+                },
+                "settings.refresh_token_lifetime",
+            ),
+            (
+                SettingsPatch {
+                    signing_algorithm: Some("RS256".to_owned()),
+                    ..SettingsPatch::default()
+                },
+                "settings.signing_algorithm",
+            ),
+            (
+                SettingsPatch {
+                    signing_algorithm: Some("HS256".to_owned()),
+                    ..SettingsPatch::default()
+                },
+                "settings.signing_algorithm",
+            ),
+            (
+                SettingsPatch {
+                    signup: Some(SignupPatch {
+                        policy: "invite_only".to_owned(),
+                        allowed_email_domains: vec![],
+                    }),
+                    ..SettingsPatch::default()
+                },
+                "settings.signup.policy",
+            ),
+            (
+                SettingsPatch {
+                    signup: Some(SignupPatch {
+                        policy: "allowed_email_domains".to_owned(),
+                        allowed_email_domains: vec![],
+                    }),
+                    ..SettingsPatch::default()
+                },
+                "settings.signup.allowed_email_domains",
+            ),
+        ];
+        for (settings, expected) in refused {
+            let patch = IssuerPatch {
+                settings: settings.clone(),
+                ..IssuerPatch::default()
+            };
+            match core.update_issuer(&admin, &patched, None, patch).await {
+                Err(CoreError::InvalidField { field, .. }) => assert_eq!(field, expected),
+                other => panic!("{settings:?}: {other:?}"),
+            }
+            let mut input = new("refused");
+            input.settings = settings;
+            assert!(matches!(
+                core.create_issuer(&admin, input).await,
+                Err(CoreError::InvalidField { field, .. }) if field == expected
+            ));
+        }
+        // Nothing was written by the refusals.
+        assert_eq!(core.issuer_for(&admin, "tuned").await.unwrap(), patched);
+        assert!(matches!(
+            core.issuer_for(&admin, "refused").await,
+            Err(CoreError::NotFound)
+        ));
+        let es256 = IssuerPatch {
+            settings: SettingsPatch {
+                signing_algorithm: Some("ES256".to_owned()),
+                ..SettingsPatch::default()
+            },
+            ..IssuerPatch::default()
+        };
+        core.update_issuer(&admin, &patched, Some(2), es256)
             .await
             .unwrap();
     }

@@ -2,8 +2,10 @@
 //!
 //! Each issuer signs with one `current` key and publishes, beside it, the `next` key (so
 //! relying parties have it before it signs anything) and the `previous` one (so tokens it
-//! signed still verify). Rotation moves every key one step: previous → retired, current →
-//! previous, next → current, and a new next is made. An issuer gets its first keys (current and
+//! signed still verify). Rotation moves every key one step: current → previous, next →
+//! current, and a new next is made; a previous key is retired only once every token it can
+//! have signed has expired (it has been previous for longer than the issuer's longest token
+//! lifetime), so rotating twice in a row never invalidates a live token. An issuer gets its first keys (current and
 //! next, ES256) when it first needs one: creating an issuer costs nothing until it is used.
 //!
 //! Private keys are stored sealed with the master key, bound to their key id. Parsed keys are
@@ -128,8 +130,17 @@ impl Core {
                 now,
             )
         };
+        // A key stopped signing when it became previous (`updated_at`); its tokens live at
+        // most the longest token lifetime after that.
+        let longest = issuer
+            .settings
+            .access_token_lifetime()
+            .max(issuer.settings.id_token_lifetime());
         // Order matters for readers in between: a current key always exists.
-        for key in keys.iter().filter(|k| k.state == KeyState::Previous) {
+        for key in keys
+            .iter()
+            .filter(|k| k.state == KeyState::Previous && k.updated_at.plus_seconds(longest) <= now)
+        {
             let event = step(key, KeyState::Retired);
             self.store
                 .keys()
@@ -241,11 +252,12 @@ mod tests {
         let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
         let core = Core::new(
             db.store.clone(),
-            clock,
+            clock.clone(),
             MasterKey::generate(),
             crate::TEST_URL,
         );
         let issuer = core.ensure_builtin_issuers().await.unwrap().default;
+        let lifetime = issuer.settings.access_token_lifetime();
 
         let first = core.issuer_keys(&issuer).await.unwrap();
         assert_eq!(
@@ -287,11 +299,20 @@ mod tests {
         verify(&old_token, second.verifying_keys())
             .expect("tokens of the previous key still verify");
 
+        // A second rotation right away keeps the first key: its tokens may still be alive.
+        core.rotate_keys(&issuer, Actor::System).await.unwrap();
+        let kept = core.issuer_keys(&issuer).await.unwrap();
+        verify(&old_token, kept.verifying_keys())
+            .expect("a previous key stays while its tokens may be alive");
+        assert_eq!(kept.jwks()["keys"].as_array().unwrap().len(), 4);
+
+        // Once its tokens have expired, the next rotation retires it.
+        clock.advance(lifetime);
         core.rotate_keys(&issuer, Actor::System).await.unwrap();
         let third = core.issuer_keys(&issuer).await.unwrap();
         assert!(
             verify(&old_token, third.verifying_keys()).is_err(),
-            "retired after two rotations"
+            "retired once its tokens expired"
         );
 
         // A new node (empty cache) loads the same keys from storage.

@@ -14,9 +14,6 @@ use tessera_store::{IssuerScope, StoreError};
 
 use crate::{Core, CoreError};
 
-/// Lifetime of an access token, in seconds.
-pub const ACCESS_TOKEN_LIFETIME: i64 = 3600;
-
 /// The JOSE `typ` of access tokens (RFC 9068 §2.1).
 const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
@@ -165,6 +162,8 @@ impl Core {
         } else {
             issuer_url.clone()
         };
+        // The issuer's setting, checked against its bounds when it was set.
+        let lifetime = issuer.settings.access_token_lifetime();
         let now = self.clock.now().0;
         let mut claims = json!({
             "iss": issuer_url,
@@ -172,7 +171,7 @@ impl Core {
             "aud": audience,
             "client_id": client.id.to_string(),
             "iat": now,
-            "exp": now + ACCESS_TOKEN_LIFETIME,
+            "exp": now + lifetime,
             "jti": tessera_crypto::SecretToken::generate().expose()[..22].to_owned(),
         });
         if let Some(granted) = &granted {
@@ -187,7 +186,7 @@ impl Core {
             .signer()
             .sign(ACCESS_TOKEN_TYPE, &claims)
             .map_err(|e| internal(CoreError::Invalid(e.to_string())))?;
-        let mut response = TokenResponse::bearer(token, ACCESS_TOKEN_LIFETIME.unsigned_abs());
+        let mut response = TokenResponse::bearer(token, lifetime.unsigned_abs());
         response.scope = granted;
         Ok(response)
     }
@@ -265,8 +264,8 @@ mod tests {
     use tessera_model::{FixedClock, IssuerSlug, UnixTime};
     use tessera_oauth::{ClientAuth, ErrorCode, Scope, TokenRequest};
 
-    use super::ACCESS_TOKEN_LIFETIME;
     use crate::Core;
+    use crate::issuers::{IssuerPatch, SettingsPatch};
 
     struct Fixture {
         core: Core,
@@ -350,7 +349,15 @@ mod tests {
             .unwrap();
         assert!(!caller.has_scope("core:write"));
 
-        f.clock.advance(ACCESS_TOKEN_LIFETIME);
+        f.clock
+            .advance(builtin.system.settings.access_token_lifetime() - 1);
+        assert!(
+            f.core
+                .authenticate_core_token(&response.access_token)
+                .await
+                .is_ok()
+        );
+        f.clock.advance(1);
         let expired = f
             .core
             .authenticate_core_token(&response.access_token)
@@ -460,6 +467,56 @@ mod tests {
         assert_eq!(
             f.core
                 .authenticate_core_token("garbage")
+                .await
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidToken
+        );
+    }
+
+    #[tokio::test]
+    async fn access_tokens_live_as_long_as_their_issuer_says() {
+        let f = fixture().await;
+        let builtin = f.core.ensure_builtin_issuers().await.unwrap();
+        let credential = f.core.create_admin_credential("ci", &[]).await.unwrap();
+        let caller = super::CoreCaller {
+            client_id: credential.client_id,
+            scope: None,
+            issuers: None,
+        };
+        let patch = IssuerPatch {
+            settings: SettingsPatch {
+                access_token_lifetime: Some(300),
+                ..SettingsPatch::default()
+            },
+            ..IssuerPatch::default()
+        };
+        let system = f
+            .core
+            .update_issuer(&caller, &builtin.system, None, patch)
+            .await
+            .unwrap();
+        let auth = basic(
+            &credential.client_id.to_string(),
+            credential.client_secret.expose(),
+        );
+        let response = f
+            .core
+            .token(&system, &auth, credential_request())
+            .await
+            .unwrap();
+        assert_eq!(response.expires_in, 300);
+        f.clock.advance(299);
+        assert!(
+            f.core
+                .authenticate_core_token(&response.access_token)
+                .await
+                .is_ok()
+        );
+        f.clock.advance(1);
+        assert_eq!(
+            f.core
+                .authenticate_core_token(&response.access_token)
                 .await
                 .unwrap_err()
                 .code,

@@ -654,6 +654,7 @@ mod tests {
             id: IssuerId::new(),
             slug: IssuerSlug::parse(slug).unwrap(),
             display_name: slug.to_owned(),
+            settings: tessera_model::IssuerSettings::default(),
             created_at: T0,
             updated_at: T0,
             revision: 1,

@@ -48,6 +48,12 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
+/// The SHA-256 digest of `bytes`, for fingerprints that are not secrets (e.g. the request an
+/// idempotency key was first used with).
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
 /// Compares two byte strings in time independent of where they differ.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()

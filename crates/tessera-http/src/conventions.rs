@@ -70,10 +70,13 @@ where
 }
 
 /// `?limit=&cursor=` of a listing.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PageQuery {
+    /// Page size, 1 to 200 (default 50).
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
@@ -124,7 +127,7 @@ where
 }
 
 /// A created object: 201 with `Location` and `ETag`.
-pub(crate) fn created(location: &str, revision: i64, body: serde_json::Value) -> Response {
+pub(crate) fn created(location: &str, revision: i64, body: impl serde::Serialize) -> Response {
     let mut response = with_etag(
         revision,
         (axum::http::StatusCode::CREATED, axum::Json(body)),
@@ -177,6 +180,33 @@ pub(crate) fn if_match(headers: &HeaderMap) -> Result<Option<i64>, Box<Response>
                     .response("`If-Match` must be the ETag of the object as read (e.g. \"3\")."),
             )
         })
+}
+
+/// Query parameters, with a problem document (400 `invalid_request`) when they do not parse,
+/// instead of axum's plain-text rejection.
+pub(crate) struct QueryParams<T>(pub(crate) T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for QueryParams<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Response> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection| {
+                Problem::InvalidRequest.response(&format!(
+                    "The query string is not valid: {}.",
+                    rejection.body_text()
+                ))
+            })
+    }
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use tessera_core::Core;
 mod conventions;
 mod core_api;
 mod health;
+mod idempotency;
 mod metrics;
 mod oauth;
 mod problem;
@@ -50,7 +51,7 @@ fn app(state: AppState) -> Router {
         Router::new()
             .merge(health::routes())
             .merge(metrics::routes())
-            .merge(core_api::routes())
+            .merge(core_api::routes(state.clone()))
             .merge(oauth::routes())
             .fallback(problem::not_found)
             .with_state(state),

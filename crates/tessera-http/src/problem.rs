@@ -8,7 +8,6 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 use tessera_core::CoreError;
 use tessera_store::StoreError;
 
@@ -33,6 +32,8 @@ pub(crate) enum Problem {
     Conflict,
     /// `If-Match` does not match the current version.
     PreconditionFailed,
+    /// An `Idempotency-Key` already used for a different request.
+    IdempotencyKeyReused,
     /// The body is larger than the API accepts.
     PayloadTooLarge,
     /// The body is not JSON.
@@ -67,6 +68,11 @@ impl Problem {
                 "precondition_failed",
                 StatusCode::PRECONDITION_FAILED,
                 "Precondition failed",
+            ),
+            Self::IdempotencyKeyReused => (
+                "idempotency_key_reused",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Idempotency key reused",
             ),
             Self::PayloadTooLarge => (
                 "payload_too_large",
@@ -103,17 +109,16 @@ impl Problem {
 
     fn document(self, detail: &str, field: Option<&str>) -> Response {
         let (code, status, title) = self.row();
-        let mut body: Value = json!({
-            "type": format!("tag:tessera.dev,2026:problems/{code}"),
-            "code": code,
-            "title": title,
-            "status": status.as_u16(),
-            "detail": detail,
-        });
-        if let Some(field) = field {
-            body["field"] = json!(field);
-        }
-        let mut response = (status, body.to_string()).into_response();
+        let body = ProblemDoc {
+            kind: format!("tag:tessera.dev,2026:problems/{code}"),
+            code: code.to_owned(),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: detail.to_owned(),
+            field: field.map(str::to_owned),
+        };
+        let body = serde_json::to_string(&body).unwrap_or_default();
+        let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
@@ -124,6 +129,29 @@ impl Problem {
         }
         response
     }
+}
+
+/// The shape of every problem document, for the OpenAPI description.
+#[derive(serde::Serialize, utoipa::ToSchema, utoipa::ToResponse)]
+#[response(
+    description = "An RFC 9457 problem document",
+    content_type = "application/problem+json"
+)]
+pub(crate) struct ProblemDoc {
+    /// A `tag:` URI naming the problem type.
+    #[serde(rename = "type")]
+    kind: String,
+    /// The stable error code, e.g. `invalid_field`.
+    code: String,
+    /// A short summary of the problem type.
+    title: String,
+    /// The HTTP status.
+    status: u16,
+    /// What happened, for a person.
+    detail: String,
+    /// The field at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
 }
 
 /// The fallback for paths nothing serves.

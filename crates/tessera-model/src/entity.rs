@@ -1,7 +1,9 @@
 //! The aggregates stored so far. Each carries its issuer id (tenant), its timestamps, and a
 //! `revision` that every update increments, for optimistic concurrency (`ETag`/`If-Match`).
 
-use crate::{ClientId, Email, IssuerId, IssuerSlug, KeyId, TicketId, UnixTime, UserId};
+use crate::{
+    ClientId, Email, IssuerId, IssuerSettings, IssuerSlug, KeyId, TicketId, UnixTime, UserId,
+};
 
 /// An issuer: one independent identity hub (tenant).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +14,8 @@ pub struct Issuer {
     pub slug: IssuerSlug,
     /// Human-readable name, shown on hosted pages.
     pub display_name: String,
+    /// Token lifetimes, signing algorithm, sign-up policy.
+    pub settings: IssuerSettings,
     /// When it was created.
     pub created_at: UnixTime,
     /// When it last changed.

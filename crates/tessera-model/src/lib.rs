@@ -8,6 +8,7 @@ mod email;
 mod entity;
 mod event;
 mod id;
+mod issuer_settings;
 mod redirect_uri;
 mod slug;
 mod time;
@@ -18,6 +19,10 @@ pub use entity::{
 };
 pub use event::{Actor, Event, NewEvent};
 pub use id::{ClientId, EventId, IdError, IssuerId, KeyId, TicketId, UserId};
+pub use issuer_settings::{
+    ACCESS_TOKEN_LIFETIME, Bounds, EmailDomains, ID_TOKEN_LIFETIME, IssuerSettings,
+    MAX_ALLOWED_EMAIL_DOMAINS, REFRESH_TOKEN_LIFETIME, SettingsError, SignupPolicy,
+};
 pub use redirect_uri::{RedirectUri, RedirectUriError};
 pub use slug::{IssuerSlug, SlugError};
 pub use time::{Clock, FixedClock, UnixTime};

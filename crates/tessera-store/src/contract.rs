@@ -18,11 +18,12 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tessera_model::{
-    Actor, Client, ClientId, ClientType, Email, Issuer, IssuerId, IssuerSlug, KeyAlgorithm, KeyId,
-    KeyState, NewEvent, SigningKey, Ticket, TicketId, TicketKind, UnixTime, User, UserId,
+    Actor, Client, ClientId, ClientType, Email, EmailDomains, Issuer, IssuerId, IssuerSettings,
+    IssuerSlug, KeyAlgorithm, KeyId, KeyState, NewEvent, SigningKey, SignupPolicy, Ticket,
+    TicketId, TicketKind, UnixTime, User, UserId,
 };
 
-use crate::{IssuerScope, PageRequest, Store, StoreError, UserListFilter};
+use crate::{Begin, IssuerScope, PageRequest, Store, StoreError, StoredResponse, UserListFilter};
 
 /// A store made for one test, with whatever must live as long as it (a temporary folder, a
 /// database to drop).
@@ -40,6 +41,7 @@ macro_rules! contract_suite {
     ($factory:path) => {
         $crate::contract_suite!(@cases $factory;
             issuers_are_created_found_listed_updated_and_deleted,
+            issuer_settings_round_trip,
             issuer_slugs_are_unique,
             clients_round_trip_every_field,
             users_round_trip_and_are_unique_by_email_and_username_per_issuer,
@@ -54,7 +56,13 @@ macro_rules! contract_suite {
             a_ticket_is_consumed_once_and_not_after_it_expires,
             concurrent_consumers_of_one_ticket_have_exactly_one_winner,
             the_master_key_check_is_written_once,
-            migrations_are_current_and_idempotent
+            migrations_are_current_and_idempotent,
+            an_idempotency_key_replays_its_finished_response,
+            an_idempotency_key_refuses_another_request,
+            an_unfinished_idempotency_key_is_in_progress_until_abandoned,
+            an_expired_idempotency_key_counts_as_absent,
+            concurrent_requests_with_one_idempotency_key_have_exactly_one_start,
+            idempotency_keys_of_two_callers_do_not_collide
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -79,6 +87,7 @@ fn issuer(slug: &str) -> Issuer {
         id: IssuerId::new(),
         slug: IssuerSlug::parse(slug).expect("test slug"),
         display_name: format!("Issuer {slug}"),
+        settings: IssuerSettings::default(),
         created_at: T0,
         updated_at: T0,
         revision: 1,
@@ -199,10 +208,38 @@ pub async fn issuers_are_created_found_listed_updated_and_deleted(store: Arc<dyn
         .unwrap();
     assert_eq!(updated.revision, 2);
     assert_eq!(updated.display_name, "Acme Corporation");
-    assert_eq!(store.issuers().find(acme.id).await.unwrap(), Some(updated));
+    assert_eq!(updated.settings, IssuerSettings::default());
+    assert_eq!(
+        store.issuers().find(acme.id).await.unwrap(),
+        Some(updated.clone())
+    );
+
+    // Every setting is written by an update and read back as written.
+    let mut tuned = updated.clone();
+    tuned.settings = IssuerSettings::default()
+        .with_access_token_lifetime(900)
+        .unwrap()
+        .with_id_token_lifetime(600)
+        .unwrap()
+        .with_refresh_token_lifetime(7 * 86_400)
+        .unwrap()
+        .with_signing_algorithm(KeyAlgorithm::EdDsa)
+        .with_signup(SignupPolicy::AllowedEmailDomains(
+            EmailDomains::parse(&["acme.example", "corp.acme.example"]).unwrap(),
+        ));
+    let tuned = store
+        .issuers()
+        .update(&tuned, &event("issuer.updated", acme.id))
+        .await
+        .unwrap();
+    assert_eq!(tuned.revision, 3);
+    assert_eq!(
+        store.issuers().find_by_slug(&acme.slug).await.unwrap(),
+        Some(tuned.clone())
+    );
     assert_eq!(
         event_types(&*store, acme_scope).await,
-        ["issuer.created", "issuer.updated"]
+        ["issuer.created", "issuer.updated", "issuer.updated"]
     );
 
     let globex_scope = IssuerScope::of(&globex);
@@ -222,6 +259,43 @@ pub async fn issuers_are_created_found_listed_updated_and_deleted(store: Arc<dyn
     assert_eq!(
         event_types(&*store, globex_scope).await,
         ["issuer.created", "issuer.deleted"]
+    );
+}
+
+/// Every setting survives creation; other issuers keep their own.
+pub async fn issuer_settings_round_trip(store: Arc<dyn Store>) {
+    let (plain, _) = create_issuer(&*store, "plain").await;
+    for signup in [
+        SignupPolicy::Disabled,
+        SignupPolicy::Open,
+        SignupPolicy::AllowedEmailDomains(EmailDomains::parse(&["example.com"]).unwrap()),
+    ] {
+        let mut issuer = issuer(&format!("tuned-{}", signup.as_str().replace('_', "-")));
+        issuer.settings = IssuerSettings::default()
+            .with_access_token_lifetime(60)
+            .unwrap()
+            .with_id_token_lifetime(86_400)
+            .unwrap()
+            .with_refresh_token_lifetime(365 * 86_400)
+            .unwrap()
+            .with_signing_algorithm(KeyAlgorithm::Rs256)
+            .with_signup(signup);
+        store
+            .issuers()
+            .create(&issuer, &event("issuer.created", issuer.id))
+            .await
+            .unwrap();
+        assert_eq!(store.issuers().find(issuer.id).await.unwrap(), Some(issuer));
+    }
+    assert_eq!(
+        store
+            .issuers()
+            .find(plain.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .settings,
+        IssuerSettings::default()
     );
 }
 
@@ -1253,4 +1327,250 @@ pub async fn migrations_are_current_and_idempotent(store: Arc<dyn Store>) {
     let status = store.schema_status().await.unwrap();
     assert!(status.is_current(), "{status:?}");
     assert_eq!(store.migrate().await.unwrap(), status);
+}
+
+const DAY: i64 = 86_400;
+
+fn stored_response(status: u16, body: &str) -> StoredResponse {
+    StoredResponse {
+        status,
+        headers: vec![
+            ("content-type".to_owned(), "application/json".to_owned()),
+            ("location".to_owned(), "/core/v1/issuers/acme".to_owned()),
+        ],
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+/// A finished request is replayed, byte for byte, to a retry with the same hash.
+pub async fn an_idempotency_key_replays_its_finished_response(store: Arc<dyn Store>) {
+    let caller = ClientId::new();
+    let keys = store.idempotency();
+    let expires = T0.plus_seconds(DAY);
+    assert_eq!(
+        keys.begin(caller, "k1", &[1; 32], T0, expires)
+            .await
+            .unwrap(),
+        Begin::Started
+    );
+    let response = stored_response(201, r#"{"slug":"acme"}"#);
+    keys.finish(caller, "k1", &response).await.unwrap();
+    assert_eq!(
+        keys.begin(caller, "k1", &[1; 32], T0.plus_seconds(5), expires)
+            .await
+            .unwrap(),
+        Begin::Replay(response.clone())
+    );
+    // A finished key cannot be finished again, nor released.
+    assert!(matches!(
+        keys.finish(caller, "k1", &stored_response(500, "")).await,
+        Err(StoreError::NotFound)
+    ));
+    keys.abandon(caller, "k1").await.unwrap();
+    assert_eq!(
+        keys.begin(caller, "k1", &[1; 32], T0.plus_seconds(6), expires)
+            .await
+            .unwrap(),
+        Begin::Replay(response)
+    );
+}
+
+/// The same key with another request hash is a mismatch, finished or not.
+pub async fn an_idempotency_key_refuses_another_request(store: Arc<dyn Store>) {
+    let caller = ClientId::new();
+    let keys = store.idempotency();
+    let expires = T0.plus_seconds(DAY);
+    assert_eq!(
+        keys.begin(caller, "k1", &[1; 32], T0, expires)
+            .await
+            .unwrap(),
+        Begin::Started
+    );
+    assert_eq!(
+        keys.begin(caller, "k1", &[2; 32], T0, expires)
+            .await
+            .unwrap(),
+        Begin::Mismatch
+    );
+    keys.finish(caller, "k1", &stored_response(400, "{}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        keys.begin(caller, "k1", &[2; 32], T0, expires)
+            .await
+            .unwrap(),
+        Begin::Mismatch
+    );
+}
+
+/// An unfinished claim answers `InProgress` to a retry; abandoned, the key is free again.
+pub async fn an_unfinished_idempotency_key_is_in_progress_until_abandoned(store: Arc<dyn Store>) {
+    let caller = ClientId::new();
+    let keys = store.idempotency();
+    let expires = T0.plus_seconds(DAY);
+    assert_eq!(
+        keys.begin(caller, "k1", &[1; 32], T0, expires)
+            .await
+            .unwrap(),
+        Begin::Started
+    );
+    assert_eq!(
+        keys.begin(caller, "k1", &[1; 32], T0, expires)
+            .await
+            .unwrap(),
+        Begin::InProgress
+    );
+    keys.abandon(caller, "k1").await.unwrap();
+    assert!(matches!(
+        keys.finish(caller, "k1", &stored_response(201, "{}")).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        keys.begin(caller, "k1", &[1; 32], T0, expires)
+            .await
+            .unwrap(),
+        Begin::Started
+    );
+    // Abandoning a key nobody holds is not an error.
+    keys.abandon(caller, "never-used").await.unwrap();
+}
+
+/// From its `expires_at` on, a key counts as absent: finished or not, any request starts.
+pub async fn an_expired_idempotency_key_counts_as_absent(store: Arc<dyn Store>) {
+    let caller = ClientId::new();
+    let keys = store.idempotency();
+    let first_expiry = T0.plus_seconds(DAY);
+    assert_eq!(
+        keys.begin(caller, "done", &[1; 32], T0, first_expiry)
+            .await
+            .unwrap(),
+        Begin::Started
+    );
+    keys.finish(caller, "done", &stored_response(201, "{}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        keys.begin(caller, "stuck", &[1; 32], T0, first_expiry)
+            .await
+            .unwrap(),
+        Begin::Started
+    );
+
+    let just_before = T0.plus_seconds(DAY - 1);
+    assert!(matches!(
+        keys.begin(
+            caller,
+            "done",
+            &[2; 32],
+            just_before,
+            just_before.plus_seconds(DAY)
+        )
+        .await
+        .unwrap(),
+        Begin::Mismatch
+    ));
+    let later = first_expiry;
+    let second_expiry = later.plus_seconds(DAY);
+    for key in ["done", "stuck"] {
+        assert_eq!(
+            keys.begin(caller, key, &[2; 32], later, second_expiry)
+                .await
+                .unwrap(),
+            Begin::Started,
+            "{key}"
+        );
+    }
+    // The new claim is a fresh one: unfinished, under the new hash, with the new expiry.
+    assert_eq!(
+        keys.begin(caller, "done", &[2; 32], later, second_expiry)
+            .await
+            .unwrap(),
+        Begin::InProgress
+    );
+    keys.finish(caller, "done", &stored_response(200, "again"))
+        .await
+        .unwrap();
+    assert_eq!(
+        keys.begin(
+            caller,
+            "done",
+            &[2; 32],
+            second_expiry.plus_seconds(-1),
+            second_expiry
+        )
+        .await
+        .unwrap(),
+        Begin::Replay(stored_response(200, "again"))
+    );
+}
+
+/// N tasks race to begin one key: exactly one starts, every other sees it in progress.
+pub async fn concurrent_requests_with_one_idempotency_key_have_exactly_one_start(
+    store: Arc<dyn Store>,
+) {
+    const RACERS: usize = 24;
+    let caller = ClientId::new();
+    for round in 0..5u8 {
+        let key = format!("race-{round}");
+        let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+        let racers: Vec<_> = (0..RACERS)
+            .map(|_| {
+                let store = store.clone();
+                let barrier = barrier.clone();
+                let key = key.clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    store
+                        .idempotency()
+                        .begin(caller, &key, &[round; 32], T0, T0.plus_seconds(DAY))
+                        .await
+                })
+            })
+            .collect();
+        let mut started = 0;
+        let mut in_progress = 0;
+        for racer in racers {
+            match racer.await.expect("racer task") {
+                Ok(Begin::Started) => started += 1,
+                Ok(Begin::InProgress) => in_progress += 1,
+                other => panic!("unexpected answer to a racer: {other:?}"),
+            }
+        }
+        assert_eq!((started, in_progress), (1, RACERS - 1), "round {round}");
+    }
+}
+
+/// The same key chosen by two callers names two independent claims.
+pub async fn idempotency_keys_of_two_callers_do_not_collide(store: Arc<dyn Store>) {
+    let (alice, bob) = (ClientId::new(), ClientId::new());
+    let keys = store.idempotency();
+    let expires = T0.plus_seconds(DAY);
+    assert_eq!(
+        keys.begin(alice, "shared", &[1; 32], T0, expires)
+            .await
+            .unwrap(),
+        Begin::Started
+    );
+    assert_eq!(
+        keys.begin(bob, "shared", &[2; 32], T0, expires)
+            .await
+            .unwrap(),
+        Begin::Started
+    );
+    keys.finish(alice, "shared", &stored_response(201, "alice"))
+        .await
+        .unwrap();
+    keys.abandon(bob, "shared").await.unwrap();
+    assert_eq!(
+        keys.begin(alice, "shared", &[1; 32], T0, expires)
+            .await
+            .unwrap(),
+        Begin::Replay(stored_response(201, "alice"))
+    );
+    assert_eq!(
+        keys.begin(bob, "shared", &[1; 32], T0, expires)
+            .await
+            .unwrap(),
+        Begin::Started
+    );
 }

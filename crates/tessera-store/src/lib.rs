@@ -10,7 +10,8 @@
 //!   [`NewEvent`](tessera_model::NewEvent) that describes it and writes both or neither.
 //! - **Single-use means one winner.** [`TicketRepo::consume`] is one conditional statement:
 //!   under any concurrency exactly one caller gets the ticket, the others
-//!   [`StoreError::AlreadyConsumed`].
+//!   [`StoreError::AlreadyConsumed`]. Likewise [`IdempotencyRepo::begin`]: of concurrent
+//!   requests with one idempotency key, exactly one starts.
 //! - **A small error vocabulary.** Callers branch on [`StoreError`], never on backend text.
 //!
 //! No SQL and no sqlx here: `tessera-store-sql` implements these traits.
@@ -24,7 +25,7 @@ pub mod contract;
 
 pub use error::StoreError;
 pub use repo::{
-    Backend, ClientRepo, EventRepo, IssuerRepo, KeyRepo, Page, PageRequest, SchemaStatus, Store,
-    TicketRepo, UserListFilter, UserRepo,
+    Backend, Begin, ClientRepo, EventRepo, IdempotencyRepo, IssuerRepo, KeyRepo, Page, PageRequest,
+    SchemaStatus, Store, StoredResponse, TicketRepo, UserListFilter, UserRepo,
 };
 pub use scope::IssuerScope;

@@ -120,6 +120,8 @@ pub trait Store: Send + Sync + 'static {
     fn events(&self) -> &dyn EventRepo;
     /// Single-use tickets of an issuer.
     fn tickets(&self) -> &dyn TicketRepo;
+    /// Idempotency keys of Core API callers (installation level).
+    fn idempotency(&self) -> &dyn IdempotencyRepo;
 }
 
 /// Issuers. The event of `create` is written to the new issuer's own trail.
@@ -284,4 +286,57 @@ pub trait TicketRepo: Send + Sync {
         secret_hash: &[u8; 32],
         now: UnixTime,
     ) -> Result<Ticket, StoreError>;
+}
+
+/// A response kept under an idempotency key, to be sent again to a retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The headers worth replaying, as (lowercase name, value).
+    pub headers: Vec<(String, String)>,
+    /// The body, byte for byte.
+    pub body: Vec<u8>,
+}
+
+/// What [`IdempotencyRepo::begin`] found under a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begin {
+    /// The key was free (or had expired): this request owns it now and must
+    /// [`finish`](IdempotencyRepo::finish) or [`abandon`](IdempotencyRepo::abandon) it.
+    Started,
+    /// A request with the same hash finished under this key: send its response again.
+    Replay(StoredResponse),
+    /// The key was used for a request with another hash.
+    Mismatch,
+    /// A request with the same hash holds the key and has not finished.
+    InProgress,
+}
+
+/// Idempotency keys, scoped by the caller that chose them (a Core API credential), not by
+/// issuer: a key is its client's. A key whose `expires_at` has passed counts as absent.
+#[async_trait]
+pub trait IdempotencyRepo: Send + Sync {
+    /// Claims `key` for a request whose hash is `request_hash`, in one conditional statement
+    /// (an expired claim is replaced by the same statement): of concurrent callers with one
+    /// key, exactly one gets [`Begin::Started`]. The others learn what holds the key.
+    async fn begin(
+        &self,
+        caller: ClientId,
+        key: &str,
+        request_hash: &[u8; 32],
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<Begin, StoreError>;
+    /// Stores the response of the request that [started](Begin::Started) `key`;
+    /// [`StoreError::NotFound`] when the claim is no longer held (finished, abandoned).
+    async fn finish(
+        &self,
+        caller: ClientId,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError>;
+    /// Releases an unfinished claim, so that a retry runs the request again (the first
+    /// attempt failed in a way a retry may fix). A finished key is left alone.
+    async fn abandon(&self, caller: ClientId, key: &str) -> Result<(), StoreError>;
 }

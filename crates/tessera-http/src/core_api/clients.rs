@@ -1,20 +1,22 @@
 //! `/core/v1/issuers/{slug}/clients`: registration, changes, deletion and secret rotation.
 //! A client secret appears in the response to create and rotate-secret, and nowhere else.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tessera_core::clients::{ClientPatch, NewClient, RegisteredClient};
-use tessera_model::{Actor, Client, ClientId, ClientType, Issuer, IssuerSlug};
+use tessera_model::{Actor, Client, ClientId, ClientType, Issuer};
+use utoipa::ToSchema;
 
 use super::{CoreAuth, READ, WRITE, authorised_issuer};
 use crate::AppState;
-use crate::conventions::{JsonBody, PageQuery, created, encode_cursor, if_match, with_etag};
-use crate::problem::{Problem, core_error};
+use crate::conventions::{
+    JsonBody, PageQuery, QueryParams, created, encode_cursor, if_match, with_etag,
+};
+use crate::problem::{Problem, ProblemDoc, core_error};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -32,39 +34,75 @@ pub(super) fn routes() -> Router<AppState> {
         )
 }
 
-fn client_json(client: &Client) -> Value {
-    let mut body = json!({
-        "client_id": client.id.to_string(),
-        "name": client.name,
-        "client_type": client.client_type.as_str(),
-        "redirect_uris": client.redirect_uris,
-        "post_logout_redirect_uris": client.post_logout_redirect_uris,
-        "grant_types": client.grant_types,
-        "token_endpoint_auth_method": client.token_endpoint_auth_method,
-        "allowed_scopes": client.allowed_scopes,
-        "first_party": client.first_party,
-        "created_at": client.created_at.0,
-        "updated_at": client.updated_at.0,
-    });
-    if let Some(issuers) = &client.allowed_issuers {
-        body["allowed_issuers"] = json!(issuers.iter().map(IssuerSlug::as_str).collect::<Vec<_>>());
+/// A client as the API shows it. `client_secret` appears only in the responses to create
+/// and rotate-secret.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ClientOut {
+    /// The OAuth `client_id` (`cli_…`).
+    client_id: String,
+    name: String,
+    /// `confidential` or `public`.
+    client_type: String,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    grant_types: Vec<String>,
+    token_endpoint_auth_method: String,
+    allowed_scopes: Vec<String>,
+    first_party: bool,
+    /// For Core API credentials: the issuers they may see.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allowed_issuers: Option<Vec<String>>,
+    /// The secret, shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<String>,
+    /// Unix seconds.
+    created_at: i64,
+    /// Unix seconds.
+    updated_at: i64,
+}
+
+/// A page of clients.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ClientPage {
+    items: Vec<ClientOut>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    next_cursor: Option<String>,
+}
+
+fn client_json(client: &Client) -> ClientOut {
+    ClientOut {
+        client_id: client.id.to_string(),
+        name: client.name.clone(),
+        client_type: client.client_type.as_str().to_owned(),
+        redirect_uris: client.redirect_uris.clone(),
+        post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
+        grant_types: client.grant_types.clone(),
+        token_endpoint_auth_method: client.token_endpoint_auth_method.clone(),
+        allowed_scopes: client.allowed_scopes.clone(),
+        first_party: client.first_party,
+        allowed_issuers: client
+            .allowed_issuers
+            .as_ref()
+            .map(|slugs| slugs.iter().map(|s| s.as_str().to_owned()).collect()),
+        client_secret: None,
+        created_at: client.created_at.0,
+        updated_at: client.updated_at.0,
     }
-    body
 }
 
 /// The client with its secret, for the one response that shows it.
-fn registered_json(registered: &RegisteredClient) -> Value {
-    let mut body = client_json(&registered.client);
-    if let Some(secret) = &registered.client_secret {
-        body["client_secret"] = json!(secret.expose());
+fn registered_json(registered: &RegisteredClient) -> ClientOut {
+    ClientOut {
+        client_secret: registered
+            .client_secret
+            .as_ref()
+            .map(|s| s.expose().to_owned()),
+        ..client_json(&registered.client)
     }
-    body
 }
 
-fn client_id(text: &str) -> Result<ClientId, Response> {
-    ClientId::parse(text).map_err(|_| {
-        Problem::NotFound.response("No such object, or the credential may not see it.")
-    })
+fn client_id(text: &str) -> Option<ClientId> {
+    ClientId::parse(text).ok()
 }
 
 fn actor(auth: &CoreAuth) -> Actor {
@@ -72,17 +110,17 @@ fn actor(auth: &CoreAuth) -> Actor {
 }
 
 /// `client_type` on the wire.
-#[derive(Deserialize, Clone, Copy)]
+#[derive(Deserialize, Clone, Copy, ToSchema)]
 #[serde(rename_all = "lowercase")]
-enum WireClientType {
+pub(crate) enum WireClientType {
     Confidential,
     Public,
 }
 
 /// `POST …/clients` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateClient {
+pub(crate) struct CreateClient {
     name: String,
     client_type: WireClientType,
     #[serde(default)]
@@ -99,9 +137,9 @@ struct CreateClient {
 }
 
 /// `PATCH …/clients/{client_id}` body; the client type cannot change.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UpdateClient {
+pub(crate) struct UpdateClient {
     name: Option<String>,
     redirect_uris: Option<Vec<String>>,
     post_logout_redirect_uris: Option<Vec<String>>,
@@ -119,10 +157,18 @@ async fn issuer_and_client(
     id: &str,
 ) -> Result<(Issuer, ClientId), Response> {
     let issuer = authorised_issuer(state, auth, scope, slug).await?;
-    Ok((issuer, client_id(id)?))
+    // A malformed id names no object.
+    let id = client_id(id).ok_or_else(|| {
+        Problem::NotFound.response("No such object, or the credential may not see it.")
+    })?;
+    Ok((issuer, id))
 }
 
-async fn create_client(
+#[utoipa::path(post, path = "/core/v1/issuers/{slug}/clients", tag = "clients",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: a retry with the same key within 24 h returns the first response"), ("slug" = String, Path, description = "The issuer's slug")), request_body = CreateClient,
+    responses((status = 201, description = "Registered; the secret is shown only now", body = ClientOut), (status = 400, response = ProblemDoc), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc), (status = 409, response = ProblemDoc), (status = 412, response = ProblemDoc), (status = 413, response = ProblemDoc), (status = 422, response = ProblemDoc), (status = 415, response = ProblemDoc)),
+    security(("bearer" = ["core:write"])))]
+pub(crate) async fn create_client(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path(slug): Path<String>,
@@ -155,11 +201,15 @@ async fn create_client(
     }
 }
 
-async fn list_clients(
+#[utoipa::path(get, path = "/core/v1/issuers/{slug}/clients", tag = "clients",
+    params(("slug" = String, Path, description = "The issuer's slug"), PageQuery),
+    responses((status = 200, description = "A page of clients", body = ClientPage), (status = 400, response = ProblemDoc), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc)),
+    security(("bearer" = ["core:read"])))]
+pub(crate) async fn list_clients(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path(slug): Path<String>,
-    Query(query): Query<PageQuery>,
+    QueryParams(query): QueryParams<PageQuery>,
 ) -> Response {
     let issuer = match authorised_issuer(&state, &auth, READ, &slug).await {
         Ok(issuer) => issuer,
@@ -170,16 +220,20 @@ async fn list_clients(
         Err(response) => return *response,
     };
     match state.core.list_clients(&issuer, page).await {
-        Ok(page) => Json(json!({
-            "items": page.items.iter().map(client_json).collect::<Vec<_>>(),
-            "next_cursor": page.next_after.map(encode_cursor),
-        }))
+        Ok(page) => Json(ClientPage {
+            items: page.items.iter().map(client_json).collect(),
+            next_cursor: page.next_after.map(encode_cursor),
+        })
         .into_response(),
         Err(error) => core_error(&error),
     }
 }
 
-async fn get_client(
+#[utoipa::path(get, path = "/core/v1/issuers/{slug}/clients/{client_id}", tag = "clients",
+    params(("slug" = String, Path, description = "The issuer's slug"), ("client_id" = String, Path, description = "The OAuth client_id (`cli_…`)")),
+    responses((status = 200, description = "The client", body = ClientOut), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc)),
+    security(("bearer" = ["core:read"])))]
+pub(crate) async fn get_client(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path((slug, id)): Path<(String, String)>,
@@ -194,7 +248,11 @@ async fn get_client(
     }
 }
 
-async fn update_client(
+#[utoipa::path(patch, path = "/core/v1/issuers/{slug}/clients/{client_id}", tag = "clients",
+    params(("slug" = String, Path, description = "The issuer's slug"), ("client_id" = String, Path, description = "The OAuth client_id (`cli_…`)"), ("If-Match" = Option<String>, Header, description = "The ETag as read")), request_body = UpdateClient,
+    responses((status = 200, description = "The changed client", body = ClientOut), (status = 400, response = ProblemDoc), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc), (status = 409, response = ProblemDoc), (status = 412, response = ProblemDoc), (status = 413, response = ProblemDoc), (status = 415, response = ProblemDoc)),
+    security(("bearer" = ["core:write"])))]
+pub(crate) async fn update_client(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path((slug, id)): Path<(String, String)>,
@@ -228,7 +286,11 @@ async fn update_client(
     }
 }
 
-async fn delete_client(
+#[utoipa::path(delete, path = "/core/v1/issuers/{slug}/clients/{client_id}", tag = "clients",
+    params(("slug" = String, Path, description = "The issuer's slug"), ("client_id" = String, Path, description = "The OAuth client_id (`cli_…`)"), ("If-Match" = Option<String>, Header, description = "The ETag as read")),
+    responses((status = 204, description = "Deleted"), (status = 400, response = ProblemDoc), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc), (status = 409, response = ProblemDoc), (status = 412, response = ProblemDoc), (status = 413, response = ProblemDoc), (status = 415, response = ProblemDoc)),
+    security(("bearer" = ["core:write"])))]
+pub(crate) async fn delete_client(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path((slug, id)): Path<(String, String)>,
@@ -252,7 +314,11 @@ async fn delete_client(
     }
 }
 
-async fn rotate_secret(
+#[utoipa::path(post, path = "/core/v1/issuers/{slug}/clients/{client_id}/rotate-secret", tag = "clients",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: a retry with the same key within 24 h returns the first response"), ("slug" = String, Path, description = "The issuer's slug"), ("client_id" = String, Path, description = "The OAuth client_id (`cli_…`)")),
+    responses((status = 200, description = "The client with its new secret, shown only now", body = ClientOut), (status = 400, response = ProblemDoc), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc), (status = 409, response = ProblemDoc), (status = 412, response = ProblemDoc), (status = 413, response = ProblemDoc), (status = 422, response = ProblemDoc), (status = 415, response = ProblemDoc)),
+    security(("bearer" = ["core:write"])))]
+pub(crate) async fn rotate_secret(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path((slug, id)): Path<(String, String)>,

@@ -1,19 +1,25 @@
-//! `/core/v1/issuers`: issuers and their signing keys.
+//! `/core/v1/issuers`: issuers, their settings, and their signing keys.
+//!
+//! Settings travel as one nested object, `settings`, in requests and responses. In a PATCH,
+//! each setting given replaces the stored one and the others stay; `signup` is replaced as a
+//! whole (policy and domains together). A `null` setting is the same as an absent one.
 
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
-use tessera_core::issuers::{IssuerPatch, NewIssuer};
-use tessera_model::{Actor, Issuer, SigningKey};
+use serde::{Deserialize, Serialize};
+use tessera_core::issuers::{IssuerPatch, NewIssuer, SettingsPatch, SignupPatch};
+use tessera_model::{Actor, Issuer, IssuerSettings, SigningKey};
+use utoipa::ToSchema;
 
 use super::{CoreAuth, READ, WRITE, authorised_issuer};
 use crate::AppState;
-use crate::conventions::{JsonBody, PageQuery, encode_cursor, if_match, with_etag};
-use crate::problem::core_error;
+use crate::conventions::{
+    JsonBody, PageQuery, QueryParams, created, encode_cursor, if_match, with_etag,
+};
+use crate::problem::{ProblemDoc, core_error};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -26,37 +32,137 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/core/v1/issuers/{slug}/keys/rotate", post(rotate_keys))
 }
 
-fn issuer_json(state: &AppState, issuer: &Issuer) -> serde_json::Value {
-    json!({
-        "id": issuer.id.to_string(),
-        "slug": issuer.slug.as_str(),
-        "display_name": issuer.display_name,
-        "issuer_url": state.core.issuer_url(issuer),
-        "created_at": issuer.created_at.0,
-        "updated_at": issuer.updated_at.0,
-    })
+/// An issuer as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct IssuerOut {
+    /// `iss_…`
+    id: String,
+    slug: String,
+    display_name: String,
+    /// `{public_url}/{slug}`: the issuer's `iss`.
+    issuer_url: String,
+    settings: SettingsOut,
+    /// Unix seconds.
+    created_at: i64,
+    /// Unix seconds.
+    updated_at: i64,
+}
+
+/// An issuer's settings.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SettingsOut {
+    /// Seconds.
+    access_token_lifetime: i64,
+    /// Seconds.
+    id_token_lifetime: i64,
+    /// Seconds.
+    refresh_token_lifetime: i64,
+    /// JOSE algorithm of new signing keys.
+    signing_algorithm: String,
+    signup: SignupOut,
+}
+
+/// Who may sign up.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SignupOut {
+    /// `disabled`, `open` or `allowed_email_domains`.
+    policy: String,
+    allowed_email_domains: Vec<String>,
+}
+
+/// A page of issuers.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct IssuerPage {
+    items: Vec<IssuerOut>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    next_cursor: Option<String>,
+}
+
+fn issuer_json(state: &AppState, issuer: &Issuer) -> IssuerOut {
+    IssuerOut {
+        id: issuer.id.to_string(),
+        slug: issuer.slug.as_str().to_owned(),
+        display_name: issuer.display_name.clone(),
+        issuer_url: state.core.issuer_url(issuer),
+        settings: settings_json(&issuer.settings),
+        created_at: issuer.created_at.0,
+        updated_at: issuer.updated_at.0,
+    }
+}
+
+fn settings_json(settings: &IssuerSettings) -> SettingsOut {
+    SettingsOut {
+        access_token_lifetime: settings.access_token_lifetime(),
+        id_token_lifetime: settings.id_token_lifetime(),
+        refresh_token_lifetime: settings.refresh_token_lifetime(),
+        signing_algorithm: settings.signing_algorithm().as_str().to_owned(),
+        signup: SignupOut {
+            policy: settings.signup().as_str().to_owned(),
+            allowed_email_domains: settings.signup().domains().to_vec(),
+        },
+    }
+}
+
+/// The `settings` object of a create or update body.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SettingsBody {
+    access_token_lifetime: Option<i64>,
+    id_token_lifetime: Option<i64>,
+    refresh_token_lifetime: Option<i64>,
+    signing_algorithm: Option<String>,
+    signup: Option<SignupBody>,
+}
+
+/// `settings.signup`: a policy and, for `allowed_email_domains`, its domains.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SignupBody {
+    policy: String,
+    #[serde(default)]
+    allowed_email_domains: Vec<String>,
+}
+
+impl From<SettingsBody> for SettingsPatch {
+    fn from(body: SettingsBody) -> Self {
+        SettingsPatch {
+            access_token_lifetime: body.access_token_lifetime,
+            id_token_lifetime: body.id_token_lifetime,
+            refresh_token_lifetime: body.refresh_token_lifetime,
+            signing_algorithm: body.signing_algorithm,
+            signup: body.signup.map(|signup| SignupPatch {
+                policy: signup.policy,
+                allowed_email_domains: signup.allowed_email_domains,
+            }),
+        }
+    }
 }
 
 /// `POST /core/v1/issuers` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateIssuer {
+pub(crate) struct CreateIssuer {
     slug: String,
     display_name: String,
+    settings: Option<SettingsBody>,
 }
 
 /// `PATCH /core/v1/issuers/{slug}` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UpdateIssuer {
+pub(crate) struct UpdateIssuer {
     display_name: Option<String>,
+    settings: Option<SettingsBody>,
 }
 
 /// `GET /core/v1/issuers`: a page of the issuers the caller may see.
-async fn list_issuers(
+#[utoipa::path(get, path = "/core/v1/issuers", tag = "issuers", params(PageQuery),
+    responses((status = 200, description = "A page of the issuers the credential may see", body = IssuerPage), (status = 400, response = ProblemDoc), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc)),
+    security(("bearer" = ["core:read"])))]
+pub(crate) async fn list_issuers(
     State(state): State<AppState>,
     auth: CoreAuth,
-    Query(query): Query<PageQuery>,
+    QueryParams(query): QueryParams<PageQuery>,
 ) -> Response {
     if let Some(refusal) = auth.refusal_without(READ) {
         return refusal;
@@ -66,17 +172,20 @@ async fn list_issuers(
         Err(response) => return *response,
     };
     match state.core.list_issuers(&auth.0, page).await {
-        Ok(page) => Json(json!({
-            "items": page.items.iter().map(|i| issuer_json(&state, i)).collect::<Vec<_>>(),
-            "next_cursor": page.next_after.map(encode_cursor),
-        }))
+        Ok(page) => Json(IssuerPage {
+            items: page.items.iter().map(|i| issuer_json(&state, i)).collect(),
+            next_cursor: page.next_after.map(encode_cursor),
+        })
         .into_response(),
         Err(error) => core_error(&error),
     }
 }
 
 /// `POST /core/v1/issuers`.
-async fn create_issuer(
+#[utoipa::path(post, path = "/core/v1/issuers", tag = "issuers", params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: a retry with the same key within 24 h returns the first response")), request_body = CreateIssuer,
+    responses((status = 201, description = "Created", body = IssuerOut), (status = 400, response = ProblemDoc), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc), (status = 409, response = ProblemDoc), (status = 412, response = ProblemDoc), (status = 413, response = ProblemDoc), (status = 422, response = ProblemDoc), (status = 415, response = ProblemDoc)),
+    security(("bearer" = ["core:write"])))]
+pub(crate) async fn create_issuer(
     State(state): State<AppState>,
     auth: CoreAuth,
     JsonBody(body): JsonBody<CreateIssuer>,
@@ -87,26 +196,23 @@ async fn create_issuer(
     let input = NewIssuer {
         slug: body.slug,
         display_name: body.display_name,
+        settings: body.settings.unwrap_or_default().into(),
     };
     match state.core.create_issuer(&auth.0, input).await {
-        Ok(issuer) => {
-            let mut response = with_etag(
-                issuer.revision,
-                (StatusCode::CREATED, Json(issuer_json(&state, &issuer))),
-            );
-            if let Ok(location) =
-                HeaderValue::from_str(&format!("/core/v1/issuers/{}", issuer.slug))
-            {
-                response.headers_mut().insert(header::LOCATION, location);
-            }
-            response
-        }
+        Ok(issuer) => created(
+            &format!("/core/v1/issuers/{}", issuer.slug),
+            issuer.revision,
+            issuer_json(&state, &issuer),
+        ),
         Err(error) => core_error(&error),
     }
 }
 
 /// `GET /core/v1/issuers/{slug}`.
-async fn get_issuer(
+#[utoipa::path(get, path = "/core/v1/issuers/{slug}", tag = "issuers", params(("slug" = String, Path, description = "The issuer's slug")),
+    responses((status = 200, description = "The issuer", body = IssuerOut), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc)),
+    security(("bearer" = ["core:read"])))]
+pub(crate) async fn get_issuer(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path(slug): Path<String>,
@@ -118,7 +224,11 @@ async fn get_issuer(
 }
 
 /// `PATCH /core/v1/issuers/{slug}`.
-async fn update_issuer(
+#[utoipa::path(patch, path = "/core/v1/issuers/{slug}", tag = "issuers", params(("slug" = String, Path, description = "The issuer's slug"), ("If-Match" = Option<String>, Header, description = "The ETag as read")),
+    request_body = UpdateIssuer,
+    responses((status = 200, description = "The changed issuer", body = IssuerOut), (status = 400, response = ProblemDoc), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc), (status = 409, response = ProblemDoc), (status = 412, response = ProblemDoc), (status = 413, response = ProblemDoc), (status = 415, response = ProblemDoc)),
+    security(("bearer" = ["core:write"])))]
+pub(crate) async fn update_issuer(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path(slug): Path<String>,
@@ -135,6 +245,7 @@ async fn update_issuer(
     };
     let patch = IssuerPatch {
         display_name: body.display_name,
+        settings: body.settings.unwrap_or_default().into(),
     };
     match state
         .core
@@ -147,7 +258,10 @@ async fn update_issuer(
 }
 
 /// `DELETE /core/v1/issuers/{slug}`.
-async fn delete_issuer(
+#[utoipa::path(delete, path = "/core/v1/issuers/{slug}", tag = "issuers", params(("slug" = String, Path, description = "The issuer's slug"), ("If-Match" = Option<String>, Header, description = "The ETag as read")),
+    responses((status = 204, description = "Deleted, with everything it owned"), (status = 400, response = ProblemDoc), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc), (status = 409, response = ProblemDoc), (status = 412, response = ProblemDoc), (status = 413, response = ProblemDoc), (status = 415, response = ProblemDoc)),
+    security(("bearer" = ["core:write"])))]
+pub(crate) async fn delete_issuer(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path(slug): Path<String>,
@@ -167,25 +281,51 @@ async fn delete_issuer(
     }
 }
 
-fn keys_json(keys: &[SigningKey]) -> serde_json::Value {
-    let items: Vec<_> = keys
-        .iter()
-        .map(|k| {
-            json!({
-                "kid": k.id.to_string(),
-                "alg": k.algorithm.as_str(),
-                "state": k.state.as_str(),
-                "public_jwk": serde_json::from_str::<serde_json::Value>(&k.public_jwk).unwrap_or_default(),
-                "created_at": k.created_at.0,
-                "updated_at": k.updated_at.0,
+/// A signing key's public part.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct KeyOut {
+    /// The JOSE `kid`.
+    kid: String,
+    /// The JOSE `alg`.
+    alg: String,
+    /// `next` (published, not yet signing), `current` (signing) or `previous`.
+    state: String,
+    /// The public JWK (RFC 7517).
+    #[schema(value_type = Object)]
+    public_jwk: serde_json::Value,
+    /// Unix seconds.
+    created_at: i64,
+    /// Unix seconds.
+    updated_at: i64,
+}
+
+/// An issuer's published keys, oldest first.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct KeyList {
+    items: Vec<KeyOut>,
+}
+
+fn keys_json(keys: &[SigningKey]) -> KeyList {
+    KeyList {
+        items: keys
+            .iter()
+            .map(|k| KeyOut {
+                kid: k.id.to_string(),
+                alg: k.algorithm.as_str().to_owned(),
+                state: k.state.as_str().to_owned(),
+                public_jwk: serde_json::from_str(&k.public_jwk).unwrap_or_default(),
+                created_at: k.created_at.0,
+                updated_at: k.updated_at.0,
             })
-        })
-        .collect();
-    json!({ "items": items })
+            .collect(),
+    }
 }
 
 /// `GET /core/v1/issuers/{slug}/keys`: the published keys (public parts only).
-async fn list_keys(
+#[utoipa::path(get, path = "/core/v1/issuers/{slug}/keys", tag = "issuers", params(("slug" = String, Path, description = "The issuer's slug")),
+    responses((status = 200, description = "The published keys (public parts only)", body = KeyList), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc)),
+    security(("bearer" = ["core:read"])))]
+pub(crate) async fn list_keys(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path(slug): Path<String>,
@@ -201,7 +341,10 @@ async fn list_keys(
 }
 
 /// `POST /core/v1/issuers/{slug}/keys/rotate`: next becomes current; a new next is made.
-async fn rotate_keys(
+#[utoipa::path(post, path = "/core/v1/issuers/{slug}/keys/rotate", tag = "issuers", params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: a retry with the same key within 24 h returns the first response"), ("slug" = String, Path, description = "The issuer's slug")),
+    responses((status = 200, description = "The keys after rotation: next became current", body = KeyList), (status = 400, response = ProblemDoc), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc), (status = 409, response = ProblemDoc), (status = 412, response = ProblemDoc), (status = 413, response = ProblemDoc), (status = 422, response = ProblemDoc), (status = 415, response = ProblemDoc)),
+    security(("bearer" = ["core:write"])))]
+pub(crate) async fn rotate_keys(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path(slug): Path<String>,

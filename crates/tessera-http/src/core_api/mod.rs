@@ -18,6 +18,7 @@ use crate::AppState;
 
 mod clients;
 mod issuers;
+mod openapi;
 mod users;
 use crate::conventions::MAX_BODY;
 use crate::problem::{Problem, core_error};
@@ -28,12 +29,18 @@ pub(crate) const READ: &str = "core:read";
 /// Write access.
 pub(crate) const WRITE: &str = "core:write";
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes(state: AppState) -> Router<AppState> {
     Router::new()
+        .route("/core/v1/openapi.json", axum::routing::get(openapi::serve))
         .merge(issuers::routes())
         .merge(users::routes())
         .merge(clients::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // `Idempotency-Key` on every POST; outermost, so a replay runs no handler at all.
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::idempotency::middleware,
+        ))
 }
 
 /// A caller whose bearer token the Core API accepted.

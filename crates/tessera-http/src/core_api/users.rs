@@ -1,22 +1,23 @@
 //! `/core/v1/issuers/{slug}/users`: provisioning, profile changes, blocking and passwords.
 //! Responses never carry the password hash; `has_password` says whether there is one.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tessera_core::users::{NewUser, UserFilter, UserPatch};
 use tessera_model::{Actor, Issuer, User, UserId};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{CoreAuth, READ, WRITE, authorised_issuer};
 use crate::AppState;
 use crate::conventions::{
-    JsonBody, created, double_option, encode_cursor, if_match, page_request, with_etag,
+    JsonBody, QueryParams, created, double_option, encode_cursor, if_match, page_request, with_etag,
 };
-use crate::problem::{Problem, core_error};
+use crate::problem::{Problem, ProblemDoc, core_error};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -39,22 +40,56 @@ pub(super) fn routes() -> Router<AppState> {
         )
 }
 
-fn user_json(user: &User) -> Value {
-    json!({
-        "id": user.id.to_string(),
-        "email": user.email.as_ref().map(|e| e.as_str()),
-        "email_verified": user.email_verified,
-        "username": user.username,
-        "name": user.name,
-        "given_name": user.given_name,
-        "family_name": user.family_name,
-        "user_metadata": user.user_metadata,
-        "app_metadata": user.app_metadata,
-        "blocked": user.blocked,
-        "has_password": user.password_hash.is_some(),
-        "created_at": user.created_at.0,
-        "updated_at": user.updated_at.0,
-    })
+/// A user as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UserOut {
+    /// `usr_…`
+    id: String,
+    email: Option<String>,
+    email_verified: bool,
+    username: Option<String>,
+    name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    /// Data the user may edit (a JSON object).
+    #[schema(value_type = Object)]
+    user_metadata: Value,
+    /// Data only administrators may edit (a JSON object).
+    #[schema(value_type = Object)]
+    app_metadata: Value,
+    blocked: bool,
+    /// Whether the user has a password (the hash is never shown).
+    has_password: bool,
+    /// Unix seconds.
+    created_at: i64,
+    /// Unix seconds.
+    updated_at: i64,
+}
+
+/// A page of users.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UserPage {
+    items: Vec<UserOut>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    next_cursor: Option<String>,
+}
+
+fn user_json(user: &User) -> UserOut {
+    UserOut {
+        id: user.id.to_string(),
+        email: user.email.as_ref().map(|e| e.as_str().to_owned()),
+        email_verified: user.email_verified,
+        username: user.username.clone(),
+        name: user.name.clone(),
+        given_name: user.given_name.clone(),
+        family_name: user.family_name.clone(),
+        user_metadata: user.user_metadata.clone(),
+        app_metadata: user.app_metadata.clone(),
+        blocked: user.blocked,
+        has_password: user.password_hash.is_some(),
+        created_at: user.created_at.0,
+        updated_at: user.updated_at.0,
+    }
 }
 
 fn user_response(user: &User) -> Response {
@@ -62,10 +97,8 @@ fn user_response(user: &User) -> Response {
 }
 
 /// A user id from the path; a malformed one names no user.
-fn user_id(text: &str) -> Result<UserId, Response> {
-    UserId::parse(text).map_err(|_| {
-        Problem::NotFound.response("No such object, or the credential may not see it.")
-    })
+fn user_id(text: &str) -> Option<UserId> {
+    UserId::parse(text).ok()
 }
 
 fn actor(auth: &CoreAuth) -> Actor {
@@ -73,9 +106,9 @@ fn actor(auth: &CoreAuth) -> Actor {
 }
 
 /// `POST …/users` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateUser {
+pub(crate) struct CreateUser {
     email: String,
     username: Option<String>,
     password: Option<String>,
@@ -84,14 +117,16 @@ struct CreateUser {
     name: Option<String>,
     given_name: Option<String>,
     family_name: Option<String>,
+    #[schema(value_type = Option<Object>)]
     user_metadata: Option<Value>,
+    #[schema(value_type = Option<Object>)]
     app_metadata: Option<Value>,
 }
 
 /// `PATCH …/users/{id}` body; `null` clears a nullable field.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UpdateUser {
+pub(crate) struct UpdateUser {
     email: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     username: Option<Option<String>>,
@@ -103,22 +138,25 @@ struct UpdateUser {
     #[serde(default, deserialize_with = "double_option")]
     family_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Object>)]
     user_metadata: Option<Option<Value>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Object>)]
     app_metadata: Option<Option<Value>>,
 }
 
 /// `PUT …/users/{id}/password` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SetPassword {
+pub(crate) struct SetPassword {
     password: String,
 }
 
 /// `GET …/users` query.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct ListUsers {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListUsers {
     limit: Option<u32>,
     cursor: Option<String>,
     email_prefix: Option<String>,
@@ -133,10 +171,18 @@ async fn issuer_and_user(
     id: &str,
 ) -> Result<(Issuer, UserId), Response> {
     let issuer = authorised_issuer(state, auth, scope, slug).await?;
-    Ok((issuer, user_id(id)?))
+    // A malformed id names no object.
+    let id = user_id(id).ok_or_else(|| {
+        Problem::NotFound.response("No such object, or the credential may not see it.")
+    })?;
+    Ok((issuer, id))
 }
 
-async fn create_user(
+#[utoipa::path(post, path = "/core/v1/issuers/{slug}/users", tag = "users",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: a retry with the same key within 24 h returns the first response"), ("slug" = String, Path, description = "The issuer's slug")), request_body = CreateUser,
+    responses((status = 201, description = "Created", body = UserOut), (status = 400, response = ProblemDoc), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc), (status = 409, response = ProblemDoc), (status = 412, response = ProblemDoc), (status = 413, response = ProblemDoc), (status = 422, response = ProblemDoc), (status = 415, response = ProblemDoc)),
+    security(("bearer" = ["core:write"])))]
+pub(crate) async fn create_user(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path(slug): Path<String>,
@@ -167,11 +213,15 @@ async fn create_user(
     }
 }
 
-async fn list_users(
+#[utoipa::path(get, path = "/core/v1/issuers/{slug}/users", tag = "users",
+    params(("slug" = String, Path, description = "The issuer's slug"), ListUsers),
+    responses((status = 200, description = "A page of users", body = UserPage), (status = 400, response = ProblemDoc), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc)),
+    security(("bearer" = ["core:read"])))]
+pub(crate) async fn list_users(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path(slug): Path<String>,
-    Query(query): Query<ListUsers>,
+    QueryParams(query): QueryParams<ListUsers>,
 ) -> Response {
     let issuer = match authorised_issuer(&state, &auth, READ, &slug).await {
         Ok(issuer) => issuer,
@@ -186,16 +236,20 @@ async fn list_users(
         username_prefix: query.username_prefix,
     };
     match state.core.list_users(&issuer, &filter, page).await {
-        Ok(page) => Json(json!({
-            "items": page.items.iter().map(user_json).collect::<Vec<_>>(),
-            "next_cursor": page.next_after.map(encode_cursor),
-        }))
+        Ok(page) => Json(UserPage {
+            items: page.items.iter().map(user_json).collect(),
+            next_cursor: page.next_after.map(encode_cursor),
+        })
         .into_response(),
         Err(error) => core_error(&error),
     }
 }
 
-async fn get_user(
+#[utoipa::path(get, path = "/core/v1/issuers/{slug}/users/{id}", tag = "users",
+    params(("slug" = String, Path, description = "The issuer's slug"), ("id" = String, Path, description = "The user's id (`usr_…`)")),
+    responses((status = 200, description = "The user", body = UserOut), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc)),
+    security(("bearer" = ["core:read"])))]
+pub(crate) async fn get_user(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path((slug, id)): Path<(String, String)>,
@@ -210,7 +264,12 @@ async fn get_user(
     }
 }
 
-async fn update_user(
+#[utoipa::path(patch, path = "/core/v1/issuers/{slug}/users/{id}", tag = "users",
+    params(("slug" = String, Path, description = "The issuer's slug"), ("id" = String, Path, description = "The user's id (`usr_…`)"), ("If-Match" = Option<String>, Header, description = "The ETag as read")),
+    request_body = UpdateUser,
+    responses((status = 200, description = "The changed user", body = UserOut), (status = 400, response = ProblemDoc), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc), (status = 409, response = ProblemDoc), (status = 412, response = ProblemDoc), (status = 413, response = ProblemDoc), (status = 415, response = ProblemDoc)),
+    security(("bearer" = ["core:write"])))]
+pub(crate) async fn update_user(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path((slug, id)): Path<(String, String)>,
@@ -245,7 +304,11 @@ async fn update_user(
     }
 }
 
-async fn delete_user(
+#[utoipa::path(delete, path = "/core/v1/issuers/{slug}/users/{id}", tag = "users",
+    params(("slug" = String, Path, description = "The issuer's slug"), ("id" = String, Path, description = "The user's id (`usr_…`)"), ("If-Match" = Option<String>, Header, description = "The ETag as read")),
+    responses((status = 204, description = "Deleted"), (status = 400, response = ProblemDoc), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc), (status = 409, response = ProblemDoc), (status = 412, response = ProblemDoc), (status = 413, response = ProblemDoc), (status = 415, response = ProblemDoc)),
+    security(("bearer" = ["core:write"])))]
+pub(crate) async fn delete_user(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path((slug, id)): Path<(String, String)>,
@@ -290,7 +353,11 @@ async fn set_blocked(
     }
 }
 
-async fn block_user(
+#[utoipa::path(post, path = "/core/v1/issuers/{slug}/users/{id}/block", tag = "users",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: a retry with the same key within 24 h returns the first response"), ("slug" = String, Path, description = "The issuer's slug"), ("id" = String, Path, description = "The user's id (`usr_…`)")),
+    responses((status = 200, description = "The blocked user", body = UserOut), (status = 400, response = ProblemDoc), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc), (status = 409, response = ProblemDoc), (status = 412, response = ProblemDoc), (status = 413, response = ProblemDoc), (status = 422, response = ProblemDoc), (status = 415, response = ProblemDoc)),
+    security(("bearer" = ["core:write"])))]
+pub(crate) async fn block_user(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path((slug, id)): Path<(String, String)>,
@@ -298,7 +365,11 @@ async fn block_user(
     set_blocked(state, auth, slug, id, true).await
 }
 
-async fn unblock_user(
+#[utoipa::path(post, path = "/core/v1/issuers/{slug}/users/{id}/unblock", tag = "users",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: a retry with the same key within 24 h returns the first response"), ("slug" = String, Path, description = "The issuer's slug"), ("id" = String, Path, description = "The user's id (`usr_…`)")),
+    responses((status = 200, description = "The unblocked user", body = UserOut), (status = 400, response = ProblemDoc), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc), (status = 409, response = ProblemDoc), (status = 412, response = ProblemDoc), (status = 413, response = ProblemDoc), (status = 422, response = ProblemDoc), (status = 415, response = ProblemDoc)),
+    security(("bearer" = ["core:write"])))]
+pub(crate) async fn unblock_user(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path((slug, id)): Path<(String, String)>,
@@ -306,7 +377,11 @@ async fn unblock_user(
     set_blocked(state, auth, slug, id, false).await
 }
 
-async fn set_password(
+#[utoipa::path(put, path = "/core/v1/issuers/{slug}/users/{id}/password", tag = "users",
+    params(("slug" = String, Path, description = "The issuer's slug"), ("id" = String, Path, description = "The user's id (`usr_…`)")), request_body = SetPassword,
+    responses((status = 204, description = "Password set"), (status = 400, response = ProblemDoc), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc), (status = 409, response = ProblemDoc), (status = 412, response = ProblemDoc), (status = 413, response = ProblemDoc), (status = 415, response = ProblemDoc)),
+    security(("bearer" = ["core:write"])))]
+pub(crate) async fn set_password(
     State(state): State<AppState>,
     auth: CoreAuth,
     Path((slug, id)): Path<(String, String)>,

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use tessera_model::{Issuer, IssuerId, IssuerSlug, NewEvent};
 use tessera_store::{IssuerRepo, IssuerScope, Page, PageRequest, StoreError};
 
-use super::rows::IssuerRow;
+use super::rows::{IssuerRow, json_list};
 use super::{
     SqlStore, after_bound, commit, fetch_limit, insert_event, missing_or_conflict, paginate,
 };
@@ -15,12 +15,20 @@ impl IssuerRepo for SqlStore {
     async fn create(&self, issuer: &Issuer, event: &NewEvent) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO issuers (id, slug, display_name, created_at, updated_at, revision) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO issuers (id, slug, display_name, access_token_lifetime, \
+             id_token_lifetime, refresh_token_lifetime, signing_algorithm, signup_policy, \
+             signup_allowed_domains, created_at, updated_at, revision) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(issuer.id.as_uuid())
         .bind(issuer.slug.as_str())
         .bind(&issuer.display_name)
+        .bind(issuer.settings.access_token_lifetime())
+        .bind(issuer.settings.id_token_lifetime())
+        .bind(issuer.settings.refresh_token_lifetime())
+        .bind(issuer.settings.signing_algorithm().as_str())
+        .bind(issuer.settings.signup().as_str())
+        .bind(json_list(issuer.settings.signup().domains()))
         .bind(issuer.created_at.0)
         .bind(issuer.updated_at.0)
         .bind(issuer.revision)
@@ -75,10 +83,19 @@ impl IssuerRepo for SqlStore {
     async fn update(&self, issuer: &Issuer, event: &NewEvent) -> Result<Issuer, StoreError> {
         let mut tx = self.begin_write().await?;
         let changed = sqlx::query(
-            "UPDATE issuers SET display_name = $1, updated_at = $2, revision = revision + 1 \
-             WHERE id = $3 AND revision = $4",
+            "UPDATE issuers SET display_name = $1, access_token_lifetime = $2, \
+             id_token_lifetime = $3, refresh_token_lifetime = $4, signing_algorithm = $5, \
+             signup_policy = $6, signup_allowed_domains = $7, updated_at = $8, \
+             revision = revision + 1 \
+             WHERE id = $9 AND revision = $10",
         )
         .bind(&issuer.display_name)
+        .bind(issuer.settings.access_token_lifetime())
+        .bind(issuer.settings.id_token_lifetime())
+        .bind(issuer.settings.refresh_token_lifetime())
+        .bind(issuer.settings.signing_algorithm().as_str())
+        .bind(issuer.settings.signup().as_str())
+        .bind(json_list(issuer.settings.signup().domains()))
         .bind(issuer.updated_at.0)
         .bind(issuer.id.as_uuid())
         .bind(issuer.revision)

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use sqlx::Pool;
 use tessera_model::{IssuerId, NewEvent};
 use tessera_store::{
-    Backend, ClientRepo, EventRepo, IssuerRepo, IssuerScope, KeyRepo, SchemaStatus, Store,
-    StoreError, TicketRepo, UserRepo,
+    Backend, ClientRepo, EventRepo, IdempotencyRepo, IssuerRepo, IssuerScope, KeyRepo,
+    SchemaStatus, Store, StoreError, TicketRepo, UserRepo,
 };
 use uuid::Uuid;
 
@@ -20,6 +20,7 @@ use crate::error::map;
 mod rows;
 mod clients;
 mod events;
+mod idempotency;
 mod issuers;
 mod keys;
 mod tickets;
@@ -202,6 +203,9 @@ impl Store for SqlStore {
         self
     }
     fn tickets(&self) -> &dyn TicketRepo {
+        self
+    }
+    fn idempotency(&self) -> &dyn IdempotencyRepo {
         self
     }
 }

@@ -3,9 +3,9 @@
 
 use sqlx::FromRow;
 use tessera_model::{
-    Actor, Client, ClientId, ClientType, Email, Event, EventId, Issuer, IssuerId, IssuerSlug,
-    KeyAlgorithm, KeyId, KeyState, SigningKey, Ticket, TicketId, TicketKind, UnixTime, User,
-    UserId,
+    Actor, Client, ClientId, ClientType, Email, Event, EventId, Issuer, IssuerId, IssuerSettings,
+    IssuerSlug, KeyAlgorithm, KeyId, KeyState, SigningKey, SignupPolicy, Ticket, TicketId,
+    TicketKind, UnixTime, User, UserId,
 };
 use tessera_store::StoreError;
 use uuid::Uuid;
@@ -30,7 +30,9 @@ fn hash32(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], StoreError> {
 
 macro_rules! issuer_columns {
     () => {
-        "id, slug, display_name, created_at, updated_at, revision"
+        "id, slug, display_name, access_token_lifetime, id_token_lifetime, \
+     refresh_token_lifetime, signing_algorithm, signup_policy, signup_allowed_domains, \
+     created_at, updated_at, revision"
     };
 }
 
@@ -39,6 +41,12 @@ pub(super) struct IssuerRow {
     id: Uuid,
     slug: String,
     display_name: String,
+    access_token_lifetime: i64,
+    id_token_lifetime: i64,
+    refresh_token_lifetime: i64,
+    signing_algorithm: String,
+    signup_policy: String,
+    signup_allowed_domains: String,
     created_at: i64,
     updated_at: i64,
     revision: i64,
@@ -47,15 +55,32 @@ pub(super) struct IssuerRow {
 impl TryFrom<IssuerRow> for Issuer {
     type Error = StoreError;
     fn try_from(row: IssuerRow) -> Result<Self, StoreError> {
+        let settings = issuer_settings(&row)?;
         Ok(Issuer {
             id: IssuerId::from_uuid(row.id),
             slug: IssuerSlug::parse(&row.slug).map_err(|_| corrupt("issuer slug"))?,
             display_name: row.display_name,
+            settings,
             created_at: UnixTime(row.created_at),
             updated_at: UnixTime(row.updated_at),
             revision: row.revision,
         })
     }
+}
+
+/// The settings columns, checked by the model's rules: a value they refuse is corrupt.
+fn issuer_settings(row: &IssuerRow) -> Result<IssuerSettings, StoreError> {
+    let domains = parse_list(&row.signup_allowed_domains, "issuer signup_allowed_domains")?;
+    let signup = SignupPolicy::parse(&row.signup_policy, &domains)
+        .map_err(|_| corrupt("issuer signup policy"))?;
+    let algorithm = KeyAlgorithm::parse(&row.signing_algorithm)
+        .ok_or_else(|| corrupt("issuer signing_algorithm"))?;
+    IssuerSettings::default()
+        .with_access_token_lifetime(row.access_token_lifetime)
+        .and_then(|s| s.with_id_token_lifetime(row.id_token_lifetime))
+        .and_then(|s| s.with_refresh_token_lifetime(row.refresh_token_lifetime))
+        .map(|s| s.with_signing_algorithm(algorithm).with_signup(signup))
+        .map_err(|_| corrupt("issuer token lifetimes"))
 }
 
 macro_rules! client_columns {

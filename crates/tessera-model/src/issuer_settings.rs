@@ -1,0 +1,454 @@
+//! An issuer's settings: token lifetimes, the signing algorithm of its keys, and who may sign
+//! up (issues 3 and 5).
+//!
+//! An [`IssuerSettings`] is valid by construction: it starts from the defaults and changes only
+//! through `with_*` methods that refuse a value out of bounds, with an error that names the
+//! field as the Core API spells it (`settings.access_token_lifetime`). Storage reads go through
+//! the same methods, so a value that the database holds but these rules refuse is corrupt, not
+//! silently accepted.
+//!
+//! Defaults: access and ID tokens live an hour, refresh tokens thirty days, keys are ES256, and
+//! sign-up is **open**. DESIGN.md does not say; an open sign-up is what Auth0 and most hosted
+//! identity providers start with, and an operator who wants a closed pool sets `disabled`.
+
+use crate::KeyAlgorithm;
+
+/// One minute, in seconds.
+const MINUTE: i64 = 60;
+/// One day, in seconds.
+const DAY: i64 = 24 * 60 * MINUTE;
+
+/// Default and bounds of the access-token lifetime, in seconds.
+pub const ACCESS_TOKEN_LIFETIME: Bounds = Bounds {
+    default: 3600,
+    min: MINUTE,
+    max: DAY,
+};
+/// Default and bounds of the ID-token lifetime, in seconds.
+pub const ID_TOKEN_LIFETIME: Bounds = Bounds {
+    default: 3600,
+    min: MINUTE,
+    max: DAY,
+};
+/// Default and bounds of the refresh-token lifetime, in seconds.
+pub const REFRESH_TOKEN_LIFETIME: Bounds = Bounds {
+    default: 30 * DAY,
+    min: 5 * MINUTE,
+    max: 365 * DAY,
+};
+
+/// The most email domains an `allowed_email_domains` policy may list.
+pub const MAX_ALLOWED_EMAIL_DOMAINS: usize = 100;
+
+/// The default and the inclusive bounds of a lifetime, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// The value of a new issuer.
+    pub default: i64,
+    /// The shortest accepted.
+    pub min: i64,
+    /// The longest accepted.
+    pub max: i64,
+}
+
+impl Bounds {
+    fn check(self, field: &'static str, seconds: i64) -> Result<i64, SettingsError> {
+        if (self.min..=self.max).contains(&seconds) {
+            Ok(seconds)
+        } else {
+            Err(SettingsError {
+                field,
+                reason: format!("must be {} to {} seconds", self.min, self.max),
+            })
+        }
+    }
+}
+
+/// A refused setting: which one, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{field}`: {reason}")]
+pub struct SettingsError {
+    /// The field, dotted as the Core API names it (`settings.signup.allowed_email_domains`).
+    pub field: &'static str,
+    /// What is wrong, for a person.
+    pub reason: String,
+}
+
+/// The email domains a sign-up may use: 1 to [`MAX_ALLOWED_EMAIL_DOMAINS`] lowercase DNS
+/// names in their ASCII form, without duplicates, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailDomains(Vec<String>);
+
+impl EmailDomains {
+    const FIELD: &'static str = "settings.signup.allowed_email_domains";
+
+    /// Parses a list of domains, lowercasing them and dropping repeats.
+    pub fn parse<S: AsRef<str>>(domains: &[S]) -> Result<Self, SettingsError> {
+        let refuse = |reason: String| SettingsError {
+            field: Self::FIELD,
+            reason,
+        };
+        if domains.is_empty() || domains.len() > MAX_ALLOWED_EMAIL_DOMAINS {
+            return Err(refuse(format!(
+                "must list 1 to {MAX_ALLOWED_EMAIL_DOMAINS} domains"
+            )));
+        }
+        let mut parsed: Vec<String> = Vec::with_capacity(domains.len());
+        for domain in domains {
+            let domain = domain.as_ref().to_ascii_lowercase();
+            if !is_dns_name(&domain) {
+                return Err(refuse(format!(
+                    "`{}` is not a domain name (lowercase letters, digits and `-` in \
+                     dot-separated labels, at least two labels, ASCII form for \
+                     international names)",
+                    domain.chars().take(80).collect::<String>()
+                )));
+            }
+            if !parsed.contains(&domain) {
+                parsed.push(domain);
+            }
+        }
+        Ok(Self(parsed))
+    }
+
+    /// The domains, lowercase.
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+
+    /// Whether an email address's domain is one of these (case-insensitively).
+    pub fn allows(&self, email: &str) -> bool {
+        email
+            .rsplit_once('@')
+            .is_some_and(|(_, domain)| self.0.iter().any(|d| d.eq_ignore_ascii_case(domain)))
+    }
+}
+
+/// RFC 1035 §2.3.1 preferred name syntax (with RFC 1123's leading digits), lowercase, at least
+/// two labels: what a mail domain looks like.
+fn is_dns_name(name: &str) -> bool {
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    name.len() <= 253 && name.split('.').count() >= 2 && name.split('.').all(label_ok)
+}
+
+/// Who may create an account at an issuer's sign-up page (issue 5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignupPolicy {
+    /// Nobody: accounts are made through the Core API only.
+    Disabled,
+    /// Anybody.
+    Open,
+    /// People whose email address is at one of these domains.
+    AllowedEmailDomains(EmailDomains),
+}
+
+impl SignupPolicy {
+    /// The wire and storage spelling of the policy.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Disabled => "disabled",
+            Self::Open => "open",
+            Self::AllowedEmailDomains(_) => "allowed_email_domains",
+        }
+    }
+
+    /// Parses a policy name and its domains: `allowed_email_domains` needs domains, the other
+    /// policies take none.
+    pub fn parse<S: AsRef<str>>(policy: &str, domains: &[S]) -> Result<Self, SettingsError> {
+        let no_domains = |policy: Self| {
+            if domains.is_empty() {
+                Ok(policy)
+            } else {
+                Err(SettingsError {
+                    field: EmailDomains::FIELD,
+                    reason: "only the `allowed_email_domains` policy lists domains".to_owned(),
+                })
+            }
+        };
+        match policy {
+            "disabled" => no_domains(Self::Disabled),
+            "open" => no_domains(Self::Open),
+            "allowed_email_domains" => Ok(Self::AllowedEmailDomains(EmailDomains::parse(domains)?)),
+            _ => Err(SettingsError {
+                field: "settings.signup.policy",
+                reason: "must be `disabled`, `open` or `allowed_email_domains`".to_owned(),
+            }),
+        }
+    }
+
+    /// The allowed domains (empty unless the policy lists them).
+    pub fn domains(&self) -> &[String] {
+        match self {
+            Self::AllowedEmailDomains(domains) => domains.as_slice(),
+            Self::Disabled | Self::Open => &[],
+        }
+    }
+}
+
+/// An issuer's settings. See the module documentation for the defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerSettings {
+    access_token_lifetime: i64,
+    id_token_lifetime: i64,
+    refresh_token_lifetime: i64,
+    signing_algorithm: KeyAlgorithm,
+    signup: SignupPolicy,
+}
+
+impl Default for IssuerSettings {
+    fn default() -> Self {
+        Self {
+            access_token_lifetime: ACCESS_TOKEN_LIFETIME.default,
+            id_token_lifetime: ID_TOKEN_LIFETIME.default,
+            refresh_token_lifetime: REFRESH_TOKEN_LIFETIME.default,
+            signing_algorithm: KeyAlgorithm::Es256,
+            signup: SignupPolicy::Open,
+        }
+    }
+}
+
+impl IssuerSettings {
+    /// How long an access token lives, in seconds.
+    pub fn access_token_lifetime(&self) -> i64 {
+        self.access_token_lifetime
+    }
+
+    /// How long an ID token lives, in seconds.
+    pub fn id_token_lifetime(&self) -> i64 {
+        self.id_token_lifetime
+    }
+
+    /// How long a refresh token lives, in seconds.
+    pub fn refresh_token_lifetime(&self) -> i64 {
+        self.refresh_token_lifetime
+    }
+
+    /// The algorithm of the issuer's signing keys.
+    pub fn signing_algorithm(&self) -> KeyAlgorithm {
+        self.signing_algorithm
+    }
+
+    /// Who may sign up.
+    pub fn signup(&self) -> &SignupPolicy {
+        &self.signup
+    }
+
+    /// With another access-token lifetime ([`ACCESS_TOKEN_LIFETIME`] bounds).
+    pub fn with_access_token_lifetime(self, seconds: i64) -> Result<Self, SettingsError> {
+        Ok(Self {
+            access_token_lifetime: ACCESS_TOKEN_LIFETIME
+                .check("settings.access_token_lifetime", seconds)?,
+            ..self
+        })
+    }
+
+    /// With another ID-token lifetime ([`ID_TOKEN_LIFETIME`] bounds).
+    pub fn with_id_token_lifetime(self, seconds: i64) -> Result<Self, SettingsError> {
+        Ok(Self {
+            id_token_lifetime: ID_TOKEN_LIFETIME.check("settings.id_token_lifetime", seconds)?,
+            ..self
+        })
+    }
+
+    /// With another refresh-token lifetime ([`REFRESH_TOKEN_LIFETIME`] bounds).
+    pub fn with_refresh_token_lifetime(self, seconds: i64) -> Result<Self, SettingsError> {
+        Ok(Self {
+            refresh_token_lifetime: REFRESH_TOKEN_LIFETIME
+                .check("settings.refresh_token_lifetime", seconds)?,
+            ..self
+        })
+    }
+
+    /// With another signing algorithm. Which algorithms an installation can actually sign
+    /// with is the use cases' decision, not the vocabulary's.
+    pub fn with_signing_algorithm(self, algorithm: KeyAlgorithm) -> Self {
+        Self {
+            signing_algorithm: algorithm,
+            ..self
+        }
+    }
+
+    /// With another sign-up policy.
+    pub fn with_signup(self, signup: SignupPolicy) -> Self {
+        Self { signup, ..self }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn defaults_are_an_hour_thirty_days_es256_and_open_sign_up() {
+        let settings = IssuerSettings::default();
+        assert_eq!(settings.access_token_lifetime(), 3600);
+        assert_eq!(settings.id_token_lifetime(), 3600);
+        assert_eq!(settings.refresh_token_lifetime(), 30 * 86_400);
+        assert_eq!(settings.signing_algorithm(), KeyAlgorithm::Es256);
+        assert_eq!(settings.signup(), &SignupPolicy::Open);
+    }
+
+    #[test]
+    fn lifetimes_out_of_bounds_are_refused_naming_the_field() {
+        let err = IssuerSettings::default()
+            .with_access_token_lifetime(59)
+            .unwrap_err();
+        assert_eq!(err.field, "settings.access_token_lifetime");
+        assert!(err.reason.contains("60 to 86400"), "{err}");
+        assert_eq!(
+            IssuerSettings::default()
+                .with_id_token_lifetime(86_401)
+                .unwrap_err()
+                .field,
+            "settings.id_token_lifetime"
+        );
+        assert_eq!(
+            IssuerSettings::default()
+                .with_refresh_token_lifetime(299)
+                .unwrap_err()
+                .field,
+            "settings.refresh_token_lifetime"
+        );
+        let edges = IssuerSettings::default()
+            .with_access_token_lifetime(60)
+            .unwrap()
+            .with_id_token_lifetime(86_400)
+            .unwrap()
+            .with_refresh_token_lifetime(365 * 86_400)
+            .unwrap();
+        assert_eq!(edges.access_token_lifetime(), 60);
+        assert_eq!(edges.id_token_lifetime(), 86_400);
+        assert_eq!(edges.refresh_token_lifetime(), 365 * 86_400);
+    }
+
+    #[test]
+    fn a_changed_setting_leaves_the_others_alone() {
+        let settings = IssuerSettings::default()
+            .with_signup(SignupPolicy::Disabled)
+            .with_access_token_lifetime(900)
+            .unwrap();
+        assert_eq!(settings.signup(), &SignupPolicy::Disabled);
+        assert_eq!(settings.id_token_lifetime(), 3600);
+    }
+
+    #[test]
+    fn email_domains_are_lowercased_deduplicated_and_checked() {
+        let domains = EmailDomains::parse(&["Example.COM", "example.com", "a-b.co.uk"]).unwrap();
+        assert_eq!(domains.as_slice(), ["example.com", "a-b.co.uk"]);
+        assert!(domains.allows("ada@EXAMPLE.com"));
+        assert!(!domains.allows("ada@evil-example.com"));
+        assert!(!domains.allows("no-at-sign"));
+        for bad in [
+            "localhost",
+            "-a.com",
+            "a-.com",
+            "a..com",
+            ".com",
+            "exämple.com",
+            "a b.com",
+            "@example.com",
+            "",
+        ] {
+            let err = EmailDomains::parse(&[bad]).unwrap_err();
+            assert_eq!(err.field, "settings.signup.allowed_email_domains", "{bad}");
+        }
+        assert!(EmailDomains::parse::<&str>(&[]).is_err());
+        let many: Vec<String> = (0..=MAX_ALLOWED_EMAIL_DOMAINS)
+            .map(|i| format!("d{i}.example"))
+            .collect();
+        assert!(EmailDomains::parse(&many).is_err());
+        assert!(EmailDomains::parse(&many[..MAX_ALLOWED_EMAIL_DOMAINS]).is_ok());
+    }
+
+    #[test]
+    fn signup_policies_parse_with_their_domains() {
+        assert_eq!(
+            SignupPolicy::parse::<&str>("open", &[]).unwrap(),
+            SignupPolicy::Open
+        );
+        assert_eq!(
+            SignupPolicy::parse::<&str>("disabled", &[]).unwrap(),
+            SignupPolicy::Disabled
+        );
+        let domains = SignupPolicy::parse("allowed_email_domains", &["example.com"]).unwrap();
+        assert_eq!(domains.as_str(), "allowed_email_domains");
+        assert_eq!(domains.domains(), ["example.com"]);
+        assert_eq!(
+            SignupPolicy::parse::<&str>("allowed_email_domains", &[])
+                .unwrap_err()
+                .field,
+            "settings.signup.allowed_email_domains"
+        );
+        assert_eq!(
+            SignupPolicy::parse("open", &["example.com"])
+                .unwrap_err()
+                .field,
+            "settings.signup.allowed_email_domains"
+        );
+        assert_eq!(
+            SignupPolicy::parse::<&str>("invite_only", &[])
+                .unwrap_err()
+                .field,
+            "settings.signup.policy"
+        );
+    }
+
+    proptest! {
+        /// Never panics; what is accepted is within bounds, what is refused names its field.
+        #[test]
+        fn lifetimes_are_accepted_exactly_within_bounds(seconds in any::<i64>()) {
+            for (bounds, field, result) in [
+                (ACCESS_TOKEN_LIFETIME, "settings.access_token_lifetime",
+                 IssuerSettings::default().with_access_token_lifetime(seconds)
+                     .map(|s| s.access_token_lifetime())),
+                (ID_TOKEN_LIFETIME, "settings.id_token_lifetime",
+                 IssuerSettings::default().with_id_token_lifetime(seconds)
+                     .map(|s| s.id_token_lifetime())),
+                (REFRESH_TOKEN_LIFETIME, "settings.refresh_token_lifetime",
+                 IssuerSettings::default().with_refresh_token_lifetime(seconds)
+                     .map(|s| s.refresh_token_lifetime())),
+            ] {
+                match result {
+                    Ok(accepted) => {
+                        prop_assert_eq!(accepted, seconds);
+                        prop_assert!(bounds.min <= accepted && accepted <= bounds.max);
+                    }
+                    Err(err) => {
+                        prop_assert_eq!(err.field, field);
+                        prop_assert!(seconds < bounds.min || seconds > bounds.max);
+                    }
+                }
+            }
+        }
+
+        /// Never panics; accepted domains are lowercase DNS names, 1 to 100 of them.
+        #[test]
+        fn accepted_domains_are_lowercase_dns_names(
+            domains in proptest::collection::vec("[a-zA-Z0-9.\\-é_ ]{0,20}", 0..5),
+            policy in "(open|disabled|allowed_email_domains|[a-z_]{0,12})",
+        ) {
+            if let Ok(parsed) = SignupPolicy::parse(&policy, &domains) {
+                prop_assert!(parsed.domains().len() <= MAX_ALLOWED_EMAIL_DOMAINS);
+                prop_assert_eq!(
+                    parsed.domains().is_empty(),
+                    !matches!(parsed, SignupPolicy::AllowedEmailDomains(_))
+                );
+                for domain in parsed.domains() {
+                    prop_assert!(is_dns_name(domain));
+                    prop_assert_eq!(domain, &domain.to_ascii_lowercase());
+                }
+            }
+        }
+    }
+}

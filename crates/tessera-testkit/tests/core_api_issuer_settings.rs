@@ -1,0 +1,299 @@
+//! Issuer settings through `/core/v1/issuers`: set at creation, read back, patched one at a
+//! time, refused with the field named, and obeyed by the token endpoint.
+
+#![allow(clippy::unwrap_used)] // test helpers: a panic is a failed assertion
+
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::{Value, json};
+use tessera_testkit::TestApp;
+
+fn call(app: &TestApp, method: Method, path: &str, token: &str) -> RequestBuilder {
+    app.client
+        .request(method, format!("{}{path}", app.base_url))
+        .bearer_auth(token)
+}
+
+async fn problem(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    body
+}
+
+fn default_settings() -> Value {
+    json!({
+        "access_token_lifetime": 3600,
+        "id_token_lifetime": 3600,
+        "refresh_token_lifetime": 2_592_000,
+        "signing_algorithm": "ES256",
+        "signup": {"policy": "open", "allowed_email_domains": []},
+    })
+}
+
+#[tokio::test]
+async fn an_issuer_without_settings_gets_the_defaults() {
+    let app = TestApp::spawn().await;
+    let token = app.core_api_token(&[]).await;
+    let created = call(&app, Method::POST, "/core/v1/issuers", &token)
+        .json(&json!({"slug": "plain", "display_name": "Plain"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(
+        created.json::<Value>().await.unwrap()["settings"],
+        default_settings()
+    );
+    // The built-in issuers, created before any setting existed in a request, have them too.
+    let system = call(&app, Method::GET, "/core/v1/issuers/system", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        system.json::<Value>().await.unwrap()["settings"],
+        default_settings()
+    );
+}
+
+#[tokio::test]
+async fn settings_are_set_at_creation_read_back_and_patched_one_at_a_time() {
+    let app = TestApp::spawn().await;
+    let token = app.core_api_token(&[]).await;
+    let settings = json!({
+        "access_token_lifetime": 900,
+        "id_token_lifetime": 600,
+        "refresh_token_lifetime": 86_400,
+        "signing_algorithm": "ES256",
+        "signup": {
+            "policy": "allowed_email_domains",
+            "allowed_email_domains": ["Acme.Example", "corp.acme.example"],
+        },
+    });
+    let created = call(&app, Method::POST, "/core/v1/issuers", &token)
+        .json(&json!({"slug": "acme", "display_name": "Acme", "settings": settings}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let mut expected = settings.clone();
+    expected["signup"]["allowed_email_domains"] = json!(["acme.example", "corp.acme.example"]);
+    assert_eq!(created.json::<Value>().await.unwrap()["settings"], expected);
+
+    let read = call(&app, Method::GET, "/core/v1/issuers/acme", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.json::<Value>().await.unwrap()["settings"], expected);
+
+    let patched = call(&app, Method::PATCH, "/core/v1/issuers/acme", &token)
+        .header("if-match", "\"1\"")
+        .json(&json!({"settings": {"id_token_lifetime": 120}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    assert_eq!(patched.headers()["etag"], "\"2\"");
+    let body: Value = patched.json().await.unwrap();
+    expected["id_token_lifetime"] = json!(120);
+    assert_eq!(body["settings"], expected);
+    assert_eq!(body["display_name"], "Acme");
+
+    // The sign-up policy is replaced as a whole; the lifetimes stay.
+    let closed = call(&app, Method::PATCH, "/core/v1/issuers/acme", &token)
+        .json(&json!({"settings": {"signup": {"policy": "disabled"}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), 200);
+    expected["signup"] = json!({"policy": "disabled", "allowed_email_domains": []});
+    assert_eq!(closed.json::<Value>().await.unwrap()["settings"], expected);
+
+    // A display-name change leaves the settings alone.
+    let renamed = call(&app, Method::PATCH, "/core/v1/issuers/acme", &token)
+        .json(&json!({"display_name": "Acme Corp"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.json::<Value>().await.unwrap()["settings"], expected);
+}
+
+#[tokio::test]
+async fn bad_settings_are_refused_naming_the_field_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let token = app.core_api_token(&[]).await;
+    let cases = [
+        (
+            json!({"access_token_lifetime": 59}),
+            "settings.access_token_lifetime",
+        ),
+        (
+            json!({"access_token_lifetime": 86_401}),
+            "settings.access_token_lifetime",
+        ),
+        (
+            json!({"id_token_lifetime": 0}),
+            "settings.id_token_lifetime",
+        ),
+        (
+            json!({"refresh_token_lifetime": 299}),
+            "settings.refresh_token_lifetime",
+        ),
+        (
+            json!({"signing_algorithm": "RS256"}),
+            "settings.signing_algorithm",
+        ),
+        (
+            json!({"signing_algorithm": "none"}),
+            "settings.signing_algorithm",
+        ),
+        (
+            json!({"signup": {"policy": "invite_only"}}),
+            "settings.signup.policy",
+        ),
+        (
+            json!({"signup": {"policy": "allowed_email_domains"}}),
+            "settings.signup.allowed_email_domains",
+        ),
+        (
+            json!({"signup": {"policy": "allowed_email_domains",
+                              "allowed_email_domains": ["not a domain"]}}),
+            "settings.signup.allowed_email_domains",
+        ),
+        (
+            json!({"signup": {"policy": "open", "allowed_email_domains": ["example.com"]}}),
+            "settings.signup.allowed_email_domains",
+        ),
+    ];
+    for (settings, field) in cases {
+        let created = call(&app, Method::POST, "/core/v1/issuers", &token)
+            .json(&json!({"slug": "acme", "display_name": "Acme", "settings": settings}))
+            .send()
+            .await
+            .unwrap();
+        let body = problem(created, 400, "invalid_field").await;
+        assert_eq!(body["field"], field, "{settings}");
+        let patched = call(&app, Method::PATCH, "/core/v1/issuers/default", &token)
+            .json(&json!({"settings": settings}))
+            .send()
+            .await
+            .unwrap();
+        let body = problem(patched, 400, "invalid_field").await;
+        assert_eq!(body["field"], field, "{settings}");
+    }
+    let missing = call(&app, Method::GET, "/core/v1/issuers/acme", &token)
+        .send()
+        .await
+        .unwrap();
+    problem(missing, 404, "not_found").await;
+    let default = call(&app, Method::GET, "/core/v1/issuers/default", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(default.headers()["etag"], "\"1\"");
+    assert_eq!(
+        default.json::<Value>().await.unwrap()["settings"],
+        default_settings()
+    );
+}
+
+#[tokio::test]
+async fn unknown_or_mistyped_settings_are_refused_by_their_path() {
+    let app = TestApp::spawn().await;
+    let token = app.core_api_token(&[]).await;
+    let cases = [
+        (json!({"colour": "red"}), "settings.colour"),
+        (
+            json!({"signup": {"policy": "open", "colour": "red"}}),
+            "settings.signup.colour",
+        ),
+        (
+            json!({"access_token_lifetime": "1h"}),
+            "settings.access_token_lifetime",
+        ),
+        (json!({"signup": {}}), "settings.signup"),
+    ];
+    for (settings, field) in cases {
+        let created = call(&app, Method::POST, "/core/v1/issuers", &token)
+            .json(&json!({"slug": "acme", "display_name": "Acme", "settings": settings}))
+            .send()
+            .await
+            .unwrap();
+        let body = problem(created, 400, "invalid_body").await;
+        assert_eq!(body["field"], field, "{body}");
+        let patched = call(&app, Method::PATCH, "/core/v1/issuers/default", &token)
+            .json(&json!({"settings": settings}))
+            .send()
+            .await
+            .unwrap();
+        let body = problem(patched, 400, "invalid_body").await;
+        assert_eq!(body["field"], field, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn access_tokens_follow_the_issuers_access_token_lifetime() {
+    let app = TestApp::spawn().await;
+    let token = app.core_api_token(&[]).await;
+    let patched = call(&app, Method::PATCH, "/core/v1/issuers/system", &token)
+        .json(&json!({"settings": {"access_token_lifetime": 300}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+
+    let credential = app.core().create_admin_credential("ci", &[]).await.unwrap();
+    let response: Value = app
+        .client
+        .post(format!("{}/system/oauth/token", app.base_url))
+        .basic_auth(
+            credential.client_id.to_string(),
+            Some(credential.client_secret.expose()),
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(response["expires_in"], 300, "{response}");
+
+    // The token itself says so too, checked by an independent JWT library.
+    let access_token = response["access_token"].as_str().unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet = app
+        .get("/system/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(access_token).unwrap();
+    let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.validate_aud = false;
+    let claims = jsonwebtoken::decode::<Value>(
+        access_token,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &validation,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        300
+    );
+
+    // Tokens issued before the change keep the lifetime they were issued with; new ones of
+    // the default issuer are unaffected by the system issuer's setting.
+    let default = call(&app, Method::GET, "/core/v1/issuers/default", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        default.json::<Value>().await.unwrap()["settings"]["access_token_lifetime"],
+        3600
+    );
+}
