@@ -128,6 +128,18 @@ impl TestApp {
             .to_owned()
     }
 
+    /// A Core API request with a bearer token: `{method} {base_url}{path}`.
+    pub fn core_request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base_url))
+            .bearer_auth(token)
+    }
+
     /// `GET {base_url}{path}`.
     ///
     /// # Panics
@@ -166,4 +178,25 @@ impl TestApp {
         } = self;
         Self::start(config, database, data_dir).await
     }
+}
+
+/// Asserts that `response` is an RFC 9457 problem document with `status` and `code`, and
+/// returns its body.
+///
+/// # Panics
+/// When it is not.
+pub async fn expect_problem(
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+) -> serde_json::Value {
+    assert_eq!(response.status(), status, "status");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: serde_json::Value = response.json().await.expect("a JSON problem document");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    body
 }

@@ -7,9 +7,7 @@ use serde_json::{Value, json};
 use tessera_testkit::TestApp;
 
 fn call(app: &TestApp, method: Method, path: &str, token: &str) -> RequestBuilder {
-    app.client
-        .request(method, format!("{}{path}", app.base_url))
-        .bearer_auth(token)
+    app.core_request(method, path, token)
 }
 
 async fn client_credentials(app: &TestApp, id: &str, secret: &str) -> u16 {

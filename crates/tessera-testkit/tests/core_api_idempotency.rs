@@ -7,24 +7,12 @@
 use reqwest::{RequestBuilder, Response};
 use serde_json::{Value, json};
 use tessera_store::{IssuerScope, PageRequest};
-use tessera_testkit::TestApp;
+use tessera_testkit::{TestApp, expect_problem};
 
 fn post(app: &TestApp, path: &str, token: &str) -> RequestBuilder {
     app.client
         .post(format!("{}{path}", app.base_url))
         .bearer_auth(token)
-}
-
-async fn problem(response: Response, status: u16, code: &str) -> Value {
-    assert_eq!(response.status(), status);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], code, "{body}");
-    assert_eq!(body["status"], status);
-    body
 }
 
 /// How many `event_type` events the issuer `slug` has.
@@ -120,7 +108,7 @@ async fn a_key_reused_for_another_request_is_refused() {
         .send()
         .await
         .unwrap();
-    let refused = problem(other_body, 422, "idempotency_key_reused").await;
+    let refused = expect_problem(other_body, 422, "idempotency_key_reused").await;
     assert_eq!(refused["field"], "Idempotency-Key");
     // The same body on another path is another request too.
     let other_path = post(&app, "/core/v1/issuers/acme/keys/rotate", &token)
@@ -129,7 +117,7 @@ async fn a_key_reused_for_another_request_is_refused() {
         .send()
         .await
         .unwrap();
-    problem(other_path, 422, "idempotency_key_reused").await;
+    expect_problem(other_path, 422, "idempotency_key_reused").await;
 
     assert_eq!(app.core().find_issuer("globex").await.unwrap(), None);
     assert_eq!(events_of(&app, "acme", "key.rotated").await, 0);
@@ -159,7 +147,7 @@ async fn keys_of_two_credentials_are_independent() {
         .await
         .unwrap();
     assert!(by_bob.headers().get("idempotent-replayed").is_none());
-    problem(by_bob, 409, "conflict").await;
+    expect_problem(by_bob, 409, "conflict").await;
 
     // Nor does his key refuse a different body: it was never Alice's.
     let other_bob = post(&app, "/core/v1/issuers", &bob)
@@ -192,7 +180,7 @@ async fn a_refused_request_is_kept_and_replayed_like_any_other() {
         .await
         .unwrap();
     assert!(first.headers().get("idempotent-replayed").is_none());
-    let first = problem(first, 400, "invalid_field").await;
+    let first = expect_problem(first, 400, "invalid_field").await;
 
     let retry = post(&app, "/core/v1/issuers", &token)
         .header("idempotency-key", "bad-create")
@@ -201,7 +189,7 @@ async fn a_refused_request_is_kept_and_replayed_like_any_other() {
         .await
         .unwrap();
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
-    assert_eq!(problem(retry, 400, "invalid_field").await, first);
+    assert_eq!(expect_problem(retry, 400, "invalid_field").await, first);
 }
 
 #[tokio::test]
@@ -216,7 +204,7 @@ async fn an_invalid_key_is_a_bad_request_and_changes_nothing() {
             .send()
             .await
             .unwrap();
-        let refused = problem(response, 400, "invalid_request").await;
+        let refused = expect_problem(response, 400, "invalid_request").await;
         assert_eq!(refused["field"], "Idempotency-Key", "{key:?}");
     }
     let twice = post(&app, "/core/v1/issuers", &token)
@@ -226,7 +214,7 @@ async fn an_invalid_key_is_a_bad_request_and_changes_nothing() {
         .send()
         .await
         .unwrap();
-    problem(twice, 400, "invalid_request").await;
+    expect_problem(twice, 400, "invalid_request").await;
     assert_eq!(app.core().find_issuer("acme").await.unwrap(), None);
 
     // The longest key is fine.
@@ -251,7 +239,7 @@ async fn without_a_valid_token_the_key_is_not_used() {
         .await
         .unwrap();
     assert!(unauthenticated.headers().contains_key("www-authenticate"));
-    problem(unauthenticated, 401, "unauthorized").await;
+    expect_problem(unauthenticated, 401, "unauthorized").await;
 
     // Nothing was kept under the key: the real request runs.
     let created = post(&app, "/core/v1/issuers", &token)
@@ -275,7 +263,7 @@ async fn a_body_over_the_limit_is_refused_with_a_key_too() {
         .send()
         .await
         .unwrap();
-    problem(response, 413, "payload_too_large").await;
+    expect_problem(response, 413, "payload_too_large").await;
 }
 
 #[tokio::test]
@@ -295,7 +283,7 @@ async fn without_the_header_every_post_runs() {
         .await
         .unwrap();
     assert!(second.headers().get("idempotent-replayed").is_none());
-    let conflict = problem(second, 409, "conflict").await;
+    let conflict = expect_problem(second, 409, "conflict").await;
     assert_eq!(conflict["field"], "slug");
     assert_eq!(events_of(&app, "acme", "issuer.created").await, 1);
 }
@@ -322,7 +310,7 @@ async fn concurrent_retries_with_one_key_run_the_request_once() {
             (201, false) => ran += 1,
             (201, true) => replayed += 1,
             (409, false) => {
-                let refused = problem(response, 409, "conflict").await;
+                let refused = expect_problem(response, 409, "conflict").await;
                 assert_eq!(refused["field"], "Idempotency-Key");
                 in_progress += 1;
             }

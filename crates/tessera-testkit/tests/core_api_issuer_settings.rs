@@ -3,25 +3,12 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a failed assertion
 
-use reqwest::{Method, RequestBuilder, Response};
+use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
-use tessera_testkit::TestApp;
+use tessera_testkit::{TestApp, expect_problem};
 
 fn call(app: &TestApp, method: Method, path: &str, token: &str) -> RequestBuilder {
-    app.client
-        .request(method, format!("{}{path}", app.base_url))
-        .bearer_auth(token)
-}
-
-async fn problem(response: Response, status: u16, code: &str) -> Value {
-    assert_eq!(response.status(), status);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], code, "{body}");
-    body
+    app.core_request(method, path, token)
 }
 
 fn default_settings() -> Value {
@@ -174,21 +161,21 @@ async fn bad_settings_are_refused_naming_the_field_and_change_nothing() {
             .send()
             .await
             .unwrap();
-        let body = problem(created, 400, "invalid_field").await;
+        let body = expect_problem(created, 400, "invalid_field").await;
         assert_eq!(body["field"], field, "{settings}");
         let patched = call(&app, Method::PATCH, "/core/v1/issuers/default", &token)
             .json(&json!({"settings": settings}))
             .send()
             .await
             .unwrap();
-        let body = problem(patched, 400, "invalid_field").await;
+        let body = expect_problem(patched, 400, "invalid_field").await;
         assert_eq!(body["field"], field, "{settings}");
     }
     let missing = call(&app, Method::GET, "/core/v1/issuers/acme", &token)
         .send()
         .await
         .unwrap();
-    problem(missing, 404, "not_found").await;
+    expect_problem(missing, 404, "not_found").await;
     let default = call(&app, Method::GET, "/core/v1/issuers/default", &token)
         .send()
         .await
@@ -222,14 +209,14 @@ async fn unknown_or_mistyped_settings_are_refused_by_their_path() {
             .send()
             .await
             .unwrap();
-        let body = problem(created, 400, "invalid_body").await;
+        let body = expect_problem(created, 400, "invalid_body").await;
         assert_eq!(body["field"], field, "{body}");
         let patched = call(&app, Method::PATCH, "/core/v1/issuers/default", &token)
             .json(&json!({"settings": settings}))
             .send()
             .await
             .unwrap();
-        let body = problem(patched, 400, "invalid_body").await;
+        let body = expect_problem(patched, 400, "invalid_body").await;
         assert_eq!(body["field"], field, "{body}");
     }
 }

@@ -3,26 +3,12 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a failed assertion
 
-use reqwest::{Method, RequestBuilder, Response};
+use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
-use tessera_testkit::TestApp;
+use tessera_testkit::{TestApp, expect_problem};
 
 fn call(app: &TestApp, method: Method, path: &str, token: &str) -> RequestBuilder {
-    app.client
-        .request(method, format!("{}{path}", app.base_url))
-        .bearer_auth(token)
-}
-
-async fn problem(response: Response, status: u16, code: &str) -> Value {
-    assert_eq!(response.status(), status);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], code, "{body}");
-    assert_eq!(body["status"], status);
-    body
+    app.core_request(method, path, token)
 }
 
 #[tokio::test]
@@ -67,13 +53,13 @@ async fn an_issuer_is_created_read_updated_and_deleted_with_etags() {
         .send()
         .await
         .unwrap();
-    problem(stale, 412, "precondition_failed").await;
+    expect_problem(stale, 412, "precondition_failed").await;
     let stale_delete = call(&app, Method::DELETE, "/core/v1/issuers/acme", &token)
         .header("if-match", "\"1\"")
         .send()
         .await
         .unwrap();
-    problem(stale_delete, 412, "precondition_failed").await;
+    expect_problem(stale_delete, 412, "precondition_failed").await;
 
     let deleted = call(&app, Method::DELETE, "/core/v1/issuers/acme", &token)
         .header("if-match", "\"2\"")
@@ -85,7 +71,7 @@ async fn an_issuer_is_created_read_updated_and_deleted_with_etags() {
         .send()
         .await
         .unwrap();
-    problem(gone, 404, "not_found").await;
+    expect_problem(gone, 404, "not_found").await;
 }
 
 #[tokio::test]
@@ -100,8 +86,8 @@ async fn bad_input_gets_a_problem_that_names_the_field_and_changes_nothing() {
     };
     let json = "application/json";
 
-    problem(post("{\"slug\":", json).await.unwrap(), 400, "invalid_body").await;
-    let wrong_type = problem(
+    expect_problem(post("{\"slug\":", json).await.unwrap(), 400, "invalid_body").await;
+    let wrong_type = expect_problem(
         post(r#"{"slug":"acme","display_name":5}"#, json)
             .await
             .unwrap(),
@@ -110,7 +96,7 @@ async fn bad_input_gets_a_problem_that_names_the_field_and_changes_nothing() {
     )
     .await;
     assert_eq!(wrong_type["field"], "display_name");
-    let unknown = problem(
+    let unknown = expect_problem(
         post(r#"{"slug":"acme","display_name":"A","colour":"red"}"#, json)
             .await
             .unwrap(),
@@ -119,7 +105,7 @@ async fn bad_input_gets_a_problem_that_names_the_field_and_changes_nothing() {
     )
     .await;
     assert_eq!(unknown["field"], "colour");
-    let missing = problem(
+    let missing = expect_problem(
         post(r#"{"display_name":"A"}"#, json).await.unwrap(),
         400,
         "invalid_body",
@@ -129,7 +115,7 @@ async fn bad_input_gets_a_problem_that_names_the_field_and_changes_nothing() {
         missing["detail"].as_str().unwrap().contains("slug"),
         "{missing}"
     );
-    problem(
+    expect_problem(
         post(r#"{"slug":"acme","display_name":"A"}"#, "text/plain")
             .await
             .unwrap(),
@@ -137,7 +123,7 @@ async fn bad_input_gets_a_problem_that_names_the_field_and_changes_nothing() {
         "unsupported_media_type",
     )
     .await;
-    let reserved = problem(
+    let reserved = expect_problem(
         post(r#"{"slug":"core","display_name":"A"}"#, json)
             .await
             .unwrap(),
@@ -157,7 +143,7 @@ async fn bad_input_gets_a_problem_that_names_the_field_and_changes_nothing() {
         .send()
         .await
         .unwrap();
-    problem(too_large, 413, "payload_too_large").await;
+    expect_problem(too_large, 413, "payload_too_large").await;
 
     assert_eq!(
         post(r#"{"slug":"acme","display_name":"A"}"#, json)
@@ -166,7 +152,7 @@ async fn bad_input_gets_a_problem_that_names_the_field_and_changes_nothing() {
             .status(),
         201
     );
-    let duplicate = problem(
+    let duplicate = expect_problem(
         post(r#"{"slug":"acme","display_name":"B"}"#, json)
             .await
             .unwrap(),
@@ -237,7 +223,7 @@ async fn listings_page_with_opaque_cursors() {
         .await
         .unwrap();
     assert_eq!(
-        problem(bad_cursor, 400, "invalid_request").await["field"],
+        expect_problem(bad_cursor, 400, "invalid_request").await["field"],
         "cursor"
     );
     let bad_limit = call(&app, Method::GET, "/core/v1/issuers?limit=0", &token)
@@ -245,7 +231,7 @@ async fn listings_page_with_opaque_cursors() {
         .await
         .unwrap();
     assert_eq!(
-        problem(bad_limit, 400, "invalid_request").await["field"],
+        expect_problem(bad_limit, 400, "invalid_request").await["field"],
         "limit"
     );
 }
@@ -266,7 +252,7 @@ async fn a_restricted_credential_cannot_see_or_create_beyond_its_issuers() {
         .send()
         .await
         .unwrap();
-    problem(other, 404, "not_found").await;
+    expect_problem(other, 404, "not_found").await;
     let other_keys = call(
         &app,
         Method::GET,
@@ -276,7 +262,7 @@ async fn a_restricted_credential_cannot_see_or_create_beyond_its_issuers() {
     .send()
     .await
     .unwrap();
-    problem(other_keys, 404, "not_found").await;
+    expect_problem(other_keys, 404, "not_found").await;
     let own = call(&app, Method::GET, "/core/v1/issuers/tenant-a", &restricted)
         .send()
         .await
@@ -287,7 +273,7 @@ async fn a_restricted_credential_cannot_see_or_create_beyond_its_issuers() {
         .send()
         .await
         .unwrap();
-    problem(create, 403, "forbidden").await;
+    expect_problem(create, 403, "forbidden").await;
 }
 
 #[tokio::test]

@@ -7,9 +7,7 @@ use serde_json::{Value, json};
 use tessera_testkit::TestApp;
 
 fn call(app: &TestApp, method: Method, path: &str, token: &str) -> RequestBuilder {
-    app.client
-        .request(method, format!("{}{path}", app.base_url))
-        .bearer_auth(token)
+    app.core_request(method, path, token)
 }
 
 async fn create(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
@@ -117,6 +115,44 @@ async fn a_user_is_provisioned_changed_blocked_and_deleted() {
             .status(),
         404
     );
+
+    // Every change left its event, by the admin client, and none carries the password.
+    let events = app
+        .core()
+        .store()
+        .events()
+        .list(
+            tessera_store::IssuerScope::of(&builtin.default),
+            tessera_store::PageRequest::first(100),
+        )
+        .await
+        .unwrap()
+        .items;
+    let trail: Vec<&str> = events
+        .iter()
+        .filter(|e| e.subject == id)
+        .map(|e| e.event_type.as_str())
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            "user.created",
+            "user.updated",
+            "user.blocked",
+            "user.unblocked",
+            "user.password.changed",
+            "user.deleted"
+        ]
+    );
+    assert!(
+        events
+            .iter()
+            .filter(|e| e.subject == id)
+            .all(|e| matches!(e.actor, tessera_model::Actor::AdminClient(_)))
+    );
+    assert!(!events.iter().any(
+        |e| e.data.to_string().contains("passphrase") || e.data.to_string().contains("battery")
+    ));
 }
 
 #[tokio::test]
