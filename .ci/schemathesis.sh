@@ -23,16 +23,26 @@ flags=(--data-dir "$work/data" --listen "127.0.0.1:$port")
 "$BIN" serve "${flags[@]}" 2>"$work/server.log" &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
+# Python rather than curl: one fewer tool a fresh machine must have.
+http() { python3 - "$@" <<'PY'
+import base64, sys, urllib.parse, urllib.request
+url, user, password = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None, sys.argv[3] if len(sys.argv) > 3 else None
+request = urllib.request.Request(url)
+if user:
+    request.data = urllib.parse.urlencode({"grant_type": "client_credentials"}).encode()
+    request.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
+print(urllib.request.urlopen(request, timeout=5).read().decode())
+PY
+}
 for _ in $(seq 1 100); do
-  curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break
+  http "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
   sleep 0.1
 done
 
 credential=$("$BIN" admin create-credential --name schemathesis --json "${flags[@]}")
 client_id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$credential")
 client_secret=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$credential")
-token=$(curl -sf -u "$client_id:$client_secret" -d grant_type=client_credentials \
-  "http://127.0.0.1:$port/system/oauth/token" |
+token=$(http "http://127.0.0.1:$port/system/oauth/token" "$client_id" "$client_secret" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 
 cd "$work" # schemathesis writes its example database into the working folder
