@@ -110,7 +110,11 @@ mod tests {
         let events = db
             .store
             .events()
-            .list(IssuerScope::of(&a.system), PageRequest::first(10))
+            .list(
+                IssuerScope::of(&a.system),
+                &Default::default(),
+                PageRequest::first(10),
+            )
             .await
             .unwrap()
             .items;

@@ -1013,7 +1013,11 @@ mod tests {
         let events =
             f.db.store
                 .events()
-                .list(IssuerScope::of(&f.issuer), PageRequest::first(100))
+                .list(
+                    IssuerScope::of(&f.issuer),
+                    &Default::default(),
+                    PageRequest::first(100),
+                )
                 .await
                 .unwrap()
                 .items;
@@ -1149,7 +1153,11 @@ mod tests {
         let events =
             f.db.store
                 .events()
-                .list(IssuerScope::of(&f.issuer), PageRequest::first(100))
+                .list(
+                    IssuerScope::of(&f.issuer),
+                    &Default::default(),
+                    PageRequest::first(100),
+                )
                 .await
                 .unwrap()
                 .items;

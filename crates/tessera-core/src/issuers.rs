@@ -519,6 +519,7 @@ mod tests {
             .events()
             .list(
                 tessera_store::IssuerScope::of(&tuned),
+                &Default::default(),
                 PageRequest::first(10),
             )
             .await

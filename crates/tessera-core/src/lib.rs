@@ -14,6 +14,7 @@ use tessera_store::{Store, StoreError};
 pub mod admin;
 pub mod bootstrap;
 pub mod clients;
+pub mod events;
 pub mod idempotency;
 pub mod issuers;
 pub mod keys;

@@ -714,7 +714,11 @@ mod tests {
     async fn events(f: &Fixture, issuer: &Issuer) -> Vec<tessera_model::Event> {
         f.store
             .events()
-            .list(IssuerScope::of(issuer), PageRequest::first(1000))
+            .list(
+                IssuerScope::of(issuer),
+                &Default::default(),
+                PageRequest::first(1000),
+            )
             .await
             .unwrap()
             .items

@@ -90,6 +90,91 @@ pub struct Event {
     pub data: serde_json::Value,
     /// When it happened.
     pub occurred_at: UnixTime,
+    /// Its place in the issuer's chain: 1 for the issuer's first event, then 2, 3, …
+    pub seq: i64,
+    /// The `hash` of the issuer's previous event ([`GENESIS_HASH`] for `seq` 1).
+    pub prev_hash: [u8; 32],
+    /// SHA-256 of `prev_hash` and [`ChainFields::canonical_bytes`] of this event.
+    pub hash: [u8; 32],
+}
+
+impl Event {
+    /// The fields the chain hash covers, as stored.
+    pub fn chain_fields(&self) -> ChainFields<'_> {
+        ChainFields {
+            issuer_id: self.issuer_id,
+            seq: self.seq,
+            id: self.id,
+            event_type: &self.event_type,
+            subject: &self.subject,
+            actor: self.actor,
+            data: &self.data,
+            occurred_at: self.occurred_at,
+        }
+    }
+}
+
+/// The `prev_hash` of an issuer's first event.
+pub const GENESIS_HASH: [u8; 32] = [0; 32];
+
+/// What an event's chain hash covers: everything about it except the hashes themselves.
+///
+/// The writer (the store, when it appends) and the verifier (`tessera audit verify`) both
+/// hash [`ChainFields::canonical_bytes`], so they cannot disagree on the encoding.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChainFields<'a> {
+    /// The issuer whose trail it belongs to.
+    pub issuer_id: IssuerId,
+    /// Its place in the chain.
+    pub seq: i64,
+    /// Its id.
+    pub id: EventId,
+    /// Dotted type.
+    pub event_type: &'a str,
+    /// The public id of what it is about.
+    pub subject: &'a str,
+    /// Who caused it.
+    pub actor: Actor,
+    /// Type-specific detail.
+    pub data: &'a serde_json::Value,
+    /// When it happened.
+    pub occurred_at: UnixTime,
+}
+
+/// Names the encoding, so that a later version can never collide with this one.
+const CHAIN_DOMAIN: &[u8] = b"tessera/event-chain/v1";
+
+impl ChainFields<'_> {
+    /// The bytes hashed for this event after `prev_hash`: a version tag, then every field
+    /// as an 8-byte big-endian length followed by its bytes (ids as their 16 UUID bytes,
+    /// numbers as 8 big-endian bytes, the actor in its storage spelling, `data` as compact
+    /// JSON text). Length prefixes make the encoding unambiguous: no two different events
+    /// share it, whatever their strings contain.
+    pub fn canonical_bytes(&self, prev_hash: &[u8; 32]) -> Vec<u8> {
+        let data = self.data.to_string();
+        let actor = self.actor.to_storage();
+        let (issuer, id) = (self.issuer_id.as_uuid(), self.id.as_uuid());
+        let fields: [&[u8]; 9] = [
+            prev_hash,
+            issuer.as_bytes(),
+            &self.seq.to_be_bytes(),
+            id.as_bytes(),
+            self.event_type.as_bytes(),
+            self.subject.as_bytes(),
+            actor.as_bytes(),
+            data.as_bytes(),
+            &self.occurred_at.0.to_be_bytes(),
+        ];
+        let mut out = Vec::with_capacity(
+            CHAIN_DOMAIN.len() + fields.iter().map(|f| f.len() + 8).sum::<usize>(),
+        );
+        out.extend_from_slice(CHAIN_DOMAIN);
+        for field in fields {
+            out.extend_from_slice(&(field.len() as u64).to_be_bytes());
+            out.extend_from_slice(field);
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -107,5 +192,29 @@ mod tests {
         }
         assert_eq!(Actor::from_storage("client:usr_00"), None);
         assert_eq!(Actor::from_storage("nobody"), None);
+    }
+
+    #[test]
+    fn the_canonical_encoding_separates_fields() {
+        let data = serde_json::json!({});
+        let fields = |event_type, subject| ChainFields {
+            issuer_id: IssuerId::from_uuid(uuid::Uuid::nil()),
+            seq: 1,
+            id: EventId::from_uuid(uuid::Uuid::nil()),
+            event_type,
+            subject,
+            actor: Actor::System,
+            data: &data,
+            occurred_at: UnixTime(0),
+        };
+        // The same characters split differently between two fields encode differently.
+        assert_ne!(
+            fields("user.created", "x").canonical_bytes(&GENESIS_HASH),
+            fields("user.create", "dx").canonical_bytes(&GENESIS_HASH)
+        );
+        assert_ne!(
+            fields("a", "b").canonical_bytes(&GENESIS_HASH),
+            fields("a", "b").canonical_bytes(&[1; 32])
+        );
     }
 }

@@ -17,7 +17,7 @@ pub use email::{Email, EmailError};
 pub use entity::{
     Client, ClientType, Issuer, KeyAlgorithm, KeyState, SigningKey, Ticket, TicketKind, User,
 };
-pub use event::{Actor, Event, NewEvent};
+pub use event::{Actor, ChainFields, Event, GENESIS_HASH, NewEvent};
 pub use id::{ClientId, EventId, IdError, IssuerId, KeyId, TicketId, UserId};
 pub use issuer_settings::{
     ACCESS_TOKEN_LIFETIME, Bounds, EmailDomains, ID_TOKEN_LIFETIME, IssuerSettings,

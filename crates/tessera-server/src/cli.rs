@@ -87,6 +87,21 @@ pub enum Command {
     /// Administration that works on the data while a server is running.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `tessera audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute every issuer's event hash chain and name the first broken link. Exits 0 when
+    /// every chain is intact, 1 when one is broken.
+    Verify {
+        /// Check only this issuer [default: every issuer].
+        #[arg(long = "issuer", value_name = "SLUG")]
+        issuer: Option<String>,
+    },
 }
 
 /// `tessera admin …`

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use serde_json::json;
 use tessera_model::IssuerSlug;
-use tessera_server::cli::{AdminCommand, Cli, Command};
+use tessera_server::cli::{AdminCommand, AuditCommand, Cli, Command};
 use tessera_server::{Application, Claim, Config, Installation, Purpose, StartupError};
 
 fn main() -> ExitCode {
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
         Err(error) => return fail(&StartupError::Serve(error)),
     };
     match runtime.block_on(run(cli.command, config)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => fail(&error),
     }
 }
@@ -41,12 +41,12 @@ fn fail(error: &StartupError) -> ExitCode {
     ExitCode::from(error.exit_code())
 }
 
-async fn run(command: Command, config: Config) -> Result<(), StartupError> {
+async fn run(command: Command, config: Config) -> Result<ExitCode, StartupError> {
     match command {
         Command::Serve => {
             let shutdown = tessera_server::shutdown_signal();
             let app = Application::build(&config).await?;
-            app.run_until(shutdown).await
+            app.run_until(shutdown).await?;
         }
         Command::Migrate => {
             let status = tessera_server::migrate(&config).await?;
@@ -55,14 +55,63 @@ async fn run(command: Command, config: Config) -> Result<(), StartupError> {
                 status.applied.unwrap_or(0),
                 config.database_url
             ));
-            Ok(())
         }
         Command::Admin(AdminCommand::CreateCredential {
             name,
             issuers,
             json,
-        }) => create_credential(&config, &name, &issuers, json).await,
+        }) => create_credential(&config, &name, &issuers, json).await?,
+        Command::Audit(AuditCommand::Verify { issuer }) => {
+            return audit_verify(&config, issuer.as_deref()).await;
+        }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tessera audit verify`: one line per issuer; exit 1 when any chain is broken.
+async fn audit_verify(config: &Config, slug: Option<&str>) -> Result<ExitCode, StartupError> {
+    let claim = Claim::take(config, Purpose::Admin)?;
+    let public_url = config.public_url_for(config.listen);
+    let installation = Installation::open(claim, config, &public_url).await?;
+    let core = &installation.core;
+    let issuers = match slug {
+        Some(slug) => match core.find_issuer(slug).await? {
+            Some(issuer) => vec![issuer],
+            None => {
+                return Err(StartupError::Core(tessera_core::CoreError::UnknownIssuer(
+                    slug.to_owned(),
+                )));
+            }
+        },
+        None => core.all_issuers().await?,
+    };
+    let mut intact = true;
+    for issuer in &issuers {
+        let report = core.verify_audit_chain(issuer).await?;
+        match &report.broken {
+            None => say(&format!(
+                "{}: {} events, chain intact",
+                issuer.slug, report.events
+            )),
+            Some(link) => {
+                intact = false;
+                let event = link
+                    .event_id
+                    .map(|id| format!(" ({id})"))
+                    .unwrap_or_default();
+                say(&format!(
+                    "{}: chain broken at event #{}{event}: {}",
+                    issuer.slug, link.seq, link.reason
+                ));
+            }
+        }
+    }
+    core.store().close().await;
+    Ok(if intact {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn create_credential(

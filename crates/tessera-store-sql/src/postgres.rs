@@ -15,6 +15,11 @@ type Db = sqlx::Postgres;
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 const BACKEND: Backend = Backend::Postgres;
 const BEGIN_WRITE: &str = "BEGIN";
+/// Serializes appends to one issuer's chain: of two transactions, the second waits here
+/// until the first commits, then reads the new last event. `NO KEY UPDATE`, not `UPDATE`:
+/// inserting a row that references the issuer takes `KEY SHARE` on it, which `UPDATE` would
+/// wait for (two writers holding `KEY SHARE` would then deadlock), and `NO KEY UPDATE` does not.
+const LOCK_ISSUER_FOR_APPEND: &str = "SELECT 1 FROM issuers WHERE id = $1 FOR NO KEY UPDATE";
 const MIGRATIONS_TABLE_EXISTS: &str = "SELECT COUNT(*) FROM information_schema.tables \
      WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'";
 

@@ -16,6 +16,10 @@ const BACKEND: Backend = Backend::Sqlite;
 /// Takes the write lock at the start, so a transaction never fails half-way when it tries
 /// to upgrade a read lock.
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+/// Appends to an issuer's chain need no lock of their own: `BEGIN IMMEDIATE` already gives
+/// the transaction the database's single write lock. (Binds the issuer id like the PostgreSQL
+/// statement, so that the shared code is one body.)
+const LOCK_ISSUER_FOR_APPEND: &str = "SELECT 1 WHERE $1 IS NOT NULL";
 const MIGRATIONS_TABLE_EXISTS: &str =
     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'";
 

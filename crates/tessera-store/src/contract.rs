@@ -18,12 +18,16 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tessera_model::{
-    Actor, Client, ClientId, ClientType, Email, EmailDomains, Issuer, IssuerId, IssuerSettings,
-    IssuerSlug, KeyAlgorithm, KeyId, KeyState, NewEvent, SigningKey, SignupPolicy, Ticket,
-    TicketId, TicketKind, UnixTime, User, UserId,
+    Actor, Client, ClientId, ClientType, Email, EmailDomains, GENESIS_HASH, Issuer, IssuerId,
+    IssuerSettings, IssuerSlug, KeyAlgorithm, KeyId, KeyState, NewEvent, SigningKey, SignupPolicy,
+    Ticket, TicketId, TicketKind, UnixTime, User, UserId,
 };
 
-use crate::{Begin, IssuerScope, PageRequest, Store, StoreError, StoredResponse, UserListFilter};
+use crate::chain::chain_hash;
+use crate::{
+    Begin, EventListFilter, EventTypeFilter, IssuerScope, PageRequest, Store, StoreError,
+    StoredResponse, UserListFilter,
+};
 
 /// A store made for one test, with whatever must live as long as it (a temporary folder, a
 /// database to drop).
@@ -62,7 +66,10 @@ macro_rules! contract_suite {
             an_unfinished_idempotency_key_is_in_progress_until_abandoned,
             an_expired_idempotency_key_counts_as_absent,
             concurrent_requests_with_one_idempotency_key_have_exactly_one_start,
-            idempotency_keys_of_two_callers_do_not_collide
+            idempotency_keys_of_two_callers_do_not_collide,
+            event_chains_are_contiguous_and_linked_per_issuer,
+            concurrent_appends_to_one_issuer_leave_a_gap_free_chain,
+            events_are_listed_by_type_subject_actor_and_time
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -165,7 +172,7 @@ fn ticket(issuer_id: IssuerId, secret_hash: [u8; 32], expires_at: UnixTime) -> T
 async fn event_types(store: &dyn Store, scope: IssuerScope) -> Vec<String> {
     store
         .events()
-        .list(scope, PageRequest::first(1000))
+        .list(scope, &Default::default(), PageRequest::first(1000))
         .await
         .expect("list events")
         .items
@@ -1017,7 +1024,7 @@ pub async fn a_change_and_its_event_are_written_together_or_not_at_all(store: Ar
     );
     let events = store
         .events()
-        .list(scope, PageRequest::first(10))
+        .list(scope, &Default::default(), PageRequest::first(10))
         .await
         .unwrap()
         .items;
@@ -1128,12 +1135,16 @@ pub async fn listings_paginate_without_gaps_or_repeats(store: Arc<dyn Store>) {
 
     let first = store
         .events()
-        .list(scope, PageRequest::first(5))
+        .list(scope, &Default::default(), PageRequest::first(5))
         .await
         .unwrap();
     let rest = store
         .events()
-        .list(scope, PageRequest::after(first.next_after.unwrap(), 100))
+        .list(
+            scope,
+            &Default::default(),
+            PageRequest::after(first.next_after.unwrap(), 100),
+        )
         .await
         .unwrap();
     assert_eq!(first.items.len() + rest.items.len(), 8);
@@ -1572,5 +1583,182 @@ pub async fn idempotency_keys_of_two_callers_do_not_collide(store: Arc<dyn Store
             .await
             .unwrap(),
         Begin::Started
+    );
+}
+
+/// The whole chain of an issuer, read page by page in `seq` order.
+async fn chain(store: &dyn Store, scope: IssuerScope) -> Vec<tessera_model::Event> {
+    let mut events = Vec::new();
+    loop {
+        let after = events.last().map_or(0, |e: &tessera_model::Event| e.seq);
+        let page = store.events().list_chain(scope, after, 7).await.unwrap();
+        if page.is_empty() {
+            return events;
+        }
+        events.extend(page);
+    }
+}
+
+/// Asserts that `events` is a whole, intact chain: seq 1, 2, …, each linked to the one before
+/// and hashed over its contents.
+fn assert_intact(events: &[tessera_model::Event]) {
+    let mut prev = GENESIS_HASH;
+    for (i, event) in events.iter().enumerate() {
+        assert_eq!(event.seq, i as i64 + 1, "seq of {:?}", event.id);
+        assert_eq!(event.prev_hash, prev, "prev_hash of seq {}", event.seq);
+        assert_eq!(
+            event.hash,
+            chain_hash(&event.prev_hash, &event.chain_fields()),
+            "hash of seq {}",
+            event.seq
+        );
+        prev = event.hash;
+    }
+}
+
+/// Every issuer's events form a chain of its own, numbered from 1 and linked by hashes.
+pub async fn event_chains_are_contiguous_and_linked_per_issuer(store: Arc<dyn Store>) {
+    let (acme, acme_scope) = create_issuer(&*store, "acme").await;
+    let (globex, globex_scope) = create_issuer(&*store, "globex").await;
+    for i in 0..10 {
+        let (issuer, scope) = if i % 3 == 0 {
+            (&globex, globex_scope)
+        } else {
+            (&acme, acme_scope)
+        };
+        let user = user(issuer.id, &format!("u{i}@example.com"), None);
+        store
+            .users()
+            .create(scope, &user, &event("user.created", user.id))
+            .await
+            .unwrap();
+        store
+            .events()
+            .append(scope, &event("user.login.failed", user.id))
+            .await
+            .unwrap();
+    }
+    let acme_chain = chain(&*store, acme_scope).await;
+    let globex_chain = chain(&*store, globex_scope).await;
+    // issuer.created, then two events for each of its users.
+    assert_eq!(acme_chain.len(), 1 + 2 * 6);
+    assert_eq!(globex_chain.len(), 1 + 2 * 4);
+    assert_intact(&acme_chain);
+    assert_intact(&globex_chain);
+    assert!(acme_chain.iter().all(|e| e.issuer_id == acme.id));
+    assert_eq!(store.events().count(acme_scope).await.unwrap(), 13);
+    assert_ne!(acme_chain[0].hash, globex_chain[0].hash);
+    // The listing carries the same links.
+    let listed = store
+        .events()
+        .list(
+            acme_scope,
+            &EventListFilter::default(),
+            PageRequest::first(100),
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(listed.len(), acme_chain.len());
+    for event in &listed {
+        assert!(acme_chain.contains(event));
+    }
+}
+
+/// Sixteen writers appending to one issuer at once leave seq 1…n with no gap and no fork.
+pub async fn concurrent_appends_to_one_issuer_leave_a_gap_free_chain(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let store = store.clone();
+            let acme = acme.clone();
+            tokio::spawn(async move {
+                let user = user(acme.id, &format!("racer{i}@example.com"), None);
+                store
+                    .users()
+                    .create(scope, &user, &event("user.created", user.id))
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let events = chain(&*store, scope).await;
+    assert_eq!(events.len(), 17);
+    assert_intact(&events);
+}
+
+/// Filters select by exact type, type prefix, subject, actor and time, and combine.
+pub async fn events_are_listed_by_type_subject_actor_and_time(store: Arc<dyn Store>) {
+    let (_, scope) = create_issuer(&*store, "acme").await;
+    let (_, other) = create_issuer(&*store, "globex").await;
+    let admin = Actor::AdminClient(ClientId::new());
+    let written = [
+        ("user.created", "usr_a", Actor::System, 10),
+        ("user.updated", "usr_a", admin, 20),
+        ("user.login.failed", "usr_b", Actor::System, 30),
+        ("userx.created", "usr_b", admin, 40),
+        ("client.created", "cli_c", admin, 50),
+    ];
+    for (event_type, subject, actor, at) in written {
+        let event = NewEvent::new(event_type, subject, actor, json!({}), T0.plus_seconds(at));
+        store.events().append(scope, &event).await.unwrap();
+        // The same in another issuer, which no listing of `scope` may return.
+        let twin = NewEvent::new(event_type, subject, actor, json!({}), event.occurred_at);
+        store.events().append(other, &twin).await.unwrap();
+    }
+    let types = |filter: EventListFilter| {
+        let store = store.clone();
+        async move {
+            let mut types = Vec::new();
+            let mut page = PageRequest::first(2);
+            loop {
+                let found = store.events().list(scope, &filter, page).await.unwrap();
+                types.extend(found.items.into_iter().map(|e| e.event_type));
+                match found.next_after {
+                    Some(after) => page = PageRequest::after(after, 2),
+                    None => return types,
+                }
+            }
+        }
+    };
+    let by_type = |t: EventTypeFilter| EventListFilter {
+        event_type: Some(t),
+        ..EventListFilter::default()
+    };
+    assert_eq!(
+        types(by_type(EventTypeFilter::Exact("user.created".into()))).await,
+        ["user.created"]
+    );
+    assert_eq!(
+        types(by_type(EventTypeFilter::Prefix("user.".into()))).await,
+        ["user.created", "user.updated", "user.login.failed"]
+    );
+    assert_eq!(
+        types(by_type(EventTypeFilter::Prefix("user%".into()))).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        types(EventListFilter {
+            subject: Some("usr_b".into()),
+            ..EventListFilter::default()
+        })
+        .await,
+        ["user.login.failed", "userx.created"]
+    );
+    assert_eq!(
+        types(EventListFilter {
+            actor: Some(admin),
+            since: Some(T0.plus_seconds(20)),
+            until: Some(T0.plus_seconds(40)),
+            ..EventListFilter::default()
+        })
+        .await,
+        ["user.updated", "userx.created"]
+    );
+    assert_eq!(
+        types(EventListFilter::default()).await.len(),
+        written.len() + 1
     );
 }

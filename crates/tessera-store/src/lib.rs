@@ -12,10 +12,14 @@
 //!   under any concurrency exactly one caller gets the ticket, the others
 //!   [`StoreError::AlreadyConsumed`]. Likewise [`IdempotencyRepo::begin`]: of concurrent
 //!   requests with one idempotency key, exactly one starts.
+//! - **The trail is a chain.** Every appended event gets the issuer's next `seq` and the hash
+//!   of its predecessor ([`chain`]), in the transaction of its change; concurrent appends to
+//!   one issuer are serialized, so the chain has no gaps and no forks.
 //! - **A small error vocabulary.** Callers branch on [`StoreError`], never on backend text.
 //!
 //! No SQL and no sqlx here: `tessera-store-sql` implements these traits.
 
+pub mod chain;
 mod error;
 mod repo;
 mod scope;
@@ -25,7 +29,8 @@ pub mod contract;
 
 pub use error::StoreError;
 pub use repo::{
-    Backend, Begin, ClientRepo, EventRepo, IdempotencyRepo, IssuerRepo, KeyRepo, Page, PageRequest,
-    SchemaStatus, Store, StoredResponse, TicketRepo, UserListFilter, UserRepo,
+    Backend, Begin, ClientRepo, EventListFilter, EventRepo, EventTypeFilter, IdempotencyRepo,
+    IssuerRepo, KeyRepo, Page, PageRequest, SchemaStatus, Store, StoredResponse, TicketRepo,
+    UserListFilter, UserRepo,
 };
 pub use scope::IssuerScope;

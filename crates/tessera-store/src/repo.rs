@@ -6,8 +6,8 @@
 
 use async_trait::async_trait;
 use tessera_model::{
-    Client, ClientId, Event, Issuer, IssuerId, IssuerSlug, KeyId, KeyState, NewEvent, SigningKey,
-    Ticket, TicketKind, UnixTime, User, UserId,
+    Actor, Client, ClientId, Event, Issuer, IssuerId, IssuerSlug, KeyId, KeyState, NewEvent,
+    SigningKey, Ticket, TicketKind, UnixTime, User, UserId,
 };
 use uuid::Uuid;
 
@@ -267,8 +267,47 @@ pub trait KeyRepo: Send + Sync {
 pub trait EventRepo: Send + Sync {
     /// Appends an event that accompanies no stored change (e.g. a failed sign-in).
     async fn append(&self, scope: IssuerScope, event: &NewEvent) -> Result<(), StoreError>;
-    /// Lists events in the order they were written.
-    async fn list(&self, scope: IssuerScope, page: PageRequest) -> Result<Page<Event>, StoreError>;
+    /// Lists the events that match `filter`, in id (creation) order.
+    async fn list(
+        &self,
+        scope: IssuerScope,
+        filter: &EventListFilter,
+        page: PageRequest,
+    ) -> Result<Page<Event>, StoreError>;
+    /// Up to `limit` events of the chain with `seq` above `after_seq`, in `seq` order: the
+    /// verifier reads the whole chain this way, page by page.
+    async fn list_chain(
+        &self,
+        scope: IssuerScope,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError>;
+    /// How many events the issuer's trail holds (a row outside the chain included).
+    async fn count(&self, scope: IssuerScope) -> Result<u64, StoreError>;
+}
+
+/// Which events a listing returns. Every condition given must hold; an empty filter lists all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventListFilter {
+    /// By type.
+    pub event_type: Option<EventTypeFilter>,
+    /// Events about this subject (a public id, matched exactly).
+    pub subject: Option<String>,
+    /// Events caused by this actor.
+    pub actor: Option<Actor>,
+    /// Events that happened at or after this time.
+    pub since: Option<UnixTime>,
+    /// Events that happened at or before this time.
+    pub until: Option<UnixTime>,
+}
+
+/// A condition on the event type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventTypeFilter {
+    /// This type exactly.
+    Exact(String),
+    /// Types that start with this (literally, counted in characters), e.g. `user.` for `user.*`.
+    Prefix(String),
 }
 
 /// Single-use tickets: codes and links, stored under the hash of their secret.

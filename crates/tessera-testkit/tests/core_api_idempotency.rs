@@ -21,7 +21,11 @@ async fn events_of(app: &TestApp, slug: &str, event_type: &str) -> usize {
     app.core()
         .store()
         .events()
-        .list(IssuerScope::of(&issuer), PageRequest::first(100))
+        .list(
+            IssuerScope::of(&issuer),
+            &Default::default(),
+            PageRequest::first(100),
+        )
         .await
         .unwrap()
         .items

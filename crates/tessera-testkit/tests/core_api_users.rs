@@ -123,6 +123,7 @@ async fn a_user_is_provisioned_changed_blocked_and_deleted() {
         .events()
         .list(
             tessera_store::IssuerScope::of(&builtin.default),
+            &Default::default(),
             tessera_store::PageRequest::first(100),
         )
         .await

@@ -17,6 +17,7 @@ use tessera_oauth::ErrorCode;
 use crate::AppState;
 
 mod clients;
+mod events;
 mod issuers;
 mod openapi;
 mod users;
@@ -35,6 +36,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .merge(issuers::routes())
         .merge(users::routes())
         .merge(clients::routes())
+        .merge(events::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         // `Idempotency-Key` on every POST; outermost, so a replay runs no handler at all.
         .layer(axum::middleware::from_fn_with_state(

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{clients, issuers, users};
+use super::{clients, events, issuers, users};
 use crate::problem::ProblemDoc;
 
 /// The bearer scheme: access tokens of the `system` issuer (client credentials).
@@ -41,7 +41,7 @@ impl Modify for BearerScheme {
 #[openapi(
     info(
         title = "Tessera Core API",
-        description = "Manage issuers, clients, users and keys. Errors are RFC 9457 problem \
+        description = "Manage issuers, clients, users and keys, and read the audit trail. Errors are RFC 9457 problem \
                        documents; listings page with `limit` and `cursor`; reads carry an \
                        `ETag` that `If-Match` on PATCH and DELETE can require.",
         version = "1"
@@ -68,6 +68,7 @@ impl Modify for BearerScheme {
         clients::update_client,
         clients::delete_client,
         clients::rotate_secret,
+        events::list_events,
     ),
     components(responses(ProblemDoc)),
     modifiers(&BearerScheme),
@@ -75,6 +76,7 @@ impl Modify for BearerScheme {
         (name = "issuers", description = "Issuers (tenants) and their signing keys"),
         (name = "users", description = "Users of an issuer"),
         (name = "clients", description = "Clients (applications) of an issuer"),
+        (name = "events", description = "The audit trail of an issuer"),
     )
 )]
 pub(crate) struct CoreApiDoc;

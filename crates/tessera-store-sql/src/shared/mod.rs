@@ -6,14 +6,15 @@
 
 use async_trait::async_trait;
 use sqlx::Pool;
-use tessera_model::{IssuerId, NewEvent};
+use tessera_model::{ChainFields, GENESIS_HASH, IssuerId, NewEvent};
+use tessera_store::chain::chain_hash;
 use tessera_store::{
     Backend, ClientRepo, EventRepo, IdempotencyRepo, IssuerRepo, IssuerScope, KeyRepo,
     SchemaStatus, Store, StoreError, TicketRepo, UserRepo,
 };
 use uuid::Uuid;
 
-use super::{BACKEND, BEGIN_WRITE, Db, MIGRATIONS_TABLE_EXISTS, MIGRATOR};
+use super::{BACKEND, BEGIN_WRITE, Db, LOCK_ISSUER_FOR_APPEND, MIGRATIONS_TABLE_EXISTS, MIGRATOR};
 use crate::error::map;
 
 #[macro_use]
@@ -55,11 +56,47 @@ async fn commit(tx: Tx) -> Result<(), StoreError> {
     tx.commit().await.map_err(|e| map("transaction", e))
 }
 
-/// Appends `event` to `issuer`'s trail inside `tx`.
+/// Appends `event` to `issuer`'s trail inside `tx`, as the next link of its chain: the
+/// issuer is locked for the append (a no-op under SQLite's single writer), the last link is
+/// read, and the new one stores `seq + 1`, the last hash, and its own hash.
 async fn insert_event(tx: &mut Tx, issuer: IssuerId, event: &NewEvent) -> Result<(), StoreError> {
+    sqlx::query(LOCK_ISSUER_FOR_APPEND)
+        .bind(issuer.as_uuid())
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| map("event", e))?;
+    let last: Option<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT seq, hash FROM events WHERE issuer_id = $1 AND seq IS NOT NULL \
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(issuer.as_uuid())
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(|e| map("event", e))?;
+    let (seq, prev_hash) = match last {
+        None => (1, GENESIS_HASH),
+        Some((seq, hash)) => (
+            seq + 1,
+            hash.try_into()
+                .map_err(|_| crate::error::corrupt("event hash"))?,
+        ),
+    };
+    let hash = chain_hash(
+        &prev_hash,
+        &ChainFields {
+            issuer_id: issuer,
+            seq,
+            id: event.id,
+            event_type: event.event_type,
+            subject: &event.subject,
+            actor: event.actor,
+            data: &event.data,
+            occurred_at: event.occurred_at,
+        },
+    );
     sqlx::query(
-        "INSERT INTO events (id, issuer_id, event_type, subject, actor, data, occurred_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO events (id, issuer_id, event_type, subject, actor, data, occurred_at, \
+         seq, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(event.id.as_uuid())
     .bind(issuer.as_uuid())
@@ -68,6 +105,9 @@ async fn insert_event(tx: &mut Tx, issuer: IssuerId, event: &NewEvent) -> Result
     .bind(event.actor.to_storage())
     .bind(event.data.to_string())
     .bind(event.occurred_at.0)
+    .bind(seq)
+    .bind(&prev_hash[..])
+    .bind(&hash[..])
     .execute(&mut **tx)
     .await
     .map_err(|e| map("event", e))?;
