@@ -484,9 +484,7 @@ impl Core {
     }
 
     /// Deletes a client; its tokens stop being issued at once. With `expected_revision`,
-    /// refuses if the client changed since it was read. (The check precedes the delete rather
-    /// than being part of it; `ClientRepo::delete` should take the revision, as
-    /// `UserRepo::delete` does.)
+    /// refuses if the client changed since it was read (checked by the delete itself).
     pub async fn delete_client(
         &self,
         issuer: &Issuer,
@@ -495,9 +493,6 @@ impl Core {
         actor: Actor,
     ) -> Result<(), CoreError> {
         let client = self.get_client(issuer, id).await?;
-        if expected_revision.is_some_and(|r| r != client.revision) {
-            return Err(CoreError::Store(StoreError::Conflict));
-        }
         let event = NewEvent::new(
             "client.deleted",
             client.id,
@@ -507,7 +502,7 @@ impl Core {
         );
         self.store
             .clients()
-            .delete(IssuerScope::of(issuer), id, &event)
+            .delete(IssuerScope::of(issuer), id, expected_revision, &event)
             .await
             .map_err(not_found_as_core)
     }

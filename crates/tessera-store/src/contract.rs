@@ -389,9 +389,35 @@ pub async fn clients_round_trip_every_field(store: Arc<dyn Store>) {
     assert_eq!(updated.redirect_uris.len(), 3);
     assert_eq!(updated.secret_hash, Some([9; 32]));
 
+    // A delete at a stale revision is refused and deletes nothing.
+    assert!(matches!(
+        store
+            .clients()
+            .delete(
+                scope,
+                public.id,
+                Some(7),
+                &event("client.deleted", public.id)
+            )
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(
+        store
+            .clients()
+            .find(scope, public.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
     store
         .clients()
-        .delete(scope, public.id, &event("client.deleted", public.id))
+        .delete(
+            scope,
+            public.id,
+            Some(1),
+            &event("client.deleted", public.id),
+        )
         .await
         .unwrap();
     assert_eq!(store.clients().find(scope, public.id).await.unwrap(), None);
@@ -790,7 +816,12 @@ pub async fn tenants_with_colliding_contents_are_isolated(store: Arc<dyn Store>)
     assert!(matches!(
         store
             .clients()
-            .delete(scope_b, client_a.id, &event("client.deleted", client_a.id))
+            .delete(
+                scope_b,
+                client_a.id,
+                None,
+                &event("client.deleted", client_a.id)
+            )
             .await,
         Err(StoreError::NotFound)
     ));

@@ -168,11 +168,13 @@ pub trait ClientRepo: Send + Sync {
         client: &Client,
         event: &NewEvent,
     ) -> Result<Client, StoreError>;
-    /// Deletes a client.
+    /// Deletes a client. With `expected_revision`, only if the client is still at that
+    /// revision ([`StoreError::Conflict`] otherwise).
     async fn delete(
         &self,
         scope: IssuerScope,
         id: ClientId,
+        expected_revision: Option<i64>,
         event: &NewEvent,
     ) -> Result<(), StoreError>;
 }

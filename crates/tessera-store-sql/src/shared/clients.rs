@@ -6,7 +6,8 @@ use tessera_store::{ClientRepo, IssuerScope, Page, PageRequest, StoreError};
 
 use super::rows::{ClientRow, convert, json_list};
 use super::{
-    SqlStore, after_bound, commit, fetch_limit, insert_event, missing_or_conflict, paginate,
+    DeleteStatements, SqlStore, after_bound, commit, delete_scoped, fetch_limit, insert_event,
+    missing_or_conflict, paginate,
 };
 use crate::error::map;
 
@@ -140,20 +141,23 @@ impl ClientRepo for SqlStore {
         &self,
         scope: IssuerScope,
         id: ClientId,
+        expected_revision: Option<i64>,
         event: &NewEvent,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        let deleted = sqlx::query("DELETE FROM clients WHERE issuer_id = $1 AND id = $2")
-            .bind(scope.issuer_id().as_uuid())
-            .bind(id.as_uuid())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| map("client", e))?
-            .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NotFound);
-        }
-        insert_event(&mut tx, scope.issuer_id(), event).await?;
-        commit(tx).await
+        let statements = DeleteStatements {
+            any_revision: "DELETE FROM clients WHERE issuer_id = $1 AND id = $2",
+            at_revision: "DELETE FROM clients WHERE issuer_id = $1 AND id = $2 AND revision = $3",
+            exists: "SELECT COUNT(*) FROM clients WHERE issuer_id = $1 AND id = $2",
+        };
+        delete_scoped(
+            self,
+            "client",
+            statements,
+            scope,
+            id.as_uuid(),
+            expected_revision,
+            event,
+        )
+        .await
     }
 }

@@ -114,6 +114,51 @@ async fn insert_event(tx: &mut Tx, issuer: IssuerId, event: &NewEvent) -> Result
     Ok(())
 }
 
+/// The statements that delete one issuer-owned row, optionally only at a revision.
+struct DeleteStatements {
+    /// `DELETE … WHERE issuer_id = $1 AND id = $2`
+    any_revision: &'static str,
+    /// The same, `AND revision = $3`.
+    at_revision: &'static str,
+    /// `SELECT COUNT(*) … WHERE issuer_id = $1 AND id = $2`
+    exists: &'static str,
+}
+
+/// Deletes one issuer-owned row and writes its event, in one transaction. With
+/// `expected_revision`, the delete itself carries the condition (no read-then-delete).
+async fn delete_scoped(
+    store: &SqlStore,
+    entity: &'static str,
+    statements: DeleteStatements,
+    scope: IssuerScope,
+    id: Uuid,
+    expected_revision: Option<i64>,
+    event: &NewEvent,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    let sql = match expected_revision {
+        None => statements.any_revision,
+        Some(_) => statements.at_revision,
+    };
+    let mut query = sqlx::query(sql).bind(scope.issuer_id().as_uuid()).bind(id);
+    if let Some(revision) = expected_revision {
+        query = query.bind(revision);
+    }
+    let deleted = query
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(entity, e))?
+        .rows_affected();
+    if deleted == 0 {
+        return Err(match expected_revision {
+            None => StoreError::NotFound,
+            Some(_) => missing_or_conflict(&mut tx, statements.exists, Some(scope), id).await,
+        });
+    }
+    insert_event(&mut tx, scope.issuer_id(), event).await?;
+    commit(tx).await
+}
+
 /// After an `UPDATE … WHERE revision = $n` touched nothing: was the row gone, or changed?
 async fn missing_or_conflict(
     tx: &mut Tx,

@@ -6,7 +6,8 @@ use tessera_store::{IssuerScope, Page, PageRequest, StoreError, UserListFilter, 
 
 use super::rows::{UserRow, convert};
 use super::{
-    SqlStore, after_bound, commit, fetch_limit, insert_event, missing_or_conflict, paginate,
+    DeleteStatements, SqlStore, after_bound, commit, delete_scoped, fetch_limit, insert_event,
+    missing_or_conflict, paginate,
 };
 use crate::error::map;
 
@@ -189,32 +190,20 @@ impl UserRepo for SqlStore {
         expected_revision: Option<i64>,
         event: &NewEvent,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        let sql = match expected_revision {
-            None => "DELETE FROM users WHERE issuer_id = $1 AND id = $2",
-            Some(_) => "DELETE FROM users WHERE issuer_id = $1 AND id = $2 AND revision = $3",
+        let statements = DeleteStatements {
+            any_revision: "DELETE FROM users WHERE issuer_id = $1 AND id = $2",
+            at_revision: "DELETE FROM users WHERE issuer_id = $1 AND id = $2 AND revision = $3",
+            exists: "SELECT COUNT(*) FROM users WHERE issuer_id = $1 AND id = $2",
         };
-        let mut query = sqlx::query(sql)
-            .bind(scope.issuer_id().as_uuid())
-            .bind(id.as_uuid());
-        if let Some(revision) = expected_revision {
-            query = query.bind(revision);
-        }
-        let deleted = query
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| map("user", e))?
-            .rows_affected();
-        if deleted == 0 {
-            return Err(match expected_revision {
-                None => StoreError::NotFound,
-                Some(_) => {
-                    let exists = "SELECT COUNT(*) FROM users WHERE issuer_id = $1 AND id = $2";
-                    missing_or_conflict(&mut tx, exists, Some(scope), id.as_uuid()).await
-                }
-            });
-        }
-        insert_event(&mut tx, scope.issuer_id(), event).await?;
-        commit(tx).await
+        delete_scoped(
+            self,
+            "user",
+            statements,
+            scope,
+            id.as_uuid(),
+            expected_revision,
+            event,
+        )
+        .await
     }
 }
