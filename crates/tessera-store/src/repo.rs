@@ -78,12 +78,14 @@ pub struct SchemaStatus {
     pub applied: Option<i64>,
     /// The newest migration this build knows.
     pub latest_known: i64,
+    /// How many migrations this build knows are not applied.
+    pub pending: usize,
 }
 
 impl SchemaStatus {
-    /// Whether every migration this build knows is applied.
+    /// Whether every migration this build knows is applied (and none newer).
     pub fn is_current(&self) -> bool {
-        self.applied == Some(self.latest_known)
+        self.pending == 0 && self.applied.is_none_or(|v| v <= self.latest_known)
     }
 }
 

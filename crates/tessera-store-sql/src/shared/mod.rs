@@ -232,19 +232,24 @@ impl Store for SqlStore {
             .fetch_one(&self.read)
             .await
             .map_err(|e| map("schema", e))?;
-        let applied = if has_table == 0 {
-            None
+        let versions: Vec<i64> = if has_table == 0 {
+            Vec::new()
         } else {
-            sqlx::query_scalar::<_, Option<i64>>(
-                "SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE",
-            )
-            .fetch_one(&self.read)
-            .await
-            .map_err(|e| map("schema", e))?
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_all(&self.read)
+                .await
+                .map_err(|e| map("schema", e))?
         };
+        // Every known migration counts, not just the newest: one added between two applied
+        // ones (a branch merged late) is still pending.
+        let pending = MIGRATOR
+            .iter()
+            .filter(|m| !versions.contains(&m.version))
+            .count();
         Ok(SchemaStatus {
-            applied,
+            applied: versions.iter().copied().max(),
             latest_known,
+            pending,
         })
     }
 
