@@ -8,15 +8,15 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_core::clients::{ClientPatch, NewClient, RegisteredClient};
-use tessera_model::{Actor, Client, ClientId, ClientType, Issuer};
+use tessera_model::{Actor, Client, ClientId, ClientType};
 use utoipa::ToSchema;
 
-use super::{CoreAuth, READ, WRITE, authorised_issuer};
+use super::{CoreAuth, READ, WRITE, authorised_issuer, authorised_object};
 use crate::AppState;
 use crate::conventions::{
     JsonBody, PageQuery, QueryParams, created, encode_cursor, if_match, with_etag,
 };
-use crate::problem::{Problem, ProblemDoc, core_error};
+use crate::problem::{ProblemDoc, core_error};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -101,10 +101,6 @@ fn registered_json(registered: &RegisteredClient) -> ClientOut {
     }
 }
 
-fn client_id(text: &str) -> Option<ClientId> {
-    ClientId::parse(text).ok()
-}
-
 fn actor(auth: &CoreAuth) -> Actor {
     Actor::AdminClient(auth.0.client_id)
 }
@@ -147,21 +143,6 @@ pub(crate) struct UpdateClient {
     token_endpoint_auth_method: Option<String>,
     allowed_scopes: Option<Vec<String>>,
     first_party: Option<bool>,
-}
-
-async fn issuer_and_client(
-    state: &AppState,
-    auth: &CoreAuth,
-    scope: &str,
-    slug: &str,
-    id: &str,
-) -> Result<(Issuer, ClientId), Response> {
-    let issuer = authorised_issuer(state, auth, scope, slug).await?;
-    // A malformed id names no object.
-    let id = client_id(id).ok_or_else(|| {
-        Problem::NotFound.response("No such object, or the credential may not see it.")
-    })?;
-    Ok((issuer, id))
 }
 
 #[utoipa::path(post, path = "/core/v1/issuers/{slug}/clients", tag = "clients",
@@ -238,10 +219,11 @@ pub(crate) async fn get_client(
     auth: CoreAuth,
     Path((slug, id)): Path<(String, String)>,
 ) -> Response {
-    let (issuer, id) = match issuer_and_client(&state, &auth, READ, &slug, &id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (issuer, id) =
+        match authorised_object(&state, &auth, READ, &slug, &id, ClientId::parse).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     match state.core.get_client(&issuer, id).await {
         Ok(client) => with_etag(client.revision, Json(client_json(&client))),
         Err(error) => core_error(&error),
@@ -259,10 +241,11 @@ pub(crate) async fn update_client(
     headers: HeaderMap,
     JsonBody(body): JsonBody<UpdateClient>,
 ) -> Response {
-    let (issuer, id) = match issuer_and_client(&state, &auth, WRITE, &slug, &id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (issuer, id) =
+        match authorised_object(&state, &auth, WRITE, &slug, &id, ClientId::parse).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let expected = match if_match(&headers) {
         Ok(expected) => expected,
         Err(response) => return *response,
@@ -296,10 +279,11 @@ pub(crate) async fn delete_client(
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let (issuer, id) = match issuer_and_client(&state, &auth, WRITE, &slug, &id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (issuer, id) =
+        match authorised_object(&state, &auth, WRITE, &slug, &id, ClientId::parse).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let expected = match if_match(&headers) {
         Ok(expected) => expected,
         Err(response) => return *response,
@@ -323,10 +307,11 @@ pub(crate) async fn rotate_secret(
     auth: CoreAuth,
     Path((slug, id)): Path<(String, String)>,
 ) -> Response {
-    let (issuer, id) = match issuer_and_client(&state, &auth, WRITE, &slug, &id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (issuer, id) =
+        match authorised_object(&state, &auth, WRITE, &slug, &id, ClientId::parse).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     match state
         .core
         .rotate_client_secret(&issuer, id, actor(&auth))

@@ -132,3 +132,20 @@ pub(crate) async fn authorised_issuer(
         .await
         .map_err(|e| core_error(&e))
 }
+
+/// The checks of handlers for one object of an issuer: the scope, the issuer, then the
+/// object's id (a malformed id names no object: 404, like a missing one).
+pub(crate) async fn authorised_object<T, E>(
+    state: &AppState,
+    auth: &CoreAuth,
+    scope: &str,
+    slug: &str,
+    id: &str,
+    parse: fn(&str) -> Result<T, E>,
+) -> Result<(Issuer, T), Response> {
+    let issuer = authorised_issuer(state, auth, scope, slug).await?;
+    let id = parse(id).map_err(|_| {
+        Problem::NotFound.response("No such object, or the credential may not see it.")
+    })?;
+    Ok((issuer, id))
+}

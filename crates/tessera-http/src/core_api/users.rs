@@ -9,15 +9,15 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tessera_core::users::{NewUser, UserFilter, UserPatch};
-use tessera_model::{Actor, Issuer, User, UserId};
+use tessera_model::{Actor, User, UserId};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{CoreAuth, READ, WRITE, authorised_issuer};
+use super::{CoreAuth, READ, WRITE, authorised_issuer, authorised_object};
 use crate::AppState;
 use crate::conventions::{
     JsonBody, QueryParams, created, double_option, encode_cursor, if_match, page_request, with_etag,
 };
-use crate::problem::{Problem, ProblemDoc, core_error};
+use crate::problem::{ProblemDoc, core_error};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -96,11 +96,6 @@ fn user_response(user: &User) -> Response {
     with_etag(user.revision, Json(user_json(user)))
 }
 
-/// A user id from the path; a malformed one names no user.
-fn user_id(text: &str) -> Option<UserId> {
-    UserId::parse(text).ok()
-}
-
 fn actor(auth: &CoreAuth) -> Actor {
     Actor::AdminClient(auth.0.client_id)
 }
@@ -161,21 +156,6 @@ pub(crate) struct ListUsers {
     cursor: Option<String>,
     email_prefix: Option<String>,
     username_prefix: Option<String>,
-}
-
-async fn issuer_and_user(
-    state: &AppState,
-    auth: &CoreAuth,
-    scope: &str,
-    slug: &str,
-    id: &str,
-) -> Result<(Issuer, UserId), Response> {
-    let issuer = authorised_issuer(state, auth, scope, slug).await?;
-    // A malformed id names no object.
-    let id = user_id(id).ok_or_else(|| {
-        Problem::NotFound.response("No such object, or the credential may not see it.")
-    })?;
-    Ok((issuer, id))
 }
 
 #[utoipa::path(post, path = "/core/v1/issuers/{slug}/users", tag = "users",
@@ -254,7 +234,8 @@ pub(crate) async fn get_user(
     auth: CoreAuth,
     Path((slug, id)): Path<(String, String)>,
 ) -> Response {
-    let (issuer, id) = match issuer_and_user(&state, &auth, READ, &slug, &id).await {
+    let (issuer, id) = match authorised_object(&state, &auth, READ, &slug, &id, UserId::parse).await
+    {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -276,10 +257,11 @@ pub(crate) async fn update_user(
     headers: HeaderMap,
     JsonBody(body): JsonBody<UpdateUser>,
 ) -> Response {
-    let (issuer, id) = match issuer_and_user(&state, &auth, WRITE, &slug, &id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (issuer, id) =
+        match authorised_object(&state, &auth, WRITE, &slug, &id, UserId::parse).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let expected = match if_match(&headers) {
         Ok(expected) => expected,
         Err(response) => return *response,
@@ -314,10 +296,11 @@ pub(crate) async fn delete_user(
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let (issuer, id) = match issuer_and_user(&state, &auth, WRITE, &slug, &id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (issuer, id) =
+        match authorised_object(&state, &auth, WRITE, &slug, &id, UserId::parse).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let expected = match if_match(&headers) {
         Ok(expected) => expected,
         Err(response) => return *response,
@@ -339,10 +322,11 @@ async fn set_blocked(
     id: String,
     blocked: bool,
 ) -> Response {
-    let (issuer, id) = match issuer_and_user(&state, &auth, WRITE, &slug, &id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (issuer, id) =
+        match authorised_object(&state, &auth, WRITE, &slug, &id, UserId::parse).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     match state
         .core
         .set_user_blocked(&issuer, id, blocked, actor(&auth))
@@ -387,10 +371,11 @@ pub(crate) async fn set_password(
     Path((slug, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<SetPassword>,
 ) -> Response {
-    let (issuer, id) = match issuer_and_user(&state, &auth, WRITE, &slug, &id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (issuer, id) =
+        match authorised_object(&state, &auth, WRITE, &slug, &id, UserId::parse).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     match state
         .core
         .set_user_password(&issuer, id, &body.password, actor(&auth))
