@@ -20,6 +20,7 @@ pub mod issuers;
 pub mod keys;
 pub mod token;
 pub mod users;
+pub mod webhooks;
 
 /// Why a use case failed.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +67,9 @@ pub struct Core {
     keys: Arc<keys::KeyCache>,
     /// Runs password hashing off the async workers, a bounded number at once.
     passwords: users::PasswordPool,
+    /// Whether webhooks may target loopback, private and link-local addresses
+    /// (`webhooks.allow_private_targets`).
+    allow_private_webhook_targets: bool,
 }
 
 impl std::fmt::Debug for keys::KeyCache {
@@ -100,7 +104,16 @@ impl Core {
             public_url: public_url.trim_end_matches('/').into(),
             keys: Arc::default(),
             passwords: users::PasswordPool::sized_to_cpus(),
+            allow_private_webhook_targets: false,
         }
+    }
+
+    /// Lets webhooks target loopback, private and link-local addresses (refused by default:
+    /// see [`webhooks`]). For installations whose receivers live on a private network, and
+    /// for tests.
+    pub fn with_private_webhook_targets(mut self, allow: bool) -> Self {
+        self.allow_private_webhook_targets = allow;
+        self
     }
 
     /// The issuer a URL's first path segment names, if any (an invalid slug names none).

@@ -13,11 +13,13 @@
 //!
 //! - [`jws`] signs and verifies compact JWS (JWTs) with keys parsed once.
 //! - [`password`] hashes passwords with Argon2id (OWASP parameters) and verifies them.
+//! - [`webhook`] makes webhook signing secrets and signs payloads the Standard Webhooks way.
 //!
 //! No I/O and no clock: the server crate reads the key file, this crate only uses the bytes.
 
 pub mod jws;
 pub mod password;
+pub mod webhook;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};

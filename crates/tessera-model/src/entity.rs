@@ -3,6 +3,7 @@
 
 use crate::{
     ClientId, Email, IssuerId, IssuerSettings, IssuerSlug, KeyId, TicketId, UnixTime, UserId,
+    WebhookId,
 };
 
 /// An issuer: one independent identity hub (tenant).
@@ -267,4 +268,29 @@ pub struct Ticket {
     pub consumed_at: Option<UnixTime>,
     /// When it was created.
     pub created_at: UnixTime,
+}
+
+/// A webhook subscription of an issuer: where its events are delivered, and which ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// Internal id; public form `whk_…`.
+    pub id: WebhookId,
+    /// The owning issuer.
+    pub issuer_id: IssuerId,
+    /// The endpoint events are posted to (checked when set).
+    pub url: String,
+    /// Event types delivered: exact types or `prefix.*` wildcards.
+    pub event_types: Vec<String>,
+    /// Whether events are delivered at all.
+    pub enabled: bool,
+    /// The signing secret, sealed with the master key (it is needed in clear to sign).
+    pub secret_sealed: Vec<u8>,
+    /// Set when deliveries were dead-lettered; cleared by a successful delivery.
+    pub failing: bool,
+    /// When it was created.
+    pub created_at: UnixTime,
+    /// When it last changed.
+    pub updated_at: UnixTime,
+    /// Incremented by every update.
+    pub revision: i64,
 }

@@ -105,6 +105,10 @@ typed_id!(
     /// Identifies a single-use ticket record.
     TicketId, "tkt"
 );
+typed_id!(
+    /// Identifies a webhook subscription.
+    WebhookId, "whk"
+);
 
 #[cfg(test)]
 mod tests {

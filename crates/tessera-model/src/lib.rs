@@ -16,9 +16,10 @@ mod time;
 pub use email::{Email, EmailError};
 pub use entity::{
     Client, ClientType, Issuer, KeyAlgorithm, KeyState, SigningKey, Ticket, TicketKind, User,
+    Webhook,
 };
 pub use event::{Actor, ChainFields, Event, GENESIS_HASH, NewEvent};
-pub use id::{ClientId, EventId, IdError, IssuerId, KeyId, TicketId, UserId};
+pub use id::{ClientId, EventId, IdError, IssuerId, KeyId, TicketId, UserId, WebhookId};
 pub use issuer_settings::{
     ACCESS_TOKEN_LIFETIME, Bounds, EmailDomains, ID_TOKEN_LIFETIME, IssuerSettings,
     MAX_ALLOWED_EMAIL_DOMAINS, REFRESH_TOKEN_LIFETIME, SettingsError, SignupPolicy,

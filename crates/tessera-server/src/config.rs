@@ -59,6 +59,15 @@ impl Default for DatabaseSection {
     }
 }
 
+/// `[webhooks]`: webhook subscriptions.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksSection {
+    /// Lets webhooks target loopback, private and link-local addresses (refused by default,
+    /// against server-side request forgery).
+    pub allow_private_targets: bool,
+}
+
 /// The configuration as the layers give it, before validation.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -75,6 +84,8 @@ struct RawConfig {
     http: HttpSection,
     #[serde(default)]
     database: DatabaseSection,
+    #[serde(default)]
+    webhooks: WebhooksSection,
 }
 
 impl Default for RawConfig {
@@ -89,6 +100,7 @@ impl Default for RawConfig {
             master_key: None,
             http: HttpSection::default(),
             database: DatabaseSection::default(),
+            webhooks: WebhooksSection::default(),
         }
     }
 }
@@ -214,6 +226,8 @@ pub struct Config {
     pub http: HttpSection,
     /// `[database]`
     pub database: DatabaseSection,
+    /// `[webhooks]`
+    pub webhooks: WebhooksSection,
 }
 
 impl Config {
@@ -292,6 +306,7 @@ impl Config {
             master_key,
             http: raw.http,
             database: raw.database,
+            webhooks: raw.webhooks,
         })
     }
 
@@ -417,6 +432,18 @@ mod tests {
             ..Overrides::default()
         };
         assert_eq!(load(Some(file), &env, flags).unwrap().listen.port(), 9200);
+    }
+
+    #[test]
+    fn private_webhook_targets_are_refused_unless_allowed() {
+        let config = load(None, &[], Overrides::default()).unwrap();
+        assert!(!config.webhooks.allow_private_targets);
+        let env = [("TESSERA_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")];
+        let config = load(None, &env, Overrides::default()).unwrap();
+        assert!(config.webhooks.allow_private_targets);
+        let file = "[webhooks]\nallow_private_targets = true\n";
+        let config = load(Some(file), &[], Overrides::default()).unwrap();
+        assert!(config.webhooks.allow_private_targets);
     }
 
     #[test]

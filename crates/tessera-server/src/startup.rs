@@ -182,7 +182,8 @@ impl Installation {
             Arc::new(SystemClock),
             claim.master_key,
             public_url.as_str(),
-        );
+        )
+        .with_private_webhook_targets(config.webhooks.allow_private_targets);
         core.verify_master_key().await?;
         let builtin = core.ensure_builtin_issuers().await?;
         Ok(Self {

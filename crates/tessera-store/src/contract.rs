@@ -20,7 +20,7 @@ use serde_json::json;
 use tessera_model::{
     Actor, Client, ClientId, ClientType, Email, EmailDomains, GENESIS_HASH, Issuer, IssuerId,
     IssuerSettings, IssuerSlug, KeyAlgorithm, KeyId, KeyState, NewEvent, SigningKey, SignupPolicy,
-    Ticket, TicketId, TicketKind, UnixTime, User, UserId,
+    Ticket, TicketId, TicketKind, UnixTime, User, UserId, Webhook, WebhookId,
 };
 
 use crate::chain::chain_hash;
@@ -69,7 +69,9 @@ macro_rules! contract_suite {
             idempotency_keys_of_two_callers_do_not_collide,
             event_chains_are_contiguous_and_linked_per_issuer,
             concurrent_appends_to_one_issuer_leave_a_gap_free_chain,
-            events_are_listed_by_type_subject_actor_and_time
+            events_are_listed_by_type_subject_actor_and_time,
+            webhooks_are_created_found_listed_updated_and_deleted,
+            webhooks_of_one_issuer_are_invisible_to_another
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -1791,5 +1793,195 @@ pub async fn events_are_listed_by_type_subject_actor_and_time(store: Arc<dyn Sto
     assert_eq!(
         types(EventListFilter::default()).await.len(),
         written.len() + 1
+    );
+}
+
+fn webhook(issuer_id: IssuerId, url: &str) -> Webhook {
+    Webhook {
+        id: WebhookId::new(),
+        issuer_id,
+        url: url.to_owned(),
+        event_types: vec!["user.*".to_owned(), "client.created".to_owned()],
+        enabled: true,
+        secret_sealed: vec![1, 2, 3, 4],
+        failing: false,
+        created_at: T0,
+        updated_at: T0,
+        revision: 1,
+    }
+}
+
+/// Webhooks: create, find, list, update at the expected revision, delete; each with its event.
+pub async fn webhooks_are_created_found_listed_updated_and_deleted(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let first = webhook(acme.id, "https://hooks.example.com/a");
+    let mut second = webhook(acme.id, "https://hooks.example.com/b");
+    second.enabled = false;
+    second.failing = true;
+    second.event_types = vec![];
+    for w in [&first, &second] {
+        store
+            .webhooks()
+            .create(scope, w, &event("webhook.created", w.id))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.webhooks().find(scope, first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store
+            .webhooks()
+            .list(scope, PageRequest::first(10))
+            .await
+            .unwrap()
+            .items,
+        vec![first.clone(), second.clone()]
+    );
+    let page = store
+        .webhooks()
+        .list(scope, PageRequest::first(1))
+        .await
+        .unwrap();
+    assert_eq!(page.items, vec![first.clone()]);
+    assert_eq!(page.next_after, Some(first.id.as_uuid()));
+
+    let mut changed = first.clone();
+    changed.url = "https://hooks.example.com/c".to_owned();
+    changed.secret_sealed = vec![9; 8];
+    changed.enabled = false;
+    changed.updated_at = UnixTime(T0.0 + 5);
+    let updated = store
+        .webhooks()
+        .update(scope, &changed, &event("webhook.updated", changed.id))
+        .await
+        .unwrap();
+    assert_eq!(updated.revision, 2);
+    assert_eq!(
+        store.webhooks().find(scope, first.id).await.unwrap(),
+        Some(updated.clone())
+    );
+    // The revision as first read is stale now.
+    assert!(matches!(
+        store
+            .webhooks()
+            .update(scope, &changed, &event("webhook.updated", changed.id))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(matches!(
+        store
+            .webhooks()
+            .delete(
+                scope,
+                first.id,
+                Some(1),
+                &event("webhook.deleted", first.id)
+            )
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    store
+        .webhooks()
+        .delete(
+            scope,
+            first.id,
+            Some(2),
+            &event("webhook.deleted", first.id),
+        )
+        .await
+        .unwrap();
+    store
+        .webhooks()
+        .delete(scope, second.id, None, &event("webhook.deleted", second.id))
+        .await
+        .unwrap();
+    assert_eq!(store.webhooks().find(scope, first.id).await.unwrap(), None);
+    assert!(matches!(
+        store
+            .webhooks()
+            .delete(scope, first.id, None, &event("webhook.deleted", first.id))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let mut gone = first.clone();
+    gone.revision = 2;
+    assert!(matches!(
+        store
+            .webhooks()
+            .update(scope, &gone, &event("webhook.updated", gone.id))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        event_types(&*store, scope).await,
+        [
+            "issuer.created",
+            "webhook.created",
+            "webhook.created",
+            "webhook.updated",
+            "webhook.deleted",
+            "webhook.deleted"
+        ]
+    );
+}
+
+/// A webhook of one issuer cannot be found, listed, changed or deleted through another, and
+/// goes with its issuer.
+pub async fn webhooks_of_one_issuer_are_invisible_to_another(store: Arc<dyn Store>) {
+    let (acme, acme_scope) = create_issuer(&*store, "acme").await;
+    let (_, other_scope) = create_issuer(&*store, "other").await;
+    let hook = webhook(acme.id, "https://hooks.example.com/a");
+    store
+        .webhooks()
+        .create(acme_scope, &hook, &event("webhook.created", hook.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.webhooks().find(other_scope, hook.id).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .webhooks()
+            .list(other_scope, PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(matches!(
+        store
+            .webhooks()
+            .update(other_scope, &hook, &event("webhook.updated", hook.id))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .webhooks()
+            .delete(
+                other_scope,
+                hook.id,
+                None,
+                &event("webhook.deleted", hook.id)
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(event_types(&*store, other_scope).await, ["issuer.created"]);
+    assert_eq!(
+        store.webhooks().find(acme_scope, hook.id).await.unwrap(),
+        Some(hook.clone())
+    );
+    store
+        .issuers()
+        .delete(acme.id, other_scope, &event("issuer.deleted", acme.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.webhooks().find(acme_scope, hook.id).await.unwrap(),
+        None
     );
 }

@@ -31,6 +31,6 @@ pub use error::StoreError;
 pub use repo::{
     Backend, Begin, ClientRepo, EventListFilter, EventRepo, EventTypeFilter, IdempotencyRepo,
     IssuerRepo, KeyRepo, Page, PageRequest, SchemaStatus, Store, StoredResponse, TicketRepo,
-    UserListFilter, UserRepo,
+    UserListFilter, UserRepo, WebhookRepo,
 };
 pub use scope::IssuerScope;

@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use tessera_model::{
     Actor, Client, ClientId, Event, Issuer, IssuerId, IssuerSlug, KeyId, KeyState, NewEvent,
-    SigningKey, Ticket, TicketKind, UnixTime, User, UserId,
+    SigningKey, Ticket, TicketKind, UnixTime, User, UserId, Webhook, WebhookId,
 };
 use uuid::Uuid;
 
@@ -124,6 +124,8 @@ pub trait Store: Send + Sync + 'static {
     fn tickets(&self) -> &dyn TicketRepo;
     /// Idempotency keys of Core API callers (installation level).
     fn idempotency(&self) -> &dyn IdempotencyRepo;
+    /// Webhook subscriptions of an issuer.
+    fn webhooks(&self) -> &dyn WebhookRepo;
 }
 
 /// Issuers. The event of `create` is written to the new issuer's own trail.
@@ -176,6 +178,42 @@ pub trait ClientRepo: Send + Sync {
         &self,
         scope: IssuerScope,
         id: ClientId,
+        expected_revision: Option<i64>,
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
+}
+
+/// Webhook subscriptions of an issuer.
+#[async_trait]
+pub trait WebhookRepo: Send + Sync {
+    /// Stores a subscription.
+    async fn create(
+        &self,
+        scope: IssuerScope,
+        webhook: &Webhook,
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
+    /// Finds a subscription.
+    async fn find(&self, scope: IssuerScope, id: WebhookId) -> Result<Option<Webhook>, StoreError>;
+    /// Lists subscriptions in creation order.
+    async fn list(
+        &self,
+        scope: IssuerScope,
+        page: PageRequest,
+    ) -> Result<Page<Webhook>, StoreError>;
+    /// Updates a subscription read at `webhook.revision`.
+    async fn update(
+        &self,
+        scope: IssuerScope,
+        webhook: &Webhook,
+        event: &NewEvent,
+    ) -> Result<Webhook, StoreError>;
+    /// Deletes a subscription. With `expected_revision`, only if it is still at that revision
+    /// ([`StoreError::Conflict`] otherwise).
+    async fn delete(
+        &self,
+        scope: IssuerScope,
+        id: WebhookId,
         expected_revision: Option<i64>,
         event: &NewEvent,
     ) -> Result<(), StoreError>;

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use tessera_core::Core;
 use tessera_crypto::MasterKey;
-use tessera_server::config::{DatabaseSection, DatabaseUrl, HttpSection};
+use tessera_server::config::{DatabaseSection, DatabaseUrl, HttpSection, WebhooksSection};
 use tessera_server::{Application, Config, LogFormat, StartupError};
 use tessera_store_sql::testing::{FreshDatabase, fresh_database};
 use tokio::sync::oneshot;
@@ -56,6 +56,7 @@ impl TestApp {
             master_key: Some(MasterKey::generate()),
             http: HttpSection::default(),
             database: DatabaseSection::default(),
+            webhooks: WebhooksSection::default(),
         };
         Self::start(config, database, data_dir).await
     }

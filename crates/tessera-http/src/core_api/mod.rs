@@ -21,6 +21,7 @@ mod events;
 mod issuers;
 mod openapi;
 mod users;
+mod webhooks;
 use crate::conventions::MAX_BODY;
 use crate::problem::{Problem, core_error};
 
@@ -37,6 +38,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .merge(users::routes())
         .merge(clients::routes())
         .merge(events::routes())
+        .merge(webhooks::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         // `Idempotency-Key` on every POST; outermost, so a replay runs no handler at all.
         .layer(axum::middleware::from_fn_with_state(

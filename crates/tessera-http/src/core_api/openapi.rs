@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{clients, events, issuers, users};
+use super::{clients, events, issuers, users, webhooks};
 use crate::problem::ProblemDoc;
 
 /// The bearer scheme: access tokens of the `system` issuer (client credentials).
@@ -41,7 +41,7 @@ impl Modify for BearerScheme {
 #[openapi(
     info(
         title = "Tessera Core API",
-        description = "Manage issuers, clients, users and keys, and read the audit trail. Errors are RFC 9457 problem \
+        description = "Manage issuers, clients, users, keys and webhooks, and read the audit trail. Errors are RFC 9457 problem \
                        documents; listings page with `limit` and `cursor`; reads carry an \
                        `ETag` that `If-Match` on PATCH and DELETE can require.",
         version = "1"
@@ -69,6 +69,12 @@ impl Modify for BearerScheme {
         clients::delete_client,
         clients::rotate_secret,
         events::list_events,
+        webhooks::create_webhook,
+        webhooks::list_webhooks,
+        webhooks::get_webhook,
+        webhooks::update_webhook,
+        webhooks::delete_webhook,
+        webhooks::rotate_secret,
     ),
     components(responses(ProblemDoc)),
     modifiers(&BearerScheme),
@@ -77,6 +83,7 @@ impl Modify for BearerScheme {
         (name = "users", description = "Users of an issuer"),
         (name = "clients", description = "Clients (applications) of an issuer"),
         (name = "events", description = "The audit trail of an issuer"),
+        (name = "webhooks", description = "Webhook subscriptions of an issuer"),
     )
 )]
 pub(crate) struct CoreApiDoc;
@@ -121,6 +128,9 @@ mod tests {
         let doc: serde_json::Value = serde_json::from_str(&document()).unwrap();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
         assert!(doc["paths"]["/core/v1/issuers/{slug}/users/{id}"]["patch"].is_object());
+        assert!(
+            doc["paths"]["/core/v1/issuers/{slug}/webhooks/{id}/rotate-secret"]["post"].is_object()
+        );
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     }
 }

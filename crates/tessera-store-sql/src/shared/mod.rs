@@ -10,7 +10,7 @@ use tessera_model::{ChainFields, GENESIS_HASH, IssuerId, NewEvent};
 use tessera_store::chain::chain_hash;
 use tessera_store::{
     Backend, ClientRepo, EventRepo, IdempotencyRepo, IssuerRepo, IssuerScope, KeyRepo,
-    SchemaStatus, Store, StoreError, TicketRepo, UserRepo,
+    SchemaStatus, Store, StoreError, TicketRepo, UserRepo, WebhookRepo,
 };
 use uuid::Uuid;
 
@@ -26,6 +26,7 @@ mod issuers;
 mod keys;
 mod tickets;
 mod users;
+mod webhooks;
 
 type Tx = sqlx::Transaction<'static, Db>;
 
@@ -296,6 +297,9 @@ impl Store for SqlStore {
         self
     }
     fn idempotency(&self) -> &dyn IdempotencyRepo {
+        self
+    }
+    fn webhooks(&self) -> &dyn WebhookRepo {
         self
     }
 }

@@ -5,7 +5,7 @@ use sqlx::FromRow;
 use tessera_model::{
     Actor, Client, ClientId, ClientType, Email, Event, EventId, Issuer, IssuerId, IssuerSettings,
     IssuerSlug, KeyAlgorithm, KeyId, KeyState, SigningKey, SignupPolicy, Ticket, TicketId,
-    TicketKind, UnixTime, User, UserId,
+    TicketKind, UnixTime, User, UserId, Webhook, WebhookId,
 };
 use tessera_store::StoreError;
 use uuid::Uuid;
@@ -312,6 +312,45 @@ impl TryFrom<TicketRow> for Ticket {
             expires_at: UnixTime(row.expires_at),
             consumed_at: row.consumed_at.map(UnixTime),
             created_at: UnixTime(row.created_at),
+        })
+    }
+}
+
+macro_rules! webhook_columns {
+    () => {
+        "id, issuer_id, url, event_types, enabled, secret_sealed, failing, created_at, \
+     updated_at, revision"
+    };
+}
+
+#[derive(FromRow)]
+pub(super) struct WebhookRow {
+    id: Uuid,
+    issuer_id: Uuid,
+    url: String,
+    event_types: String,
+    enabled: bool,
+    secret_sealed: Vec<u8>,
+    failing: bool,
+    created_at: i64,
+    updated_at: i64,
+    revision: i64,
+}
+
+impl TryFrom<WebhookRow> for Webhook {
+    type Error = StoreError;
+    fn try_from(row: WebhookRow) -> Result<Self, StoreError> {
+        Ok(Webhook {
+            id: WebhookId::from_uuid(row.id),
+            issuer_id: IssuerId::from_uuid(row.issuer_id),
+            url: row.url,
+            event_types: parse_list(&row.event_types, "webhook event_types")?,
+            enabled: row.enabled,
+            secret_sealed: row.secret_sealed,
+            failing: row.failing,
+            created_at: UnixTime(row.created_at),
+            updated_at: UnixTime(row.updated_at),
+            revision: row.revision,
         })
     }
 }
