@@ -209,6 +209,36 @@ where
     }
 }
 
+/// What a handler's early checks refuse with: a response, boxed or not.
+pub(crate) trait Refusal {
+    /// The response to send.
+    fn into_refusal(self) -> Response;
+}
+
+impl Refusal for Response {
+    fn into_refusal(self) -> Response {
+        self
+    }
+}
+
+impl Refusal for Box<Response> {
+    fn into_refusal(self) -> Response {
+        *self
+    }
+}
+
+/// The value of a check that passed, or an early return with the check's refusal: the one
+/// spelling of "run the checks in order, stop at the first that refuses" in handlers.
+macro_rules! passed {
+    ($check:expr) => {
+        match $check {
+            Ok(value) => value,
+            Err(refusal) => return $crate::conventions::Refusal::into_refusal(refusal),
+        }
+    };
+}
+pub(crate) use passed;
+
 #[cfg(test)]
 mod tests {
     use super::*;

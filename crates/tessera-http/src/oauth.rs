@@ -14,6 +14,7 @@ use tessera_model::Issuer;
 use tessera_oauth::{ClientAuth, ErrorCode, Form, OAuthError, client_auth, parse_token_request};
 
 use crate::AppState;
+use crate::conventions::passed;
 use crate::problem;
 
 /// Largest token request body (the form parser has the same cap).
@@ -81,10 +82,7 @@ async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let issuer = match issuer(&state, &slug).await {
-        Ok(issuer) => issuer,
-        Err(response) => return response,
-    };
+    let issuer = passed!(issuer(&state, &slug).await);
     let authorization = headers.get(header::AUTHORIZATION);
     let used_basic = authorization
         .and_then(|v| v.to_str().ok())
@@ -117,10 +115,7 @@ async fn token(
 }
 
 async fn jwks(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
-    let issuer = match issuer(&state, &slug).await {
-        Ok(issuer) => issuer,
-        Err(response) => return response,
-    };
+    let issuer = passed!(issuer(&state, &slug).await);
     match state.core.issuer_keys(&issuer).await {
         // The next key is published before it signs, so a cached copy stays valid for a while.
         Ok(keys) => (

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::{CoreAuth, READ, WRITE, authorised_issuer, authorised_object};
 use crate::AppState;
 use crate::conventions::{
-    JsonBody, PageQuery, QueryParams, created, encode_cursor, if_match, with_etag,
+    JsonBody, PageQuery, QueryParams, created, encode_cursor, if_match, passed, with_etag,
 };
 use crate::problem::{ProblemDoc, core_error};
 
@@ -155,10 +155,7 @@ pub(crate) async fn create_client(
     Path(slug): Path<String>,
     JsonBody(body): JsonBody<CreateClient>,
 ) -> Response {
-    let issuer = match authorised_issuer(&state, &auth, WRITE, &slug).await {
-        Ok(issuer) => issuer,
-        Err(response) => return response,
-    };
+    let issuer = passed!(authorised_issuer(&state, &auth, WRITE, &slug).await);
     let input = NewClient {
         name: body.name,
         client_type: match body.client_type {
@@ -192,14 +189,8 @@ pub(crate) async fn list_clients(
     Path(slug): Path<String>,
     QueryParams(query): QueryParams<PageQuery>,
 ) -> Response {
-    let issuer = match authorised_issuer(&state, &auth, READ, &slug).await {
-        Ok(issuer) => issuer,
-        Err(response) => return response,
-    };
-    let page = match query.page() {
-        Ok(page) => page,
-        Err(response) => return *response,
-    };
+    let issuer = passed!(authorised_issuer(&state, &auth, READ, &slug).await);
+    let page = passed!(query.page());
     match state.core.list_clients(&issuer, page).await {
         Ok(page) => Json(ClientPage {
             items: page.items.iter().map(client_json).collect(),
@@ -220,10 +211,7 @@ pub(crate) async fn get_client(
     Path((slug, id)): Path<(String, String)>,
 ) -> Response {
     let (issuer, id) =
-        match authorised_object(&state, &auth, READ, &slug, &id, ClientId::parse).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
+        passed!(authorised_object(&state, &auth, READ, &slug, &id, ClientId::parse).await);
     match state.core.get_client(&issuer, id).await {
         Ok(client) => with_etag(client.revision, Json(client_json(&client))),
         Err(error) => core_error(&error),
@@ -242,14 +230,8 @@ pub(crate) async fn update_client(
     JsonBody(body): JsonBody<UpdateClient>,
 ) -> Response {
     let (issuer, id) =
-        match authorised_object(&state, &auth, WRITE, &slug, &id, ClientId::parse).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
-    let expected = match if_match(&headers) {
-        Ok(expected) => expected,
-        Err(response) => return *response,
-    };
+        passed!(authorised_object(&state, &auth, WRITE, &slug, &id, ClientId::parse).await);
+    let expected = passed!(if_match(&headers));
     let patch = ClientPatch {
         name: body.name,
         redirect_uris: body.redirect_uris,
@@ -280,14 +262,8 @@ pub(crate) async fn delete_client(
     headers: HeaderMap,
 ) -> Response {
     let (issuer, id) =
-        match authorised_object(&state, &auth, WRITE, &slug, &id, ClientId::parse).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
-    let expected = match if_match(&headers) {
-        Ok(expected) => expected,
-        Err(response) => return *response,
-    };
+        passed!(authorised_object(&state, &auth, WRITE, &slug, &id, ClientId::parse).await);
+    let expected = passed!(if_match(&headers));
     match state
         .core
         .delete_client(&issuer, id, expected, actor(&auth))
@@ -308,10 +284,7 @@ pub(crate) async fn rotate_secret(
     Path((slug, id)): Path<(String, String)>,
 ) -> Response {
     let (issuer, id) =
-        match authorised_object(&state, &auth, WRITE, &slug, &id, ClientId::parse).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
+        passed!(authorised_object(&state, &auth, WRITE, &slug, &id, ClientId::parse).await);
     match state
         .core
         .rotate_client_secret(&issuer, id, actor(&auth))

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{CoreAuth, READ, authorised_issuer};
 use crate::AppState;
-use crate::conventions::{QueryParams, encode_cursor, page_request};
+use crate::conventions::{QueryParams, encode_cursor, page_request, passed};
 use crate::problem::{Problem, ProblemDoc, core_error};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -117,14 +117,8 @@ pub(crate) async fn list_events(
     Path(slug): Path<String>,
     QueryParams(query): QueryParams<ListEvents>,
 ) -> Response {
-    let issuer = match authorised_issuer(&state, &auth, READ, &slug).await {
-        Ok(issuer) => issuer,
-        Err(response) => return response,
-    };
-    let page = match page_request(query.limit, query.cursor.as_deref()) {
-        Ok(page) => page,
-        Err(response) => return *response,
-    };
+    let issuer = passed!(authorised_issuer(&state, &auth, READ, &slug).await);
+    let page = passed!(page_request(query.limit, query.cursor.as_deref()));
     let (since, until) = match (
         unix_seconds("since", query.since.as_deref()),
         unix_seconds("until", query.until.as_deref()),

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use super::{CoreAuth, READ, WRITE, authorised_issuer};
 use crate::AppState;
 use crate::conventions::{
-    JsonBody, PageQuery, QueryParams, created, encode_cursor, if_match, with_etag,
+    JsonBody, PageQuery, QueryParams, created, encode_cursor, if_match, passed, with_etag,
 };
 use crate::problem::{ProblemDoc, core_error};
 
@@ -167,10 +167,7 @@ pub(crate) async fn list_issuers(
     if let Some(refusal) = auth.refusal_without(READ) {
         return refusal;
     }
-    let page = match query.page() {
-        Ok(page) => page,
-        Err(response) => return *response,
-    };
+    let page = passed!(query.page());
     match state.core.list_issuers(&auth.0, page).await {
         Ok(page) => Json(IssuerPage {
             items: page.items.iter().map(|i| issuer_json(&state, i)).collect(),
@@ -235,14 +232,8 @@ pub(crate) async fn update_issuer(
     headers: HeaderMap,
     JsonBody(body): JsonBody<UpdateIssuer>,
 ) -> Response {
-    let issuer = match authorised_issuer(&state, &auth, WRITE, &slug).await {
-        Ok(issuer) => issuer,
-        Err(response) => return response,
-    };
-    let expected = match if_match(&headers) {
-        Ok(expected) => expected,
-        Err(response) => return *response,
-    };
+    let issuer = passed!(authorised_issuer(&state, &auth, WRITE, &slug).await);
+    let expected = passed!(if_match(&headers));
     let patch = IssuerPatch {
         display_name: body.display_name,
         settings: body.settings.unwrap_or_default().into(),
@@ -267,14 +258,8 @@ pub(crate) async fn delete_issuer(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let issuer = match authorised_issuer(&state, &auth, WRITE, &slug).await {
-        Ok(issuer) => issuer,
-        Err(response) => return response,
-    };
-    let expected = match if_match(&headers) {
-        Ok(expected) => expected,
-        Err(response) => return *response,
-    };
+    let issuer = passed!(authorised_issuer(&state, &auth, WRITE, &slug).await);
+    let expected = passed!(if_match(&headers));
     match state.core.delete_issuer(&auth.0, &issuer, expected).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(error) => core_error(&error),
@@ -330,10 +315,7 @@ pub(crate) async fn list_keys(
     auth: CoreAuth,
     Path(slug): Path<String>,
 ) -> Response {
-    let issuer = match authorised_issuer(&state, &auth, READ, &slug).await {
-        Ok(issuer) => issuer,
-        Err(response) => return response,
-    };
+    let issuer = passed!(authorised_issuer(&state, &auth, READ, &slug).await);
     match state.core.list_keys(&issuer).await {
         Ok(keys) => Json(keys_json(&keys)).into_response(),
         Err(error) => core_error(&error),
@@ -349,10 +331,7 @@ pub(crate) async fn rotate_keys(
     auth: CoreAuth,
     Path(slug): Path<String>,
 ) -> Response {
-    let issuer = match authorised_issuer(&state, &auth, WRITE, &slug).await {
-        Ok(issuer) => issuer,
-        Err(response) => return response,
-    };
+    let issuer = passed!(authorised_issuer(&state, &auth, WRITE, &slug).await);
     let actor = Actor::AdminClient(auth.0.client_id);
     if let Err(error) = state.core.rotate_keys(&issuer, actor).await {
         return core_error(&error);

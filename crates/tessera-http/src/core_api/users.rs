@@ -15,7 +15,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::{CoreAuth, READ, WRITE, authorised_issuer, authorised_object};
 use crate::AppState;
 use crate::conventions::{
-    JsonBody, QueryParams, created, double_option, encode_cursor, if_match, page_request, with_etag,
+    JsonBody, QueryParams, created, double_option, encode_cursor, if_match, page_request, passed,
+    with_etag,
 };
 use crate::problem::{ProblemDoc, core_error};
 
@@ -168,10 +169,7 @@ pub(crate) async fn create_user(
     Path(slug): Path<String>,
     JsonBody(body): JsonBody<CreateUser>,
 ) -> Response {
-    let issuer = match authorised_issuer(&state, &auth, WRITE, &slug).await {
-        Ok(issuer) => issuer,
-        Err(response) => return response,
-    };
+    let issuer = passed!(authorised_issuer(&state, &auth, WRITE, &slug).await);
     let input = NewUser {
         email: body.email,
         username: body.username,
@@ -203,14 +201,8 @@ pub(crate) async fn list_users(
     Path(slug): Path<String>,
     QueryParams(query): QueryParams<ListUsers>,
 ) -> Response {
-    let issuer = match authorised_issuer(&state, &auth, READ, &slug).await {
-        Ok(issuer) => issuer,
-        Err(response) => return response,
-    };
-    let page = match page_request(query.limit, query.cursor.as_deref()) {
-        Ok(page) => page,
-        Err(response) => return *response,
-    };
+    let issuer = passed!(authorised_issuer(&state, &auth, READ, &slug).await);
+    let page = passed!(page_request(query.limit, query.cursor.as_deref()));
     let filter = UserFilter {
         email_prefix: query.email_prefix,
         username_prefix: query.username_prefix,
@@ -234,11 +226,8 @@ pub(crate) async fn get_user(
     auth: CoreAuth,
     Path((slug, id)): Path<(String, String)>,
 ) -> Response {
-    let (issuer, id) = match authorised_object(&state, &auth, READ, &slug, &id, UserId::parse).await
-    {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (issuer, id) =
+        passed!(authorised_object(&state, &auth, READ, &slug, &id, UserId::parse).await);
     match state.core.get_user(&issuer, id).await {
         Ok(user) => user_response(&user),
         Err(error) => core_error(&error),
@@ -258,14 +247,8 @@ pub(crate) async fn update_user(
     JsonBody(body): JsonBody<UpdateUser>,
 ) -> Response {
     let (issuer, id) =
-        match authorised_object(&state, &auth, WRITE, &slug, &id, UserId::parse).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
-    let expected = match if_match(&headers) {
-        Ok(expected) => expected,
-        Err(response) => return *response,
-    };
+        passed!(authorised_object(&state, &auth, WRITE, &slug, &id, UserId::parse).await);
+    let expected = passed!(if_match(&headers));
     let patch = UserPatch {
         email: body.email,
         username: body.username,
@@ -297,14 +280,8 @@ pub(crate) async fn delete_user(
     headers: HeaderMap,
 ) -> Response {
     let (issuer, id) =
-        match authorised_object(&state, &auth, WRITE, &slug, &id, UserId::parse).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
-    let expected = match if_match(&headers) {
-        Ok(expected) => expected,
-        Err(response) => return *response,
-    };
+        passed!(authorised_object(&state, &auth, WRITE, &slug, &id, UserId::parse).await);
+    let expected = passed!(if_match(&headers));
     match state
         .core
         .delete_user(&issuer, id, expected, actor(&auth))
@@ -323,10 +300,7 @@ async fn set_blocked(
     blocked: bool,
 ) -> Response {
     let (issuer, id) =
-        match authorised_object(&state, &auth, WRITE, &slug, &id, UserId::parse).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
+        passed!(authorised_object(&state, &auth, WRITE, &slug, &id, UserId::parse).await);
     match state
         .core
         .set_user_blocked(&issuer, id, blocked, actor(&auth))
@@ -372,10 +346,7 @@ pub(crate) async fn set_password(
     JsonBody(body): JsonBody<SetPassword>,
 ) -> Response {
     let (issuer, id) =
-        match authorised_object(&state, &auth, WRITE, &slug, &id, UserId::parse).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
+        passed!(authorised_object(&state, &auth, WRITE, &slug, &id, UserId::parse).await);
     match state
         .core
         .set_user_password(&issuer, id, &body.password, actor(&auth))

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::{CoreAuth, READ, WRITE, authorised_issuer, authorised_object};
 use crate::AppState;
 use crate::conventions::{
-    JsonBody, PageQuery, QueryParams, created, encode_cursor, if_match, with_etag,
+    JsonBody, PageQuery, QueryParams, created, encode_cursor, if_match, passed, with_etag,
 };
 use crate::problem::{ProblemDoc, core_error};
 
@@ -129,10 +129,7 @@ pub(crate) async fn create_webhook(
     Path(slug): Path<String>,
     JsonBody(body): JsonBody<CreateWebhook>,
 ) -> Response {
-    let issuer = match authorised_issuer(&state, &auth, WRITE, &slug).await {
-        Ok(issuer) => issuer,
-        Err(response) => return response,
-    };
+    let issuer = passed!(authorised_issuer(&state, &auth, WRITE, &slug).await);
     let input = NewWebhook {
         url: body.url,
         event_types: body.event_types,
@@ -162,14 +159,8 @@ pub(crate) async fn list_webhooks(
     Path(slug): Path<String>,
     QueryParams(query): QueryParams<PageQuery>,
 ) -> Response {
-    let issuer = match authorised_issuer(&state, &auth, READ, &slug).await {
-        Ok(issuer) => issuer,
-        Err(response) => return response,
-    };
-    let page = match query.page() {
-        Ok(page) => page,
-        Err(response) => return *response,
-    };
+    let issuer = passed!(authorised_issuer(&state, &auth, READ, &slug).await);
+    let page = passed!(query.page());
     match state.core.list_webhooks(&issuer, page).await {
         Ok(page) => Json(WebhookPage {
             items: page.items.iter().map(webhook_json).collect(),
@@ -190,10 +181,7 @@ pub(crate) async fn get_webhook(
     Path((slug, id)): Path<(String, String)>,
 ) -> Response {
     let (issuer, id) =
-        match authorised_object(&state, &auth, READ, &slug, &id, WebhookId::parse).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
+        passed!(authorised_object(&state, &auth, READ, &slug, &id, WebhookId::parse).await);
     match state.core.get_webhook(&issuer, id).await {
         Ok(webhook) => with_etag(webhook.revision, Json(webhook_json(&webhook))),
         Err(error) => core_error(&error),
@@ -212,14 +200,8 @@ pub(crate) async fn update_webhook(
     JsonBody(body): JsonBody<UpdateWebhook>,
 ) -> Response {
     let (issuer, id) =
-        match authorised_object(&state, &auth, WRITE, &slug, &id, WebhookId::parse).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
-    let expected = match if_match(&headers) {
-        Ok(expected) => expected,
-        Err(response) => return *response,
-    };
+        passed!(authorised_object(&state, &auth, WRITE, &slug, &id, WebhookId::parse).await);
+    let expected = passed!(if_match(&headers));
     let patch = WebhookPatch {
         url: body.url,
         event_types: body.event_types,
@@ -246,14 +228,8 @@ pub(crate) async fn delete_webhook(
     headers: HeaderMap,
 ) -> Response {
     let (issuer, id) =
-        match authorised_object(&state, &auth, WRITE, &slug, &id, WebhookId::parse).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
-    let expected = match if_match(&headers) {
-        Ok(expected) => expected,
-        Err(response) => return *response,
-    };
+        passed!(authorised_object(&state, &auth, WRITE, &slug, &id, WebhookId::parse).await);
+    let expected = passed!(if_match(&headers));
     match state
         .core
         .delete_webhook(&issuer, id, expected, actor(&auth))
@@ -274,10 +250,7 @@ pub(crate) async fn rotate_secret(
     Path((slug, id)): Path<(String, String)>,
 ) -> Response {
     let (issuer, id) =
-        match authorised_object(&state, &auth, WRITE, &slug, &id, WebhookId::parse).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
+        passed!(authorised_object(&state, &auth, WRITE, &slug, &id, WebhookId::parse).await);
     match state
         .core
         .rotate_webhook_secret(&issuer, id, actor(&auth))
