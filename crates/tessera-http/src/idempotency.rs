@@ -33,7 +33,7 @@ use tracing::Instrument as _;
 use crate::AppState;
 use crate::conventions::MAX_BODY;
 use crate::core_api::CoreAuth;
-use crate::problem::{Problem, core_error};
+use crate::problem::{Problem, core_error, internal_error};
 
 /// The request header naming the key.
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -62,7 +62,11 @@ pub(crate) async fn middleware(
     };
     let (mut parts, body) = request.into_parts();
     let caller = match CoreAuth::from_request_parts(&mut parts, &state).await {
-        Ok(CoreAuth(caller)) => caller,
+        // Kept in the request, so the handler's `CoreAuth` does not verify the token again.
+        Ok(CoreAuth(caller)) => {
+            parts.extensions.insert(caller.clone());
+            caller
+        }
         // The handler refuses the request the same way; nobody to keep a response for.
         Err(_) => return next.run(Request::from_parts(parts, body)).await,
     };
@@ -86,7 +90,7 @@ pub(crate) async fn middleware(
             let request = Request::from_parts(parts, Body::from(body));
             let first =
                 tokio::spawn(run_first(state, caller, key, request, next).in_current_span());
-            first.await.unwrap_or_else(|_| internal())
+            first.await.unwrap_or_else(|_| internal_error())
         }
         Ok(Begin::Replay(kept)) => replay(kept),
         Ok(Begin::Mismatch) => Problem::IdempotencyKeyReused.about_field(
@@ -130,7 +134,7 @@ async fn run_first(
     // A task of its own, so that a panicking handler still lets us release the key.
     let Ok(response) = tokio::spawn(next.run(request).in_current_span()).await else {
         release(&state, &caller, &key).await;
-        return internal();
+        return internal_error();
     };
     let status = response.status();
     // Worth replaying only when a retry cannot do better: not after a server failure, and not
@@ -144,7 +148,7 @@ async fn run_first(
     let (parts, body) = response.into_parts();
     let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
         release(&state, &caller, &key).await;
-        return internal();
+        return internal_error();
     };
     let kept = StoredResponse {
         status: status.as_u16(),
@@ -189,9 +193,4 @@ fn replay(kept: StoredResponse) -> Response {
     }
     headers.insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     response
-}
-
-fn internal() -> Response {
-    Problem::Internal
-        .response("An internal error occurred; the x-request-id header identifies it in the logs.")
 }

@@ -34,7 +34,7 @@ pub(crate) async fn issuer(state: &AppState, slug: &str) -> Result<Issuer, Respo
     match state.core.find_issuer(slug).await {
         Ok(Some(issuer)) => Ok(issuer),
         Ok(None) => Err(problem::not_found().await),
-        Err(error) => Err(problem::internal(&error)),
+        Err(error) => Err(problem::core_error(&error)),
     }
 }
 
@@ -86,7 +86,8 @@ async fn token(
     let authorization = headers.get(header::AUTHORIZATION);
     let used_basic = authorization
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.len() >= 6 && v[..6].eq_ignore_ascii_case("basic "));
+        .and_then(|v| v.get(..6))
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic "));
     let result = async {
         if !is_form(&headers) {
             return Err(OAuthError::invalid_request(
@@ -123,6 +124,6 @@ async fn jwks(State(state): State<AppState>, Path(slug): Path<String>) -> Respon
             Json(keys.jwks().clone()),
         )
             .into_response(),
-        Err(error) => problem::internal(&error),
+        Err(error) => problem::core_error(&error),
     }
 }

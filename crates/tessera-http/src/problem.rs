@@ -187,14 +187,14 @@ pub(crate) fn core_error(error: &CoreError) -> Response {
         }
         _ => {
             tracing::error!(%error, "request failed");
-            Problem::Internal.response(
-                "An internal error occurred; the x-request-id header identifies it in the logs.",
-            )
+            internal_error()
         }
     }
 }
 
-/// Kept for the IdP endpoints: a use-case failure that is not the caller's fault.
-pub(crate) fn internal(error: &CoreError) -> Response {
-    core_error(error)
+/// The 500 every failure without a more specific answer gets: nothing internal, only the
+/// pointer to the logs.
+pub(crate) fn internal_error() -> Response {
+    Problem::Internal
+        .response("An internal error occurred; the x-request-id header identifies it in the logs.")
 }

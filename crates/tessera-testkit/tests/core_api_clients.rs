@@ -2,13 +2,9 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a failed assertion
 
-use reqwest::{Method, RequestBuilder};
+use reqwest::Method;
 use serde_json::{Value, json};
 use tessera_testkit::TestApp;
-
-fn call(app: &TestApp, method: Method, path: &str, token: &str) -> RequestBuilder {
-    app.core_request(method, path, token)
-}
 
 async fn client_credentials(app: &TestApp, id: &str, secret: &str) -> u16 {
     app.client
@@ -26,19 +22,15 @@ async fn client_credentials(app: &TestApp, id: &str, secret: &str) -> u16 {
 async fn a_client_is_registered_with_a_secret_shown_once_rotated_and_deleted() {
     let app = TestApp::spawn().await;
     let token = app.core_api_token(&[]).await;
-    let response = call(
-        &app,
-        Method::POST,
-        "/core/v1/issuers/default/clients",
-        &token,
-    )
-    .json(&json!({
-        "name": "Billing service", "client_type": "confidential",
-        "grant_types": ["client_credentials"], "allowed_scopes": ["invoices:read"]
-    }))
-    .send()
-    .await
-    .unwrap();
+    let response = app
+        .core_request(Method::POST, "/core/v1/issuers/default/clients", &token)
+        .json(&json!({
+            "name": "Billing service", "client_type": "confidential",
+            "grant_types": ["client_credentials"], "allowed_scopes": ["invoices:read"]
+        }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 201);
     let created: Value = response.json().await.unwrap();
     let id = created["client_id"].as_str().unwrap().to_owned();
@@ -46,7 +38,8 @@ async fn a_client_is_registered_with_a_secret_shown_once_rotated_and_deleted() {
     assert_eq!(client_credentials(&app, &id, &secret).await, 200);
 
     let path = format!("/core/v1/issuers/default/clients/{id}");
-    let read: Value = call(&app, Method::GET, &path, &token)
+    let read: Value = app
+        .core_request(Method::GET, &path, &token)
         .send()
         .await
         .unwrap()
@@ -59,7 +52,8 @@ async fn a_client_is_registered_with_a_secret_shown_once_rotated_and_deleted() {
     );
     assert_eq!(read["token_endpoint_auth_method"], "client_secret_basic");
 
-    let rotated: Value = call(&app, Method::POST, &format!("{path}/rotate-secret"), &token)
+    let rotated: Value = app
+        .core_request(Method::POST, &format!("{path}/rotate-secret"), &token)
         .send()
         .await
         .unwrap()
@@ -70,7 +64,8 @@ async fn a_client_is_registered_with_a_secret_shown_once_rotated_and_deleted() {
     assert_eq!(client_credentials(&app, &id, &secret).await, 401);
     assert_eq!(client_credentials(&app, &id, new_secret).await, 200);
 
-    let renamed = call(&app, Method::PATCH, &path, &token)
+    let renamed = app
+        .core_request(Method::PATCH, &path, &token)
         .header("if-match", "\"2\"")
         .json(&json!({"name": "Billing"}))
         .send()
@@ -78,13 +73,15 @@ async fn a_client_is_registered_with_a_secret_shown_once_rotated_and_deleted() {
         .unwrap();
     assert_eq!(renamed.status(), 200);
     assert_eq!(renamed.headers()["etag"], "\"3\"");
-    let stale = call(&app, Method::DELETE, &path, &token)
+    let stale = app
+        .core_request(Method::DELETE, &path, &token)
         .header("if-match", "\"2\"")
         .send()
         .await
         .unwrap();
     assert_eq!(stale.status(), 412);
-    let deleted = call(&app, Method::DELETE, &path, &token)
+    let deleted = app
+        .core_request(Method::DELETE, &path, &token)
         .header("if-match", "\"3\"")
         .send()
         .await
@@ -98,14 +95,9 @@ async fn redirect_uris_and_grants_are_validated_at_registration() {
     let app = TestApp::spawn().await;
     let token = app.core_api_token(&[]).await;
     let register = |body: Value| {
-        call(
-            &app,
-            Method::POST,
-            "/core/v1/issuers/default/clients",
-            &token,
-        )
-        .json(&body)
-        .send()
+        app.core_request(Method::POST, "/core/v1/issuers/default/clients", &token)
+            .json(&body)
+            .send()
     };
     for uri in [
         "http://app.example.com/cb",
@@ -166,12 +158,12 @@ async fn redirect_uris_and_grants_are_validated_at_registration() {
 async fn clients_of_one_issuer_are_invisible_from_another() {
     let app = TestApp::spawn().await;
     let token = app.core_api_token(&[]).await;
-    call(&app, Method::POST, "/core/v1/issuers", &token)
+    app.core_request(Method::POST, "/core/v1/issuers", &token)
         .json(&json!({"slug": "other", "display_name": "Other"}))
         .send()
         .await
         .unwrap();
-    let created: Value = call(&app, Method::POST, "/core/v1/issuers/default/clients", &token)
+    let created: Value = app.core_request(Method::POST, "/core/v1/issuers/default/clients", &token)
         .json(&json!({"name": "M2M", "client_type": "confidential", "grant_types": ["client_credentials"]}))
         .send()
         .await
@@ -185,18 +177,19 @@ async fn clients_of_one_issuer_are_invisible_from_another() {
         (Method::DELETE, ""),
         (Method::POST, "/rotate-secret"),
     ] {
-        let response = call(
-            &app,
-            method.clone(),
-            &format!("/core/v1/issuers/other/clients/{id}{suffix}"),
-            &token,
-        )
-        .send()
-        .await
-        .unwrap();
+        let response = app
+            .core_request(
+                method.clone(),
+                &format!("/core/v1/issuers/other/clients/{id}{suffix}"),
+                &token,
+            )
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 404, "{method} {suffix}");
     }
-    let listed: Value = call(&app, Method::GET, "/core/v1/issuers/other/clients", &token)
+    let listed: Value = app
+        .core_request(Method::GET, "/core/v1/issuers/other/clients", &token)
         .send()
         .await
         .unwrap()
@@ -206,14 +199,10 @@ async fn clients_of_one_issuer_are_invisible_from_another() {
     assert!(listed["items"].as_array().unwrap().is_empty());
     // A restricted credential cannot manage Core API credentials in the system issuer.
     let restricted = app.core_api_token(&["default"]).await;
-    let system = call(
-        &app,
-        Method::GET,
-        "/core/v1/issuers/system/clients",
-        &restricted,
-    )
-    .send()
-    .await
-    .unwrap();
+    let system = app
+        .core_request(Method::GET, "/core/v1/issuers/system/clients", &restricted)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(system.status(), 404);
 }

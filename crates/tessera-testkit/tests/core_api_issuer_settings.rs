@@ -3,13 +3,9 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a failed assertion
 
-use reqwest::{Method, RequestBuilder};
+use reqwest::Method;
 use serde_json::{Value, json};
 use tessera_testkit::{TestApp, expect_problem};
-
-fn call(app: &TestApp, method: Method, path: &str, token: &str) -> RequestBuilder {
-    app.core_request(method, path, token)
-}
 
 fn default_settings() -> Value {
     json!({
@@ -25,7 +21,8 @@ fn default_settings() -> Value {
 async fn an_issuer_without_settings_gets_the_defaults() {
     let app = TestApp::spawn().await;
     let token = app.core_api_token(&[]).await;
-    let created = call(&app, Method::POST, "/core/v1/issuers", &token)
+    let created = app
+        .core_request(Method::POST, "/core/v1/issuers", &token)
         .json(&json!({"slug": "plain", "display_name": "Plain"}))
         .send()
         .await
@@ -36,7 +33,8 @@ async fn an_issuer_without_settings_gets_the_defaults() {
         default_settings()
     );
     // The built-in issuers, created before any setting existed in a request, have them too.
-    let system = call(&app, Method::GET, "/core/v1/issuers/system", &token)
+    let system = app
+        .core_request(Method::GET, "/core/v1/issuers/system", &token)
         .send()
         .await
         .unwrap();
@@ -60,7 +58,8 @@ async fn settings_are_set_at_creation_read_back_and_patched_one_at_a_time() {
             "allowed_email_domains": ["Acme.Example", "corp.acme.example"],
         },
     });
-    let created = call(&app, Method::POST, "/core/v1/issuers", &token)
+    let created = app
+        .core_request(Method::POST, "/core/v1/issuers", &token)
         .json(&json!({"slug": "acme", "display_name": "Acme", "settings": settings}))
         .send()
         .await
@@ -70,13 +69,15 @@ async fn settings_are_set_at_creation_read_back_and_patched_one_at_a_time() {
     expected["signup"]["allowed_email_domains"] = json!(["acme.example", "corp.acme.example"]);
     assert_eq!(created.json::<Value>().await.unwrap()["settings"], expected);
 
-    let read = call(&app, Method::GET, "/core/v1/issuers/acme", &token)
+    let read = app
+        .core_request(Method::GET, "/core/v1/issuers/acme", &token)
         .send()
         .await
         .unwrap();
     assert_eq!(read.json::<Value>().await.unwrap()["settings"], expected);
 
-    let patched = call(&app, Method::PATCH, "/core/v1/issuers/acme", &token)
+    let patched = app
+        .core_request(Method::PATCH, "/core/v1/issuers/acme", &token)
         .header("if-match", "\"1\"")
         .json(&json!({"settings": {"id_token_lifetime": 120}}))
         .send()
@@ -90,7 +91,8 @@ async fn settings_are_set_at_creation_read_back_and_patched_one_at_a_time() {
     assert_eq!(body["display_name"], "Acme");
 
     // The sign-up policy is replaced as a whole; the lifetimes stay.
-    let closed = call(&app, Method::PATCH, "/core/v1/issuers/acme", &token)
+    let closed = app
+        .core_request(Method::PATCH, "/core/v1/issuers/acme", &token)
         .json(&json!({"settings": {"signup": {"policy": "disabled"}}}))
         .send()
         .await
@@ -100,7 +102,8 @@ async fn settings_are_set_at_creation_read_back_and_patched_one_at_a_time() {
     assert_eq!(closed.json::<Value>().await.unwrap()["settings"], expected);
 
     // A display-name change leaves the settings alone.
-    let renamed = call(&app, Method::PATCH, "/core/v1/issuers/acme", &token)
+    let renamed = app
+        .core_request(Method::PATCH, "/core/v1/issuers/acme", &token)
         .json(&json!({"display_name": "Acme Corp"}))
         .send()
         .await
@@ -156,14 +159,16 @@ async fn bad_settings_are_refused_naming_the_field_and_change_nothing() {
         ),
     ];
     for (settings, field) in cases {
-        let created = call(&app, Method::POST, "/core/v1/issuers", &token)
+        let created = app
+            .core_request(Method::POST, "/core/v1/issuers", &token)
             .json(&json!({"slug": "acme", "display_name": "Acme", "settings": settings}))
             .send()
             .await
             .unwrap();
         let body = expect_problem(created, 400, "invalid_field").await;
         assert_eq!(body["field"], field, "{settings}");
-        let patched = call(&app, Method::PATCH, "/core/v1/issuers/default", &token)
+        let patched = app
+            .core_request(Method::PATCH, "/core/v1/issuers/default", &token)
             .json(&json!({"settings": settings}))
             .send()
             .await
@@ -171,12 +176,14 @@ async fn bad_settings_are_refused_naming_the_field_and_change_nothing() {
         let body = expect_problem(patched, 400, "invalid_field").await;
         assert_eq!(body["field"], field, "{settings}");
     }
-    let missing = call(&app, Method::GET, "/core/v1/issuers/acme", &token)
+    let missing = app
+        .core_request(Method::GET, "/core/v1/issuers/acme", &token)
         .send()
         .await
         .unwrap();
     expect_problem(missing, 404, "not_found").await;
-    let default = call(&app, Method::GET, "/core/v1/issuers/default", &token)
+    let default = app
+        .core_request(Method::GET, "/core/v1/issuers/default", &token)
         .send()
         .await
         .unwrap();
@@ -204,14 +211,16 @@ async fn unknown_or_mistyped_settings_are_refused_by_their_path() {
         (json!({"signup": {}}), "settings.signup"),
     ];
     for (settings, field) in cases {
-        let created = call(&app, Method::POST, "/core/v1/issuers", &token)
+        let created = app
+            .core_request(Method::POST, "/core/v1/issuers", &token)
             .json(&json!({"slug": "acme", "display_name": "Acme", "settings": settings}))
             .send()
             .await
             .unwrap();
         let body = expect_problem(created, 400, "invalid_body").await;
         assert_eq!(body["field"], field, "{body}");
-        let patched = call(&app, Method::PATCH, "/core/v1/issuers/default", &token)
+        let patched = app
+            .core_request(Method::PATCH, "/core/v1/issuers/default", &token)
             .json(&json!({"settings": settings}))
             .send()
             .await
@@ -225,7 +234,8 @@ async fn unknown_or_mistyped_settings_are_refused_by_their_path() {
 async fn access_tokens_follow_the_issuers_access_token_lifetime() {
     let app = TestApp::spawn().await;
     let token = app.core_api_token(&[]).await;
-    let patched = call(&app, Method::PATCH, "/core/v1/issuers/system", &token)
+    let patched = app
+        .core_request(Method::PATCH, "/core/v1/issuers/system", &token)
         .json(&json!({"settings": {"access_token_lifetime": 300}}))
         .send()
         .await
@@ -275,7 +285,8 @@ async fn access_tokens_follow_the_issuers_access_token_lifetime() {
 
     // Tokens issued before the change keep the lifetime they were issued with; new ones of
     // the default issuer are unaffected by the system issuer's setting.
-    let default = call(&app, Method::GET, "/core/v1/issuers/default", &token)
+    let default = app
+        .core_request(Method::GET, "/core/v1/issuers/default", &token)
         .send()
         .await
         .unwrap();

@@ -3,20 +3,17 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a failed assertion
 
-use reqwest::{Method, RequestBuilder};
+use reqwest::Method;
 use serde_json::{Value, json};
 use tessera_testkit::{TestApp, expect_problem};
-
-fn call(app: &TestApp, method: Method, path: &str, token: &str) -> RequestBuilder {
-    app.core_request(method, path, token)
-}
 
 #[tokio::test]
 async fn an_issuer_is_created_read_updated_and_deleted_with_etags() {
     let app = TestApp::spawn().await;
     let token = app.core_api_token(&[]).await;
 
-    let created = call(&app, Method::POST, "/core/v1/issuers", &token)
+    let created = app
+        .core_request(Method::POST, "/core/v1/issuers", &token)
         .json(&json!({"slug": "acme", "display_name": "Acme"}))
         .send()
         .await
@@ -28,13 +25,15 @@ async fn an_issuer_is_created_read_updated_and_deleted_with_etags() {
     assert!(body["id"].as_str().unwrap().starts_with("iss_"));
     assert!(body["issuer_url"].as_str().unwrap().ends_with("/acme"));
 
-    let read = call(&app, Method::GET, "/core/v1/issuers/acme", &token)
+    let read = app
+        .core_request(Method::GET, "/core/v1/issuers/acme", &token)
         .send()
         .await
         .unwrap();
     assert_eq!(read.headers()["etag"], "\"1\"");
 
-    let updated = call(&app, Method::PATCH, "/core/v1/issuers/acme", &token)
+    let updated = app
+        .core_request(Method::PATCH, "/core/v1/issuers/acme", &token)
         .header("if-match", "\"1\"")
         .json(&json!({"display_name": "Acme Corp"}))
         .send()
@@ -47,27 +46,31 @@ async fn an_issuer_is_created_read_updated_and_deleted_with_etags() {
         "Acme Corp"
     );
 
-    let stale = call(&app, Method::PATCH, "/core/v1/issuers/acme", &token)
+    let stale = app
+        .core_request(Method::PATCH, "/core/v1/issuers/acme", &token)
         .header("if-match", "\"1\"")
         .json(&json!({"display_name": "Lost update"}))
         .send()
         .await
         .unwrap();
     expect_problem(stale, 412, "precondition_failed").await;
-    let stale_delete = call(&app, Method::DELETE, "/core/v1/issuers/acme", &token)
+    let stale_delete = app
+        .core_request(Method::DELETE, "/core/v1/issuers/acme", &token)
         .header("if-match", "\"1\"")
         .send()
         .await
         .unwrap();
     expect_problem(stale_delete, 412, "precondition_failed").await;
 
-    let deleted = call(&app, Method::DELETE, "/core/v1/issuers/acme", &token)
+    let deleted = app
+        .core_request(Method::DELETE, "/core/v1/issuers/acme", &token)
         .header("if-match", "\"2\"")
         .send()
         .await
         .unwrap();
     assert_eq!(deleted.status(), 204);
-    let gone = call(&app, Method::GET, "/core/v1/issuers/acme", &token)
+    let gone = app
+        .core_request(Method::GET, "/core/v1/issuers/acme", &token)
         .send()
         .await
         .unwrap();
@@ -79,7 +82,7 @@ async fn bad_input_gets_a_problem_that_names_the_field_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let token = app.core_api_token(&[]).await;
     let post = |body: &'static str, content_type: &'static str| {
-        call(&app, Method::POST, "/core/v1/issuers", &token)
+        app.core_request(Method::POST, "/core/v1/issuers", &token)
             .header("content-type", content_type)
             .body(body)
             .send()
@@ -137,7 +140,8 @@ async fn bad_input_gets_a_problem_that_names_the_field_and_changes_nothing() {
         r#"{{"slug":"acme","display_name":"{}"}}"#,
         "x".repeat(1024 * 1024 + 1)
     );
-    let too_large = call(&app, Method::POST, "/core/v1/issuers", &token)
+    let too_large = app
+        .core_request(Method::POST, "/core/v1/issuers", &token)
         .header("content-type", json)
         .body(huge)
         .send()
@@ -163,7 +167,8 @@ async fn bad_input_gets_a_problem_that_names_the_field_and_changes_nothing() {
     assert_eq!(duplicate["field"], "slug");
 
     // Nothing half-written: exactly the three issuers that were created exist.
-    let list: Value = call(&app, Method::GET, "/core/v1/issuers", &token)
+    let list: Value = app
+        .core_request(Method::GET, "/core/v1/issuers", &token)
         .send()
         .await
         .unwrap()
@@ -188,7 +193,8 @@ async fn listings_page_with_opaque_cursors() {
     let app = TestApp::spawn().await;
     let token = app.core_api_token(&[]).await;
     for n in 0..3 {
-        let response = call(&app, Method::POST, "/core/v1/issuers", &token)
+        let response = app
+            .core_request(Method::POST, "/core/v1/issuers", &token)
             .json(&json!({"slug": format!("tenant-{n}"), "display_name": "T"}))
             .send()
             .await
@@ -198,7 +204,8 @@ async fn listings_page_with_opaque_cursors() {
     let mut seen = Vec::new();
     let mut path = "/core/v1/issuers?limit=2".to_owned();
     loop {
-        let page: Value = call(&app, Method::GET, &path, &token)
+        let page: Value = app
+            .core_request(Method::GET, &path, &token)
             .send()
             .await
             .unwrap()
@@ -218,7 +225,8 @@ async fn listings_page_with_opaque_cursors() {
         ["system", "default", "tenant-0", "tenant-1", "tenant-2"]
     );
 
-    let bad_cursor = call(&app, Method::GET, "/core/v1/issuers?cursor=zzz", &token)
+    let bad_cursor = app
+        .core_request(Method::GET, "/core/v1/issuers?cursor=zzz", &token)
         .send()
         .await
         .unwrap();
@@ -226,7 +234,8 @@ async fn listings_page_with_opaque_cursors() {
         expect_problem(bad_cursor, 400, "invalid_request").await["field"],
         "cursor"
     );
-    let bad_limit = call(&app, Method::GET, "/core/v1/issuers?limit=0", &token)
+    let bad_limit = app
+        .core_request(Method::GET, "/core/v1/issuers?limit=0", &token)
         .send()
         .await
         .unwrap();
@@ -241,34 +250,33 @@ async fn a_restricted_credential_cannot_see_or_create_beyond_its_issuers() {
     let app = TestApp::spawn().await;
     let admin = app.core_api_token(&[]).await;
     for slug in ["tenant-a", "tenant-b"] {
-        call(&app, Method::POST, "/core/v1/issuers", &admin)
+        app.core_request(Method::POST, "/core/v1/issuers", &admin)
             .json(&json!({"slug": slug, "display_name": slug}))
             .send()
             .await
             .unwrap();
     }
     let restricted = app.core_api_token(&["tenant-a"]).await;
-    let other = call(&app, Method::GET, "/core/v1/issuers/tenant-b", &restricted)
+    let other = app
+        .core_request(Method::GET, "/core/v1/issuers/tenant-b", &restricted)
         .send()
         .await
         .unwrap();
     expect_problem(other, 404, "not_found").await;
-    let other_keys = call(
-        &app,
-        Method::GET,
-        "/core/v1/issuers/tenant-b/keys",
-        &restricted,
-    )
-    .send()
-    .await
-    .unwrap();
+    let other_keys = app
+        .core_request(Method::GET, "/core/v1/issuers/tenant-b/keys", &restricted)
+        .send()
+        .await
+        .unwrap();
     expect_problem(other_keys, 404, "not_found").await;
-    let own = call(&app, Method::GET, "/core/v1/issuers/tenant-a", &restricted)
+    let own = app
+        .core_request(Method::GET, "/core/v1/issuers/tenant-a", &restricted)
         .send()
         .await
         .unwrap();
     assert_eq!(own.status(), 200);
-    let create = call(&app, Method::POST, "/core/v1/issuers", &restricted)
+    let create = app
+        .core_request(Method::POST, "/core/v1/issuers", &restricted)
         .json(&json!({"slug": "tenant-c", "display_name": "C"}))
         .send()
         .await
@@ -280,7 +288,8 @@ async fn a_restricted_credential_cannot_see_or_create_beyond_its_issuers() {
 async fn keys_are_listed_without_private_parts_and_rotate_through_the_jwks() {
     let app = TestApp::spawn().await;
     let token = app.core_api_token(&[]).await;
-    let keys: Value = call(&app, Method::GET, "/core/v1/issuers/default/keys", &token)
+    let keys: Value = app
+        .core_request(Method::GET, "/core/v1/issuers/default/keys", &token)
         .send()
         .await
         .unwrap()
@@ -297,18 +306,14 @@ async fn keys_are_listed_without_private_parts_and_rotate_through_the_jwks() {
     assert!(keys["items"][0]["public_jwk"].get("d").is_none());
     let next_kid = keys["items"][1]["kid"].clone();
 
-    let rotated: Value = call(
-        &app,
-        Method::POST,
-        "/core/v1/issuers/default/keys/rotate",
-        &token,
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let rotated: Value = app
+        .core_request(Method::POST, "/core/v1/issuers/default/keys/rotate", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let states: Vec<_> = rotated["items"]
         .as_array()
         .unwrap()

@@ -2,16 +2,12 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a failed assertion
 
-use reqwest::{Method, RequestBuilder};
+use reqwest::Method;
 use serde_json::{Value, json};
 use tessera_testkit::TestApp;
 
-fn call(app: &TestApp, method: Method, path: &str, token: &str) -> RequestBuilder {
-    app.core_request(method, path, token)
-}
-
 async fn create(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
-    call(app, Method::POST, "/core/v1/issuers/default/users", token)
+    app.core_request(Method::POST, "/core/v1/issuers/default/users", token)
         .json(&body)
         .send()
         .await
@@ -53,7 +49,8 @@ async fn a_user_is_provisioned_changed_blocked_and_deleted() {
     ));
 
     let path = format!("/core/v1/issuers/default/users/{id}");
-    let patched = call(&app, Method::PATCH, &path, &token)
+    let patched = app
+        .core_request(Method::PATCH, &path, &token)
         .header("if-match", "\"1\"")
         .json(&json!({"name": null, "given_name": "Ada"}))
         .send()
@@ -65,7 +62,8 @@ async fn a_user_is_provisioned_changed_blocked_and_deleted() {
     assert_eq!(patched["name"], Value::Null);
     assert_eq!(patched["given_name"], "Ada");
 
-    let blocked: Value = call(&app, Method::POST, &format!("{path}/block"), &token)
+    let blocked: Value = app
+        .core_request(Method::POST, &format!("{path}/block"), &token)
         .send()
         .await
         .unwrap()
@@ -73,7 +71,8 @@ async fn a_user_is_provisioned_changed_blocked_and_deleted() {
         .await
         .unwrap();
     assert_eq!(blocked["blocked"], true);
-    let unblocked: Value = call(&app, Method::POST, &format!("{path}/unblock"), &token)
+    let unblocked: Value = app
+        .core_request(Method::POST, &format!("{path}/unblock"), &token)
         .send()
         .await
         .unwrap()
@@ -82,13 +81,15 @@ async fn a_user_is_provisioned_changed_blocked_and_deleted() {
         .unwrap();
     assert_eq!(unblocked["blocked"], false);
 
-    let password = call(&app, Method::PUT, &format!("{path}/password"), &token)
+    let password = app
+        .core_request(Method::PUT, &format!("{path}/password"), &token)
         .json(&json!({"password": "another long passphrase"}))
         .send()
         .await
         .unwrap();
     assert_eq!(password.status(), 204);
-    let short = call(&app, Method::PUT, &format!("{path}/password"), &token)
+    let short = app
+        .core_request(Method::PUT, &format!("{path}/password"), &token)
         .json(&json!({"password": "short"}))
         .send()
         .await
@@ -96,19 +97,21 @@ async fn a_user_is_provisioned_changed_blocked_and_deleted() {
     assert_eq!(short.status(), 400);
     assert_eq!(short.json::<Value>().await.unwrap()["field"], "password");
 
-    let stale = call(&app, Method::DELETE, &path, &token)
+    let stale = app
+        .core_request(Method::DELETE, &path, &token)
         .header("if-match", "\"1\"")
         .send()
         .await
         .unwrap();
     assert_eq!(stale.status(), 412);
-    let deleted = call(&app, Method::DELETE, &path, &token)
+    let deleted = app
+        .core_request(Method::DELETE, &path, &token)
         .send()
         .await
         .unwrap();
     assert_eq!(deleted.status(), 204);
     assert_eq!(
-        call(&app, Method::GET, &path, &token)
+        app.core_request(Method::GET, &path, &token)
             .send()
             .await
             .unwrap()
@@ -200,15 +203,11 @@ async fn user_input_errors_name_their_field() {
     let duplicate = create(&app, &token, json!({"email": "A@EXAMPLE.com"})).await;
     assert_eq!(duplicate.status(), 409);
     assert_eq!(duplicate.json::<Value>().await.unwrap()["field"], "email");
-    let malformed_id = call(
-        &app,
-        Method::GET,
-        "/core/v1/issuers/default/users/nope",
-        &token,
-    )
-    .send()
-    .await
-    .unwrap();
+    let malformed_id = app
+        .core_request(Method::GET, "/core/v1/issuers/default/users/nope", &token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(malformed_id.status(), 404);
 }
 
@@ -228,18 +227,18 @@ async fn users_are_searched_by_prefix_and_paged_and_stay_in_their_issuer() {
             201
         );
     }
-    let found: Value = call(
-        &app,
-        Method::GET,
-        "/core/v1/issuers/default/users?email_prefix=ANN",
-        &token,
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let found: Value = app
+        .core_request(
+            Method::GET,
+            "/core/v1/issuers/default/users?email_prefix=ANN",
+            &token,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let emails: Vec<_> = found["items"]
         .as_array()
         .unwrap()
@@ -248,41 +247,42 @@ async fn users_are_searched_by_prefix_and_paged_and_stay_in_their_issuer() {
         .collect();
     assert_eq!(emails, ["ann@example.com", "anna@example.com"]);
 
-    let first: Value = call(
-        &app,
-        Method::GET,
-        "/core/v1/issuers/default/users?limit=2",
-        &token,
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let first: Value = app
+        .core_request(
+            Method::GET,
+            "/core/v1/issuers/default/users?limit=2",
+            &token,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let cursor = first["next_cursor"].as_str().unwrap();
-    let second: Value = call(
-        &app,
-        Method::GET,
-        &format!("/core/v1/issuers/default/users?limit=2&cursor={cursor}"),
-        &token,
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let second: Value = app
+        .core_request(
+            Method::GET,
+            &format!("/core/v1/issuers/default/users?limit=2&cursor={cursor}"),
+            &token,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(second["items"][0]["username"], "bob");
     assert_eq!(second["next_cursor"], Value::Null);
 
     // Another issuer has none of them; a credential of another issuer cannot reach them.
-    call(&app, Method::POST, "/core/v1/issuers", &token)
+    app.core_request(Method::POST, "/core/v1/issuers", &token)
         .json(&json!({"slug": "other", "display_name": "Other"}))
         .send()
         .await
         .unwrap();
-    let other: Value = call(&app, Method::GET, "/core/v1/issuers/other/users", &token)
+    let other: Value = app
+        .core_request(Method::GET, "/core/v1/issuers/other/users", &token)
         .send()
         .await
         .unwrap()
@@ -291,25 +291,25 @@ async fn users_are_searched_by_prefix_and_paged_and_stay_in_their_issuer() {
         .unwrap();
     assert!(other["items"].as_array().unwrap().is_empty());
     let id = first["items"][0]["id"].as_str().unwrap();
-    let cross = call(
-        &app,
-        Method::GET,
-        &format!("/core/v1/issuers/other/users/{id}"),
-        &token,
-    )
-    .send()
-    .await
-    .unwrap();
+    let cross = app
+        .core_request(
+            Method::GET,
+            &format!("/core/v1/issuers/other/users/{id}"),
+            &token,
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(cross.status(), 404);
     let restricted = app.core_api_token(&["other"]).await;
-    let denied = call(
-        &app,
-        Method::GET,
-        &format!("/core/v1/issuers/default/users/{id}"),
-        &restricted,
-    )
-    .send()
-    .await
-    .unwrap();
+    let denied = app
+        .core_request(
+            Method::GET,
+            &format!("/core/v1/issuers/default/users/{id}"),
+            &restricted,
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(denied.status(), 404);
 }

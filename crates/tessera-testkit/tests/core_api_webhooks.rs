@@ -4,19 +4,14 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a failed assertion
 
-use reqwest::{Method, RequestBuilder};
+use reqwest::Method;
 use serde_json::{Value, json};
 use tessera_testkit::{TestApp, expect_problem};
 
 const HOOK: &str = "https://203.0.113.10/hooks/tessera";
 
-fn call(app: &TestApp, method: Method, path: &str, token: &str) -> RequestBuilder {
-    app.core_request(method, path, token)
-}
-
 async fn create(app: &TestApp, token: &str, slug: &str, body: Value) -> reqwest::Response {
-    call(
-        app,
+    app.core_request(
         Method::POST,
         &format!("/core/v1/issuers/{slug}/webhooks"),
         token,
@@ -50,7 +45,11 @@ async fn a_webhook_is_created_with_a_secret_shown_once_changed_rotated_and_delet
     assert_eq!(created["event_types"], json!(["user.*", "client.created"]));
 
     let path = format!("/core/v1/issuers/default/webhooks/{id}");
-    let read = call(&app, Method::GET, &path, &token).send().await.unwrap();
+    let read = app
+        .core_request(Method::GET, &path, &token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(read.status(), 200);
     assert_eq!(read.headers()["etag"], "\"1\"");
     let read: Value = read.json().await.unwrap();
@@ -59,22 +58,19 @@ async fn a_webhook_is_created_with_a_secret_shown_once_changed_rotated_and_delet
         "the secret is shown only once"
     );
     assert_eq!(read["url"], HOOK);
-    let listed: Value = call(
-        &app,
-        Method::GET,
-        "/core/v1/issuers/default/webhooks",
-        &token,
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let listed: Value = app
+        .core_request(Method::GET, "/core/v1/issuers/default/webhooks", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     assert!(listed["items"][0].get("secret").is_none());
 
-    let paused = call(&app, Method::PATCH, &path, &token)
+    let paused = app
+        .core_request(Method::PATCH, &path, &token)
         .header("if-match", "\"1\"")
         .json(&json!({"enabled": false, "event_types": ["key.*"]}))
         .send()
@@ -85,7 +81,8 @@ async fn a_webhook_is_created_with_a_secret_shown_once_changed_rotated_and_delet
     let paused: Value = paused.json().await.unwrap();
     assert_eq!(paused["enabled"], false);
     assert_eq!(paused["event_types"], json!(["key.*"]));
-    let stale = call(&app, Method::PATCH, &path, &token)
+    let stale = app
+        .core_request(Method::PATCH, &path, &token)
         .header("if-match", "\"1\"")
         .json(&json!({"enabled": true}))
         .send()
@@ -93,7 +90,8 @@ async fn a_webhook_is_created_with_a_secret_shown_once_changed_rotated_and_delet
         .unwrap();
     assert_eq!(stale.status(), 412);
 
-    let rotated = call(&app, Method::POST, &format!("{path}/rotate-secret"), &token)
+    let rotated = app
+        .core_request(Method::POST, &format!("{path}/rotate-secret"), &token)
         .send()
         .await
         .unwrap();
@@ -103,34 +101,40 @@ async fn a_webhook_is_created_with_a_secret_shown_once_changed_rotated_and_delet
     let new_secret = rotated["secret"].as_str().unwrap();
     assert!(new_secret.starts_with("whsec_") && new_secret != secret);
 
-    let stale = call(&app, Method::DELETE, &path, &token)
+    let stale = app
+        .core_request(Method::DELETE, &path, &token)
         .header("if-match", "\"2\"")
         .send()
         .await
         .unwrap();
     assert_eq!(stale.status(), 412);
-    let deleted = call(&app, Method::DELETE, &path, &token)
+    let deleted = app
+        .core_request(Method::DELETE, &path, &token)
         .header("if-match", "\"3\"")
         .send()
         .await
         .unwrap();
     assert_eq!(deleted.status(), 204);
-    let gone = call(&app, Method::GET, &path, &token).send().await.unwrap();
+    let gone = app
+        .core_request(Method::GET, &path, &token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(gone.status(), 404);
 
     // Every change left its event, and none carries a secret.
-    let events: Value = call(
-        &app,
-        Method::GET,
-        "/core/v1/issuers/default/events?type=webhook.*",
-        &token,
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let events: Value = app
+        .core_request(
+            Method::GET,
+            "/core/v1/issuers/default/events?type=webhook.*",
+            &token,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let text = events.to_string();
     assert!(!text.contains(&secret) && !text.contains(new_secret));
     let types: Vec<&str> = events["items"]
@@ -204,7 +208,8 @@ async fn unknown_event_types_are_refused() {
 async fn webhooks_of_one_issuer_are_invisible_from_another() {
     let app = TestApp::spawn().await;
     let token = app.core_api_token(&[]).await;
-    let other = call(&app, Method::POST, "/core/v1/issuers", &token)
+    let other = app
+        .core_request(Method::POST, "/core/v1/issuers", &token)
         .json(&json!({"slug": "other", "display_name": "Other"}))
         .send()
         .await
@@ -227,8 +232,7 @@ async fn webhooks_of_one_issuer_are_invisible_from_another() {
         (Method::DELETE, ""),
         (Method::POST, "/rotate-secret"),
     ] {
-        let mut request = call(
-            &app,
+        let mut request = app.core_request(
             method.clone(),
             &format!("/core/v1/issuers/other/webhooks/{id}{suffix}"),
             &token,
@@ -239,7 +243,8 @@ async fn webhooks_of_one_issuer_are_invisible_from_another() {
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 404, "{method} {suffix}");
     }
-    let listed: Value = call(&app, Method::GET, "/core/v1/issuers/other/webhooks", &token)
+    let listed: Value = app
+        .core_request(Method::GET, "/core/v1/issuers/other/webhooks", &token)
         .send()
         .await
         .unwrap()
@@ -249,14 +254,14 @@ async fn webhooks_of_one_issuer_are_invisible_from_another() {
     assert!(listed["items"].as_array().unwrap().is_empty());
     // A credential restricted to the other issuer does not see the default issuer's webhook.
     let restricted = app.core_api_token(&["other"]).await;
-    let hidden = call(
-        &app,
-        Method::GET,
-        &format!("/core/v1/issuers/default/webhooks/{id}"),
-        &restricted,
-    )
-    .send()
-    .await
-    .unwrap();
+    let hidden = app
+        .core_request(
+            Method::GET,
+            &format!("/core/v1/issuers/default/webhooks/{id}"),
+            &restricted,
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(hidden.status(), 404);
 }

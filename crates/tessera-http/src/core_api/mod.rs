@@ -70,6 +70,10 @@ impl FromRequestParts<AppState> for CoreAuth {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        // Already verified by a middleware in front of the handler (idempotency).
+        if let Some(caller) = parts.extensions.get::<CoreCaller>() {
+            return Ok(Self(caller.clone()));
+        }
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -97,7 +101,7 @@ impl FromRequestParts<AppState> for CoreAuth {
             Err(error) if error.code == ErrorCode::TemporarilyUnavailable => {
                 Err(Problem::Unavailable.response("The database is unavailable; retry shortly."))
             }
-            Err(_) => Err(Problem::Internal.response("An internal error occurred.")),
+            Err(_) => Err(crate::problem::internal_error()),
         }
     }
 }
