@@ -109,6 +109,22 @@ typed_id!(
     /// Identifies a webhook subscription.
     WebhookId, "whk"
 );
+typed_id!(
+    /// Identifies an interaction: an authorization request waiting for the user.
+    InteractionId, "int"
+);
+typed_id!(
+    /// Identifies a browser session at an issuer (its public form is the `sid` claim).
+    SessionId, "ses"
+);
+typed_id!(
+    /// Identifies a user's consent to a client.
+    GrantId, "grt"
+);
+typed_id!(
+    /// Identifies a token family: what one authorization issued.
+    FamilyId, "fam"
+);
 
 #[cfg(test)]
 mod tests {

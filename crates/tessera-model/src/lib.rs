@@ -7,6 +7,7 @@
 mod email;
 mod entity;
 mod event;
+mod flow;
 mod id;
 mod issuer_settings;
 mod redirect_uri;
@@ -19,7 +20,11 @@ pub use entity::{
     Webhook,
 };
 pub use event::{Actor, ChainFields, Event, GENESIS_HASH, NewEvent};
-pub use id::{ClientId, EventId, IdError, IssuerId, KeyId, TicketId, UserId, WebhookId};
+pub use flow::{Grant, Interaction, OpaqueAccessToken, RefreshToken, Session, TokenFamily};
+pub use id::{
+    ClientId, EventId, FamilyId, GrantId, IdError, InteractionId, IssuerId, KeyId, SessionId,
+    TicketId, UserId, WebhookId,
+};
 pub use issuer_settings::{
     ACCESS_TOKEN_LIFETIME, Bounds, EmailDomains, ID_TOKEN_LIFETIME, IssuerSettings,
     MAX_ALLOWED_EMAIL_DOMAINS, REFRESH_TOKEN_LIFETIME, SettingsError, SignupPolicy,

@@ -6,8 +6,10 @@
 
 use async_trait::async_trait;
 use tessera_model::{
-    Actor, Client, ClientId, Event, Issuer, IssuerId, IssuerSlug, KeyId, KeyState, NewEvent,
-    SigningKey, Ticket, TicketKind, UnixTime, User, UserId, Webhook, WebhookId,
+    Actor, Client, ClientId, Event, FamilyId, Grant, Interaction, InteractionId, Issuer,
+    IssuerId, IssuerSlug, KeyId, KeyState, NewEvent, OpaqueAccessToken, RefreshToken, Session,
+    SessionId, SigningKey, Ticket, TicketKind, TokenFamily, UnixTime, User, UserId, Webhook,
+    WebhookId,
 };
 use uuid::Uuid;
 
@@ -126,6 +128,14 @@ pub trait Store: Send + Sync + 'static {
     fn idempotency(&self) -> &dyn IdempotencyRepo;
     /// Webhook subscriptions of an issuer.
     fn webhooks(&self) -> &dyn WebhookRepo;
+    /// Authorization requests waiting for the user.
+    fn interactions(&self) -> &dyn InteractionRepo;
+    /// Browser sessions of an issuer's users.
+    fn sessions(&self) -> &dyn SessionRepo;
+    /// Users' consents to clients.
+    fn grants(&self) -> &dyn GrantRepo;
+    /// Token families, refresh tokens and opaque access tokens.
+    fn tokens(&self) -> &dyn TokenRepo;
 }
 
 /// Issuers. The event of `create` is written to the new issuer's own trail.
@@ -367,6 +377,13 @@ pub trait TicketRepo: Send + Sync {
         secret_hash: &[u8; 32],
         now: UnixTime,
     ) -> Result<Ticket, StoreError>;
+    /// Finds a ticket by kind and hash, consumed or expired or not (to act on a replay).
+    async fn find(
+        &self,
+        scope: IssuerScope,
+        kind: TicketKind,
+        secret_hash: &[u8; 32],
+    ) -> Result<Option<Ticket>, StoreError>;
 }
 
 /// A response kept under an idempotency key, to be sent again to a retry.
@@ -420,4 +437,188 @@ pub trait IdempotencyRepo: Send + Sync {
     /// Releases an unfinished claim, so that a retry runs the request again (the first
     /// attempt failed in a way a retry may fix). A finished key is left alone.
     async fn abandon(&self, caller: ClientId, key: &str) -> Result<(), StoreError>;
+}
+
+/// Interactions: authorization requests waiting for the user.
+#[async_trait]
+pub trait InteractionRepo: Send + Sync {
+    /// Stores a new interaction.
+    async fn create(&self, scope: IssuerScope, interaction: &Interaction)
+    -> Result<(), StoreError>;
+    /// Finds an interaction, expired or not (the caller decides).
+    async fn find(
+        &self,
+        scope: IssuerScope,
+        id: InteractionId,
+    ) -> Result<Option<Interaction>, StoreError>;
+    /// Updates an interaction read at `interaction.revision` (the user authenticated);
+    /// [`StoreError::Conflict`] if it changed since, [`StoreError::NotFound`] if it is gone.
+    async fn update(
+        &self,
+        scope: IssuerScope,
+        interaction: &Interaction,
+    ) -> Result<Interaction, StoreError>;
+    /// Removes an unexpired interaction in one conditional statement and returns it: of
+    /// concurrent callers exactly one gets it, the others [`StoreError::NotFound`]. Finishing
+    /// an interaction consumes it, so one request yields at most one code.
+    async fn consume(
+        &self,
+        scope: IssuerScope,
+        id: InteractionId,
+        now: UnixTime,
+    ) -> Result<Interaction, StoreError>;
+}
+
+/// Browser sessions.
+#[async_trait]
+pub trait SessionRepo: Send + Sync {
+    /// Stores a new session with its event (`session.created`).
+    async fn create(
+        &self,
+        scope: IssuerScope,
+        session: &Session,
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
+    /// Finds a session by id, active or not.
+    async fn find(&self, scope: IssuerScope, id: SessionId) -> Result<Option<Session>, StoreError>;
+    /// Finds a session by the hash of its cookie secret, active or not.
+    async fn find_by_secret(
+        &self,
+        scope: IssuerScope,
+        secret_hash: &[u8; 32],
+    ) -> Result<Option<Session>, StoreError>;
+    /// The user's sessions, newest first, active or not.
+    async fn list_by_user(
+        &self,
+        scope: IssuerScope,
+        user: UserId,
+    ) -> Result<Vec<Session>, StoreError>;
+    /// Records that `client` received tokens from the session (for logout). Idempotent.
+    async fn add_client(
+        &self,
+        scope: IssuerScope,
+        session: SessionId,
+        client: ClientId,
+    ) -> Result<(), StoreError>;
+    /// The clients that received tokens from the session, in the order they first did.
+    async fn list_clients(
+        &self,
+        scope: IssuerScope,
+        session: SessionId,
+    ) -> Result<Vec<ClientId>, StoreError>;
+    /// Ends an active session, with its event (`session.ended`); `Ok(false)` when it was
+    /// already ended (and no event is written), [`StoreError::NotFound`] when it does not exist.
+    async fn end(
+        &self,
+        scope: IssuerScope,
+        id: SessionId,
+        now: UnixTime,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Consents, one per user and client.
+#[async_trait]
+pub trait GrantRepo: Send + Sync {
+    /// The user's consent to the client, if any.
+    async fn find(
+        &self,
+        scope: IssuerScope,
+        user: UserId,
+        client: ClientId,
+    ) -> Result<Option<Grant>, StoreError>;
+    /// Stores the consent, replacing the scopes of an existing one for the same user and
+    /// client (keeping its id and `created_at`); returns the stored consent.
+    async fn save(
+        &self,
+        scope: IssuerScope,
+        grant: &Grant,
+        event: &NewEvent,
+    ) -> Result<Grant, StoreError>;
+    /// The user's consents, oldest first.
+    async fn list_by_user(&self, scope: IssuerScope, user: UserId)
+    -> Result<Vec<Grant>, StoreError>;
+    /// Withdraws the consent and, in the same transaction, revokes every token family of that
+    /// user and client at `now`. [`StoreError::NotFound`] when there is no such consent.
+    async fn delete(
+        &self,
+        scope: IssuerScope,
+        user: UserId,
+        client: ClientId,
+        now: UnixTime,
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
+}
+
+/// What presenting a refresh token did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was current: it is now used, its successor stored; here is its family.
+    Rotated(TokenFamily),
+    /// The token had already been used: the family is now revoked (RFC 9700 §4.14.2). The
+    /// successor was not stored.
+    Reused(FamilyId),
+}
+
+/// Token families, their refresh tokens and opaque access tokens.
+#[async_trait]
+pub trait TokenRepo: Send + Sync {
+    /// Stores a family with its first refresh token, if one is issued, in one transaction.
+    async fn create_family(
+        &self,
+        scope: IssuerScope,
+        family: &TokenFamily,
+        refresh: Option<&RefreshToken>,
+    ) -> Result<(), StoreError>;
+    /// Finds a family, revoked or not.
+    async fn find_family(
+        &self,
+        scope: IssuerScope,
+        id: FamilyId,
+    ) -> Result<Option<TokenFamily>, StoreError>;
+    /// Revokes a family at `now`; `Ok(false)` when it was already revoked,
+    /// [`StoreError::NotFound`] when it does not exist.
+    async fn revoke_family(
+        &self,
+        scope: IssuerScope,
+        id: FamilyId,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Exchanges the refresh token hashed `presented` for `next` (same family, which the
+    /// store fills in from the presented token). The token is marked used by one conditional
+    /// statement, so of concurrent presenters exactly one rotates; a token already used
+    /// revokes its family ([`Rotation::Reused`]). An unknown or expired token, or one whose
+    /// family is revoked or expired, is [`StoreError::NotFound`] and changes nothing.
+    async fn rotate_refresh(
+        &self,
+        scope: IssuerScope,
+        presented: &[u8; 32],
+        next: &RefreshToken,
+        now: UnixTime,
+    ) -> Result<Rotation, StoreError>;
+    /// Finds a refresh token by hash, used or not.
+    async fn find_refresh(
+        &self,
+        scope: IssuerScope,
+        secret_hash: &[u8; 32],
+    ) -> Result<Option<RefreshToken>, StoreError>;
+    /// Stores an opaque access token.
+    async fn create_access(
+        &self,
+        scope: IssuerScope,
+        token: &OpaqueAccessToken,
+    ) -> Result<(), StoreError>;
+    /// Finds an opaque access token by hash, expired or revoked or not.
+    async fn find_access(
+        &self,
+        scope: IssuerScope,
+        secret_hash: &[u8; 32],
+    ) -> Result<Option<OpaqueAccessToken>, StoreError>;
+    /// Revokes an opaque access token; `Ok(false)` when unknown or already revoked.
+    async fn revoke_access(
+        &self,
+        scope: IssuerScope,
+        secret_hash: &[u8; 32],
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
 }
