@@ -12,12 +12,17 @@ use tessera_model::{Clock, Issuer};
 use tessera_store::{Store, StoreError};
 
 pub mod admin;
+pub mod authorize;
 pub mod bootstrap;
 pub mod clients;
+pub mod end_session;
 pub mod events;
+mod grant;
 pub mod idempotency;
 pub mod issuers;
 pub mod keys;
+mod resource;
+mod sessions;
 pub mod token;
 pub mod users;
 pub mod webhooks;
@@ -127,6 +132,11 @@ impl Core {
     /// An issuer's URL, its `iss`: `{public_url}/{slug}`.
     pub fn issuer_url(&self, issuer: &Issuer) -> String {
         format!("{}/{}", self.public_url, issuer.slug)
+    }
+
+    /// Where clients reach the installation, without a trailing slash.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
     }
 
     /// The Core API's URL, the audience of its access tokens.

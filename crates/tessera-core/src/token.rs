@@ -8,21 +8,25 @@
 use serde_json::{Map, Value, json};
 use tessera_crypto::SecretHash;
 use tessera_crypto::jws;
-use tessera_model::{Client, ClientId, ClientType, Issuer, IssuerSlug};
+use tessera_model::{Client, ClientId, ClientType, FamilyId, Issuer, IssuerSlug};
 use tessera_oauth::{ClientAuth, OAuthError, Scope, TokenRequest, TokenResponse};
 use tessera_store::{IssuerScope, StoreError};
 
 use crate::{Core, CoreError};
 
 /// The JOSE `typ` of access tokens (RFC 9068 §2.1).
-const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+pub(crate) const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// The private claim that names the token family a user's access token belongs to, so that
+/// revoking the family reaches the access token too.
+pub const FAMILY_CLAIM: &str = "tessera_family";
 
 /// The private claim that restricts a Core API token to some issuers.
 pub const ISSUERS_CLAIM: &str = "tessera_issuers";
 
 /// Turns a failure below the protocol into the protocol's words, logging the cause (which
 /// never reaches the client).
-fn internal(error: impl Into<CoreError>) -> OAuthError {
+pub(crate) fn internal(error: impl Into<CoreError>) -> OAuthError {
     match error.into() {
         CoreError::Store(e) if e.is_unavailable() => {
             tracing::warn!(error = %e, "storage unavailable at the token endpoint");
@@ -89,11 +93,29 @@ impl Core {
             TokenRequest::ClientCredentials { scope } => {
                 self.client_credentials(issuer, &client, scope).await
             }
+            TokenRequest::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => {
+                self.authorization_code(
+                    issuer,
+                    &client,
+                    &code,
+                    redirect_uri.as_deref(),
+                    code_verifier.as_deref(),
+                )
+                .await
+            }
+            TokenRequest::RefreshToken {
+                refresh_token,
+                scope,
+            } => self.refresh_token(issuer, &client, &refresh_token, scope).await,
         }
     }
 
     /// RFC 6749 §2.3.1 / §3.2.1: the client authenticates with the method it registered.
-    async fn authenticate_client(
+    pub(crate) async fn authenticate_client(
         &self,
         issuer: &Issuer,
         auth: &ClientAuth,
@@ -172,7 +194,7 @@ impl Core {
             "client_id": client.id.to_string(),
             "iat": now,
             "exp": now + lifetime,
-            "jti": tessera_crypto::SecretToken::generate().expose()[..22].to_owned(),
+            "jti": crate::grant::new_jti(),
         });
         if let Some(granted) = &granted {
             claims["scope"] = json!(granted.to_string());
@@ -191,6 +213,51 @@ impl Core {
         Ok(response)
     }
 
+    /// Verifies an access token this issuer signed: the signature with a published key, the
+    /// `typ`, `iss` and `exp` (RFC 9068 §4), and, for a user's token, that its family was not
+    /// revoked. Returns the claims; every failure is the same `invalid_token` (RFC 6750 §3.1).
+    pub async fn verify_access_token(
+        &self,
+        issuer: &Issuer,
+        token: &str,
+    ) -> Result<Map<String, Value>, OAuthError> {
+        let invalid = || OAuthError::invalid_token("The access token is invalid or expired.");
+        let keys = self.issuer_keys(issuer).await.map_err(internal)?;
+        let verified = jws::verify(token, keys.verifying_keys()).map_err(|_| invalid())?;
+        if verified.header.get("typ").and_then(Value::as_str) != Some(ACCESS_TOKEN_TYPE) {
+            return Err(invalid());
+        }
+        let claims = verified.claims;
+        if claims.get("iss").and_then(Value::as_str) != Some(self.issuer_url(issuer).as_str()) {
+            return Err(invalid());
+        }
+        let expires = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .ok_or_else(invalid)?;
+        let now = self.clock.now();
+        if expires <= now.0 {
+            return Err(invalid());
+        }
+        if let Some(family) = claims.get(FAMILY_CLAIM) {
+            let family = family
+                .as_str()
+                .and_then(|f| FamilyId::parse(f).ok())
+                .ok_or_else(invalid)?;
+            let active = self
+                .store
+                .tokens()
+                .find_family(IssuerScope::of(issuer), family)
+                .await
+                .map_err(internal)?
+                .is_some_and(|f| f.is_active(now));
+            if !active {
+                return Err(invalid());
+            }
+        }
+        Ok(claims)
+    }
+
     /// Verifies a Core API bearer token: an access token of the `system` issuer, for the Core
     /// API audience, not expired. RFC 6750 §3.1 `invalid_token` otherwise.
     pub async fn authenticate_core_token(&self, token: &str) -> Result<CoreCaller, OAuthError> {
@@ -202,24 +269,9 @@ impl Core {
             .await
             .map_err(internal)?
             .ok_or_else(|| internal(CoreError::Store(StoreError::NotFound)))?;
-        let keys = self.issuer_keys(&system).await.map_err(internal)?;
-        let verified = jws::verify(token, keys.verifying_keys()).map_err(|_| invalid())?;
-        // RFC 9068 §4: the typ must be at+jwt; iss, aud and exp must match.
-        if verified.header.get("typ").and_then(Value::as_str) != Some(ACCESS_TOKEN_TYPE) {
-            return Err(invalid());
-        }
-        let claims = verified.claims;
+        let claims = self.verify_access_token(&system, token).await?;
         let text = |name: &str| claims.get(name).and_then(Value::as_str);
-        if text("iss") != Some(self.issuer_url(&system).as_str())
-            || !has_audience(&claims, &self.core_api_url())
-        {
-            return Err(invalid());
-        }
-        let expires = claims
-            .get("exp")
-            .and_then(Value::as_i64)
-            .ok_or_else(invalid)?;
-        if expires <= self.clock.now().0 {
+        if !has_audience(&claims, &self.core_api_url()) {
             return Err(invalid());
         }
         let client_id = text("client_id")
@@ -248,7 +300,7 @@ impl Core {
 }
 
 /// RFC 7519 §4.1.3: `aud` is a string or an array of strings.
-fn has_audience(claims: &Map<String, Value>, audience: &str) -> bool {
+pub(crate) fn has_audience(claims: &Map<String, Value>, audience: &str) -> bool {
     match claims.get("aud") {
         Some(Value::String(aud)) => aud == audience,
         Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(audience)),

@@ -169,6 +169,12 @@ impl PasswordPool {
         }
     }
 
+    /// Whether `password` matches the stored hash `phc`.
+    pub(crate) async fn verify(&self, password: String, phc: String) -> Result<bool, CoreError> {
+        self.run(move || password::verify_password(&password, &phc))
+            .await
+    }
+
     /// Hashes a password (already checked against the policy).
     async fn hash(&self, password: String) -> Result<String, CoreError> {
         self.run(move || password::hash_password(&password))

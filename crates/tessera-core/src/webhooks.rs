@@ -50,6 +50,7 @@ pub const EVENT_CATALOG: &[&str] = &[
     "user.verification.succeeded",
     "user.verification.failed",
     "session.created",
+    "session.ended",
     "session.revoked",
     "grant.created",
     "grant.revoked",
@@ -57,6 +58,7 @@ pub const EVENT_CATALOG: &[&str] = &[
     "key.state_changed",
     "key.rotated",
     "token.refresh_reuse_detected",
+    "token.code_replayed",
 ];
 
 /// The most event types one subscription may list.

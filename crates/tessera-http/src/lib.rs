@@ -28,6 +28,7 @@ mod health;
 mod idempotency;
 mod metrics;
 mod oauth;
+mod pages;
 mod problem;
 
 /// What every handler can reach.
@@ -53,6 +54,7 @@ fn app(state: AppState) -> Router {
             .merge(metrics::routes())
             .merge(core_api::routes(state.clone()))
             .merge(oauth::routes())
+            .merge(pages::routes())
             .fallback(problem::not_found)
             .with_state(state),
     )

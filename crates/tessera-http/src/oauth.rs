@@ -1,8 +1,13 @@
-//! The IdP API's OAuth endpoints, per issuer at `/{issuer}/…`: the token endpoint
-//! (RFC 6749 §3.2) and the JWKS (RFC 7517).
+//! The IdP API's OAuth and OpenID endpoints, per issuer at `/{issuer}/…` (paths in
+//! `tessera_oauth::paths`): discovery (OIDC Discovery 1.0, RFC 8414), JWKS (RFC 7517),
+//! authorize (RFC 6749 §3.1), token (§3.2), userinfo (OIDC Core §5.3), introspection
+//! (RFC 7662), revocation (RFC 7009) and end-session (RP-Initiated Logout 1.0).
 //!
-//! Errors leave as the RFC's JSON (`{"error","error_description"}`) with the status the code
-//! implies; token responses and errors carry `Cache-Control: no-store` (RFC 6749 §5.1).
+//! Errors of the back-channel endpoints leave as the RFC's JSON (`{"error",
+//! "error_description"}`) with the status the code implies; token responses and errors carry
+//! `Cache-Control: no-store` (RFC 6749 §5.1). Userinfo errors carry a `WWW-Authenticate`
+//! challenge (RFC 6750 §3). The front-channel endpoints (authorize, logout) answer with pages
+//! or redirects that `tessera-core` validated.
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -10,23 +15,71 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use minijinja::context;
+use tessera_core::authorize::AuthorizeOutcome;
+use tessera_core::end_session::EndSessionOutcome;
 use tessera_model::Issuer;
-use tessera_oauth::{ClientAuth, ErrorCode, Form, OAuthError, client_auth, parse_token_request};
+use tessera_oauth::{
+    ClientAuth, ErrorCode, Form, OAuthError, bearer_token, client_auth, parse_end_session_request,
+    parse_token_reference, parse_token_request, paths, www_authenticate,
+};
 
 use crate::AppState;
 use crate::conventions::passed;
+use crate::pages::{self, BROWSER_COOKIE, SESSION_COOKIE, cookie, set_cookie};
 use crate::problem;
 
 /// Largest token request body (the form parser has the same cap).
 const TOKEN_BODY_LIMIT: usize = 64 * 1024;
 
 pub(crate) fn routes() -> Router<AppState> {
+    let at = |path: &str| format!("/{{issuer}}{path}");
     Router::new()
         .route(
-            "/{issuer}/oauth/token",
+            &at(paths::TOKEN),
             post(token).layer(DefaultBodyLimit::max(TOKEN_BODY_LIMIT)),
         )
-        .route("/{issuer}/.well-known/jwks.json", get(jwks))
+        .route(&at(paths::JWKS), get(jwks))
+        .route(&at(paths::OPENID_CONFIGURATION), get(openid_configuration))
+        .route(
+            &at(paths::OAUTH_AUTHORIZATION_SERVER),
+            get(authorization_server),
+        )
+        // RFC 8414 §3.1: for an issuer with a path, the well-known segment comes first.
+        .route(
+            &format!("{}/{{issuer}}", paths::OAUTH_AUTHORIZATION_SERVER),
+            get(authorization_server),
+        )
+        .route(
+            &format!("{}/{{issuer}}", paths::OPENID_CONFIGURATION),
+            get(openid_configuration),
+        )
+        .route(
+            &at(paths::AUTHORIZE),
+            get(authorize_get)
+                .post(authorize_post)
+                .layer(DefaultBodyLimit::max(TOKEN_BODY_LIMIT)),
+        )
+        .route(
+            &at(paths::USERINFO),
+            get(userinfo_get)
+                .post(userinfo_post)
+                .layer(DefaultBodyLimit::max(TOKEN_BODY_LIMIT)),
+        )
+        .route(
+            &at(paths::INTROSPECT),
+            post(introspect).layer(DefaultBodyLimit::max(TOKEN_BODY_LIMIT)),
+        )
+        .route(
+            &at(paths::REVOKE),
+            post(revoke).layer(DefaultBodyLimit::max(TOKEN_BODY_LIMIT)),
+        )
+        .route(
+            &at(paths::END_SESSION),
+            get(end_session_get)
+                .post(end_session_post)
+                .layer(DefaultBodyLimit::max(TOKEN_BODY_LIMIT)),
+        )
 }
 
 /// Finds the issuer a path names, or the response for a missing one.
@@ -76,6 +129,41 @@ fn is_form(headers: &HeaderMap) -> bool {
         })
 }
 
+/// Whether the request used HTTP Basic (then a 401 carries a Basic challenge).
+fn used_basic(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.get(..6))
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic "))
+}
+
+/// The form and the client authentication of a back-channel request (token, introspection,
+/// revocation): a form body (RFC 6749 §3.2) and the credentials of RFC 6749 §2.3.
+fn client_request(headers: &HeaderMap, body: &[u8]) -> Result<(Form, ClientAuth), OAuthError> {
+    if !is_form(headers) {
+        return Err(OAuthError::invalid_request(
+            "The request body must be application/x-www-form-urlencoded.",
+        ));
+    }
+    let form = Form::parse(body)?;
+    let authorization = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(value)) => Some(value),
+        Some(Err(_)) => {
+            return Err(OAuthError::invalid_client(
+                "The Authorization header is malformed.",
+            ));
+        }
+    };
+    let auth = client_auth(authorization, &form)?;
+    Ok((form, auth))
+}
+
+fn json_no_store(body: serde_json::Value) -> Response {
+    no_store(Json(body).into_response())
+}
+
 async fn token(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -83,35 +171,281 @@ async fn token(
     body: Bytes,
 ) -> Response {
     let issuer = passed!(issuer(&state, &slug).await);
-    let authorization = headers.get(header::AUTHORIZATION);
-    let used_basic = authorization
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.get(..6))
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic "));
     let result = async {
-        if !is_form(&headers) {
-            return Err(OAuthError::invalid_request(
-                "The request body must be application/x-www-form-urlencoded.",
-            ));
-        }
-        let form = Form::parse(&body)?;
-        let authorization = match authorization.map(|v| v.to_str()) {
-            None => None,
-            Some(Ok(value)) => Some(value),
-            Some(Err(_)) => {
-                return Err(OAuthError::invalid_client(
-                    "The Authorization header is malformed.",
-                ));
-            }
-        };
-        let auth: ClientAuth = client_auth(authorization, &form)?;
+        let (form, auth) = client_request(&headers, &body)?;
         let request = parse_token_request(&form)?;
         state.core.token(&issuer, &auth, request).await
     }
     .await;
     match result {
-        Ok(response) => no_store(Json(response.to_json()).into_response()),
-        Err(error) => oauth_error(&error, used_basic),
+        Ok(response) => json_no_store(response.to_json()),
+        Err(error) => oauth_error(&error, used_basic(&headers)),
+    }
+}
+
+async fn introspect(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let issuer = passed!(issuer(&state, &slug).await);
+    let result = async {
+        let (form, auth) = client_request(&headers, &body)?;
+        let reference = parse_token_reference(&form)?;
+        state.core.introspect(&issuer, &auth, &reference).await
+    }
+    .await;
+    match result {
+        Ok(body) => json_no_store(body),
+        Err(error) => oauth_error(&error, used_basic(&headers)),
+    }
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let issuer = passed!(issuer(&state, &slug).await);
+    let result = async {
+        let (form, auth) = client_request(&headers, &body)?;
+        let reference = parse_token_reference(&form)?;
+        state.core.revoke(&issuer, &auth, &reference).await
+    }
+    .await;
+    match result {
+        // RFC 7009 §2.2: 200 with an empty body.
+        Ok(()) => no_store(StatusCode::OK.into_response()),
+        Err(error) => oauth_error(&error, used_basic(&headers)),
+    }
+}
+
+/// OIDC Core §5.3.1: userinfo accepts GET and POST; the token comes as RFC 6750 allows.
+async fn userinfo_get(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    userinfo(state, slug, headers, None).await
+}
+
+async fn userinfo_post(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    userinfo(state, slug, headers, Some(body)).await
+}
+
+async fn userinfo(
+    state: AppState,
+    slug: String,
+    headers: HeaderMap,
+    body: Option<Bytes>,
+) -> Response {
+    let issuer = passed!(issuer(&state, &slug).await);
+    let realm = state.core.issuer_url(&issuer);
+    let result = async {
+        let form = match &body {
+            Some(body) if !body.is_empty() && is_form(&headers) => Some(Form::parse(body)?),
+            _ => None,
+        };
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str())
+            .transpose()
+            .map_err(|_| OAuthError::invalid_request("The Authorization header is malformed."))?;
+        let token = bearer_token(authorization, form.as_ref())?;
+        Ok::<_, OAuthError>(token)
+    }
+    .await;
+    let token = match result {
+        Ok(Some(token)) => token,
+        // RFC 6750 §3.1: no credentials at all get a bare challenge, no error code.
+        Ok(None) => return bearer_challenge(&realm, None),
+        Err(error) => return bearer_challenge(&realm, Some(&error)),
+    };
+    match state.core.userinfo(&issuer, &token).await {
+        Ok(claims) => json_no_store(claims),
+        Err(error) => bearer_challenge(&realm, Some(&error)),
+    }
+}
+
+/// An RFC 6750 §3 error: the status of the code and a `WWW-Authenticate: Bearer` challenge.
+fn bearer_challenge(realm: &str, error: Option<&OAuthError>) -> Response {
+    let status = error.map_or(StatusCode::UNAUTHORIZED, |e| {
+        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
+    });
+    let mut response = match error {
+        Some(error) => (status, Json(error.to_json())).into_response(),
+        None => status.into_response(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&www_authenticate(realm, error)) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    no_store(response)
+}
+
+async fn authorize_get(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let query = uri.query().unwrap_or("").as_bytes().to_vec();
+    authorize(state, slug, headers, query).await
+}
+
+/// OIDC Core §3.1.2.1: the authorization endpoint accepts POST with a form body too.
+async fn authorize_post(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    authorize(state, slug, headers, body.to_vec()).await
+}
+
+async fn authorize(state: AppState, slug: String, headers: HeaderMap, params: Vec<u8>) -> Response {
+    let issuer = passed!(issuer(&state, &slug).await);
+    let form = match Form::parse(&params) {
+        Ok(form) => form,
+        Err(error) => return oauth_error_page(&issuer, &error),
+    };
+    let outcome = state
+        .core
+        .authorize(
+            &issuer,
+            &form,
+            cookie(&headers, BROWSER_COOKIE),
+            cookie(&headers, SESSION_COOKIE),
+        )
+        .await;
+    match outcome {
+        Ok(AuthorizeOutcome::ErrorPage(error)) => oauth_error_page(&issuer, &error),
+        Ok(AuthorizeOutcome::Respond(answer)) => pages::delivery(answer),
+        Ok(AuthorizeOutcome::Interact {
+            interaction,
+            new_browser_secret,
+            ..
+        }) => {
+            let mut response =
+                pages::see_other(&format!("/{}/interaction/{interaction}", issuer.slug));
+            if let Some(secret) = new_browser_secret {
+                set_cookie(
+                    &mut response,
+                    &state,
+                    &issuer,
+                    BROWSER_COOKIE,
+                    Some(secret.expose()),
+                );
+            }
+            response
+        }
+        Err(error) => problem::core_error(&error),
+    }
+}
+
+fn oauth_error_page(issuer: &Issuer, error: &OAuthError) -> Response {
+    pages::error_page(
+        issuer,
+        StatusCode::BAD_REQUEST,
+        error.code.as_str(),
+        &error.description,
+    )
+}
+
+async fn end_session_get(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let query = uri.query().unwrap_or("").as_bytes().to_vec();
+    end_session(state, slug, headers, query).await
+}
+
+async fn end_session_post(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    end_session(state, slug, headers, body.to_vec()).await
+}
+
+async fn end_session(state: AppState, slug: String, headers: HeaderMap, params: Vec<u8>) -> Response {
+    let issuer = passed!(issuer(&state, &slug).await);
+    let parsed = Form::parse(&params).and_then(|form| {
+        let request = parse_end_session_request(&form)?;
+        Ok((form, request))
+    });
+    let (form, request) = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => return oauth_error_page(&issuer, &error),
+    };
+    let session = cookie(&headers, SESSION_COOKIE);
+    let outcome = state
+        .core
+        .end_session_request(&issuer, &request, session, form.get("csrf"))
+        .await;
+    let signed_out = |mut response: Response| {
+        set_cookie(&mut response, &state, &issuer, SESSION_COOKIE, None);
+        response
+    };
+    match outcome {
+        Ok(EndSessionOutcome::ErrorPage(error)) => oauth_error_page(&issuer, &error),
+        Ok(EndSessionOutcome::Confirm { csrf }) => {
+            let fields: Vec<(&str, &str)> = form
+                .iter()
+                .filter(|(name, _)| {
+                    matches!(
+                        *name,
+                        "id_token_hint" | "client_id" | "post_logout_redirect_uri" | "state"
+                    )
+                })
+                .collect();
+            pages::page(
+                StatusCode::OK,
+                "logout.html",
+                context! {
+                    issuer_name => issuer.display_name,
+                    action => format!("/{}{}", issuer.slug, paths::END_SESSION),
+                    csrf => csrf,
+                    fields => fields,
+                    signed_out => false,
+                },
+            )
+        }
+        Ok(EndSessionOutcome::Redirect(location)) => signed_out(pages::see_other(&location)),
+        Ok(EndSessionOutcome::SignedOut) => signed_out(pages::page(
+            StatusCode::OK,
+            "logout.html",
+            context! { issuer_name => issuer.display_name, signed_out => true },
+        )),
+        Err(error) => problem::core_error(&error),
+    }
+}
+
+/// Discovery documents change only with the issuer's keys; clients may cache them briefly.
+const DISCOVERY_CACHE: &str = "public, max-age=300";
+
+async fn openid_configuration(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+    let issuer = passed!(issuer(&state, &slug).await);
+    match state.core.discovery(&issuer).await {
+        Ok((openid, _)) => ([(header::CACHE_CONTROL, DISCOVERY_CACHE)], Json(openid)).into_response(),
+        Err(error) => problem::core_error(&error),
+    }
+}
+
+async fn authorization_server(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+    let issuer = passed!(issuer(&state, &slug).await);
+    match state.core.discovery(&issuer).await {
+        Ok((_, oauth)) => ([(header::CACHE_CONTROL, DISCOVERY_CACHE)], Json(oauth)).into_response(),
+        Err(error) => problem::core_error(&error),
     }
 }
 

@@ -1,0 +1,676 @@
+//! The authorization endpoint (RFC 6749 §4.1.1, OIDC Core §3.1.2) and the interaction that
+//! carries a request through the hosted pages to its code.
+//!
+//! `/authorize` runs its checks in one visible order ([`Core::authorize`]):
+//!
+//! 1. who asks and where the answer goes: the client exists at this issuer, the redirect URI
+//!    is one it registered, byte for byte (RFC 9700 §4.1.3). Until both hold, every failure is
+//!    an error *page*: a redirect to an unvalidated URI is an open redirector (RFC 6749
+//!    §4.1.2.1, DESIGN.md §6);
+//! 2. everything else of the request (response type, mode, scope, PKCE, prompt): failures are
+//!    redirected to the client with `state` and `iss` (RFC 9207);
+//! 3. who the user is: an active session cookie counts unless `prompt=login` or `max_age`
+//!    says otherwise; `prompt=none` fails with `login_required` / `consent_required` rather
+//!    than showing a page (OIDC Core §3.1.2.6);
+//! 4. the request is stored as an [`Interaction`] bound to the browser (a cookie secret), and
+//!    the browser goes to the sign-in or consent page, or straight back with a code.
+//!
+//! The hosted pages reach the request only through the interaction methods here (DESIGN.md §3
+//! invariant 4): [`Core::interaction`] to show it, [`Core::submit_login`] and
+//! [`Core::submit_consent`] to advance it. Finishing consumes the interaction in one
+//! conditional statement, so a request yields at most one code.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tessera_crypto::{SecretHash, SecretToken, constant_time_eq, sha256};
+use tessera_model::{
+    Actor, Client, ClientId, ClientType, FamilyId, Grant, GrantId, Interaction, InteractionId,
+    Issuer, NewEvent, Session, SessionId, Ticket, TicketId, TicketKind, UnixTime, User, UserId,
+};
+use tessera_oauth::{
+    AuthorizationDelivery, AuthorizationRequest, Form, OAuthError, ResponseMode, Scope, deliver,
+    error_params, parse_authorization_request, parse_client_target, success_params,
+};
+use tessera_store::{IssuerScope, StoreError};
+
+use crate::{Core, CoreError};
+
+/// How long a user has to finish signing in.
+pub const INTERACTION_LIFETIME: i64 = 30 * 60;
+/// How long an authorization code may be redeemed (RFC 6749 §4.1.2: "maximum … of 10 minutes
+/// is RECOMMENDED"; RFC 9700 §4.2.1 asks for short-lived codes).
+pub const CODE_LIFETIME: i64 = 60;
+/// How long a browser session lasts without a new sign-in.
+pub const SESSION_LIFETIME: i64 = 14 * 24 * 3600;
+
+/// Where the browser goes next.
+#[derive(Debug)]
+pub enum AuthorizeOutcome {
+    /// Show an error page and stop: the client or redirect URI cannot be trusted.
+    ErrorPage(OAuthError),
+    /// Answer the client (a code or an error) at its validated redirect URI.
+    Respond(AuthorizationDelivery),
+    /// Continue in the hosted pages.
+    Interact {
+        /// The interaction the pages work on.
+        interaction: InteractionId,
+        /// The page to show first.
+        stage: Stage,
+        /// A browser secret to set as a cookie, when the browser had none.
+        new_browser_secret: Option<SecretToken>,
+    },
+}
+
+/// Which hosted page an interaction needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The user must sign in.
+    Login,
+    /// The user must consent to the client's scopes.
+    Consent,
+}
+
+/// What the hosted pages show for an interaction.
+#[derive(Debug, Clone)]
+pub struct InteractionView {
+    /// The interaction.
+    pub id: InteractionId,
+    /// The page it needs.
+    pub stage: Stage,
+    /// The client's display name.
+    pub client_name: String,
+    /// The scopes asked for.
+    pub scopes: Vec<String>,
+    /// The `login_hint`, to prefill the username.
+    pub login_hint: Option<String>,
+    /// The CSRF token the page's forms must send back.
+    pub csrf: String,
+}
+
+/// Why a hosted page cannot go on with an interaction. None of these redirect.
+#[derive(Debug, thiserror::Error)]
+pub enum InteractionError {
+    /// Unknown, finished or expired.
+    #[error("This sign-in request has expired or was already used. Return to the application and start again.")]
+    Gone,
+    /// Another browser's interaction, or a form without the right CSRF token.
+    #[error("This sign-in request belongs to another browser window. Return to the application and start again.")]
+    Forbidden,
+    /// The form is incomplete.
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// Storage failed.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+impl From<StoreError> for InteractionError {
+    fn from(error: StoreError) -> Self {
+        Self::Core(error.into())
+    }
+}
+
+/// What a sign-in form submission led to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Wrong credentials: show the form again with this message.
+    Retry {
+        /// The page to show again.
+        view: InteractionView,
+        /// Why, for the user (the same whether or not the account exists).
+        message: &'static str,
+    },
+    /// Signed in: set the session cookie, then continue.
+    SignedIn {
+        /// The new session's cookie secret.
+        session_secret: SecretToken,
+        /// What comes next.
+        next: Next,
+    },
+}
+
+/// What comes after a step of the interaction.
+#[derive(Debug)]
+pub enum Next {
+    /// The consent page.
+    Consent(InteractionView),
+    /// The answer to the client.
+    Respond(AuthorizationDelivery),
+}
+
+/// The request as the interaction stores it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pending {
+    /// The validated redirect URI the answer goes to.
+    redirect_uri: String,
+    /// Whether the request named it (then the token request must repeat it, RFC 6749 §4.1.3).
+    redirect_uri_given: bool,
+    request: AuthorizationRequest,
+    /// The session that identified the user, when no sign-in happened in this interaction.
+    session_id: Option<SessionId>,
+}
+
+/// What an authorization code redeems, stored in its ticket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct CodeGrant {
+    pub(crate) client_id: ClientId,
+    pub(crate) redirect_uri: String,
+    pub(crate) redirect_uri_given: bool,
+    pub(crate) scope: Scope,
+    pub(crate) nonce: Option<String>,
+    pub(crate) code_challenge: Option<tessera_oauth::CodeChallenge>,
+    pub(crate) user_id: UserId,
+    pub(crate) session_id: Option<SessionId>,
+    pub(crate) auth_time: UnixTime,
+    pub(crate) amr: Vec<String>,
+    /// The family everything issued for this code joins, chosen now so that a replayed code
+    /// can revoke it (RFC 6749 §4.1.2).
+    pub(crate) family_id: FamilyId,
+}
+
+/// The CSRF token of an interaction's forms: bound to the browser secret and the interaction,
+/// so it is useless in another browser or for another request.
+fn csrf_token(browser_secret: &str, interaction: InteractionId) -> String {
+    let digest = sha256(format!("tessera/csrf/{interaction}/{browser_secret}").as_bytes());
+    tessera_crypto::base64url(&digest)
+}
+
+fn authorization_error(error: OAuthError) -> AuthorizeOutcome {
+    AuthorizeOutcome::ErrorPage(error)
+}
+
+impl Core {
+    /// Handles an authorization request: `form` is the query (GET) or body (POST) parsed,
+    /// `browser` the browser cookie's secret and `session` the session cookie's, if sent.
+    pub async fn authorize(
+        &self,
+        issuer: &Issuer,
+        form: &Form,
+        browser: Option<&str>,
+        session: Option<&str>,
+    ) -> Result<AuthorizeOutcome, CoreError> {
+        // 1. Who asks, and where the answer goes. Never redirect before both are proven.
+        let target = match parse_client_target(form) {
+            Ok(target) => target,
+            Err(error) => return Ok(authorization_error(error)),
+        };
+        let Some(client) = self.find_client(issuer, &target.client_id).await? else {
+            return Ok(authorization_error(OAuthError::invalid_request(
+                "The client_id is not a client of this issuer.",
+            )));
+        };
+        let (redirect_uri, redirect_uri_given) = match &target.redirect_uri {
+            // RFC 6749 §3.1.2.3, RFC 9700 §4.1.3: exact string comparison.
+            Some(given) if client.redirect_uris.iter().any(|r| r == given) => {
+                (given.clone(), true)
+            }
+            Some(_) => {
+                return Ok(authorization_error(OAuthError::invalid_request(
+                    "The redirect_uri is not registered for this client.",
+                )));
+            }
+            // RFC 6749 §3.1.2.3: without the parameter, only a single registered URI is safe.
+            None if client.redirect_uris.len() == 1 => (client.redirect_uris[0].clone(), false),
+            None => {
+                return Ok(authorization_error(OAuthError::invalid_request(
+                    "The redirect_uri parameter is required.",
+                )));
+            }
+        };
+        let issuer_url = self.issuer_url(issuer);
+        // From here on, errors go back to the client.
+        let state = form.get("state");
+        let mode = if form.get("response_mode") == Some("form_post") {
+            ResponseMode::FormPost
+        } else {
+            ResponseMode::Query
+        };
+        let refuse = |error: OAuthError| {
+            AuthorizeOutcome::Respond(deliver(
+                &redirect_uri,
+                mode,
+                &error_params(&error, state, &issuer_url),
+            ))
+        };
+
+        // 2. The rest of the request.
+        if !client.grant_types.iter().any(|g| g == "authorization_code") {
+            return Ok(refuse(OAuthError::unauthorized_client(
+                "This client may not use the authorization code flow.",
+            )));
+        }
+        let request = match parse_authorization_request(form) {
+            Ok(request) => request,
+            Err(error) => return Ok(refuse(error)),
+        };
+        // RFC 9700 §2.1.1: PKCE is required of public clients (and offered to all).
+        if client.client_type == ClientType::Public && request.code_challenge.is_none() {
+            return Ok(refuse(OAuthError::invalid_request(
+                "Public clients must use PKCE (code_challenge with S256).",
+            )));
+        }
+        if !scope_allowed(&client, &request.scope) {
+            return Ok(refuse(OAuthError::invalid_scope(
+                "The scope includes values this client may not request.",
+            )));
+        }
+
+        // 3. Who the user is.
+        let now = self.clock.now();
+        let scope = IssuerScope::of(issuer);
+        let active = match session {
+            Some(secret) => self.active_session(issuer, secret).await?,
+            None => None,
+        };
+        let fresh_enough = |session: &Session| {
+            request
+                .max_age
+                .is_none_or(|max| now.0 - session.auth_time.0 <= i64::try_from(max).unwrap_or(i64::MAX))
+        };
+        let known = active
+            .filter(|s| !request.prompt.login && !request.prompt.select_account && fresh_enough(s));
+        let user = match &known {
+            Some(session) => self.usable_user(issuer, session.user_id).await?,
+            None => None,
+        };
+        let needs_consent = match &user {
+            Some(user) => self.needs_consent(issuer, &client, user.id, &request).await?,
+            None => true,
+        };
+        if request.prompt.none {
+            // OIDC Core §3.1.2.6: never show a page.
+            if user.is_none() {
+                return Ok(refuse(OAuthError::login_required("The user is not signed in.")));
+            }
+            if needs_consent {
+                return Ok(refuse(OAuthError::consent_required(
+                    "The user has not consented to this client's scopes.",
+                )));
+            }
+        }
+
+        // 4. Store the request and continue.
+        let (browser_secret, new_browser_secret) = match browser {
+            Some(secret) if !secret.is_empty() => (secret.to_owned(), None),
+            _ => {
+                let fresh = SecretToken::generate();
+                (fresh.expose().to_owned(), Some(fresh))
+            }
+        };
+        let pending = Pending {
+            redirect_uri: redirect_uri.clone(),
+            redirect_uri_given,
+            request,
+            session_id: known.as_ref().map(|s| s.id),
+        };
+        let interaction = Interaction {
+            id: InteractionId::new(),
+            issuer_id: issuer.id,
+            client_id: client.id,
+            browser_hash: *SecretHash::of(&browser_secret).as_bytes(),
+            request: serde_json::to_value(&pending)
+                .map_err(|e| CoreError::Invalid(e.to_string()))?,
+            user_id: user.as_ref().map(|u| u.id),
+            auth_time: known.as_ref().map(|s| s.auth_time),
+            amr: known.as_ref().map(|s| s.amr.clone()).unwrap_or_default(),
+            created_at: now,
+            expires_at: now.plus_seconds(INTERACTION_LIFETIME),
+            revision: 1,
+        };
+        self.store.interactions().create(scope, &interaction).await?;
+        let stage = match (&user, needs_consent) {
+            (None, _) => Stage::Login,
+            (Some(_), true) => Stage::Consent,
+            (Some(user), false) => {
+                let delivery = self
+                    .finish_interaction(issuer, &client, interaction.id, user, None)
+                    .await?;
+                return Ok(match delivery {
+                    Some(delivery) => AuthorizeOutcome::Respond(delivery),
+                    None => authorization_error(OAuthError::invalid_request(
+                        "The request expired before it could be answered.",
+                    )),
+                });
+            }
+        };
+        Ok(AuthorizeOutcome::Interact {
+            interaction: interaction.id,
+            stage,
+            new_browser_secret,
+        })
+    }
+
+    /// The interaction as the hosted pages show it, for the browser holding `browser`.
+    pub async fn interaction(
+        &self,
+        issuer: &Issuer,
+        id: &str,
+        browser: Option<&str>,
+    ) -> Result<InteractionView, InteractionError> {
+        let (interaction, pending, client) = self.load_interaction(issuer, id, browser).await?;
+        let stage = if interaction.user_id.is_some() {
+            Stage::Consent
+        } else {
+            Stage::Login
+        };
+        Ok(view(&interaction, &pending, &client, stage, browser.unwrap_or("")))
+    }
+
+    /// Checks a sign-in form: on success the interaction records the user, a session starts,
+    /// and the interaction moves on to consent or to the client.
+    pub async fn submit_login(
+        &self,
+        issuer: &Issuer,
+        id: &str,
+        browser: Option<&str>,
+        csrf: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<LoginOutcome, InteractionError> {
+        let (interaction, pending, client) = self.load_interaction(issuer, id, browser).await?;
+        let browser = browser.unwrap_or("");
+        check_csrf(browser, interaction.id, csrf)?;
+        if username.trim().is_empty() || password.is_empty() {
+            return Err(InteractionError::Invalid("Enter your username and password."));
+        }
+        let Some(user) = self.check_password(issuer, username.trim(), password).await? else {
+            return Ok(LoginOutcome::Retry {
+                view: view(&interaction, &pending, &client, Stage::Login, browser),
+                message: "Incorrect username or password.",
+            });
+        };
+        let now = self.clock.now();
+        let (session, session_secret) = self.start_session(issuer, &user, vec!["pwd".to_owned()]).await?;
+        let mut signed_in = interaction.clone();
+        signed_in.user_id = Some(user.id);
+        signed_in.auth_time = Some(now);
+        signed_in.amr = session.amr.clone();
+        let mut pending = pending;
+        pending.session_id = Some(session.id);
+        signed_in.request =
+            serde_json::to_value(&pending).map_err(|e| CoreError::Invalid(e.to_string()))?;
+        let scope = IssuerScope::of(issuer);
+        let signed_in = match self.store.interactions().update(scope, &signed_in).await {
+            Ok(updated) => updated,
+            Err(StoreError::NotFound | StoreError::Conflict) => return Err(InteractionError::Gone),
+            Err(e) => return Err(e.into()),
+        };
+        let next = if self
+            .needs_consent(issuer, &client, user.id, &pending.request)
+            .await?
+        {
+            Next::Consent(view(&signed_in, &pending, &client, Stage::Consent, browser))
+        } else {
+            match self
+                .finish_interaction(issuer, &client, signed_in.id, &user, None)
+                .await?
+            {
+                Some(delivery) => Next::Respond(delivery),
+                None => return Err(InteractionError::Gone),
+            }
+        };
+        Ok(LoginOutcome::SignedIn {
+            session_secret,
+            next,
+        })
+    }
+
+    /// Records the user's answer on the consent page and answers the client.
+    pub async fn submit_consent(
+        &self,
+        issuer: &Issuer,
+        id: &str,
+        browser: Option<&str>,
+        csrf: &str,
+        allow: bool,
+    ) -> Result<AuthorizationDelivery, InteractionError> {
+        let (interaction, pending, client) = self.load_interaction(issuer, id, browser).await?;
+        check_csrf(browser.unwrap_or(""), interaction.id, csrf)?;
+        let Some(user_id) = interaction.user_id else {
+            return Err(InteractionError::Invalid("Sign in first."));
+        };
+        let Some(user) = self.usable_user(issuer, user_id).await? else {
+            return Err(InteractionError::Gone);
+        };
+        if !allow {
+            let scope = IssuerScope::of(issuer);
+            match self
+                .store
+                .interactions()
+                .consume(scope, interaction.id, self.clock.now())
+                .await
+            {
+                Ok(_) => {}
+                Err(StoreError::NotFound) => return Err(InteractionError::Gone),
+                Err(e) => return Err(e.into()),
+            }
+            let error = OAuthError::access_denied("The user denied the request.");
+            return Ok(deliver(
+                &pending.redirect_uri,
+                pending.request.response_mode,
+                &error_params(&error, pending.request.state.as_deref(), &self.issuer_url(issuer)),
+            ));
+        }
+        self.finish_interaction(issuer, &client, interaction.id, &user, Some(&pending.request.scope))
+            .await?
+            .ok_or(InteractionError::Gone)
+    }
+
+    /// Consumes the interaction, remembers consent if it was just given, and issues the code.
+    /// `None` when another request finished the interaction first.
+    async fn finish_interaction(
+        &self,
+        issuer: &Issuer,
+        client: &Client,
+        id: InteractionId,
+        user: &User,
+        consented: Option<&Scope>,
+    ) -> Result<Option<AuthorizationDelivery>, CoreError> {
+        let scope = IssuerScope::of(issuer);
+        let now = self.clock.now();
+        let interaction = match self.store.interactions().consume(scope, id, now).await {
+            Ok(interaction) => interaction,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let pending: Pending = serde_json::from_value(interaction.request.clone())
+            .map_err(|e| CoreError::Invalid(format!("a stored interaction is unreadable: {e}")))?;
+        if let Some(consented) = consented {
+            self.remember_consent(issuer, client, user.id, consented).await?;
+        }
+        if let Some(session) = pending.session_id {
+            self.store.sessions().add_client(scope, session, client.id).await?;
+        }
+        let code = SecretToken::generate();
+        let grant = CodeGrant {
+            client_id: client.id,
+            redirect_uri: pending.redirect_uri.clone(),
+            redirect_uri_given: pending.redirect_uri_given,
+            scope: pending.request.scope.clone(),
+            nonce: pending.request.nonce.clone(),
+            code_challenge: pending.request.code_challenge.clone(),
+            user_id: user.id,
+            session_id: pending.session_id,
+            auth_time: interaction.auth_time.unwrap_or(now),
+            amr: interaction.amr.clone(),
+            family_id: FamilyId::new(),
+        };
+        let ticket = Ticket {
+            id: TicketId::new(),
+            issuer_id: issuer.id,
+            kind: TicketKind::AuthorizationCode,
+            secret_hash: *code.hash().as_bytes(),
+            subject: user.id.to_string(),
+            payload: serde_json::to_value(&grant).map_err(|e| CoreError::Invalid(e.to_string()))?,
+            expires_at: now.plus_seconds(CODE_LIFETIME),
+            consumed_at: None,
+            created_at: now,
+        };
+        self.store.tickets().create(scope, &ticket).await?;
+        Ok(Some(deliver(
+            &pending.redirect_uri,
+            pending.request.response_mode,
+            &success_params(
+                code.expose(),
+                pending.request.state.as_deref(),
+                &self.issuer_url(issuer),
+            ),
+        )))
+    }
+
+    async fn load_interaction(
+        &self,
+        issuer: &Issuer,
+        id: &str,
+        browser: Option<&str>,
+    ) -> Result<(Interaction, Pending, Client), InteractionError> {
+        let id = InteractionId::parse(id).map_err(|_| InteractionError::Gone)?;
+        let scope = IssuerScope::of(issuer);
+        let interaction = self
+            .store
+            .interactions()
+            .find(scope, id)
+            .await?
+            .filter(|i| i.expires_at > self.clock.now())
+            .ok_or(InteractionError::Gone)?;
+        let browser = browser.ok_or(InteractionError::Forbidden)?;
+        if !constant_time_eq(SecretHash::of(browser).as_bytes(), &interaction.browser_hash) {
+            return Err(InteractionError::Forbidden);
+        }
+        let pending: Pending = serde_json::from_value(interaction.request.clone())
+            .map_err(|e| CoreError::Invalid(format!("a stored interaction is unreadable: {e}")))?;
+        let client = self
+            .store
+            .clients()
+            .find(scope, interaction.client_id)
+            .await?
+            .ok_or(InteractionError::Gone)?;
+        Ok((interaction, pending, client))
+    }
+
+    /// Whether the user must be asked: third-party clients ask once per scope set
+    /// (remembered as a [`Grant`]); first-party clients never ask; `prompt=consent` always
+    /// asks.
+    async fn needs_consent(
+        &self,
+        issuer: &Issuer,
+        client: &Client,
+        user: UserId,
+        request: &AuthorizationRequest,
+    ) -> Result<bool, CoreError> {
+        if request.prompt.consent {
+            return Ok(true);
+        }
+        if client.first_party {
+            return Ok(false);
+        }
+        let granted = self
+            .store
+            .grants()
+            .find(IssuerScope::of(issuer), user, client.id)
+            .await?;
+        Ok(match granted {
+            Some(grant) => !request.scope.iter().all(|s| grant.scopes.iter().any(|g| g == s)),
+            None => true,
+        })
+    }
+
+    async fn remember_consent(
+        &self,
+        issuer: &Issuer,
+        client: &Client,
+        user: UserId,
+        consented: &Scope,
+    ) -> Result<(), CoreError> {
+        let scope = IssuerScope::of(issuer);
+        let now = self.clock.now();
+        let existing = self.store.grants().find(scope, user, client.id).await?;
+        let mut scopes: Vec<String> = existing
+            .as_ref()
+            .map(|g| g.scopes.clone())
+            .unwrap_or_default();
+        scopes.extend(consented.iter().map(str::to_owned));
+        scopes.sort();
+        scopes.dedup();
+        let grant = Grant {
+            id: existing.as_ref().map_or_else(GrantId::new, |g| g.id),
+            issuer_id: issuer.id,
+            user_id: user,
+            client_id: client.id,
+            scopes,
+            created_at: existing.as_ref().map_or(now, |g| g.created_at),
+            updated_at: now,
+        };
+        let event = NewEvent::new(
+            "grant.created",
+            grant.id,
+            Actor::User(user),
+            json!({ "client_id": client.id.to_string(), "scopes": grant.scopes }),
+            now,
+        );
+        self.store.grants().save(scope, &grant, &event).await?;
+        Ok(())
+    }
+
+    /// A client of the issuer by its public id (an unparsable id names none).
+    pub(crate) async fn find_client(
+        &self,
+        issuer: &Issuer,
+        client_id: &str,
+    ) -> Result<Option<Client>, CoreError> {
+        let Ok(id) = ClientId::parse(client_id) else {
+            return Ok(None);
+        };
+        Ok(self.store.clients().find(IssuerScope::of(issuer), id).await?)
+    }
+
+    /// The user, if they still exist and are not blocked.
+    pub(crate) async fn usable_user(
+        &self,
+        issuer: &Issuer,
+        id: UserId,
+    ) -> Result<Option<User>, CoreError> {
+        Ok(self
+            .store
+            .users()
+            .find(IssuerScope::of(issuer), id)
+            .await?
+            .filter(|u| !u.blocked))
+    }
+}
+
+/// Standard OpenID scopes are always allowed; others only when the client lists them (or
+/// lists nothing, which allows any).
+fn scope_allowed(client: &Client, requested: &Scope) -> bool {
+    const OPENID_SCOPES: [&str; 6] = ["openid", "profile", "email", "address", "phone", "offline_access"];
+    client.allowed_scopes.is_empty()
+        || requested
+            .iter()
+            .all(|s| OPENID_SCOPES.contains(&s) || client.allowed_scopes.iter().any(|a| a == s))
+}
+
+fn check_csrf(browser: &str, interaction: InteractionId, presented: &str) -> Result<(), InteractionError> {
+    let expected = csrf_token(browser, interaction);
+    if constant_time_eq(expected.as_bytes(), presented.as_bytes()) {
+        Ok(())
+    } else {
+        Err(InteractionError::Forbidden)
+    }
+}
+
+fn view(
+    interaction: &Interaction,
+    pending: &Pending,
+    client: &Client,
+    stage: Stage,
+    browser: &str,
+) -> InteractionView {
+    InteractionView {
+        id: interaction.id,
+        stage,
+        client_name: client.name.clone(),
+        scopes: pending.request.scope.iter().map(str::to_owned).collect(),
+        login_hint: pending.request.login_hint.clone(),
+        csrf: csrf_token(browser, interaction.id),
+    }
+}

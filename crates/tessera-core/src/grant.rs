@@ -1,0 +1,373 @@
+//! The token endpoint's user grants: `authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6)
+//! and `refresh_token` (RFC 6749 §6, RFC 9700 §4.14), and what they issue.
+//!
+//! Everything issued from one code joins a [`TokenFamily`]: refresh tokens rotate inside it,
+//! and access tokens name it (`tessera_family`), so revoking the family (a replayed code, a
+//! reused refresh token, revocation, withdrawn consent) reaches every token it issued at the
+//! endpoints that check tokens (userinfo, introspection).
+//!
+//! Rules enforced here, in order, for a code:
+//! 1. the code is consumed by one conditional statement; a second presentation is refused and
+//!    revokes what the first issued (RFC 6749 §4.1.2, RFC 9700 §4.2.4);
+//! 2. it was issued to the authenticating client (§4.1.3);
+//! 3. `redirect_uri` repeats the authorization request's, when that named one (§4.1.3);
+//! 4. PKCE: a challenge needs its verifier; no challenge refuses any verifier, which stops a
+//!    downgrade (RFC 9700 §2.1.1, §4.8.2);
+//! 5. the user still exists and is not blocked.
+//!
+//! Refresh tokens are single use: a presented token is exchanged for a successor; presenting a
+//! used one revokes its family (RFC 9700 §4.14.2). There is no grace period for a lost
+//! response: a client that lost one must start a new authorization.
+
+use serde_json::{Map, Value, json};
+use tessera_crypto::{SecretHash, SecretToken, jws};
+use tessera_model::{
+    Actor, Client, FamilyId, Issuer, NewEvent, RefreshToken, TicketKind, TokenFamily, User,
+};
+use tessera_oauth::{OAuthError, Scope, TokenResponse, released_claims};
+use tessera_store::{IssuerScope, Rotation, StoreError};
+
+use crate::authorize::CodeGrant;
+use crate::token::{ACCESS_TOKEN_TYPE, FAMILY_CLAIM, internal};
+use crate::{Core, CoreError};
+
+fn invalid_grant(description: &str) -> OAuthError {
+    OAuthError::invalid_grant(description.to_owned())
+}
+
+impl Core {
+    /// RFC 6749 §4.1.3: exchanges an authorization code.
+    pub(crate) async fn authorization_code(
+        &self,
+        issuer: &Issuer,
+        client: &Client,
+        code: &str,
+        redirect_uri: Option<&str>,
+        code_verifier: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let scope = IssuerScope::of(issuer);
+        let hash = SecretHash::of(code);
+        let now = self.clock.now();
+        let ticket = match self
+            .store
+            .tickets()
+            .consume(scope, TicketKind::AuthorizationCode, hash.as_bytes(), now)
+            .await
+        {
+            Ok(ticket) => ticket,
+            Err(StoreError::AlreadyConsumed) => {
+                self.code_replayed(issuer, hash.as_bytes()).await?;
+                return Err(invalid_grant("The authorization code was already used."));
+            }
+            Err(StoreError::NotFound) => {
+                return Err(invalid_grant("The authorization code is invalid or expired."));
+            }
+            Err(e) => return Err(internal(e)),
+        };
+        let grant: CodeGrant = serde_json::from_value(ticket.payload).map_err(|e| {
+            internal(CoreError::Invalid(format!("a stored code is unreadable: {e}")))
+        })?;
+        if grant.client_id != client.id {
+            return Err(invalid_grant("The authorization code was issued to another client."));
+        }
+        if grant.redirect_uri_given && redirect_uri != Some(grant.redirect_uri.as_str()) {
+            return Err(invalid_grant(
+                "The redirect_uri does not match the authorization request.",
+            ));
+        }
+        match (&grant.code_challenge, code_verifier) {
+            (Some(challenge), Some(verifier)) if challenge.verify(verifier) => {}
+            (Some(_), Some(_)) => return Err(invalid_grant("The code_verifier is wrong.")),
+            (Some(_), None) => return Err(invalid_grant("The code_verifier is missing.")),
+            (None, Some(_)) => {
+                return Err(invalid_grant(
+                    "A code_verifier was sent but the authorization request had no code_challenge.",
+                ));
+            }
+            (None, None) => {}
+        }
+        let user = self
+            .usable_user(issuer, grant.user_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| invalid_grant("The user can no longer sign in."))?;
+        let offline = grant.scope.contains("offline_access")
+            && client.grant_types.iter().any(|g| g == "refresh_token");
+        let family = TokenFamily {
+            id: grant.family_id,
+            issuer_id: issuer.id,
+            client_id: client.id,
+            user_id: user.id,
+            session_id: grant.session_id,
+            scopes: grant.scope.iter().map(str::to_owned).collect(),
+            auth_time: grant.auth_time,
+            amr: grant.amr.clone(),
+            acr: None,
+            created_at: now,
+            expires_at: now.plus_seconds(issuer.settings.refresh_token_lifetime()),
+            revoked_at: None,
+        };
+        let refresh = offline.then(SecretToken::generate);
+        let refresh_row = refresh.as_ref().map(|token| RefreshToken {
+            secret_hash: *token.hash().as_bytes(),
+            issuer_id: issuer.id,
+            family_id: family.id,
+            created_at: now,
+            expires_at: family.expires_at,
+            used_at: None,
+        });
+        self.store
+            .tokens()
+            .create_family(scope, &family, refresh_row.as_ref())
+            .await
+            .map_err(internal)?;
+        let mut response = self
+            .user_tokens(issuer, client, &user, &family, &grant.scope, grant.nonce.as_deref())
+            .await?;
+        response.refresh_token = refresh.map(|t| t.expose().to_owned());
+        Ok(response)
+    }
+
+    /// RFC 6749 §6: exchanges a refresh token for new tokens and its successor.
+    pub(crate) async fn refresh_token(
+        &self,
+        issuer: &Issuer,
+        client: &Client,
+        presented: &str,
+        requested: Option<Scope>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let scope = IssuerScope::of(issuer);
+        let hash = SecretHash::of(presented);
+        let now = self.clock.now();
+        let unknown = || invalid_grant("The refresh token is invalid, expired or revoked.");
+        // The token must be this client's before anything changes (RFC 6749 §6: "bound to
+        // the client"); another client presenting it learns nothing and rotates nothing.
+        let stored = self
+            .store
+            .tokens()
+            .find_refresh(scope, hash.as_bytes())
+            .await
+            .map_err(internal)?
+            .ok_or_else(unknown)?;
+        let family = self
+            .store
+            .tokens()
+            .find_family(scope, stored.family_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(unknown)?;
+        if family.client_id != client.id {
+            return Err(unknown());
+        }
+        let granted = Scope::from_tokens(&family.scopes).map_err(|_| unknown())?;
+        // RFC 6749 §6: the scope may narrow, never widen.
+        let scope_now = match requested {
+            Some(requested) if requested.is_subset_of(&granted) => requested,
+            Some(_) => {
+                return Err(OAuthError::invalid_scope(
+                    "The requested scope exceeds the scope originally granted.",
+                ));
+            }
+            None => granted,
+        };
+        let successor = SecretToken::generate();
+        let next = RefreshToken {
+            secret_hash: *successor.hash().as_bytes(),
+            issuer_id: issuer.id,
+            family_id: family.id,
+            created_at: now,
+            expires_at: family.expires_at,
+            used_at: None,
+        };
+        let family = match self
+            .store
+            .tokens()
+            .rotate_refresh(scope, hash.as_bytes(), &next, now)
+            .await
+        {
+            Ok(Rotation::Rotated(family)) => family,
+            Ok(Rotation::Reused(family)) => {
+                let event = NewEvent::new(
+                    "token.refresh_reuse_detected",
+                    family,
+                    Actor::System,
+                    json!({ "client_id": client.id.to_string() }),
+                    now,
+                );
+                self.store.events().append(scope, &event).await.map_err(internal)?;
+                return Err(invalid_grant(
+                    "The refresh token was already used; its whole family is now revoked.",
+                ));
+            }
+            Err(StoreError::NotFound) => return Err(unknown()),
+            Err(e) => return Err(internal(e)),
+        };
+        let user = self
+            .usable_user(issuer, family.user_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| invalid_grant("The user can no longer sign in."))?;
+        let mut response = self
+            .user_tokens(issuer, client, &user, &family, &scope_now, None)
+            .await?;
+        response.refresh_token = Some(successor.expose().to_owned());
+        Ok(response)
+    }
+
+    /// A code was presented again: revoke what its first redemption issued.
+    async fn code_replayed(&self, issuer: &Issuer, hash: &[u8; 32]) -> Result<(), OAuthError> {
+        let scope = IssuerScope::of(issuer);
+        let Some(ticket) = self
+            .store
+            .tickets()
+            .find(scope, TicketKind::AuthorizationCode, hash)
+            .await
+            .map_err(internal)?
+        else {
+            return Ok(());
+        };
+        let Ok(grant) = serde_json::from_value::<CodeGrant>(ticket.payload) else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let revoked = match self.store.tokens().revoke_family(scope, grant.family_id, now).await {
+            Ok(revoked) => revoked,
+            // Redeemed, but the exchange failed before the family was stored.
+            Err(StoreError::NotFound) => false,
+            Err(e) => return Err(internal(e)),
+        };
+        let event = NewEvent::new(
+            "token.code_replayed",
+            grant.family_id,
+            Actor::System,
+            json!({ "client_id": grant.client_id.to_string(), "family_revoked": revoked }),
+            now,
+        );
+        self.store.events().append(scope, &event).await.map_err(internal)
+    }
+
+    /// The access token and, for `openid`, the ID token of a user grant.
+    async fn user_tokens(
+        &self,
+        issuer: &Issuer,
+        client: &Client,
+        user: &User,
+        family: &TokenFamily,
+        scope: &Scope,
+        nonce: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let issuer_url = self.issuer_url(issuer);
+        let now = self.clock.now().0;
+        let lifetime = issuer.settings.access_token_lifetime();
+        let mut claims = json!({
+            "iss": issuer_url,
+            "sub": user.id.to_string(),
+            "aud": issuer_url,
+            "client_id": client.id.to_string(),
+            "iat": now,
+            "exp": now + lifetime,
+            "jti": new_jti(),
+            "auth_time": family.auth_time.0,
+            FAMILY_CLAIM: family.id.to_string(),
+        });
+        if !scope.is_empty() {
+            claims["scope"] = json!(scope.to_string());
+        }
+        if let Some(session) = family.session_id {
+            claims["sid"] = json!(session.to_string());
+        }
+        let keys = self.issuer_keys(issuer).await.map_err(internal)?;
+        let access_token = keys
+            .signer()
+            .sign(ACCESS_TOKEN_TYPE, &claims)
+            .map_err(|e| internal(CoreError::Invalid(e.to_string())))?;
+        let mut response = TokenResponse::bearer(access_token, lifetime.unsigned_abs());
+        response.scope = Some(scope.clone());
+        if scope.contains("openid") {
+            // OIDC Core §2, §3.1.3.6.
+            let mut id_claims = user_claims(user, scope);
+            let mut set = |name: &str, value: Value| {
+                id_claims.insert(name.to_owned(), value);
+            };
+            set("iss", json!(issuer_url));
+            set("sub", json!(user.id.to_string()));
+            set("aud", json!(client.id.to_string()));
+            set("azp", json!(client.id.to_string()));
+            set("iat", json!(now));
+            set("exp", json!(now + issuer.settings.id_token_lifetime()));
+            set("auth_time", json!(family.auth_time.0));
+            if !family.amr.is_empty() {
+                set("amr", json!(family.amr));
+            }
+            if let Some(nonce) = nonce {
+                set("nonce", json!(nonce));
+            }
+            if let Some(session) = family.session_id {
+                set("sid", json!(session.to_string()));
+            }
+            set(
+                "at_hash",
+                json!(jws::hash_left_half(
+                    keys.signer().algorithm(),
+                    response.access_token.as_bytes()
+                )),
+            );
+            let id_token = keys
+                .signer()
+                .sign("JWT", &Value::Object(id_claims))
+                .map_err(|e| internal(CoreError::Invalid(e.to_string())))?;
+            response.id_token = Some(id_token);
+        }
+        if let Some(session) = family.session_id {
+            self.store
+                .sessions()
+                .add_client(IssuerScope::of(issuer), session, client.id)
+                .await
+                .map_err(internal)?;
+        }
+        Ok(response)
+    }
+
+    /// Revokes a family (revocation, withdrawn consent); unknown families are ignored.
+    pub(crate) async fn revoke_family(
+        &self,
+        issuer: &Issuer,
+        family: FamilyId,
+    ) -> Result<(), CoreError> {
+        match self
+            .store
+            .tokens()
+            .revoke_family(IssuerScope::of(issuer), family, self.clock.now())
+            .await
+        {
+            Ok(_) | Err(StoreError::NotFound) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// A fresh `jti`: 128 random bits (RFC 7519 §4.1.7 asks for a negligible collision chance).
+pub(crate) fn new_jti() -> String {
+    tessera_crypto::base64url(&tessera_crypto::random_bytes::<16>())
+}
+
+/// The user's standard claims that `scope` releases (OIDC Core §5.1, §5.4).
+pub(crate) fn user_claims(user: &User, scope: &Scope) -> Map<String, Value> {
+    let mut claims = Map::new();
+    for claim in released_claims(scope) {
+        let value = match claim {
+            "name" => user.name.clone().map(Value::from),
+            "given_name" => user.given_name.clone().map(Value::from),
+            "family_name" => user.family_name.clone().map(Value::from),
+            "preferred_username" => user.username.clone().map(Value::from),
+            "updated_at" => Some(json!(user.updated_at.0)),
+            "email" => user.email.as_ref().map(|e| json!(e.as_str())),
+            "email_verified" => user.email.as_ref().map(|_| json!(user.email_verified)),
+            _ => None,
+        };
+        if let Some(value) = value {
+            claims.insert(claim.to_owned(), value);
+        }
+    }
+    claims
+}

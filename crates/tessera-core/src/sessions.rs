@@ -1,0 +1,165 @@
+//! Signing in with a password, and the browser sessions that remember it.
+//!
+//! A session is a row keyed by the SHA-256 of a random cookie secret (DESIGN.md §3 invariant
+//! 5); its public id is the `sid` of the ID tokens issued from it. Failed sign-ins look the
+//! same whether or not the account exists, and take as long: a missing account is checked
+//! against a fixed dummy hash (OWASP ASVS V2.2, DESIGN.md §6).
+
+use std::sync::LazyLock;
+
+use serde_json::json;
+use tessera_crypto::{SecretHash, SecretToken, password};
+use tessera_model::{Actor, Email, Issuer, NewEvent, Session, SessionId, User};
+use tessera_store::{IssuerScope, StoreError};
+
+use crate::authorize::SESSION_LIFETIME;
+use crate::{Core, CoreError};
+
+/// A hash no password matches in practice, verified when the account does not exist so that
+/// both answers cost one Argon2id verification.
+static DUMMY_HASH: LazyLock<Option<String>> =
+    LazyLock::new(|| password::hash_password(&SecretToken::generate().expose().to_owned()).ok());
+
+impl Core {
+    /// The session a cookie secret names, if it is still active.
+    pub async fn active_session(
+        &self,
+        issuer: &Issuer,
+        secret: &str,
+    ) -> Result<Option<Session>, CoreError> {
+        let hash = SecretHash::of(secret);
+        let session = self
+            .store
+            .sessions()
+            .find_by_secret(IssuerScope::of(issuer), hash.as_bytes())
+            .await?;
+        let now = self.clock.now();
+        Ok(session.filter(|s| s.is_active(now)))
+    }
+
+    /// Checks a username (or email address) and password. `None` for a wrong password, an
+    /// unknown or blocked account, all alike; each attempt leaves an event.
+    pub(crate) async fn check_password(
+        &self,
+        issuer: &Issuer,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<User>, CoreError> {
+        let scope = IssuerScope::of(issuer);
+        let found = match Email::parse(username) {
+            Ok(email) => {
+                self.store
+                    .users()
+                    .find_by_email(scope, email.normalized())
+                    .await?
+            }
+            Err(_) => None,
+        };
+        let found = match found {
+            Some(user) => Some(user),
+            None => self.store.users().find_by_username(scope, username).await?,
+        };
+        let stored_hash = found
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .or_else(|| DUMMY_HASH.clone())
+            .unwrap_or_default();
+        let matches = self
+            .passwords
+            .verify(password.to_owned(), stored_hash)
+            .await?;
+        let now = self.clock.now();
+        let outcome = match found {
+            Some(user) if matches && user.password_hash.is_some() && !user.blocked => Ok(user),
+            Some(user) if user.blocked => Err((user.id.to_string(), "blocked")),
+            Some(user) => Err((user.id.to_string(), "wrong_password")),
+            None => Err((issuer.id.to_string(), "unknown_user")),
+        };
+        match outcome {
+            Ok(user) => {
+                let event = NewEvent::new(
+                    "user.login.succeeded",
+                    user.id,
+                    Actor::User(user.id),
+                    json!({ "method": "pwd" }),
+                    now,
+                );
+                self.store.events().append(scope, &event).await?;
+                Ok(Some(user))
+            }
+            Err((subject, reason)) => {
+                let event = NewEvent::new(
+                    "user.login.failed",
+                    subject,
+                    Actor::System,
+                    json!({ "method": "pwd", "reason": reason }),
+                    now,
+                );
+                self.store.events().append(scope, &event).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Starts a session for a user who just authenticated with `amr`; returns it with the
+    /// secret for the cookie (shown once, stored only as its hash).
+    pub(crate) async fn start_session(
+        &self,
+        issuer: &Issuer,
+        user: &User,
+        amr: Vec<String>,
+    ) -> Result<(Session, SecretToken), CoreError> {
+        let now = self.clock.now();
+        let secret = SecretToken::generate();
+        let session = Session {
+            id: SessionId::new(),
+            issuer_id: issuer.id,
+            user_id: user.id,
+            secret_hash: *secret.hash().as_bytes(),
+            auth_time: now,
+            amr,
+            acr: None,
+            created_at: now,
+            expires_at: now.plus_seconds(SESSION_LIFETIME),
+            ended_at: None,
+        };
+        let event = NewEvent::new(
+            "session.created",
+            session.id,
+            Actor::User(user.id),
+            json!({ "user_id": user.id.to_string(), "amr": session.amr }),
+            now,
+        );
+        self.store
+            .sessions()
+            .create(IssuerScope::of(issuer), &session, &event)
+            .await?;
+        Ok((session, secret))
+    }
+
+    /// Ends a session (logout). Ending an ended session changes nothing.
+    pub async fn end_session(
+        &self,
+        issuer: &Issuer,
+        session: &Session,
+        actor: Actor,
+    ) -> Result<(), CoreError> {
+        let now = self.clock.now();
+        let event = NewEvent::new(
+            "session.ended",
+            session.id,
+            actor,
+            json!({ "user_id": session.user_id.to_string() }),
+            now,
+        );
+        match self
+            .store
+            .sessions()
+            .end(IssuerScope::of(issuer), session.id, now, &event)
+            .await
+        {
+            Ok(_) | Err(StoreError::NotFound) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
