@@ -5,6 +5,8 @@
 
 use std::net::SocketAddr;
 
+pub mod oidc;
+
 use tessera_core::Core;
 use tessera_crypto::MasterKey;
 use tessera_server::config::{DatabaseSection, DatabaseUrl, HttpSection, WebhooksSection};

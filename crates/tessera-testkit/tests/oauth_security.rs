@@ -1,0 +1,500 @@
+//! One test per security rule of RFC 6749, RFC 9700 and OpenID Connect Core that the IdP API
+//! enforces, over HTTP: what an attacker (or a broken client) sends, and what it gets.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use tessera_testkit::TestApp;
+use tessera_testkit::oidc::{Browser, Landing, RegisteredClient};
+
+const REDIRECT: &str = "https://app.example.com/callback";
+const EMAIL: &str = "ada@example.com";
+const PASSWORD: &str = "correct horse battery staple";
+/// RFC 7636 Appendix B.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+struct Setup {
+    app: TestApp,
+    client: RegisteredClient,
+    public: RegisteredClient,
+}
+
+async fn setup() -> Setup {
+    let app = TestApp::spawn().await;
+    app.create_user("default", EMAIL, PASSWORD).await;
+    let client = app
+        .register_client(
+            "default",
+            json!({
+                "name": "Web", "client_type": "confidential", "first_party": true,
+                "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+                "redirect_uris": [REDIRECT],
+            }),
+        )
+        .await;
+    let public = app
+        .register_client(
+            "default",
+            json!({
+                "name": "SPA", "client_type": "public", "first_party": true,
+                "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code"], "redirect_uris": [REDIRECT],
+            }),
+        )
+        .await;
+    Setup {
+        app,
+        client,
+        public,
+    }
+}
+
+fn authorize_url(app: &TestApp, params: &[(&str, &str)]) -> String {
+    let mut url =
+        reqwest::Url::parse(&format!("{}/oauth/authorize", app.issuer_url("default"))).unwrap();
+    url.query_pairs_mut().extend_pairs(params);
+    url.to_string()
+}
+
+/// Signs in and returns the code of an authorization request with `extra` parameters.
+async fn code(s: &Setup, client_id: &str, extra: &[(&str, &str)]) -> String {
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid offline_access"),
+    ];
+    params.extend_from_slice(extra);
+    let landing = Browser::new()
+        .authorize(
+            &authorize_url(&s.app, &params),
+            s.app.core().public_url(),
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    landing.param("code").unwrap_or_else(|| panic!("{landing:?}"))
+}
+
+async fn token(s: &Setup, auth: Option<(&str, &str)>, form: &[(&str, &str)]) -> (u16, Value) {
+    let mut request = s
+        .app
+        .client
+        .post(format!("{}/default/oauth/token", s.app.base_url))
+        .form(form);
+    if let Some((id, secret)) = auth {
+        request = request.basic_auth(id, Some(secret));
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+fn secret(s: &Setup) -> (&str, &str) {
+    (&s.client.id, s.client.secret.as_deref().unwrap())
+}
+
+async fn userinfo_status(app: &TestApp, slug: &str, token: &str) -> u16 {
+    app.client
+        .get(format!("{}/{slug}/oauth/userinfo", app.base_url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn redirect_uris_that_differ_in_any_way_are_refused_without_a_redirect() {
+    let s = setup().await;
+    for variant in [
+        "https://app.example.com/callback/",
+        "https://app.example.com/callback/extra",
+        "https://app.example.com/callback?x=1",
+        "https://app.example.com:8443/callback",
+        "http://app.example.com/callback",
+        "https://APP.example.com/callback",
+        "https://app.example.com/Callback",
+        "https://user@app.example.com/callback",
+        "https://app.example.com/callback#fragment",
+        "https://evil.example/callback",
+    ] {
+        let landing = Browser::new()
+            .get(&authorize_url(
+                &s.app,
+                &[
+                    ("response_type", "code"),
+                    ("client_id", &s.client.id),
+                    ("redirect_uri", variant),
+                ],
+            ))
+            .await;
+        let Landing::Page(400, html) = landing else {
+            panic!("{variant}: expected an error page, got {landing:?}");
+        };
+        assert!(html.contains("invalid_request"), "{variant}");
+    }
+    // An unknown client is an error page too, whatever its redirect_uri.
+    let landing = Browser::new()
+        .get(&authorize_url(
+            &s.app,
+            &[
+                ("response_type", "code"),
+                ("client_id", "cli_00000000000000000000000000000000"),
+                ("redirect_uri", REDIRECT),
+            ],
+        ))
+        .await;
+    assert!(matches!(landing, Landing::Page(400, _)));
+}
+
+#[tokio::test]
+async fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss() {
+    let s = setup().await;
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (&[("response_type", "token")], "unsupported_response_type"),
+        (&[("response_type", "code id_token")], "unsupported_response_type"),
+        (&[("response_type", "code"), ("code_challenge", CHALLENGE), ("code_challenge_method", "plain")], "invalid_request"),
+        (&[("response_type", "code"), ("prompt", "none login")], "invalid_request"),
+        (&[("response_type", "code"), ("request", "eyJ")], "request_not_supported"),
+    ];
+    for (params, error) in cases {
+        let mut all = vec![
+            ("client_id", s.client.id.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("state", "xyz"),
+        ];
+        all.extend_from_slice(params);
+        let landing = Browser::new().get(&authorize_url(&s.app, &all)).await;
+        assert_eq!(landing.param("error").as_deref(), Some(error), "{params:?}");
+        assert_eq!(landing.param("state").as_deref(), Some("xyz"));
+        assert_eq!(landing.param("iss"), Some(s.app.issuer_url("default")));
+    }
+}
+
+#[tokio::test]
+async fn public_clients_must_use_pkce() {
+    let s = setup().await;
+    let landing = Browser::new()
+        .get(&authorize_url(
+            &s.app,
+            &[
+                ("response_type", "code"),
+                ("client_id", &s.public.id),
+                ("redirect_uri", REDIRECT),
+            ],
+        ))
+        .await;
+    assert_eq!(landing.param("error").as_deref(), Some("invalid_request"));
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_verifier_and_a_pkce_downgrade_are_refused() {
+    let s = setup().await;
+    let pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+    for verifier in [Some("wrong-verifier-wrong-verifier-wrong-verifier-x"), None] {
+        let code = code(&s, &s.public.id, &pkce).await;
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("client_id", s.public.id.as_str()),
+        ];
+        if let Some(verifier) = verifier {
+            form.push(("code_verifier", verifier));
+        }
+        let (status, body) = token(&s, None, &form).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    }
+    // No challenge at /authorize, a verifier at /token: a downgrade (RFC 9700 §2.1.1).
+    let code = code(&s, &s.client.id, &[]).await;
+    let (status, body) = token(
+        &s,
+        Some(secret(&s)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    // The right verifier works.
+    let code = self::code(&s, &s.public.id, &pkce).await;
+    let (status, body) = token(
+        &s,
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", &s.public.id),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
+    let s = setup().await;
+    let code = code(&s, &s.client.id, &[]).await;
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    let (status, first) = token(&s, Some(secret(&s)), &exchange).await;
+    assert_eq!(status, 200);
+    let access = first["access_token"].as_str().unwrap();
+    assert_eq!(userinfo_status(&s.app, "default", access).await, 200);
+    let (status, replay) = token(&s, Some(secret(&s)), &exchange).await;
+    assert_eq!((status, replay["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(userinfo_status(&s.app, "default", access).await, 401);
+    let (_, refresh) = token(
+        &s,
+        Some(secret(&s)),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", first["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(refresh["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_revokes_its_whole_family() {
+    let s = setup().await;
+    let code = code(&s, &s.client.id, &[]).await;
+    let (_, first) = token(
+        &s,
+        Some(secret(&s)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    let refresh = |token: String| {
+        let s = &s;
+        async move {
+            self::token(
+                s,
+                Some(secret(s)),
+                &[("grant_type", "refresh_token"), ("refresh_token", &token)],
+            )
+            .await
+        }
+    };
+    let original = first["refresh_token"].as_str().unwrap().to_owned();
+    let (status, second) = refresh(original.clone()).await;
+    assert_eq!(status, 200);
+    let successor = second["refresh_token"].as_str().unwrap().to_owned();
+    // The attacker replays the first token: refused, and the family dies.
+    let (status, reuse) = refresh(original).await;
+    assert_eq!((status, reuse["error"].as_str()), (400, Some("invalid_grant")));
+    let (status, _) = refresh(successor).await;
+    assert_eq!(status, 400, "the legitimate successor is revoked too");
+    let access = second["access_token"].as_str().unwrap();
+    assert_eq!(userinfo_status(&s.app, "default", access).await, 401);
+}
+
+#[tokio::test]
+async fn a_code_of_another_client_or_redirect_uri_is_refused() {
+    let s = setup().await;
+    let other = s
+        .app
+        .register_client(
+            "default",
+            json!({
+                "name": "Other", "client_type": "confidential",
+                "grant_types": ["authorization_code"], "redirect_uris": [REDIRECT],
+            }),
+        )
+        .await;
+    let code = code(&s, &s.client.id, &[]).await;
+    let (_, body) = token(
+        &s,
+        Some((&other.id, other.secret.as_deref().unwrap())),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_grant");
+    let code = self::code(&s, &s.client.id, &[]).await;
+    let (_, body) = token(
+        &s,
+        Some(secret(&s)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://app.example.com/other"),
+        ],
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn tokens_of_one_issuer_are_refused_at_another() {
+    let s = setup().await;
+    let admin = s.app.core_api_token(&[]).await;
+    let created = s
+        .app
+        .core_request(reqwest::Method::POST, "/core/v1/issuers", &admin)
+        .json(&json!({ "slug": "other", "display_name": "Other" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let code = code(&s, &s.client.id, &[]).await;
+    let (_, tokens) = token(
+        &s,
+        Some(secret(&s)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(userinfo_status(&s.app, "default", access).await, 200);
+    assert_eq!(userinfo_status(&s.app, "other", access).await, 401);
+}
+
+#[tokio::test]
+async fn unsigned_and_hmac_forged_tokens_are_refused() {
+    let s = setup().await;
+    let jwks: Value = s
+        .app
+        .get("/default/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kid = jwks["keys"][0]["kid"].as_str().unwrap();
+    let claims = URL_SAFE_NO_PAD.encode(
+        json!({
+            "iss": s.app.issuer_url("default"), "sub": "usr_00000000000000000000000000000000",
+            "aud": s.app.issuer_url("default"), "exp": 4_000_000_000u64, "scope": "openid",
+            "client_id": s.client.id,
+        })
+        .to_string(),
+    );
+    let none = format!(
+        "{}.{claims}.",
+        URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "at+jwt", "kid": kid}).to_string())
+    );
+    assert_eq!(userinfo_status(&s.app, "default", &none).await, 401);
+    // HS256 "signed" with the public JWK as the secret (RFC 8725 §2.1).
+    let header =
+        URL_SAFE_NO_PAD.encode(json!({"alg": "HS256", "typ": "at+jwt", "kid": kid}).to_string());
+    let signing_input = format!("{header}.{claims}");
+    let mac = jsonwebtoken::crypto::sign(
+        signing_input.as_bytes(),
+        &jsonwebtoken::EncodingKey::from_secret(jwks["keys"][0].to_string().as_bytes()),
+        jsonwebtoken::Algorithm::HS256,
+    )
+    .unwrap();
+    let forged = format!("{signing_input}.{mac}");
+    assert_eq!(userinfo_status(&s.app, "default", &forged).await, 401);
+}
+
+#[tokio::test]
+async fn unknown_grants_wrong_secrets_and_bad_forms_get_their_rfc_errors() {
+    let s = setup().await;
+    let (status, body) = token(&s, Some(secret(&s)), &[("grant_type", "password")]).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_grant_type")));
+    let (status, body) = token(
+        &s,
+        Some((&s.client.id, "wrong")),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+    // RFC 6749 §3.1: a repeated parameter is refused.
+    let response = s
+        .app
+        .client
+        .post(format!("{}/default/oauth/token", s.app.base_url))
+        .basic_auth(&s.client.id, s.client.secret.as_deref())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    // Invalid UTF-8 is refused, not a panic.
+    let response = s
+        .app
+        .client
+        .post(format!("{}/default/oauth/token", s.app.base_url))
+        .basic_auth(&s.client.id, s.client.secret.as_deref())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(b"grant_type=%FF%FE".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn discovery_advertises_exactly_the_endpoints_that_answer() {
+    let s = setup().await;
+    let issuer = s.app.issuer_url("default");
+    let response = s.app.get("/default/.well-known/openid-configuration").await;
+    assert!(
+        response.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+    let openid: Value = response.json().await.unwrap();
+    assert_eq!(openid["issuer"], issuer.as_str());
+    assert_eq!(openid["response_types_supported"], json!(["code"]));
+    assert_eq!(openid["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(openid["authorization_response_iss_parameter_supported"], true);
+    for (member, path) in [
+        ("authorization_endpoint", "/oauth/authorize"),
+        ("token_endpoint", "/oauth/token"),
+        ("userinfo_endpoint", "/oauth/userinfo"),
+        ("introspection_endpoint", "/oauth/introspect"),
+        ("revocation_endpoint", "/oauth/revoke"),
+        ("end_session_endpoint", "/oauth/logout"),
+        ("jwks_uri", "/.well-known/jwks.json"),
+    ] {
+        assert_eq!(openid[member], format!("{issuer}{path}"), "{member}");
+        let status = s
+            .app
+            .client
+            .get(format!("{}/default{path}", s.app.base_url))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_ne!(status, 404, "{member} answers");
+    }
+    // RFC 8414 §3.1: both placements of the well-known segment.
+    for path in [
+        "/default/.well-known/oauth-authorization-server",
+        "/.well-known/oauth-authorization-server/default",
+    ] {
+        let oauth: Value = s.app.get(path).await.json().await.unwrap();
+        assert_eq!(oauth["issuer"], issuer.as_str(), "{path}");
+        assert!(oauth.get("userinfo_endpoint").is_none() || oauth["userinfo_endpoint"].is_string());
+    }
+}
