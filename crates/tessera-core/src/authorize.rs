@@ -91,10 +91,14 @@ pub struct InteractionView {
 #[derive(Debug, thiserror::Error)]
 pub enum InteractionError {
     /// Unknown, finished or expired.
-    #[error("This sign-in request has expired or was already used. Return to the application and start again.")]
+    #[error(
+        "This sign-in request has expired or was already used. Return to the application and start again."
+    )]
     Gone,
     /// Another browser's interaction, or a form without the right CSRF token.
-    #[error("This sign-in request belongs to another browser window. Return to the application and start again.")]
+    #[error(
+        "This sign-in request belongs to another browser window. Return to the application and start again."
+    )]
     Forbidden,
     /// The form is incomplete.
     #[error("{0}")]
@@ -201,9 +205,7 @@ impl Core {
         };
         let (redirect_uri, redirect_uri_given) = match &target.redirect_uri {
             // RFC 6749 §3.1.2.3, RFC 9700 §4.1.3: exact string comparison.
-            Some(given) if client.redirect_uris.iter().any(|r| r == given) => {
-                (given.clone(), true)
-            }
+            Some(given) if client.redirect_uris.iter().any(|r| r == given) => (given.clone(), true),
             Some(_) => {
                 return Ok(authorization_error(OAuthError::invalid_request(
                     "The redirect_uri is not registered for this client.",
@@ -263,9 +265,9 @@ impl Core {
             None => None,
         };
         let fresh_enough = |session: &Session| {
-            request
-                .max_age
-                .is_none_or(|max| now.0 - session.auth_time.0 <= i64::try_from(max).unwrap_or(i64::MAX))
+            request.max_age.is_none_or(|max| {
+                now.0 - session.auth_time.0 <= i64::try_from(max).unwrap_or(i64::MAX)
+            })
         };
         let known = active
             .filter(|s| !request.prompt.login && !request.prompt.select_account && fresh_enough(s));
@@ -274,13 +276,18 @@ impl Core {
             None => None,
         };
         let needs_consent = match &user {
-            Some(user) => self.needs_consent(issuer, &client, user.id, &request).await?,
+            Some(user) => {
+                self.needs_consent(issuer, &client, user.id, &request)
+                    .await?
+            }
             None => true,
         };
         if request.prompt.none {
             // OIDC Core §3.1.2.6: never show a page.
             if user.is_none() {
-                return Ok(refuse(OAuthError::login_required("The user is not signed in.")));
+                return Ok(refuse(OAuthError::login_required(
+                    "The user is not signed in.",
+                )));
             }
             if needs_consent {
                 return Ok(refuse(OAuthError::consent_required(
@@ -317,7 +324,10 @@ impl Core {
             expires_at: now.plus_seconds(INTERACTION_LIFETIME),
             revision: 1,
         };
-        self.store.interactions().create(scope, &interaction).await?;
+        self.store
+            .interactions()
+            .create(scope, &interaction)
+            .await?;
         let stage = match (&user, needs_consent) {
             (None, _) => Stage::Login,
             (Some(_), true) => Stage::Consent,
@@ -353,7 +363,13 @@ impl Core {
         } else {
             Stage::Login
         };
-        Ok(view(&interaction, &pending, &client, stage, browser.unwrap_or("")))
+        Ok(view(
+            &interaction,
+            &pending,
+            &client,
+            stage,
+            browser.unwrap_or(""),
+        ))
     }
 
     /// Checks a sign-in form: on success the interaction records the user, a session starts,
@@ -371,16 +387,23 @@ impl Core {
         let browser = browser.unwrap_or("");
         check_csrf(browser, interaction.id, csrf)?;
         if username.trim().is_empty() || password.is_empty() {
-            return Err(InteractionError::Invalid("Enter your username and password."));
+            return Err(InteractionError::Invalid(
+                "Enter your username and password.",
+            ));
         }
-        let Some(user) = self.check_password(issuer, username.trim(), password).await? else {
+        let Some(user) = self
+            .check_password(issuer, username.trim(), password)
+            .await?
+        else {
             return Ok(LoginOutcome::Retry {
                 view: view(&interaction, &pending, &client, Stage::Login, browser),
                 message: "Incorrect username or password.",
             });
         };
         let now = self.clock.now();
-        let (session, session_secret) = self.start_session(issuer, &user, vec!["pwd".to_owned()]).await?;
+        let (session, session_secret) = self
+            .start_session(issuer, &user, vec!["pwd".to_owned()])
+            .await?;
         let mut signed_in = interaction.clone();
         signed_in.user_id = Some(user.id);
         signed_in.auth_time = Some(now);
@@ -448,12 +471,22 @@ impl Core {
             return Ok(deliver(
                 &pending.redirect_uri,
                 pending.request.response_mode,
-                &error_params(&error, pending.request.state.as_deref(), &self.issuer_url(issuer)),
+                &error_params(
+                    &error,
+                    pending.request.state.as_deref(),
+                    &self.issuer_url(issuer),
+                ),
             ));
         }
-        self.finish_interaction(issuer, &client, interaction.id, &user, Some(&pending.request.scope))
-            .await?
-            .ok_or(InteractionError::Gone)
+        self.finish_interaction(
+            issuer,
+            &client,
+            interaction.id,
+            &user,
+            Some(&pending.request.scope),
+        )
+        .await?
+        .ok_or(InteractionError::Gone)
     }
 
     /// Consumes the interaction, remembers consent if it was just given, and issues the code.
@@ -476,10 +509,14 @@ impl Core {
         let pending: Pending = serde_json::from_value(interaction.request.clone())
             .map_err(|e| CoreError::Invalid(format!("a stored interaction is unreadable: {e}")))?;
         if let Some(consented) = consented {
-            self.remember_consent(issuer, client, user.id, consented).await?;
+            self.remember_consent(issuer, client, user.id, consented)
+                .await?;
         }
         if let Some(session) = pending.session_id {
-            self.store.sessions().add_client(scope, session, client.id).await?;
+            self.store
+                .sessions()
+                .add_client(scope, session, client.id)
+                .await?;
         }
         let code = SecretToken::generate();
         let grant = CodeGrant {
@@ -534,7 +571,10 @@ impl Core {
             .filter(|i| i.expires_at > self.clock.now())
             .ok_or(InteractionError::Gone)?;
         let browser = browser.ok_or(InteractionError::Forbidden)?;
-        if !constant_time_eq(SecretHash::of(browser).as_bytes(), &interaction.browser_hash) {
+        if !constant_time_eq(
+            SecretHash::of(browser).as_bytes(),
+            &interaction.browser_hash,
+        ) {
             return Err(InteractionError::Forbidden);
         }
         let pending: Pending = serde_json::from_value(interaction.request.clone())
@@ -570,7 +610,10 @@ impl Core {
             .find(IssuerScope::of(issuer), user, client.id)
             .await?;
         Ok(match granted {
-            Some(grant) => !request.scope.iter().all(|s| grant.scopes.iter().any(|g| g == s)),
+            Some(grant) => !request
+                .scope
+                .iter()
+                .all(|s| grant.scopes.iter().any(|g| g == s)),
             None => true,
         })
     }
@@ -621,7 +664,11 @@ impl Core {
         let Ok(id) = ClientId::parse(client_id) else {
             return Ok(None);
         };
-        Ok(self.store.clients().find(IssuerScope::of(issuer), id).await?)
+        Ok(self
+            .store
+            .clients()
+            .find(IssuerScope::of(issuer), id)
+            .await?)
     }
 
     /// The user, if they still exist and are not blocked.
@@ -642,14 +689,25 @@ impl Core {
 /// Standard OpenID scopes are always allowed; others only when the client lists them (or
 /// lists nothing, which allows any).
 fn scope_allowed(client: &Client, requested: &Scope) -> bool {
-    const OPENID_SCOPES: [&str; 6] = ["openid", "profile", "email", "address", "phone", "offline_access"];
+    const OPENID_SCOPES: [&str; 6] = [
+        "openid",
+        "profile",
+        "email",
+        "address",
+        "phone",
+        "offline_access",
+    ];
     client.allowed_scopes.is_empty()
         || requested
             .iter()
             .all(|s| OPENID_SCOPES.contains(&s) || client.allowed_scopes.iter().any(|a| a == s))
 }
 
-fn check_csrf(browser: &str, interaction: InteractionId, presented: &str) -> Result<(), InteractionError> {
+fn check_csrf(
+    browser: &str,
+    interaction: InteractionId,
+    presented: &str,
+) -> Result<(), InteractionError> {
     let expected = csrf_token(browser, interaction);
     if constant_time_eq(expected.as_bytes(), presented.as_bytes()) {
         Ok(())

@@ -49,7 +49,11 @@ impl Core {
         session_secret: Option<&str>,
         confirmation: Option<&str>,
     ) -> Result<EndSessionOutcome, CoreError> {
-        let error = |text: &str| Ok(EndSessionOutcome::ErrorPage(OAuthError::invalid_request(text.to_owned())));
+        let error = |text: &str| {
+            Ok(EndSessionOutcome::ErrorPage(OAuthError::invalid_request(
+                text.to_owned(),
+            )))
+        };
         // 1. The hint.
         let hint = match &request.id_token_hint {
             Some(token) => match self.verify_id_token_hint(issuer, token).await? {

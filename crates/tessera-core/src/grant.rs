@@ -60,15 +60,21 @@ impl Core {
                 return Err(invalid_grant("The authorization code was already used."));
             }
             Err(StoreError::NotFound) => {
-                return Err(invalid_grant("The authorization code is invalid or expired."));
+                return Err(invalid_grant(
+                    "The authorization code is invalid or expired.",
+                ));
             }
             Err(e) => return Err(internal(e)),
         };
         let grant: CodeGrant = serde_json::from_value(ticket.payload).map_err(|e| {
-            internal(CoreError::Invalid(format!("a stored code is unreadable: {e}")))
+            internal(CoreError::Invalid(format!(
+                "a stored code is unreadable: {e}"
+            )))
         })?;
         if grant.client_id != client.id {
-            return Err(invalid_grant("The authorization code was issued to another client."));
+            return Err(invalid_grant(
+                "The authorization code was issued to another client.",
+            ));
         }
         if grant.redirect_uri_given && redirect_uri != Some(grant.redirect_uri.as_str()) {
             return Err(invalid_grant(
@@ -122,7 +128,14 @@ impl Core {
             .await
             .map_err(internal)?;
         let mut response = self
-            .user_tokens(issuer, client, &user, &family, &grant.scope, grant.nonce.as_deref())
+            .user_tokens(
+                issuer,
+                client,
+                &user,
+                &family,
+                &grant.scope,
+                grant.nonce.as_deref(),
+            )
             .await?;
         response.refresh_token = refresh.map(|t| t.expose().to_owned());
         Ok(response)
@@ -194,7 +207,11 @@ impl Core {
                     json!({ "client_id": client.id.to_string() }),
                     now,
                 );
-                self.store.events().append(scope, &event).await.map_err(internal)?;
+                self.store
+                    .events()
+                    .append(scope, &event)
+                    .await
+                    .map_err(internal)?;
                 return Err(invalid_grant(
                     "The refresh token was already used; its whole family is now revoked.",
                 ));
@@ -230,7 +247,12 @@ impl Core {
             return Ok(());
         };
         let now = self.clock.now();
-        let revoked = match self.store.tokens().revoke_family(scope, grant.family_id, now).await {
+        let revoked = match self
+            .store
+            .tokens()
+            .revoke_family(scope, grant.family_id, now)
+            .await
+        {
             Ok(revoked) => revoked,
             // Redeemed, but the exchange failed before the family was stored.
             Err(StoreError::NotFound) => false,
@@ -243,7 +265,11 @@ impl Core {
             json!({ "client_id": grant.client_id.to_string(), "family_revoked": revoked }),
             now,
         );
-        self.store.events().append(scope, &event).await.map_err(internal)
+        self.store
+            .events()
+            .append(scope, &event)
+            .await
+            .map_err(internal)
     }
 
     /// The access token and, for `openid`, the ID token of a user grant.

@@ -12,9 +12,9 @@ use tessera_model::{ClientType, FamilyId, Issuer, UserId};
 use tessera_oauth::{ClientAuth, OAuthError, Scope, TokenReference, TokenTypeHint};
 use tessera_store::IssuerScope;
 
+use crate::Core;
 use crate::grant::user_claims;
 use crate::token::{FAMILY_CLAIM, internal};
-use crate::Core;
 
 /// What a token of this issuer is, when the caller may know.
 enum Found {
@@ -43,7 +43,9 @@ impl Core {
             .get("sub")
             .and_then(Value::as_str)
             .and_then(|sub| UserId::parse(sub).ok())
-            .ok_or_else(|| OAuthError::invalid_token("The access token was not issued for a user."))?;
+            .ok_or_else(|| {
+                OAuthError::invalid_token("The access token was not issued for a user.")
+            })?;
         let user = self
             .usable_user(issuer, user)
             .await
@@ -76,8 +78,7 @@ impl Core {
             Found::Access(claims) => (claims, "Bearer"),
             Found::Refresh(claims, _) => (claims, "refresh_token"),
         };
-        if claims.get("client_id").and_then(Value::as_str) != Some(client.id.to_string().as_str())
-        {
+        if claims.get("client_id").and_then(Value::as_str) != Some(client.id.to_string().as_str()) {
             return Ok(inactive);
         }
         claims.remove(FAMILY_CLAIM);
@@ -109,8 +110,7 @@ impl Core {
                 (claims, family)
             }
         };
-        if claims.get("client_id").and_then(Value::as_str) != Some(client.id.to_string().as_str())
-        {
+        if claims.get("client_id").and_then(Value::as_str) != Some(client.id.to_string().as_str()) {
             return Ok(());
         }
         // A client-credentials JWT names no family: it is self-contained and lapses at `exp`.

@@ -110,7 +110,10 @@ impl Core {
             TokenRequest::RefreshToken {
                 refresh_token,
                 scope,
-            } => self.refresh_token(issuer, &client, &refresh_token, scope).await,
+            } => {
+                self.refresh_token(issuer, &client, &refresh_token, scope)
+                    .await
+            }
         }
     }
 

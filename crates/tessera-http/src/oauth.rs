@@ -284,7 +284,9 @@ fn bearer_challenge(realm: &str, error: Option<&OAuthError>) -> Response {
         None => status.into_response(),
     };
     if let Ok(value) = HeaderValue::from_str(&www_authenticate(realm, error)) {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
     }
     no_store(response)
 }
@@ -377,7 +379,12 @@ async fn end_session_post(
     end_session(state, slug, headers, body.to_vec()).await
 }
 
-async fn end_session(state: AppState, slug: String, headers: HeaderMap, params: Vec<u8>) -> Response {
+async fn end_session(
+    state: AppState,
+    slug: String,
+    headers: HeaderMap,
+    params: Vec<u8>,
+) -> Response {
     let issuer = passed!(issuer(&state, &slug).await);
     let parsed = Form::parse(&params).and_then(|form| {
         let request = parse_end_session_request(&form)?;
@@ -436,7 +443,9 @@ const DISCOVERY_CACHE: &str = "public, max-age=300";
 async fn openid_configuration(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
     let issuer = passed!(issuer(&state, &slug).await);
     match state.core.discovery(&issuer).await {
-        Ok((openid, _)) => ([(header::CACHE_CONTROL, DISCOVERY_CACHE)], Json(openid)).into_response(),
+        Ok((openid, _)) => {
+            ([(header::CACHE_CONTROL, DISCOVERY_CACHE)], Json(openid)).into_response()
+        }
         Err(error) => problem::core_error(&error),
     }
 }

@@ -12,12 +12,12 @@
 
 use std::sync::LazyLock;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use cookie::{Cookie, SameSite};
 use minijinja::{Environment, context};
 use tessera_core::authorize::{InteractionError, InteractionView, LoginOutcome, Next, Stage};
@@ -74,16 +74,21 @@ pub(crate) fn page(status: StatusCode, template: &str, values: minijinja::Value)
 const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
                         frame-ancestors 'none'; base-uri 'none'";
 /// The form_post response page submits itself with an inline script.
-const FORM_POST_CSP: &str =
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+const FORM_POST_CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
      frame-ancestors 'none'; base-uri 'none'";
 
 fn with_page_headers(mut response: Response, csp: &'static str) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -92,7 +97,12 @@ fn with_page_headers(mut response: Response, csp: &'static str) -> Response {
 }
 
 /// The error page: the request cannot go back to the client.
-pub(crate) fn error_page(issuer: &Issuer, status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn error_page(
+    issuer: &Issuer,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+) -> Response {
     page(
         status,
         "error.html",
@@ -211,9 +221,12 @@ fn interaction_page(issuer: &Issuer, view: &InteractionView, message: Option<&st
 
 fn interaction_error(issuer: &Issuer, error: &InteractionError) -> Response {
     match error {
-        InteractionError::Gone => {
-            error_page(issuer, StatusCode::GONE, "interaction_gone", &error.to_string())
-        }
+        InteractionError::Gone => error_page(
+            issuer,
+            StatusCode::GONE,
+            "interaction_gone",
+            &error.to_string(),
+        ),
         InteractionError::Forbidden => error_page(
             issuer,
             StatusCode::FORBIDDEN,

@@ -61,14 +61,22 @@ pub fn hidden_input(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker)? + marker.len();
     let end = html[start..].find('"')? + start;
-    Some(html[start..end].replace("&#x2f;", "/").replace("&amp;", "&"))
+    Some(
+        html[start..end]
+            .replace("&#x2f;", "/")
+            .replace("&amp;", "&"),
+    )
 }
 
 /// The `action` of the first form in a page.
 pub fn form_action(html: &str) -> Option<String> {
     let start = html.find("action=\"")? + "action=\"".len();
     let end = html[start..].find('"')? + start;
-    Some(html[start..end].replace("&#x2f;", "/").replace("&amp;", "&"))
+    Some(
+        html[start..end]
+            .replace("&#x2f;", "/")
+            .replace("&amp;", "&"),
+    )
 }
 
 impl Browser {
@@ -140,7 +148,13 @@ impl Browser {
         let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
         form.extend_from_slice(fields);
         let url = format!("{base}{action}");
-        let response = self.http.post(&url).form(&form).send().await.expect("a response");
+        let response = self
+            .http
+            .post(&url)
+            .form(&form)
+            .send()
+            .await
+            .expect("a response");
         Self::land(response, base).await
     }
 
@@ -149,15 +163,25 @@ impl Browser {
     ///
     /// # Panics
     /// When a page is not the expected one.
-    pub async fn authorize(&self, authorize_url: &str, base: &str, username: &str, password: &str) -> Landing {
+    pub async fn authorize(
+        &self,
+        authorize_url: &str,
+        base: &str,
+        username: &str,
+        password: &str,
+    ) -> Landing {
         let mut landing = self.follow(authorize_url, base).await;
         for _ in 0..3 {
             let Landing::Page(200, html) = &landing else {
                 return landing;
             };
             landing = if html.contains("name=\"password\"") {
-                self.submit(html, base, &[("username", username), ("password", password)])
-                    .await
+                self.submit(
+                    html,
+                    base,
+                    &[("username", username), ("password", password)],
+                )
+                .await
             } else if html.contains("value=\"allow\"") {
                 self.submit(html, base, &[("decision", "allow")]).await
             } else {
@@ -197,7 +221,11 @@ impl TestApp {
     pub async fn register_client(&self, issuer: &str, body: Value) -> RegisteredClient {
         let token = self.core_api_token(&[]).await;
         let response = self
-            .core_request(Method::POST, &format!("/core/v1/issuers/{issuer}/clients"), &token)
+            .core_request(
+                Method::POST,
+                &format!("/core/v1/issuers/{issuer}/clients"),
+                &token,
+            )
             .json(&body)
             .send()
             .await

@@ -76,7 +76,9 @@ async fn code(s: &Setup, client_id: &str, extra: &[(&str, &str)]) -> String {
             PASSWORD,
         )
         .await;
-    landing.param("code").unwrap_or_else(|| panic!("{landing:?}"))
+    landing
+        .param("code")
+        .unwrap_or_else(|| panic!("{landing:?}"))
 }
 
 async fn token(s: &Setup, auth: Option<(&str, &str)>, form: &[(&str, &str)]) -> (u16, Value) {
@@ -157,10 +159,26 @@ async fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss() {
     let s = setup().await;
     let cases: [(&[(&str, &str)], &str); 5] = [
         (&[("response_type", "token")], "unsupported_response_type"),
-        (&[("response_type", "code id_token")], "unsupported_response_type"),
-        (&[("response_type", "code"), ("code_challenge", CHALLENGE), ("code_challenge_method", "plain")], "invalid_request"),
-        (&[("response_type", "code"), ("prompt", "none login")], "invalid_request"),
-        (&[("response_type", "code"), ("request", "eyJ")], "request_not_supported"),
+        (
+            &[("response_type", "code id_token")],
+            "unsupported_response_type",
+        ),
+        (
+            &[
+                ("response_type", "code"),
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "plain"),
+            ],
+            "invalid_request",
+        ),
+        (
+            &[("response_type", "code"), ("prompt", "none login")],
+            "invalid_request",
+        ),
+        (
+            &[("response_type", "code"), ("request", "eyJ")],
+            "request_not_supported",
+        ),
     ];
     for (params, error) in cases {
         let mut all = vec![
@@ -195,7 +213,10 @@ async fn public_clients_must_use_pkce() {
 #[tokio::test]
 async fn a_wrong_or_missing_verifier_and_a_pkce_downgrade_are_refused() {
     let s = setup().await;
-    let pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+    let pkce = [
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
     for verifier in [Some("wrong-verifier-wrong-verifier-wrong-verifier-x"), None] {
         let code = code(&s, &s.public.id, &pkce).await;
         let mut form = vec![
@@ -208,7 +229,10 @@ async fn a_wrong_or_missing_verifier_and_a_pkce_downgrade_are_refused() {
             form.push(("code_verifier", verifier));
         }
         let (status, body) = token(&s, None, &form).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
     }
     // No challenge at /authorize, a verifier at /token: a downgrade (RFC 9700 §2.1.1).
     let code = code(&s, &s.client.id, &[]).await;
@@ -223,7 +247,10 @@ async fn a_wrong_or_missing_verifier_and_a_pkce_downgrade_are_refused() {
         ],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     // The right verifier works.
     let code = self::code(&s, &s.public.id, &pkce).await;
     let (status, body) = token(
@@ -255,7 +282,10 @@ async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
     let access = first["access_token"].as_str().unwrap();
     assert_eq!(userinfo_status(&s.app, "default", access).await, 200);
     let (status, replay) = token(&s, Some(secret(&s)), &exchange).await;
-    assert_eq!((status, replay["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, replay["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     assert_eq!(userinfo_status(&s.app, "default", access).await, 401);
     let (_, refresh) = token(
         &s,
@@ -300,7 +330,10 @@ async fn a_reused_refresh_token_revokes_its_whole_family() {
     let successor = second["refresh_token"].as_str().unwrap().to_owned();
     // The attacker replays the first token: refused, and the family dies.
     let (status, reuse) = refresh(original).await;
-    assert_eq!((status, reuse["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, reuse["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let (status, _) = refresh(successor).await;
     assert_eq!(status, 400, "the legitimate successor is revoked too");
     let access = second["access_token"].as_str().unwrap();
@@ -416,14 +449,20 @@ async fn unsigned_and_hmac_forged_tokens_are_refused() {
 async fn unknown_grants_wrong_secrets_and_bad_forms_get_their_rfc_errors() {
     let s = setup().await;
     let (status, body) = token(&s, Some(secret(&s)), &[("grant_type", "password")]).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_grant_type")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
     let (status, body) = token(
         &s,
         Some((&s.client.id, "wrong")),
         &[("grant_type", "client_credentials")],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
     // RFC 6749 §3.1: a repeated parameter is refused.
     let response = s
         .app
@@ -467,7 +506,10 @@ async fn discovery_advertises_exactly_the_endpoints_that_answer() {
     assert_eq!(openid["issuer"], issuer.as_str());
     assert_eq!(openid["response_types_supported"], json!(["code"]));
     assert_eq!(openid["code_challenge_methods_supported"], json!(["S256"]));
-    assert_eq!(openid["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(
+        openid["authorization_response_iss_parameter_supported"],
+        true
+    );
     for (member, path) in [
         ("authorization_endpoint", "/oauth/authorize"),
         ("token_endpoint", "/oauth/token"),

@@ -42,9 +42,12 @@ async fn web_app(app: &TestApp, first_party: bool) -> RegisteredClient {
 }
 
 async fn discover(app: &TestApp) -> CoreProviderMetadata {
-    CoreProviderMetadata::discover_async(IssuerUrl::new(app.issuer_url("default")).unwrap(), &http())
-        .await
-        .unwrap()
+    CoreProviderMetadata::discover_async(
+        IssuerUrl::new(app.issuer_url("default")).unwrap(),
+        &http(),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -77,7 +80,10 @@ async fn a_confidential_client_signs_a_user_in_with_code_and_pkce_and_uses_every
         .authorize(url.as_str(), app.core().public_url(), EMAIL, PASSWORD)
         .await;
     assert!(landing.location().starts_with(REDIRECT), "{landing:?}");
-    assert_eq!(landing.param("state").as_deref(), Some(state.secret().as_str()));
+    assert_eq!(
+        landing.param("state").as_deref(),
+        Some(state.secret().as_str())
+    );
     // RFC 9207: the issuer identifies itself in the response.
     assert_eq!(landing.param("iss"), Some(app.issuer_url("default")));
     let code = landing.param("code").unwrap();
@@ -146,7 +152,10 @@ async fn a_confidential_client_signs_a_user_in_with_code_and_pkce_and_uses_every
         .unwrap();
     assert_eq!(revoked.status(), 200);
     for token in [refreshed.access_token().secret(), second_refresh.secret()] {
-        assert_eq!(introspect(&app, &registered, token).await, json!({"active": false}));
+        assert_eq!(
+            introspect(&app, &registered, token).await,
+            json!({"active": false})
+        );
     }
     let userinfo = app
         .client
@@ -226,8 +235,8 @@ async fn a_public_client_uses_pkce_without_a_secret() {
 
 /// Builds an authorization URL by hand, for the rules a library would never break.
 fn authorize_url(app: &TestApp, params: &[(&str, &str)]) -> String {
-    let mut url = reqwest::Url::parse(&format!("{}/oauth/authorize", app.issuer_url("default")))
-        .unwrap();
+    let mut url =
+        reqwest::Url::parse(&format!("{}/oauth/authorize", app.issuer_url("default"))).unwrap();
     url.query_pairs_mut().extend_pairs(params);
     url.to_string()
 }
@@ -264,7 +273,11 @@ async fn consent_is_asked_once_per_scope_set_and_sessions_skip_the_sign_in() {
     };
     assert!(login.contains("Notes"));
     let Landing::Redirect(to_consent) = browser
-        .submit(&login, &base, &[("username", EMAIL), ("password", PASSWORD)])
+        .submit(
+            &login,
+            &base,
+            &[("username", EMAIL), ("password", PASSWORD)],
+        )
         .await
     else {
         panic!("signed in");
@@ -273,7 +286,9 @@ async fn consent_is_asked_once_per_scope_set_and_sessions_skip_the_sign_in() {
         panic!("the consent page");
     };
     assert!(consent.contains("email"));
-    let landing = browser.submit(&consent, &base, &[("decision", "allow")]).await;
+    let landing = browser
+        .submit(&consent, &base, &[("decision", "allow")])
+        .await;
     assert!(landing.param("code").is_some());
 
     // Same scopes again: the session and the remembered consent answer at once.
@@ -282,17 +297,22 @@ async fn consent_is_asked_once_per_scope_set_and_sessions_skip_the_sign_in() {
     let landing = browser.follow(&ask("openid", Some("none")), &base).await;
     assert!(landing.param("code").is_some(), "{landing:?}");
     // A new scope needs consent again; prompt=none says so.
-    let landing = browser.follow(&ask("openid profile", Some("none")), &base).await;
+    let landing = browser
+        .follow(&ask("openid profile", Some("none")), &base)
+        .await;
     assert_eq!(landing.param("error").as_deref(), Some("consent_required"));
     // prompt=consent always asks; a denial goes back as access_denied.
     let Landing::Page(200, consent) = browser.follow(&ask("openid", Some("consent")), &base).await
     else {
         panic!("the consent page");
     };
-    let landing = browser.submit(&consent, &base, &[("decision", "deny")]).await;
+    let landing = browser
+        .submit(&consent, &base, &[("decision", "deny")])
+        .await;
     assert_eq!(landing.param("error").as_deref(), Some("access_denied"));
     // prompt=login asks for the password again even with a session.
-    let Landing::Page(200, page) = browser.follow(&ask("openid", Some("login")), &base).await else {
+    let Landing::Page(200, page) = browser.follow(&ask("openid", Some("login")), &base).await
+    else {
         panic!("the sign-in page");
     };
     assert!(page.contains("name=\"password\""));
@@ -305,7 +325,10 @@ async fn consent_is_asked_once_per_scope_set_and_sessions_skip_the_sign_in() {
     let Landing::Page(status, _) = stranger.get(&interaction).await else {
         panic!("a page");
     };
-    assert_eq!(status, 403, "an interaction belongs to the browser that started it");
+    assert_eq!(
+        status, 403,
+        "an interaction belongs to the browser that started it"
+    );
 }
 
 #[tokio::test]
@@ -329,7 +352,11 @@ async fn first_party_clients_skip_consent_and_wrong_passwords_are_retried() {
     };
     for (username, password) in [(EMAIL, "wrong password"), ("nobody@example.com", PASSWORD)] {
         let Landing::Page(200, again) = browser
-            .submit(&login, &base, &[("username", username), ("password", password)])
+            .submit(
+                &login,
+                &base,
+                &[("username", username), ("password", password)],
+            )
             .await
         else {
             panic!("the sign-in page again");
@@ -338,9 +365,16 @@ async fn first_party_clients_skip_consent_and_wrong_passwords_are_retried() {
         assert!(again.contains("Incorrect username or password."));
     }
     let landing = browser
-        .submit(&login, &base, &[("username", EMAIL), ("password", PASSWORD)])
+        .submit(
+            &login,
+            &base,
+            &[("username", EMAIL), ("password", PASSWORD)],
+        )
         .await;
-    assert!(landing.param("code").is_some(), "no consent page: {landing:?}");
+    assert!(
+        landing.param("code").is_some(),
+        "no consent page: {landing:?}"
+    );
 }
 
 #[tokio::test]
@@ -363,7 +397,9 @@ async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
             Nonce::new_random,
         )
         .url();
-    let landing = browser.authorize(url.as_str(), &base, EMAIL, PASSWORD).await;
+    let landing = browser
+        .authorize(url.as_str(), &base, EMAIL, PASSWORD)
+        .await;
     let tokens = client
         .exchange_code(AuthorizationCode::new(landing.param("code").unwrap()))
         .unwrap()
