@@ -16,6 +16,10 @@ use std::fmt;
 ///
 /// The device flow (RFC 8628 §3.5: `authorization_pending`, `slow_down`, `expired_token`)
 /// adds its codes here when the device grant arrives; PAR (RFC 9126) reuses the codes below.
+///
+/// The OpenID Connect codes (OIDC Core §3.1.2.6) travel in the authorization response like
+/// RFC 6749 §4.1.2.1's; the `request`/`request_uri`/`registration` ones say that a feature we
+/// deliberately do not offer was asked for, so a client learns why rather than being ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     /// The request is missing a required parameter, repeats one, or is otherwise malformed
@@ -49,11 +53,33 @@ pub enum ErrorCode {
     InvalidToken,
     /// The access token lacks the scope the protected resource requires (RFC 6750 §3.1).
     InsufficientScope,
+    /// `prompt=none` was asked but the user must interact with the authorization server
+    /// (OIDC Core §3.1.2.6).
+    InteractionRequired,
+    /// `prompt=none` was asked but the user must authenticate (OIDC Core §3.1.2.6).
+    LoginRequired,
+    /// `prompt=none` was asked but the user must choose between sessions
+    /// (OIDC Core §3.1.2.6).
+    AccountSelectionRequired,
+    /// `prompt=none` was asked but the user must consent (OIDC Core §3.1.2.6).
+    ConsentRequired,
+    /// The `request_uri` is invalid or its content is (OIDC Core §3.1.2.6).
+    InvalidRequestUri,
+    /// The `request` object is invalid (OIDC Core §3.1.2.6).
+    InvalidRequestObject,
+    /// The `request` parameter is not supported (OIDC Core §3.1.2.6, §6).
+    RequestNotSupported,
+    /// The `request_uri` parameter is not supported (OIDC Core §3.1.2.6, §6).
+    RequestUriNotSupported,
+    /// The `registration` parameter is not supported (OIDC Core §3.1.2.6, §7.2.1).
+    RegistrationNotSupported,
+    /// The revocation endpoint does not revoke this type of token (RFC 7009 §2.2.1).
+    UnsupportedTokenType,
 }
 
 impl ErrorCode {
     /// Every code of the catalog, for exhaustive tests and documentation.
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidGrant,
@@ -66,6 +92,16 @@ impl ErrorCode {
         ErrorCode::TemporarilyUnavailable,
         ErrorCode::InvalidToken,
         ErrorCode::InsufficientScope,
+        ErrorCode::InteractionRequired,
+        ErrorCode::LoginRequired,
+        ErrorCode::AccountSelectionRequired,
+        ErrorCode::ConsentRequired,
+        ErrorCode::InvalidRequestUri,
+        ErrorCode::InvalidRequestObject,
+        ErrorCode::RequestNotSupported,
+        ErrorCode::RequestUriNotSupported,
+        ErrorCode::RegistrationNotSupported,
+        ErrorCode::UnsupportedTokenType,
     ];
 
     /// The code as it appears in the `error` field on the wire.
@@ -83,6 +119,16 @@ impl ErrorCode {
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::InteractionRequired => "interaction_required",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::AccountSelectionRequired => "account_selection_required",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::InvalidRequestUri => "invalid_request_uri",
+            ErrorCode::InvalidRequestObject => "invalid_request_object",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::RegistrationNotSupported => "registration_not_supported",
+            ErrorCode::UnsupportedTokenType => "unsupported_token_type",
         }
     }
 
@@ -113,6 +159,19 @@ impl ErrorCode {
             | ErrorCode::InvalidScope
             | ErrorCode::AccessDenied
             | ErrorCode::UnsupportedResponseType => 400,
+            // OIDC Core §3.1.2.6 codes travel in the authorization response; shown directly,
+            // they describe a bad request like RFC 6749 §4.1.2.1's.
+            ErrorCode::InteractionRequired
+            | ErrorCode::LoginRequired
+            | ErrorCode::AccountSelectionRequired
+            | ErrorCode::ConsentRequired
+            | ErrorCode::InvalidRequestUri
+            | ErrorCode::InvalidRequestObject
+            | ErrorCode::RequestNotSupported
+            | ErrorCode::RequestUriNotSupported
+            | ErrorCode::RegistrationNotSupported => 400,
+            // RFC 7009 §2.2.1 answers it with the RFC 6749 §5.2 error response: 400.
+            ErrorCode::UnsupportedTokenType => 400,
         }
     }
 }
@@ -184,6 +243,26 @@ impl OAuthError {
         invalid_token => InvalidToken;
         /// An `insufficient_scope` error (RFC 6750 §3.1).
         insufficient_scope => InsufficientScope;
+        /// An `interaction_required` error (OIDC Core §3.1.2.6).
+        interaction_required => InteractionRequired;
+        /// A `login_required` error (OIDC Core §3.1.2.6).
+        login_required => LoginRequired;
+        /// An `account_selection_required` error (OIDC Core §3.1.2.6).
+        account_selection_required => AccountSelectionRequired;
+        /// A `consent_required` error (OIDC Core §3.1.2.6).
+        consent_required => ConsentRequired;
+        /// An `invalid_request_uri` error (OIDC Core §3.1.2.6).
+        invalid_request_uri => InvalidRequestUri;
+        /// An `invalid_request_object` error (OIDC Core §3.1.2.6).
+        invalid_request_object => InvalidRequestObject;
+        /// A `request_not_supported` error (OIDC Core §3.1.2.6).
+        request_not_supported => RequestNotSupported;
+        /// A `request_uri_not_supported` error (OIDC Core §3.1.2.6).
+        request_uri_not_supported => RequestUriNotSupported;
+        /// A `registration_not_supported` error (OIDC Core §3.1.2.6).
+        registration_not_supported => RegistrationNotSupported;
+        /// An `unsupported_token_type` error (RFC 7009 §2.2.1).
+        unsupported_token_type => UnsupportedTokenType;
     }
 
     /// The HTTP status of the response (see [`ErrorCode::status`]).
@@ -216,7 +295,7 @@ pub fn is_description_char(c: char) -> bool {
 
 /// Replaces every character outside the RFC 6749 §5.2 set with `?` and cuts the text to
 /// [`MAX_DESCRIPTION_CHARS`].
-fn wire_safe(text: &str) -> String {
+pub(crate) fn wire_safe(text: &str) -> String {
     text.chars()
         .take(MAX_DESCRIPTION_CHARS)
         .map(|c| if is_description_char(c) { c } else { '?' })
@@ -246,12 +325,22 @@ mod tests {
                 "temporarily_unavailable",
                 "invalid_token",
                 "insufficient_scope",
+                "interaction_required",
+                "login_required",
+                "account_selection_required",
+                "consent_required",
+                "invalid_request_uri",
+                "invalid_request_object",
+                "request_not_supported",
+                "request_uri_not_supported",
+                "registration_not_supported",
+                "unsupported_token_type",
             ]
         );
     }
 
     #[test]
-    fn statuses_follow_rfc_6749_and_rfc_6750() {
+    fn statuses_follow_rfc_6749_rfc_6750_oidc_core_and_rfc_7009() {
         for code in ErrorCode::ALL {
             let expected = match code {
                 ErrorCode::InvalidClient | ErrorCode::InvalidToken => 401,
@@ -280,6 +369,16 @@ mod tests {
             OAuthError::temporarily_unavailable("d"),
             OAuthError::invalid_token("d"),
             OAuthError::insufficient_scope("d"),
+            OAuthError::interaction_required("d"),
+            OAuthError::login_required("d"),
+            OAuthError::account_selection_required("d"),
+            OAuthError::consent_required("d"),
+            OAuthError::invalid_request_uri("d"),
+            OAuthError::invalid_request_object("d"),
+            OAuthError::request_not_supported("d"),
+            OAuthError::request_uri_not_supported("d"),
+            OAuthError::registration_not_supported("d"),
+            OAuthError::unsupported_token_type("d"),
         ];
         let codes: Vec<ErrorCode> = made.iter().map(|error| error.code).collect();
         assert_eq!(codes, ErrorCode::ALL);

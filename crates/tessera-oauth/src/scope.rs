@@ -153,6 +153,22 @@ impl std::str::FromStr for Scope {
     }
 }
 
+/// Serialized as its wire form, so a stored request reads like the one received.
+impl serde::Serialize for Scope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Deserialized through [`Scope::parse`], so a stored scope is held to the same grammar as a
+/// received one.
+impl<'de> serde::Deserialize<'de> for Scope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Whether `c` may appear in a scope token: `%x21 / %x23-5B / %x5D-7E` (RFC 6749 §3.3),
 /// printable ASCII without space, `"` and `\`.
 fn is_scope_char(c: char) -> bool {
@@ -275,6 +291,20 @@ mod tests {
         assert_eq!(empty.to_string(), "");
         assert!(empty.is_subset_of(&scope("read")));
         assert!(!scope("read").is_subset_of(&empty));
+    }
+
+    #[test]
+    fn serde_uses_the_wire_form_and_the_grammar() {
+        let parsed = scope("openid email");
+        let json = serde_json::to_value(&parsed).unwrap();
+        assert_eq!(json, serde_json::json!("openid email"));
+        assert_eq!(serde_json::from_value::<Scope>(json).unwrap(), parsed);
+        assert!(serde_json::from_value::<Scope>(serde_json::json!("a  b")).is_err());
+        assert!(
+            serde_json::from_value::<Scope>(serde_json::json!(""))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -19,24 +19,68 @@ use crate::scope::Scope;
 /// A token request, by grant type.
 ///
 /// The enum is deliberately exhaustive: adding a grant breaks the `match` in the token
-/// endpoint of `tessera-core`, so no grant can be parsed without being handled.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// endpoint of `tessera-core`, so no grant can be parsed without being handled. `Debug` never
+/// shows a code, verifier or refresh token.
+#[derive(Clone, PartialEq, Eq)]
 pub enum TokenRequest {
+    /// `grant_type=authorization_code` (RFC 6749 §4.1.3): redeem a code for tokens.
+    AuthorizationCode {
+        /// The authorization code (RFC 6749 §4.1.3: REQUIRED).
+        code: String,
+        /// The redirect URI of the authorization request, if it named one (RFC 6749 §4.1.3:
+        /// REQUIRED when the authorization request included it, which `tessera-core` checks
+        /// against the code).
+        redirect_uri: Option<String>,
+        /// The PKCE verifier (RFC 7636 §4.5), exactly as sent: a malformed one simply fails
+        /// verification (§4.6), which `tessera-core` answers with `invalid_grant`.
+        code_verifier: Option<String>,
+    },
     /// `grant_type=client_credentials` (RFC 6749 §4.4.2): the client acts on its own behalf.
     ClientCredentials {
         /// The requested scope, if any (RFC 6749 §4.4.2: OPTIONAL).
         scope: Option<Scope>,
     },
-    // `AuthorizationCode { code, redirect_uri, code_verifier }` (RFC 6749 §4.1.3, RFC 7636
-    // §4.5) and `RefreshToken { refresh_token, scope }` (RFC 6749 §6) join here, each parsed
-    // by its own function below.
+    /// `grant_type=refresh_token` (RFC 6749 §6): a new access token from a refresh token.
+    RefreshToken {
+        /// The refresh token (RFC 6749 §6: REQUIRED).
+        refresh_token: String,
+        /// A narrower scope, if asked for (RFC 6749 §6: OPTIONAL; it "MUST NOT include any
+        /// scope not originally granted", which `tessera-core` checks).
+        scope: Option<Scope>,
+    },
 }
 
 impl TokenRequest {
     /// The `grant_type` value of this request, to compare with the grants a client may use.
     pub fn grant_type(&self) -> &'static str {
         match self {
+            TokenRequest::AuthorizationCode { .. } => "authorization_code",
             TokenRequest::ClientCredentials { .. } => "client_credentials",
+            TokenRequest::RefreshToken { .. } => "refresh_token",
+        }
+    }
+}
+
+impl fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenRequest::AuthorizationCode {
+                redirect_uri,
+                code_verifier,
+                ..
+            } => f
+                .debug_struct("AuthorizationCode")
+                .field("redirect_uri", redirect_uri)
+                .field("has_code_verifier", &code_verifier.is_some())
+                .finish_non_exhaustive(),
+            TokenRequest::ClientCredentials { scope } => f
+                .debug_struct("ClientCredentials")
+                .field("scope", scope)
+                .finish(),
+            TokenRequest::RefreshToken { scope, .. } => f
+                .debug_struct("RefreshToken")
+                .field("scope", scope)
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -47,13 +91,36 @@ pub fn parse_token_request(form: &Form) -> Result<TokenRequest, OAuthError> {
     // RFC 6749 §5.2: a missing required parameter is invalid_request.
     let grant_type = form.require("grant_type")?;
     match grant_type {
+        "authorization_code" => authorization_code(form),
         "client_credentials" => client_credentials(form),
+        "refresh_token" => refresh_token(form),
         // RFC 6749 §5.2: "The authorization grant type is not supported by the authorization
         // server."
         _ => Err(OAuthError::unsupported_grant_type(
             "the grant_type is not supported",
         )),
     }
+}
+
+/// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.5): a required `code`, and
+/// the `redirect_uri` and `code_verifier` when the authorization request called for them.
+fn authorization_code(form: &Form) -> Result<TokenRequest, OAuthError> {
+    Ok(TokenRequest::AuthorizationCode {
+        code: form.require("code")?.to_owned(),
+        redirect_uri: form.get("redirect_uri").map(str::to_owned),
+        code_verifier: form.get("code_verifier").map(str::to_owned),
+    })
+}
+
+/// `grant_type=refresh_token` (RFC 6749 §6): a required `refresh_token` and an optional
+/// `scope`.
+fn refresh_token(form: &Form) -> Result<TokenRequest, OAuthError> {
+    let refresh_token = form.require("refresh_token")?.to_owned();
+    let scope = form.get("scope").map(Scope::parse).transpose()?;
+    Ok(TokenRequest::RefreshToken {
+        refresh_token,
+        scope,
+    })
 }
 
 /// `grant_type=client_credentials` (RFC 6749 §4.4.2): only an optional `scope`.
@@ -211,6 +278,105 @@ mod tests {
         ] {
             let error = parse(&format!("grant_type={grant_type}")).unwrap_err();
             assert_eq!(error.code, ErrorCode::UnsupportedGrantType, "{grant_type}");
+        }
+    }
+
+    #[test]
+    fn an_authorization_code_request_carries_code_redirect_uri_and_verifier() {
+        // RFC 6749 §4.1.3, RFC 7636 §4.5.
+        let request = parse(
+            "grant_type=authorization_code&code=SplxlOBeZQQYbYS6WxSbIA\
+             &redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb\
+             &code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        )
+        .unwrap();
+        assert_eq!(
+            request,
+            TokenRequest::AuthorizationCode {
+                code: "SplxlOBeZQQYbYS6WxSbIA".into(),
+                redirect_uri: Some("https://client.example.com/cb".into()),
+                code_verifier: Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into()),
+            }
+        );
+        assert_eq!(request.grant_type(), "authorization_code");
+    }
+
+    #[test]
+    fn an_authorization_code_request_needs_only_its_code() {
+        let request = parse("grant_type=authorization_code&code=c").unwrap();
+        assert_eq!(
+            request,
+            TokenRequest::AuthorizationCode {
+                code: "c".into(),
+                redirect_uri: None,
+                code_verifier: None,
+            }
+        );
+    }
+
+    #[test]
+    fn an_authorization_code_request_without_a_code_is_invalid_request() {
+        // RFC 6749 §4.1.3: code is REQUIRED.
+        let error = parse("grant_type=authorization_code&redirect_uri=x").unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidRequest);
+        assert_eq!(error.description, "the code parameter is missing");
+    }
+
+    #[test]
+    fn a_malformed_code_verifier_is_kept_for_verification_to_fail() {
+        // RFC 7636 §4.6: the server verifies; a bad verifier fails there as invalid_grant.
+        let request = parse("grant_type=authorization_code&code=c&code_verifier=short").unwrap();
+        assert!(matches!(
+            request,
+            TokenRequest::AuthorizationCode { code_verifier: Some(ref v), .. } if v == "short"
+        ));
+    }
+
+    #[test]
+    fn a_refresh_token_request_carries_the_token_and_an_optional_scope() {
+        // RFC 6749 §6.
+        let request =
+            parse("grant_type=refresh_token&refresh_token=tGzv3JOkF0XG5Qx2TlKWIA").unwrap();
+        assert_eq!(
+            request,
+            TokenRequest::RefreshToken {
+                refresh_token: "tGzv3JOkF0XG5Qx2TlKWIA".into(),
+                scope: None,
+            }
+        );
+        assert_eq!(request.grant_type(), "refresh_token");
+        let request = parse("grant_type=refresh_token&refresh_token=r&scope=read").unwrap();
+        assert_eq!(
+            request,
+            TokenRequest::RefreshToken {
+                refresh_token: "r".into(),
+                scope: Some(Scope::parse("read").unwrap()),
+            }
+        );
+    }
+
+    #[test]
+    fn a_refresh_token_request_without_its_token_is_invalid_request() {
+        // RFC 6749 §6: refresh_token is REQUIRED.
+        let error = parse("grant_type=refresh_token&scope=read").unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidRequest);
+        assert_eq!(error.description, "the refresh_token parameter is missing");
+    }
+
+    #[test]
+    fn a_refresh_token_request_with_a_malformed_scope_is_invalid_scope() {
+        let error = parse("grant_type=refresh_token&refresh_token=r&scope=a++b").unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidScope);
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_code_verifier_or_refresh_token() {
+        let code =
+            parse("grant_type=authorization_code&code=code-secret&code_verifier=verifier-secret")
+                .unwrap();
+        let refresh = parse("grant_type=refresh_token&refresh_token=refresh-secret").unwrap();
+        for shown in [format!("{code:?}"), format!("{refresh:?}")] {
+            assert!(!shown.contains("secret"), "{shown}");
         }
     }
 
