@@ -25,11 +25,11 @@ use serde_json::json;
 use tessera_crypto::{SecretHash, SecretToken, constant_time_eq, sha256};
 use tessera_model::{
     Actor, Client, ClientId, ClientType, FamilyId, Grant, GrantId, Interaction, InteractionId,
-    Issuer, NewEvent, Session, SessionId, Ticket, TicketId, TicketKind, UnixTime, User, UserId,
+    Issuer, NewEvent, Session, SessionId, Ticket, TicketId, TicketKind, User, UserId,
 };
 use tessera_oauth::{
-    AuthorizationDelivery, AuthorizationRequest, Form, OAuthError, ResponseMode, Scope, deliver,
-    error_params, parse_authorization_request, parse_client_target, success_params,
+    AuthorizationDelivery, AuthorizationRequest, Form, OAuthError, Scope, deliver, error_params,
+    error_response_mode, parse_authorization_request, parse_client_target, success_params,
 };
 use tessera_store::{IssuerScope, StoreError};
 
@@ -142,6 +142,58 @@ pub enum Next {
     Respond(AuthorizationDelivery),
 }
 
+/// Ids are stored in their public text form, which is how the model spells them.
+mod as_text {
+    use std::fmt::Display;
+    use std::str::FromStr;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<T: Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(value)
+    }
+
+    pub(super) fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
+    where
+        T: FromStr,
+        T::Err: Display,
+        D: Deserializer<'de>,
+    {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+
+    /// The same for an optional id.
+    pub(super) mod option {
+        use std::fmt::Display;
+        use std::str::FromStr;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub(in crate::authorize) fn serialize<T: Display, S: Serializer>(
+            value: &Option<T>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match value {
+                Some(value) => s.collect_str(value),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub(in crate::authorize) fn deserialize<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+        where
+            T: FromStr,
+            T::Err: Display,
+            D: Deserializer<'de>,
+        {
+            Option::<String>::deserialize(d)?
+                .map(|text| text.parse().map_err(serde::de::Error::custom))
+                .transpose()
+        }
+    }
+}
+
 /// The request as the interaction stores it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Pending {
@@ -150,25 +202,31 @@ struct Pending {
     /// Whether the request named it (then the token request must repeat it, RFC 6749 §4.1.3).
     redirect_uri_given: bool,
     request: AuthorizationRequest,
-    /// The session that identified the user, when no sign-in happened in this interaction.
+    /// The session that identified (or just signed in) the user.
+    #[serde(with = "as_text::option")]
     session_id: Option<SessionId>,
 }
 
 /// What an authorization code redeems, stored in its ticket.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct CodeGrant {
+    #[serde(with = "as_text")]
     pub(crate) client_id: ClientId,
     pub(crate) redirect_uri: String,
     pub(crate) redirect_uri_given: bool,
     pub(crate) scope: Scope,
     pub(crate) nonce: Option<String>,
     pub(crate) code_challenge: Option<tessera_oauth::CodeChallenge>,
+    #[serde(with = "as_text")]
     pub(crate) user_id: UserId,
+    #[serde(with = "as_text::option")]
     pub(crate) session_id: Option<SessionId>,
-    pub(crate) auth_time: UnixTime,
+    /// Unix seconds.
+    pub(crate) auth_time: i64,
     pub(crate) amr: Vec<String>,
     /// The family everything issued for this code joins, chosen now so that a replayed code
     /// can revoke it (RFC 6749 §4.1.2).
+    #[serde(with = "as_text")]
     pub(crate) family_id: FamilyId,
 }
 
@@ -222,11 +280,7 @@ impl Core {
         let issuer_url = self.issuer_url(issuer);
         // From here on, errors go back to the client.
         let state = form.get("state");
-        let mode = if form.get("response_mode") == Some("form_post") {
-            ResponseMode::FormPost
-        } else {
-            ResponseMode::Query
-        };
+        let mode = error_response_mode(form);
         let refuse = |error: OAuthError| {
             AuthorizeOutcome::Respond(deliver(
                 &redirect_uri,
@@ -528,7 +582,7 @@ impl Core {
             code_challenge: pending.request.code_challenge.clone(),
             user_id: user.id,
             session_id: pending.session_id,
-            auth_time: interaction.auth_time.unwrap_or(now),
+            auth_time: interaction.auth_time.unwrap_or(now).0,
             amr: interaction.amr.clone(),
             family_id: FamilyId::new(),
         };

@@ -22,7 +22,8 @@
 use serde_json::{Map, Value, json};
 use tessera_crypto::{SecretHash, SecretToken, jws};
 use tessera_model::{
-    Actor, Client, FamilyId, Issuer, NewEvent, RefreshToken, TicketKind, TokenFamily, User,
+    Actor, Client, FamilyId, Issuer, NewEvent, RefreshToken, TicketKind, TokenFamily, UnixTime,
+    User,
 };
 use tessera_oauth::{OAuthError, Scope, TokenResponse, released_claims};
 use tessera_store::{IssuerScope, Rotation, StoreError};
@@ -106,7 +107,7 @@ impl Core {
             user_id: user.id,
             session_id: grant.session_id,
             scopes: grant.scope.iter().map(str::to_owned).collect(),
-            auth_time: grant.auth_time,
+            auth_time: UnixTime(grant.auth_time),
             amr: grant.amr.clone(),
             acr: None,
             created_at: now,

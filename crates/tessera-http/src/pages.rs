@@ -115,7 +115,7 @@ pub(crate) fn delivery(delivery: AuthorizationDelivery) -> Response {
     match delivery {
         AuthorizationDelivery::Redirect(location) => see_other(&location),
         AuthorizationDelivery::FormPost(html) => {
-            with_page_headers(Html(html).into_response(), FORM_POST_CSP)
+            with_page_headers(Html(html).into_response(), &FORM_POST_CSP)
         }
     }
 }
