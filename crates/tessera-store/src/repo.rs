@@ -6,10 +6,9 @@
 
 use async_trait::async_trait;
 use tessera_model::{
-    Actor, Client, ClientId, Event, FamilyId, Grant, Interaction, InteractionId, Issuer,
-    IssuerId, IssuerSlug, KeyId, KeyState, NewEvent, OpaqueAccessToken, RefreshToken, Session,
-    SessionId, SigningKey, Ticket, TicketKind, TokenFamily, UnixTime, User, UserId, Webhook,
-    WebhookId,
+    Actor, Client, ClientId, Event, FamilyId, Grant, Interaction, InteractionId, Issuer, IssuerId,
+    IssuerSlug, KeyId, KeyState, NewEvent, OpaqueAccessToken, RefreshToken, Session, SessionId,
+    SigningKey, Ticket, TicketKind, TokenFamily, UnixTime, User, UserId, Webhook, WebhookId,
 };
 use uuid::Uuid;
 
@@ -536,8 +535,11 @@ pub trait GrantRepo: Send + Sync {
         event: &NewEvent,
     ) -> Result<Grant, StoreError>;
     /// The user's consents, oldest first.
-    async fn list_by_user(&self, scope: IssuerScope, user: UserId)
-    -> Result<Vec<Grant>, StoreError>;
+    async fn list_by_user(
+        &self,
+        scope: IssuerScope,
+        user: UserId,
+    ) -> Result<Vec<Grant>, StoreError>;
     /// Withdraws the consent and, in the same transaction, revokes every token family of that
     /// user and client at `now`. [`StoreError::NotFound`] when there is no such consent.
     async fn delete(
