@@ -10,6 +10,9 @@ const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
     ("users", "email_normalized", "email"),
     ("users", "username", "username"),
     ("tickets", "secret_hash", "secret"),
+    ("sessions", "secret_hash", "secret"),
+    ("refresh_tokens", "secret_hash", "secret"),
+    ("opaque_access_tokens", "secret_hash", "secret"),
 ];
 
 /// PostgreSQL SQLSTATE classes and codes after which a retry may succeed: connection

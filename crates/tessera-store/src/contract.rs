@@ -18,14 +18,16 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tessera_model::{
-    Actor, Client, ClientId, ClientType, Email, EmailDomains, GENESIS_HASH, Issuer, IssuerId,
-    IssuerSettings, IssuerSlug, KeyAlgorithm, KeyId, KeyState, NewEvent, SigningKey, SignupPolicy,
-    Ticket, TicketId, TicketKind, UnixTime, User, UserId, Webhook, WebhookId,
+    Actor, Client, ClientId, ClientType, Email, EmailDomains, FamilyId, GENESIS_HASH, Grant,
+    GrantId, Interaction, InteractionId, Issuer, IssuerId, IssuerSettings, IssuerSlug,
+    KeyAlgorithm, KeyId, KeyState, NewEvent, OpaqueAccessToken, RefreshToken, Session, SessionId,
+    SigningKey, SignupPolicy, Ticket, TicketId, TicketKind, TokenFamily, UnixTime, User, UserId,
+    Webhook, WebhookId,
 };
 
 use crate::chain::chain_hash;
 use crate::{
-    Begin, EventListFilter, EventTypeFilter, IssuerScope, PageRequest, Store, StoreError,
+    Begin, EventListFilter, EventTypeFilter, IssuerScope, PageRequest, Rotation, Store, StoreError,
     StoredResponse, UserListFilter,
 };
 
@@ -71,7 +73,20 @@ macro_rules! contract_suite {
             concurrent_appends_to_one_issuer_leave_a_gap_free_chain,
             events_are_listed_by_type_subject_actor_and_time,
             webhooks_are_created_found_listed_updated_and_deleted,
-            webhooks_of_one_issuer_are_invisible_to_another
+            webhooks_of_one_issuer_are_invisible_to_another,
+            interactions_round_trip_and_update_at_their_revision,
+            an_interaction_is_consumed_once_and_not_after_it_expires,
+            concurrent_finishers_of_one_interaction_have_exactly_one_winner,
+            sessions_round_trip_and_end_once,
+            session_clients_are_recorded_once_in_the_order_first_seen,
+            grants_are_one_per_user_and_client_and_their_withdrawal_revokes_families,
+            a_reused_refresh_token_revokes_its_family,
+            concurrent_rotations_of_one_refresh_token_have_exactly_one_winner,
+            dead_refresh_tokens_and_families_do_not_rotate,
+            opaque_access_tokens_are_stored_found_and_revoked,
+            flow_records_of_one_issuer_are_invisible_to_another,
+            deleting_a_user_or_a_client_removes_their_flow_records,
+            a_ticket_is_found_consumed_or_not
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -1983,5 +1998,1382 @@ pub async fn webhooks_of_one_issuer_are_invisible_to_another(store: Arc<dyn Stor
     assert_eq!(
         store.webhooks().find(acme_scope, hook.id).await.unwrap(),
         None
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interactions, sessions, consents and token families.
+
+/// A user and a client of `issuer`, stored.
+async fn user_and_client(store: &dyn Store, issuer: &Issuer) -> (User, Client) {
+    let scope = IssuerScope::of(issuer);
+    let u = user(issuer.id, "flow@example.com", None);
+    store
+        .users()
+        .create(scope, &u, &event("user.created", u.id))
+        .await
+        .unwrap();
+    let c = client(issuer.id, "Flow app");
+    store
+        .clients()
+        .create(scope, &c, &event("client.created", c.id))
+        .await
+        .unwrap();
+    (u, c)
+}
+
+/// Another client of `issuer`, stored.
+async fn another_client(store: &dyn Store, issuer: &Issuer, name: &str) -> Client {
+    let c = client(issuer.id, name);
+    store
+        .clients()
+        .create(IssuerScope::of(issuer), &c, &event("client.created", c.id))
+        .await
+        .unwrap();
+    c
+}
+
+fn interaction(issuer_id: IssuerId, client_id: ClientId, expires_at: UnixTime) -> Interaction {
+    Interaction {
+        id: InteractionId::new(),
+        issuer_id,
+        client_id,
+        browser_hash: [9; 32],
+        request: json!({"response_type": "code", "scope": "openid email", "state": "xyz"}),
+        user_id: None,
+        auth_time: None,
+        amr: Vec::new(),
+        created_at: T0,
+        expires_at,
+        revision: 1,
+    }
+}
+
+fn session(issuer_id: IssuerId, user_id: UserId, secret_hash: [u8; 32]) -> Session {
+    Session {
+        id: SessionId::new(),
+        issuer_id,
+        user_id,
+        secret_hash,
+        auth_time: T0,
+        amr: vec!["pwd".to_owned(), "otp".to_owned()],
+        acr: Some("urn:tessera:mfa".to_owned()),
+        created_at: T0,
+        expires_at: T0.plus_seconds(3600),
+        ended_at: None,
+    }
+}
+
+fn grant(issuer_id: IssuerId, user_id: UserId, client_id: ClientId, scopes: &[&str]) -> Grant {
+    Grant {
+        id: GrantId::new(),
+        issuer_id,
+        user_id,
+        client_id,
+        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        created_at: T0,
+        updated_at: T0,
+    }
+}
+
+fn family(issuer_id: IssuerId, user_id: UserId, client_id: ClientId) -> TokenFamily {
+    TokenFamily {
+        id: FamilyId::new(),
+        issuer_id,
+        client_id,
+        user_id,
+        session_id: None,
+        scopes: vec!["openid".to_owned(), "offline_access".to_owned()],
+        auth_time: T0,
+        amr: vec!["pwd".to_owned()],
+        acr: None,
+        created_at: T0,
+        expires_at: T0.plus_seconds(86_400),
+        revoked_at: None,
+    }
+}
+
+fn refresh(family: &TokenFamily, secret_hash: [u8; 32], expires_at: UnixTime) -> RefreshToken {
+    RefreshToken {
+        secret_hash,
+        issuer_id: family.issuer_id,
+        family_id: family.id,
+        created_at: T0,
+        expires_at,
+        used_at: None,
+    }
+}
+
+fn access(
+    issuer_id: IssuerId,
+    client_id: ClientId,
+    family_id: Option<FamilyId>,
+    secret_hash: [u8; 32],
+) -> OpaqueAccessToken {
+    OpaqueAccessToken {
+        secret_hash,
+        issuer_id,
+        family_id,
+        client_id,
+        claims: json!({"sub": "usr_0", "scope": "openid", "exp": T0.0 + 300}),
+        expires_at: T0.plus_seconds(300),
+        revoked_at: None,
+    }
+}
+
+/// Interactions keep every field; an update at the read revision bumps it, a stale one is
+/// `Conflict`, an unknown one `NotFound`.
+pub async fn interactions_round_trip_and_update_at_their_revision(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (u, c) = user_and_client(&*store, &acme).await;
+    let pending = interaction(acme.id, c.id, T0.plus_seconds(600));
+    store.interactions().create(scope, &pending).await.unwrap();
+    assert_eq!(
+        store.interactions().find(scope, pending.id).await.unwrap(),
+        Some(pending.clone())
+    );
+
+    let authenticated = Interaction {
+        user_id: Some(u.id),
+        auth_time: Some(T0.plus_seconds(30)),
+        amr: vec!["pwd".to_owned(), "otp".to_owned()],
+        request: json!({"response_type": "code", "scope": "openid", "prompt": "none"}),
+        expires_at: T0.plus_seconds(900),
+        ..pending.clone()
+    };
+    let updated = store
+        .interactions()
+        .update(scope, &authenticated)
+        .await
+        .unwrap();
+    assert_eq!(
+        updated,
+        Interaction {
+            revision: 2,
+            ..authenticated.clone()
+        }
+    );
+    assert_eq!(
+        store.interactions().find(scope, pending.id).await.unwrap(),
+        Some(updated.clone())
+    );
+    // Written from the revision-1 read: someone else changed it since.
+    assert!(matches!(
+        store.interactions().update(scope, &authenticated).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(matches!(
+        store
+            .interactions()
+            .update(scope, &interaction(acme.id, c.id, T0))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// An interaction is consumed once; a second attempt, or one after it expired, is `NotFound`
+/// (and an expired one is left in place).
+pub async fn an_interaction_is_consumed_once_and_not_after_it_expires(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (_, c) = user_and_client(&*store, &acme).await;
+    let pending = interaction(acme.id, c.id, T0.plus_seconds(60));
+    store.interactions().create(scope, &pending).await.unwrap();
+    let finished = store
+        .interactions()
+        .consume(scope, pending.id, T0.plus_seconds(59))
+        .await
+        .unwrap();
+    assert_eq!(finished, pending);
+    assert!(matches!(
+        store
+            .interactions()
+            .consume(scope, pending.id, T0.plus_seconds(59))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store.interactions().find(scope, pending.id).await.unwrap(),
+        None
+    );
+
+    let expiring = interaction(acme.id, c.id, T0.plus_seconds(60));
+    store.interactions().create(scope, &expiring).await.unwrap();
+    assert!(matches!(
+        store
+            .interactions()
+            .consume(scope, expiring.id, T0.plus_seconds(60))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store.interactions().find(scope, expiring.id).await.unwrap(),
+        Some(expiring)
+    );
+}
+
+/// N tasks race to finish one interaction: exactly one gets it, every other `NotFound`.
+pub async fn concurrent_finishers_of_one_interaction_have_exactly_one_winner(
+    store: Arc<dyn Store>,
+) {
+    const RACERS: usize = 24;
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (_, c) = user_and_client(&*store, &acme).await;
+    for round in 0..5 {
+        let pending = interaction(acme.id, c.id, T0.plus_seconds(60));
+        store.interactions().create(scope, &pending).await.unwrap();
+        let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+        let racers: Vec<_> = (0..RACERS)
+            .map(|_| {
+                let store = store.clone();
+                let barrier = barrier.clone();
+                let id = pending.id;
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    store.interactions().consume(scope, id, T0).await
+                })
+            })
+            .collect();
+        let mut winners = 0;
+        let mut losers = 0;
+        for racer in racers {
+            match racer.await.expect("racer task") {
+                Ok(won) => {
+                    assert_eq!(won.id, pending.id);
+                    winners += 1;
+                }
+                Err(StoreError::NotFound) => losers += 1,
+                Err(other) => panic!("unexpected error from a racer: {other:?}"),
+            }
+        }
+        assert_eq!((winners, losers), (1, RACERS - 1), "round {round}");
+    }
+}
+
+/// Sessions keep every field, are found by id and by secret, listed newest first, and end
+/// once: ending again is `Ok(false)` and writes no second event.
+pub async fn sessions_round_trip_and_end_once(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (u, _) = user_and_client(&*store, &acme).await;
+    let older = session(acme.id, u.id, [1; 32]);
+    let newer = Session {
+        created_at: T0.plus_seconds(10),
+        acr: None,
+        amr: vec!["pwd".to_owned()],
+        ..session(acme.id, u.id, [2; 32])
+    };
+    for s in [&older, &newer] {
+        store
+            .sessions()
+            .create(scope, s, &event("session.created", s.id))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.sessions().find(scope, older.id).await.unwrap(),
+        Some(older.clone())
+    );
+    assert_eq!(
+        store
+            .sessions()
+            .find_by_secret(scope, &[2; 32])
+            .await
+            .unwrap(),
+        Some(newer.clone())
+    );
+    assert_eq!(
+        store
+            .sessions()
+            .find_by_secret(scope, &[3; 32])
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.sessions().list_by_user(scope, u.id).await.unwrap(),
+        vec![newer.clone(), older.clone()]
+    );
+    assert!(matches!(
+        store
+            .sessions()
+            .create(
+                scope,
+                &session(acme.id, u.id, [1; 32]),
+                &event("session.created", "dup")
+            )
+            .await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+
+    let at = T0.plus_seconds(20);
+    assert!(
+        store
+            .sessions()
+            .end(scope, older.id, at, &event("session.ended", older.id))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .sessions()
+            .end(
+                scope,
+                older.id,
+                at.plus_seconds(1),
+                &event("session.ended", older.id)
+            )
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        store
+            .sessions()
+            .end(scope, SessionId::new(), at, &event("session.ended", "none"))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let ended = store
+        .sessions()
+        .find(scope, older.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ended.ended_at, Some(at));
+    assert!(!ended.is_active(at));
+    assert_eq!(
+        event_types(&*store, scope).await,
+        [
+            "issuer.created",
+            "user.created",
+            "client.created",
+            "session.created",
+            "session.created",
+            "session.ended"
+        ]
+    );
+}
+
+/// The clients of a session are recorded once each, listed in the order first seen; a
+/// session or client that does not exist is `NotFound`.
+pub async fn session_clients_are_recorded_once_in_the_order_first_seen(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (u, first) = user_and_client(&*store, &acme).await;
+    let second = another_client(&*store, &acme, "Second").await;
+    let third = another_client(&*store, &acme, "Third").await;
+    let s = session(acme.id, u.id, [1; 32]);
+    store
+        .sessions()
+        .create(scope, &s, &event("session.created", s.id))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .sessions()
+            .list_clients(scope, s.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for c in [&second, &first, &second, &third, &first] {
+        store
+            .sessions()
+            .add_client(scope, s.id, c.id)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.sessions().list_clients(scope, s.id).await.unwrap(),
+        vec![second.id, first.id, third.id]
+    );
+    assert!(matches!(
+        store
+            .sessions()
+            .add_client(scope, SessionId::new(), first.id)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .sessions()
+            .add_client(scope, s.id, ClientId::new())
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// Saving a consent twice for one user and client keeps one row, its id and `created_at`;
+/// withdrawing it revokes the families (and their access tokens) of that pair only.
+pub async fn grants_are_one_per_user_and_client_and_their_withdrawal_revokes_families(
+    store: Arc<dyn Store>,
+) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (u, c) = user_and_client(&*store, &acme).await;
+    let other = another_client(&*store, &acme, "Other").await;
+    let first = grant(acme.id, u.id, c.id, &["openid"]);
+    let saved = store
+        .grants()
+        .save(scope, &first, &event("grant.saved", first.id))
+        .await
+        .unwrap();
+    assert_eq!(saved, first);
+    assert_eq!(
+        store.grants().find(scope, u.id, c.id).await.unwrap(),
+        Some(first.clone())
+    );
+
+    let grown = Grant {
+        id: GrantId::new(),
+        created_at: T0.plus_seconds(100),
+        updated_at: T0.plus_seconds(100),
+        ..grant(acme.id, u.id, c.id, &["email", "openid"])
+    };
+    let saved = store
+        .grants()
+        .save(scope, &grown, &event("grant.saved", first.id))
+        .await
+        .unwrap();
+    let expected = Grant {
+        id: first.id,
+        created_at: T0,
+        updated_at: T0.plus_seconds(100),
+        scopes: vec!["email".to_owned(), "openid".to_owned()],
+        ..first.clone()
+    };
+    assert_eq!(saved, expected);
+    assert_eq!(
+        store.grants().find(scope, u.id, c.id).await.unwrap(),
+        Some(expected.clone())
+    );
+    let later = Grant {
+        created_at: T0.plus_seconds(200),
+        updated_at: T0.plus_seconds(200),
+        ..grant(acme.id, u.id, other.id, &["openid"])
+    };
+    store
+        .grants()
+        .save(scope, &later, &event("grant.saved", later.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.grants().list_by_user(scope, u.id).await.unwrap(),
+        vec![expected.clone(), later.clone()]
+    );
+
+    let doomed = family(acme.id, u.id, c.id);
+    let spared = family(acme.id, u.id, other.id);
+    let (doomed_access, spared_access) = ([41; 32], [42; 32]);
+    for (f, secret) in [(&doomed, doomed_access), (&spared, spared_access)] {
+        store.tokens().create_family(scope, f, None).await.unwrap();
+        store
+            .tokens()
+            .create_access(scope, &access(acme.id, f.client_id, Some(f.id), secret))
+            .await
+            .unwrap();
+    }
+    let at = T0.plus_seconds(300);
+    store
+        .grants()
+        .delete(scope, u.id, c.id, at, &event("grant.deleted", first.id))
+        .await
+        .unwrap();
+    assert_eq!(store.grants().find(scope, u.id, c.id).await.unwrap(), None);
+    let doomed_now = store
+        .tokens()
+        .find_family(scope, doomed.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(doomed_now.revoked_at, Some(at));
+    let spared_now = store
+        .tokens()
+        .find_family(scope, spared.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(spared_now.revoked_at, None);
+    let revoked_at = |t: Option<OpaqueAccessToken>| t.unwrap().revoked_at;
+    assert_eq!(
+        revoked_at(
+            store
+                .tokens()
+                .find_access(scope, &doomed_access)
+                .await
+                .unwrap()
+        ),
+        Some(at)
+    );
+    assert_eq!(
+        revoked_at(
+            store
+                .tokens()
+                .find_access(scope, &spared_access)
+                .await
+                .unwrap()
+        ),
+        None
+    );
+    assert!(matches!(
+        store
+            .grants()
+            .delete(scope, u.id, c.id, at, &event("grant.deleted", first.id))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        event_types(&*store, scope).await[4..],
+        ["grant.saved", "grant.saved", "grant.saved", "grant.deleted"]
+    );
+}
+
+/// Rotation: the current token rotates, its successor works, and presenting a used token
+/// again is `Reused` and revokes the family, after which even the successor is `NotFound`.
+pub async fn a_reused_refresh_token_revokes_its_family(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (u, c) = user_and_client(&*store, &acme).await;
+    let f = TokenFamily {
+        session_id: Some(SessionId::new()),
+        acr: Some("urn:tessera:mfa".to_owned()),
+        ..family(acme.id, u.id, c.id)
+    };
+    let expires = T0.plus_seconds(3600);
+    let r1 = refresh(&f, [1; 32], expires);
+    store
+        .tokens()
+        .create_family(scope, &f, Some(&r1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.tokens().find_family(scope, f.id).await.unwrap(),
+        Some(f.clone())
+    );
+    assert_eq!(
+        store.tokens().find_refresh(scope, &[1; 32]).await.unwrap(),
+        Some(r1.clone())
+    );
+
+    // The store fills in the family of the successor from the presented token.
+    let orphan = FamilyId::new();
+    let r2 = RefreshToken {
+        family_id: orphan,
+        created_at: T0.plus_seconds(10),
+        ..refresh(&f, [2; 32], expires)
+    };
+    let t1 = T0.plus_seconds(10);
+    assert_eq!(
+        store
+            .tokens()
+            .rotate_refresh(scope, &[1; 32], &r2, t1)
+            .await
+            .unwrap(),
+        Rotation::Rotated(f.clone())
+    );
+    assert_eq!(
+        store
+            .tokens()
+            .find_refresh(scope, &[1; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at,
+        Some(t1)
+    );
+    assert_eq!(
+        store.tokens().find_refresh(scope, &[2; 32]).await.unwrap(),
+        Some(RefreshToken {
+            family_id: f.id,
+            ..r2.clone()
+        })
+    );
+    let t2 = T0.plus_seconds(20);
+    assert_eq!(
+        store
+            .tokens()
+            .rotate_refresh(scope, &[2; 32], &refresh(&f, [3; 32], expires), t2)
+            .await
+            .unwrap(),
+        Rotation::Rotated(f.clone())
+    );
+
+    // [1; 32] was used at t1: presenting it again ends the family.
+    let t3 = T0.plus_seconds(30);
+    assert_eq!(
+        store
+            .tokens()
+            .rotate_refresh(scope, &[1; 32], &refresh(&f, [4; 32], expires), t3)
+            .await
+            .unwrap(),
+        Rotation::Reused(f.id)
+    );
+    assert_eq!(
+        store.tokens().find_refresh(scope, &[4; 32]).await.unwrap(),
+        None
+    );
+    let revoked = store
+        .tokens()
+        .find_family(scope, f.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(revoked.revoked_at, Some(t3));
+    // The current token of the revoked family no longer rotates, and is left unused.
+    assert!(matches!(
+        store
+            .tokens()
+            .rotate_refresh(scope, &[3; 32], &refresh(&f, [5; 32], expires), t3)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store
+            .tokens()
+            .find_refresh(scope, &[3; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at,
+        None
+    );
+    assert_eq!(
+        store.tokens().find_refresh(scope, &[5; 32]).await.unwrap(),
+        None
+    );
+    // A later replay is still reported, and the revocation time stays the first one.
+    assert_eq!(
+        store
+            .tokens()
+            .rotate_refresh(
+                scope,
+                &[2; 32],
+                &refresh(&f, [6; 32], expires),
+                t3.plus_seconds(5)
+            )
+            .await
+            .unwrap(),
+        Rotation::Reused(f.id)
+    );
+    assert_eq!(
+        store
+            .tokens()
+            .find_family(scope, f.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(t3)
+    );
+}
+
+/// N tasks present one fresh refresh token at once: exactly one rotates, every other sees a
+/// reuse, and the family ends revoked.
+pub async fn concurrent_rotations_of_one_refresh_token_have_exactly_one_winner(
+    store: Arc<dyn Store>,
+) {
+    const RACERS: usize = 24;
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (u, c) = user_and_client(&*store, &acme).await;
+    for round in 0..3u8 {
+        let f = family(acme.id, u.id, c.id);
+        let presented = [200 + round; 32];
+        store
+            .tokens()
+            .create_family(
+                scope,
+                &f,
+                Some(&refresh(&f, presented, T0.plus_seconds(60))),
+            )
+            .await
+            .unwrap();
+        let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+        let racers: Vec<_> = (0..RACERS)
+            .map(|i| {
+                let store = store.clone();
+                let barrier = barrier.clone();
+                let mut secret = [round; 32];
+                secret[0] = u8::try_from(i).unwrap();
+                let next = refresh(&f, secret, T0.plus_seconds(60));
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    store
+                        .tokens()
+                        .rotate_refresh(scope, &presented, &next, T0)
+                        .await
+                })
+            })
+            .collect();
+        let mut rotated = 0;
+        let mut reused = 0;
+        for racer in racers {
+            match racer.await.expect("racer task") {
+                Ok(Rotation::Rotated(won)) => {
+                    assert_eq!(won.id, f.id);
+                    rotated += 1;
+                }
+                Ok(Rotation::Reused(id)) => {
+                    assert_eq!(id, f.id);
+                    reused += 1;
+                }
+                Err(other) => panic!("unexpected error from a racer: {other:?}"),
+            }
+        }
+        assert_eq!((rotated, reused), (1, RACERS - 1), "round {round}");
+        let after = store
+            .tokens()
+            .find_family(scope, f.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(after.revoked_at.is_some(), "round {round}");
+    }
+}
+
+/// An unknown or expired refresh token, or one whose family is revoked or expired, is
+/// `NotFound` and changes nothing; `revoke_family` reports whether it revoked.
+pub async fn dead_refresh_tokens_and_families_do_not_rotate(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (u, c) = user_and_client(&*store, &acme).await;
+    let now = T0.plus_seconds(100);
+    let rotate = |presented: [u8; 32], f: &TokenFamily| {
+        let store = store.clone();
+        let next = refresh(f, [99; 32], T0.plus_seconds(1000));
+        async move {
+            store
+                .tokens()
+                .rotate_refresh(scope, &presented, &next, now)
+                .await
+        }
+    };
+
+    let live = family(acme.id, u.id, c.id);
+    let expired_token = refresh(&live, [1; 32], now);
+    store
+        .tokens()
+        .create_family(scope, &live, Some(&expired_token))
+        .await
+        .unwrap();
+    assert!(matches!(
+        rotate([1; 32], &live).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        rotate([7; 32], &live).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store.tokens().find_refresh(scope, &[1; 32]).await.unwrap(),
+        Some(expired_token)
+    );
+
+    let lapsed = TokenFamily {
+        expires_at: now,
+        ..family(acme.id, u.id, c.id)
+    };
+    let fresh = refresh(&lapsed, [2; 32], T0.plus_seconds(1000));
+    store
+        .tokens()
+        .create_family(scope, &lapsed, Some(&fresh))
+        .await
+        .unwrap();
+    assert!(matches!(
+        rotate([2; 32], &lapsed).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store.tokens().find_refresh(scope, &[2; 32]).await.unwrap(),
+        Some(fresh)
+    );
+
+    let revoked = family(acme.id, u.id, c.id);
+    let current = refresh(&revoked, [3; 32], T0.plus_seconds(1000));
+    store
+        .tokens()
+        .create_family(scope, &revoked, Some(&current))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .tokens()
+            .revoke_family(scope, revoked.id, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .tokens()
+            .revoke_family(scope, revoked.id, now.plus_seconds(1))
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        store
+            .tokens()
+            .revoke_family(scope, FamilyId::new(), now)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        rotate([3; 32], &revoked).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store.tokens().find_refresh(scope, &[3; 32]).await.unwrap(),
+        Some(current)
+    );
+    assert_eq!(
+        store.tokens().find_refresh(scope, &[99; 32]).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .tokens()
+            .find_family(scope, revoked.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(now)
+    );
+    assert_eq!(
+        store
+            .tokens()
+            .find_family(scope, live.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        None
+    );
+}
+
+/// Opaque access tokens keep every field and are revoked once; revoking their family revokes
+/// them too.
+pub async fn opaque_access_tokens_are_stored_found_and_revoked(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (u, c) = user_and_client(&*store, &acme).await;
+    let machine = access(acme.id, c.id, None, [1; 32]);
+    store.tokens().create_access(scope, &machine).await.unwrap();
+    assert_eq!(
+        store.tokens().find_access(scope, &[1; 32]).await.unwrap(),
+        Some(machine.clone())
+    );
+    assert!(matches!(
+        store.tokens().create_access(scope, &machine).await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    let at = T0.plus_seconds(5);
+    assert!(
+        store
+            .tokens()
+            .revoke_access(scope, &[1; 32], at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .tokens()
+            .revoke_access(scope, &[1; 32], at.plus_seconds(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .tokens()
+            .revoke_access(scope, &[2; 32], at)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.tokens().find_access(scope, &[1; 32]).await.unwrap(),
+        Some(OpaqueAccessToken {
+            revoked_at: Some(at),
+            ..machine
+        })
+    );
+
+    let f = family(acme.id, u.id, c.id);
+    store.tokens().create_family(scope, &f, None).await.unwrap();
+    let issued = access(acme.id, c.id, Some(f.id), [3; 32]);
+    store.tokens().create_access(scope, &issued).await.unwrap();
+    assert!(store.tokens().revoke_family(scope, f.id, at).await.unwrap());
+    assert_eq!(
+        store.tokens().find_access(scope, &[3; 32]).await.unwrap(),
+        Some(OpaqueAccessToken {
+            revoked_at: Some(at),
+            ..issued
+        })
+    );
+}
+
+/// Two issuers whose sessions and tokens share the same hashes: neither can find, end,
+/// consume, rotate or revoke the other's, and the owner's records are left as they were.
+pub async fn flow_records_of_one_issuer_are_invisible_to_another(store: Arc<dyn Store>) {
+    let (a, scope_a) = create_issuer(&*store, "tenant-a").await;
+    let (b, scope_b) = create_issuer(&*store, "tenant-b").await;
+    let (user_a, client_a) = user_and_client(&*store, &a).await;
+    let (user_b, client_b) = user_and_client(&*store, &b).await;
+    let h = [5; 32];
+
+    let pending = interaction(a.id, client_a.id, T0.plus_seconds(60));
+    store
+        .interactions()
+        .create(scope_a, &pending)
+        .await
+        .unwrap();
+    let session_a = session(a.id, user_a.id, h);
+    let session_b = session(b.id, user_b.id, h);
+    for (scope, s) in [(scope_a, &session_a), (scope_b, &session_b)] {
+        store
+            .sessions()
+            .create(scope, s, &event("session.created", s.id))
+            .await
+            .unwrap();
+    }
+    store
+        .sessions()
+        .add_client(scope_a, session_a.id, client_a.id)
+        .await
+        .unwrap();
+    let grant_a = grant(a.id, user_a.id, client_a.id, &["openid"]);
+    store
+        .grants()
+        .save(scope_a, &grant_a, &event("grant.saved", grant_a.id))
+        .await
+        .unwrap();
+    let family_a = family(a.id, user_a.id, client_a.id);
+    let refresh_a = refresh(&family_a, h, T0.plus_seconds(600));
+    store
+        .tokens()
+        .create_family(scope_a, &family_a, Some(&refresh_a))
+        .await
+        .unwrap();
+    let access_a = access(a.id, client_a.id, Some(family_a.id), h);
+    store
+        .tokens()
+        .create_access(scope_a, &access_a)
+        .await
+        .unwrap();
+    let events_b = event_types(&*store, scope_b).await;
+
+    // Reads through B find nothing of A's (B's own session with the same hash is B's).
+    assert_eq!(
+        store
+            .interactions()
+            .find(scope_b, pending.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.sessions().find(scope_b, session_a.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.sessions().find_by_secret(scope_b, &h).await.unwrap(),
+        Some(session_b.clone())
+    );
+    assert!(
+        store
+            .sessions()
+            .list_by_user(scope_b, user_a.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .sessions()
+            .list_clients(scope_b, session_a.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .grants()
+            .find(scope_b, user_a.id, client_a.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .grants()
+            .list_by_user(scope_b, user_a.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .tokens()
+            .find_family(scope_b, family_a.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.tokens().find_refresh(scope_b, &h).await.unwrap(),
+        None
+    );
+    assert_eq!(store.tokens().find_access(scope_b, &h).await.unwrap(), None);
+
+    // Writes through B change nothing of A's.
+    let mut hijack = pending.clone();
+    hijack.user_id = Some(user_a.id);
+    assert!(matches!(
+        store.interactions().update(scope_b, &hijack).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.interactions().consume(scope_b, pending.id, T0).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .sessions()
+            .add_client(scope_b, session_a.id, client_b.id)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .sessions()
+            .add_client(scope_b, session_b.id, client_a.id)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .sessions()
+            .end(
+                scope_b,
+                session_a.id,
+                T0,
+                &event("session.ended", session_a.id)
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .grants()
+            .delete(
+                scope_b,
+                user_a.id,
+                client_a.id,
+                T0,
+                &event("grant.deleted", grant_a.id)
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.tokens().revoke_family(scope_b, family_a.id, T0).await,
+        Err(StoreError::NotFound)
+    ));
+    let next = refresh(&family_a, [6; 32], T0.plus_seconds(600));
+    assert!(matches!(
+        store.tokens().rotate_refresh(scope_b, &h, &next, T0).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(!store.tokens().revoke_access(scope_b, &h, T0).await.unwrap());
+    assert_eq!(event_types(&*store, scope_b).await, events_b);
+
+    assert_eq!(
+        store
+            .interactions()
+            .find(scope_a, pending.id)
+            .await
+            .unwrap(),
+        Some(pending)
+    );
+    assert_eq!(
+        store.sessions().find(scope_a, session_a.id).await.unwrap(),
+        Some(session_a.clone())
+    );
+    assert_eq!(
+        store
+            .sessions()
+            .list_clients(scope_a, session_a.id)
+            .await
+            .unwrap(),
+        vec![client_a.id]
+    );
+    assert_eq!(
+        store
+            .grants()
+            .find(scope_a, user_a.id, client_a.id)
+            .await
+            .unwrap(),
+        Some(grant_a)
+    );
+    assert_eq!(
+        store
+            .tokens()
+            .find_family(scope_a, family_a.id)
+            .await
+            .unwrap(),
+        Some(family_a.clone())
+    );
+    assert_eq!(
+        store.tokens().find_refresh(scope_a, &h).await.unwrap(),
+        Some(refresh_a)
+    );
+    assert_eq!(
+        store.tokens().find_access(scope_a, &h).await.unwrap(),
+        Some(access_a)
+    );
+    // And A's token still rotates in A.
+    assert_eq!(
+        store
+            .tokens()
+            .rotate_refresh(scope_a, &h, &next, T0)
+            .await
+            .unwrap(),
+        Rotation::Rotated(family_a)
+    );
+}
+
+/// Deleting a client removes its interactions, consents, families (with their tokens) and
+/// its place in sessions; deleting a user removes their sessions, consents, interactions and
+/// families; deleting the issuer removes what is left.
+pub async fn deleting_a_user_or_a_client_removes_their_flow_records(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (u, doomed) = user_and_client(&*store, &acme).await;
+    let kept = another_client(&*store, &acme, "Kept").await;
+
+    let s = session(acme.id, u.id, [1; 32]);
+    store
+        .sessions()
+        .create(scope, &s, &event("session.created", s.id))
+        .await
+        .unwrap();
+    let mut families = Vec::new();
+    for (i, c) in [&doomed, &kept].into_iter().enumerate() {
+        let n = u8::try_from(i).unwrap() * 10;
+        store
+            .sessions()
+            .add_client(scope, s.id, c.id)
+            .await
+            .unwrap();
+        let g = grant(acme.id, u.id, c.id, &["openid"]);
+        store
+            .grants()
+            .save(scope, &g, &event("grant.saved", g.id))
+            .await
+            .unwrap();
+        let f = family(acme.id, u.id, c.id);
+        store
+            .tokens()
+            .create_family(
+                scope,
+                &f,
+                Some(&refresh(&f, [n + 1; 32], T0.plus_seconds(60))),
+            )
+            .await
+            .unwrap();
+        store
+            .tokens()
+            .create_access(scope, &access(acme.id, c.id, Some(f.id), [n + 2; 32]))
+            .await
+            .unwrap();
+        store
+            .tokens()
+            .create_access(scope, &access(acme.id, c.id, None, [n + 3; 32]))
+            .await
+            .unwrap();
+        families.push(f);
+    }
+    let with_user = Interaction {
+        user_id: Some(u.id),
+        ..interaction(acme.id, doomed.id, T0.plus_seconds(60))
+    };
+    let of_user = Interaction {
+        user_id: Some(u.id),
+        ..interaction(acme.id, kept.id, T0.plus_seconds(60))
+    };
+    let anonymous = interaction(acme.id, kept.id, T0.plus_seconds(60));
+    for i in [&with_user, &of_user, &anonymous] {
+        store.interactions().create(scope, i).await.unwrap();
+    }
+
+    store
+        .clients()
+        .delete(scope, doomed.id, None, &event("client.deleted", doomed.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .interactions()
+            .find(scope, with_user.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.grants().find(scope, u.id, doomed.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .tokens()
+            .find_family(scope, families[0].id)
+            .await
+            .unwrap(),
+        None
+    );
+    for secret in [1, 2, 3] {
+        assert_eq!(
+            store
+                .tokens()
+                .find_refresh(scope, &[secret; 32])
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .tokens()
+                .find_access(scope, &[secret; 32])
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    assert_eq!(
+        store.sessions().list_clients(scope, s.id).await.unwrap(),
+        vec![kept.id]
+    );
+    assert!(
+        store
+            .grants()
+            .find(scope, u.id, kept.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .tokens()
+            .find_refresh(scope, &[11; 32])
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    store
+        .users()
+        .delete(scope, u.id, None, &event("user.deleted", u.id))
+        .await
+        .unwrap();
+    assert_eq!(store.sessions().find(scope, s.id).await.unwrap(), None);
+    assert!(
+        store
+            .sessions()
+            .list_by_user(scope, u.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .sessions()
+            .list_clients(scope, s.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .grants()
+            .list_by_user(scope, u.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .tokens()
+            .find_family(scope, families[1].id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.tokens().find_refresh(scope, &[11; 32]).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.tokens().find_access(scope, &[12; 32]).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.interactions().find(scope, of_user.id).await.unwrap(),
+        None
+    );
+    // Neither the user's nor the deleted client's: a client-credentials token and an
+    // interaction nobody has signed in to yet stay with their client.
+    assert!(
+        store
+            .tokens()
+            .find_access(scope, &[13; 32])
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .interactions()
+            .find(scope, anonymous.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    let (_, audit) = create_issuer(&*store, "audit").await;
+    store
+        .issuers()
+        .delete(acme.id, audit, &event("issuer.deleted", acme.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.tokens().find_access(scope, &[13; 32]).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .interactions()
+            .find(scope, anonymous.id)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// A ticket is found by kind and hash whether consumed or not, and only in its issuer.
+pub async fn a_ticket_is_found_consumed_or_not(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (_, other) = create_issuer(&*store, "other").await;
+    let code = ticket(acme.id, [3; 32], T0.plus_seconds(60));
+    store.tickets().create(scope, &code).await.unwrap();
+    let find = |scope, kind| {
+        let store = store.clone();
+        async move { store.tickets().find(scope, kind, &[3; 32]).await.unwrap() }
+    };
+    assert_eq!(
+        find(scope, TicketKind::AuthorizationCode).await,
+        Some(code.clone())
+    );
+    assert_eq!(find(scope, TicketKind::PasswordReset).await, None);
+    assert_eq!(find(other, TicketKind::AuthorizationCode).await, None);
+    store
+        .tickets()
+        .consume(scope, TicketKind::AuthorizationCode, &[3; 32], T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        find(scope, TicketKind::AuthorizationCode).await,
+        Some(Ticket {
+            consumed_at: Some(T0),
+            ..code
+        })
     );
 }

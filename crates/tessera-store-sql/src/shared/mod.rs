@@ -9,8 +9,9 @@ use sqlx::Pool;
 use tessera_model::{ChainFields, GENESIS_HASH, IssuerId, NewEvent};
 use tessera_store::chain::chain_hash;
 use tessera_store::{
-    Backend, ClientRepo, EventRepo, IdempotencyRepo, IssuerRepo, IssuerScope, KeyRepo,
-    SchemaStatus, Store, StoreError, TicketRepo, UserRepo, WebhookRepo,
+    Backend, ClientRepo, EventRepo, GrantRepo, IdempotencyRepo, InteractionRepo, IssuerRepo,
+    IssuerScope, KeyRepo, SchemaStatus, SessionRepo, Store, StoreError, TicketRepo, TokenRepo,
+    UserRepo, WebhookRepo,
 };
 use uuid::Uuid;
 
@@ -21,10 +22,14 @@ use crate::error::map;
 mod rows;
 mod clients;
 mod events;
+mod grants;
 mod idempotency;
+mod interactions;
 mod issuers;
 mod keys;
+mod sessions;
 mod tickets;
+mod tokens;
 mod users;
 mod webhooks;
 
@@ -300,6 +305,18 @@ impl Store for SqlStore {
         self
     }
     fn webhooks(&self) -> &dyn WebhookRepo {
+        self
+    }
+    fn interactions(&self) -> &dyn InteractionRepo {
+        self
+    }
+    fn sessions(&self) -> &dyn SessionRepo {
+        self
+    }
+    fn grants(&self) -> &dyn GrantRepo {
+        self
+    }
+    fn tokens(&self) -> &dyn TokenRepo {
         self
     }
 }

@@ -3,9 +3,10 @@
 
 use sqlx::FromRow;
 use tessera_model::{
-    Actor, Client, ClientId, ClientType, Email, Event, EventId, Issuer, IssuerId, IssuerSettings,
-    IssuerSlug, KeyAlgorithm, KeyId, KeyState, SigningKey, SignupPolicy, Ticket, TicketId,
-    TicketKind, UnixTime, User, UserId, Webhook, WebhookId,
+    Actor, Client, ClientId, ClientType, Email, Event, EventId, FamilyId, Grant, GrantId,
+    Interaction, InteractionId, Issuer, IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm, KeyId,
+    KeyState, OpaqueAccessToken, RefreshToken, Session, SessionId, SigningKey, SignupPolicy,
+    Ticket, TicketId, TicketKind, TokenFamily, UnixTime, User, UserId, Webhook, WebhookId,
 };
 use tessera_store::StoreError;
 use uuid::Uuid;
@@ -351,6 +352,223 @@ impl TryFrom<WebhookRow> for Webhook {
             created_at: UnixTime(row.created_at),
             updated_at: UnixTime(row.updated_at),
             revision: row.revision,
+        })
+    }
+}
+
+macro_rules! interaction_columns {
+    () => {
+        "id, issuer_id, client_id, browser_hash, request, user_id, auth_time, amr, created_at, \
+     expires_at, revision"
+    };
+}
+
+#[derive(FromRow)]
+pub(super) struct InteractionRow {
+    id: Uuid,
+    issuer_id: Uuid,
+    client_id: Uuid,
+    browser_hash: Vec<u8>,
+    request: String,
+    user_id: Option<Uuid>,
+    auth_time: Option<i64>,
+    amr: String,
+    created_at: i64,
+    expires_at: i64,
+    revision: i64,
+}
+
+impl TryFrom<InteractionRow> for Interaction {
+    type Error = StoreError;
+    fn try_from(row: InteractionRow) -> Result<Self, StoreError> {
+        Ok(Interaction {
+            id: InteractionId::from_uuid(row.id),
+            issuer_id: IssuerId::from_uuid(row.issuer_id),
+            client_id: ClientId::from_uuid(row.client_id),
+            browser_hash: hash32(row.browser_hash, "interaction browser hash")?,
+            request: parse_json(&row.request, "interaction request")?,
+            user_id: row.user_id.map(UserId::from_uuid),
+            auth_time: row.auth_time.map(UnixTime),
+            amr: parse_list(&row.amr, "interaction amr")?,
+            created_at: UnixTime(row.created_at),
+            expires_at: UnixTime(row.expires_at),
+            revision: row.revision,
+        })
+    }
+}
+
+macro_rules! session_columns {
+    () => {
+        "id, issuer_id, user_id, secret_hash, auth_time, amr, acr, created_at, expires_at, \
+     ended_at"
+    };
+}
+
+#[derive(FromRow)]
+pub(super) struct SessionRow {
+    id: Uuid,
+    issuer_id: Uuid,
+    user_id: Uuid,
+    secret_hash: Vec<u8>,
+    auth_time: i64,
+    amr: String,
+    acr: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+    ended_at: Option<i64>,
+}
+
+impl TryFrom<SessionRow> for Session {
+    type Error = StoreError;
+    fn try_from(row: SessionRow) -> Result<Self, StoreError> {
+        Ok(Session {
+            id: SessionId::from_uuid(row.id),
+            issuer_id: IssuerId::from_uuid(row.issuer_id),
+            user_id: UserId::from_uuid(row.user_id),
+            secret_hash: hash32(row.secret_hash, "session secret hash")?,
+            auth_time: UnixTime(row.auth_time),
+            amr: parse_list(&row.amr, "session amr")?,
+            acr: row.acr,
+            created_at: UnixTime(row.created_at),
+            expires_at: UnixTime(row.expires_at),
+            ended_at: row.ended_at.map(UnixTime),
+        })
+    }
+}
+
+macro_rules! grant_columns {
+    () => {
+        "id, issuer_id, user_id, client_id, scopes, created_at, updated_at"
+    };
+}
+
+#[derive(FromRow)]
+pub(super) struct GrantRow {
+    id: Uuid,
+    issuer_id: Uuid,
+    user_id: Uuid,
+    client_id: Uuid,
+    scopes: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<GrantRow> for Grant {
+    type Error = StoreError;
+    fn try_from(row: GrantRow) -> Result<Self, StoreError> {
+        Ok(Grant {
+            id: GrantId::from_uuid(row.id),
+            issuer_id: IssuerId::from_uuid(row.issuer_id),
+            user_id: UserId::from_uuid(row.user_id),
+            client_id: ClientId::from_uuid(row.client_id),
+            scopes: parse_list(&row.scopes, "grant scopes")?,
+            created_at: UnixTime(row.created_at),
+            updated_at: UnixTime(row.updated_at),
+        })
+    }
+}
+
+macro_rules! family_columns {
+    () => {
+        "id, issuer_id, client_id, user_id, session_id, scopes, auth_time, amr, acr, \
+     created_at, expires_at, revoked_at"
+    };
+}
+
+#[derive(FromRow)]
+pub(super) struct FamilyRow {
+    id: Uuid,
+    issuer_id: Uuid,
+    client_id: Uuid,
+    user_id: Uuid,
+    session_id: Option<Uuid>,
+    scopes: String,
+    auth_time: i64,
+    amr: String,
+    acr: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl TryFrom<FamilyRow> for TokenFamily {
+    type Error = StoreError;
+    fn try_from(row: FamilyRow) -> Result<Self, StoreError> {
+        Ok(TokenFamily {
+            id: FamilyId::from_uuid(row.id),
+            issuer_id: IssuerId::from_uuid(row.issuer_id),
+            client_id: ClientId::from_uuid(row.client_id),
+            user_id: UserId::from_uuid(row.user_id),
+            session_id: row.session_id.map(SessionId::from_uuid),
+            scopes: parse_list(&row.scopes, "token family scopes")?,
+            auth_time: UnixTime(row.auth_time),
+            amr: parse_list(&row.amr, "token family amr")?,
+            acr: row.acr,
+            created_at: UnixTime(row.created_at),
+            expires_at: UnixTime(row.expires_at),
+            revoked_at: row.revoked_at.map(UnixTime),
+        })
+    }
+}
+
+macro_rules! refresh_columns {
+    () => {
+        "secret_hash, issuer_id, family_id, created_at, expires_at, used_at"
+    };
+}
+
+#[derive(FromRow)]
+pub(super) struct RefreshRow {
+    secret_hash: Vec<u8>,
+    issuer_id: Uuid,
+    family_id: Uuid,
+    created_at: i64,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+impl TryFrom<RefreshRow> for RefreshToken {
+    type Error = StoreError;
+    fn try_from(row: RefreshRow) -> Result<Self, StoreError> {
+        Ok(RefreshToken {
+            secret_hash: hash32(row.secret_hash, "refresh token hash")?,
+            issuer_id: IssuerId::from_uuid(row.issuer_id),
+            family_id: FamilyId::from_uuid(row.family_id),
+            created_at: UnixTime(row.created_at),
+            expires_at: UnixTime(row.expires_at),
+            used_at: row.used_at.map(UnixTime),
+        })
+    }
+}
+
+macro_rules! access_columns {
+    () => {
+        "secret_hash, issuer_id, family_id, client_id, claims, expires_at, revoked_at"
+    };
+}
+
+#[derive(FromRow)]
+pub(super) struct AccessRow {
+    secret_hash: Vec<u8>,
+    issuer_id: Uuid,
+    family_id: Option<Uuid>,
+    client_id: Uuid,
+    claims: String,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl TryFrom<AccessRow> for OpaqueAccessToken {
+    type Error = StoreError;
+    fn try_from(row: AccessRow) -> Result<Self, StoreError> {
+        Ok(OpaqueAccessToken {
+            secret_hash: hash32(row.secret_hash, "access token hash")?,
+            issuer_id: IssuerId::from_uuid(row.issuer_id),
+            family_id: row.family_id.map(FamilyId::from_uuid),
+            client_id: ClientId::from_uuid(row.client_id),
+            claims: parse_json(&row.claims, "access token claims")?,
+            expires_at: UnixTime(row.expires_at),
+            revoked_at: row.revoked_at.map(UnixTime),
         })
     }
 }

@@ -1,5 +1,7 @@
 //! Single-use tickets. `consume` is one conditional `UPDATE … RETURNING`: the database decides
 //! the one winner (ARCHITECTURE.md invariant 6); the follow-up read only explains a loss.
+//! `find` reads a ticket in any state, so that a replayed code can be acted on (its family
+//! revoked).
 
 use async_trait::async_trait;
 use tessera_model::{Ticket, TicketKind, UnixTime};
@@ -70,5 +72,25 @@ impl TicketRepo for SqlStore {
             Some(Some(_)) => Err(StoreError::AlreadyConsumed),
             _ => Err(StoreError::NotFound),
         }
+    }
+
+    async fn find(
+        &self,
+        scope: IssuerScope,
+        kind: TicketKind,
+        secret_hash: &[u8; 32],
+    ) -> Result<Option<Ticket>, StoreError> {
+        let row: Option<TicketRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            ticket_columns!(),
+            " FROM tickets WHERE issuer_id = $1 AND kind = $2 AND secret_hash = $3"
+        ))
+        .bind(scope.issuer_id().as_uuid())
+        .bind(kind.as_str())
+        .bind(secret_hash.to_vec())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(|e| map("ticket", e))?;
+        row.map(Ticket::try_from).transpose()
     }
 }
