@@ -6,7 +6,17 @@
 //! current, and a new next is made; a previous key is retired only once every token it can
 //! have signed has expired (it has been previous for longer than the issuer's longest token
 //! lifetime), so rotating twice in a row never invalidates a live token. An issuer gets its first keys (current and
-//! next, ES256) when it first needs one: creating an issuer costs nothing until it is used.
+//! next) when it first needs one: creating an issuer costs nothing until it is used.
+//!
+//! **Algorithms.** A key is made with the algorithm the issuer's settings name at that moment
+//! (`settings.signing_algorithm()`: ES256, the default, RS256 or EdDSA) and keeps it for life.
+//! Changing the setting therefore touches no existing key: it takes effect at the next
+//! rotation, whose new `next` key has the new algorithm, and that key signs from the rotation
+//! after. Two rotations, then, from the change to the first token signed with the new
+//! algorithm, with the key published in between, as for any new key; meanwhile the JWKS holds
+//! keys of both algorithms, each with its `alg`, and verification takes each token's `alg`
+//! only from the key its `kid` names. An RSA key takes a tenth of a second or more to make, so
+//! keys are made on the blocking pool, never on an async worker.
 //!
 //! Private keys are stored sealed with the master key, bound to their key id. Parsed keys are
 //! cached per node (`KeyCache`), so the token endpoint neither reads the database nor parses a
@@ -21,6 +31,7 @@ use tessera_crypto::jws::{Algorithm, Signer, VerifyingKey};
 use tessera_model::{Actor, Issuer, IssuerId, KeyAlgorithm, KeyId, KeyState, NewEvent, SigningKey};
 use tessera_store::IssuerScope;
 
+use crate::users::shutting_down;
 use crate::{Core, CoreError};
 
 /// Parsed keys per issuer, on this node.
@@ -77,13 +88,25 @@ fn sealing_purpose(id: KeyId) -> Vec<u8> {
     format!("tessera/signing-key/{id}").into_bytes()
 }
 
-fn jws_algorithm(algorithm: KeyAlgorithm) -> Result<Algorithm, CoreError> {
+fn jws_algorithm(algorithm: KeyAlgorithm) -> Algorithm {
     match algorithm {
-        KeyAlgorithm::Es256 => Ok(Algorithm::Es256),
-        other => Err(CoreError::Invalid(format!(
-            "signing with {} is not supported yet",
-            other.as_str()
-        ))),
+        KeyAlgorithm::Es256 => Algorithm::Es256,
+        KeyAlgorithm::Rs256 => Algorithm::Rs256,
+        KeyAlgorithm::EdDsa => Algorithm::EdDsa,
+    }
+}
+
+/// Makes a key pair on the blocking pool (an RSA key takes 100 ms or more) and returns its
+/// public JWK and its PKCS#8 document.
+async fn generate_key(algorithm: Algorithm, kid: String) -> Result<(Value, Vec<u8>), CoreError> {
+    let generated = tokio::task::spawn_blocking(move || {
+        Signer::generate(algorithm, &kid).map(|(signer, pkcs8)| (signer.public_jwk(), pkcs8))
+    })
+    .await;
+    match generated {
+        Ok(key) => key.map_err(|e| CoreError::Invalid(e.to_string())),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(shutting_down(Box::new(e))),
     }
 }
 
@@ -178,16 +201,16 @@ impl Core {
 
     async fn create_key(&self, issuer: &Issuer, state: KeyState) -> Result<SigningKey, CoreError> {
         let id = KeyId::new();
-        let algorithm = KeyAlgorithm::Es256;
-        let (signer, pkcs8) = Signer::generate(jws_algorithm(algorithm)?, &id.to_string())
-            .map_err(|e| CoreError::Invalid(e.to_string()))?;
+        // The setting as it is now; see the module docs on changing it.
+        let algorithm = issuer.settings.signing_algorithm();
+        let (public_jwk, pkcs8) = generate_key(jws_algorithm(algorithm), id.to_string()).await?;
         let now = self.clock.now();
         let key = SigningKey {
             id,
             issuer_id: issuer.id,
             algorithm,
             state,
-            public_jwk: signer.public_jwk().to_string(),
+            public_jwk: public_jwk.to_string(),
             private_key_sealed: self.master_key.seal(&sealing_purpose(id), &pkcs8),
             created_at: now,
             updated_at: now,
@@ -216,7 +239,7 @@ impl Core {
                 .open(&sealing_purpose(key.id), &key.private_key_sealed)
                 .map_err(|_| CoreError::MasterKeyMismatch)?;
             let signer =
-                Signer::from_pkcs8(jws_algorithm(key.algorithm)?, &key.id.to_string(), &pkcs8)
+                Signer::from_pkcs8(jws_algorithm(key.algorithm), &key.id.to_string(), &pkcs8)
                     .map_err(|e| CoreError::Invalid(e.to_string()))?;
             verifying.push(signer.verifying_key());
             jwks.push(signer.public_jwk());
@@ -239,12 +262,172 @@ impl Core {
 mod tests {
     use std::sync::Arc;
 
+    use serde_json::{Value, json};
     use tessera_crypto::MasterKey;
     use tessera_crypto::jws::verify;
-    use tessera_model::{Actor, FixedClock, KeyState, UnixTime};
+    use tessera_model::{Actor, FixedClock, Issuer, KeyAlgorithm, KeyState, NewEvent, UnixTime};
+    use tessera_oauth::{ClientAuth, TokenRequest};
     use tessera_store::IssuerScope;
 
     use crate::Core;
+
+    /// Stores the issuer with another signing algorithm, as a settings change would.
+    async fn set_signing_algorithm(
+        core: &Core,
+        issuer: &Issuer,
+        algorithm: KeyAlgorithm,
+    ) -> Issuer {
+        let mut changed = issuer.clone();
+        changed.settings = issuer.settings.clone().with_signing_algorithm(algorithm);
+        let event = NewEvent::new(
+            "issuer.updated",
+            issuer.id,
+            Actor::System,
+            json!({ "fields": ["settings.signing_algorithm"] }),
+            core.clock.now(),
+        );
+        core.store.issuers().update(&changed, &event).await.unwrap()
+    }
+
+    /// RFC 7517 §4 and RFC 7518 §6: every published key names its type, algorithm, use and id,
+    /// and carries no private member.
+    fn assert_jwks_complete(jwks: &Value) {
+        let keys = jwks["keys"].as_array().unwrap();
+        assert!(!keys.is_empty());
+        for key in keys {
+            let expected_kty = match key["alg"].as_str().unwrap() {
+                "ES256" => "EC",
+                "RS256" => "RSA",
+                "EdDSA" => "OKP",
+                other => panic!("unexpected alg {other}"),
+            };
+            assert_eq!(key["kty"], expected_kty, "{key}");
+            assert_eq!(key["use"], "sig", "{key}");
+            assert!(
+                key["kid"].as_str().is_some_and(|kid| !kid.is_empty()),
+                "{key}"
+            );
+            for private in ["d", "p", "q", "dp", "dq", "qi"] {
+                assert!(key.get(private).is_none(), "{key}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_issuer_signs_with_the_algorithm_its_settings_name() {
+        for algorithm in [KeyAlgorithm::Rs256, KeyAlgorithm::EdDsa] {
+            let db = tessera_store_sql::testing::fresh_store().await;
+            let core = Core::new(
+                db.store.clone(),
+                Arc::new(FixedClock::at(UnixTime(1_750_000_000))),
+                MasterKey::generate(),
+                crate::TEST_URL,
+            );
+            let builtin = core.ensure_builtin_issuers().await.unwrap();
+            let system = set_signing_algorithm(&core, &builtin.system, algorithm).await;
+
+            let keys = core.issuer_keys(&system).await.unwrap();
+            assert_eq!(keys.signer().algorithm().as_str(), algorithm.as_str());
+            assert_jwks_complete(keys.jwks());
+            assert!(
+                keys.jwks()["keys"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|k| k["alg"] == algorithm.as_str()),
+                "current and next both have the setting's algorithm"
+            );
+            let stored = core.list_keys(&system).await.unwrap();
+            assert!(stored.iter().all(|k| k.algorithm == algorithm));
+
+            // A real token from the token endpoint, accepted by the Core API.
+            let credential = core.create_admin_credential("ci", &[]).await.unwrap();
+            let auth = ClientAuth::Basic {
+                client_id: credential.client_id.to_string(),
+                client_secret: credential.client_secret.expose().to_owned(),
+            };
+            let response = core
+                .token(
+                    &system,
+                    &auth,
+                    TokenRequest::ClientCredentials { scope: None },
+                )
+                .await
+                .unwrap();
+            let verified = verify(&response.access_token, keys.verifying_keys()).unwrap();
+            assert_eq!(verified.header["alg"], algorithm.as_str());
+            assert_eq!(verified.header["kid"], keys.signer().kid());
+            core.authenticate_core_token(&response.access_token)
+                .await
+                .expect("the Core API accepts the token");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_changed_algorithm_signs_from_the_second_rotation_on() {
+        let db = tessera_store_sql::testing::fresh_store().await;
+        let core = Core::new(
+            db.store.clone(),
+            Arc::new(FixedClock::at(UnixTime(1_750_000_000))),
+            MasterKey::generate(),
+            crate::TEST_URL,
+        );
+        let issuer = core.ensure_builtin_issuers().await.unwrap().default;
+        let es256 = core.issuer_keys(&issuer).await.unwrap();
+        assert_eq!(es256.signer().algorithm().as_str(), "ES256");
+        let es256_token = es256.signer().sign("JWT", &json!({"n": 1})).unwrap();
+
+        let issuer = set_signing_algorithm(&core, &issuer, KeyAlgorithm::Rs256).await;
+        assert_eq!(
+            core.issuer_keys(&issuer)
+                .await
+                .unwrap()
+                .signer()
+                .algorithm()
+                .as_str(),
+            "ES256",
+            "the setting changes no existing key"
+        );
+
+        core.rotate_keys(&issuer, Actor::System).await.unwrap();
+        let first = core.issuer_keys(&issuer).await.unwrap();
+        assert_eq!(
+            first.signer().algorithm().as_str(),
+            "ES256",
+            "the next key made before the change signs now"
+        );
+        let stored = core.list_keys(&issuer).await.unwrap();
+        let next = stored.iter().find(|k| k.state == KeyState::Next).unwrap();
+        assert_eq!(
+            next.algorithm,
+            KeyAlgorithm::Rs256,
+            "the new next key uses the setting"
+        );
+        assert_jwks_complete(first.jwks());
+        assert!(
+            first.jwks()["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["kid"] == next.id.to_string().as_str() && k["kty"] == "RSA"),
+            "the RS256 key is published before it signs"
+        );
+
+        core.rotate_keys(&issuer, Actor::System).await.unwrap();
+        let second = core.issuer_keys(&issuer).await.unwrap();
+        assert_eq!(second.signer().algorithm().as_str(), "RS256");
+        assert_eq!(second.signer().kid(), next.id.to_string());
+        assert_jwks_complete(second.jwks());
+        let rs256_token = second.signer().sign("JWT", &json!({"n": 2})).unwrap();
+        assert_eq!(
+            verify(&rs256_token, second.verifying_keys())
+                .unwrap()
+                .header["alg"],
+            "RS256"
+        );
+        verify(&es256_token, second.verifying_keys())
+            .expect("tokens of the ES256 keys still verify while they may be alive");
+    }
 
     #[tokio::test]
     async fn keys_are_made_on_first_use_and_rotation_publishes_the_next_key_before_it_signs() {

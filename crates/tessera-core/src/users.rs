@@ -189,7 +189,7 @@ impl PasswordPool {
 
 /// The semaphore is never closed and blocking tasks are cancelled only when the runtime shuts
 /// down: either way this node is going away, and the request may be retried elsewhere.
-fn shutting_down(cause: Box<dyn std::error::Error + Send + Sync>) -> CoreError {
+pub(crate) fn shutting_down(cause: Box<dyn std::error::Error + Send + Sync>) -> CoreError {
     CoreError::Store(StoreError::Unavailable(cause))
 }
 
