@@ -304,6 +304,11 @@ impl VerifyingKey {
     pub fn kid(&self) -> &str {
         &self.kid
     }
+
+    /// The algorithm tokens of this key are signed with.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
 }
 
 /// A token whose signature verified.

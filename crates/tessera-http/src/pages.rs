@@ -162,7 +162,7 @@ pub(crate) fn set_cookie(
     if value.is_none() {
         cookie.make_removal();
     }
-    if let Ok(header) = HeaderValue::from_str(&cookie.encoded().to_string()) {
+    if let Ok(header) = HeaderValue::from_str(&cookie.to_string()) {
         response.headers_mut().append(header::SET_COOKIE, header);
     }
 }
