@@ -130,6 +130,7 @@ run_suites() {
   . "$dir/fixtures.env"
   set +a
 
+  local failed_before=${#failures[@]}
   step "[$label] authlib (python)"
   (cd python && "$VENV/bin/python" -m pytest -q -p no:cacheprovider test_authlib.py) ||
     failures+=("$label: authlib")
@@ -138,6 +139,11 @@ run_suites() {
   (cd node && node --test --test-reporter=spec test.mjs) || failures+=("$label: openid-client")
 
   stop_server
+  if [ ${#failures[@]} -gt "$failed_before" ]; then
+    # The temporary folder goes away on exit: show what the server said while it can.
+    echo "[$label] server errors (last 40):" >&2
+    grep -E "ERROR|WARN|panicked" "$dir/server.log" | tail -n 40 >&2 || true
+  fi
   if grep -q "panicked" "$dir/server.log"; then
     echo "the server panicked:" >&2
     grep -A5 panicked "$dir/server.log" >&2
