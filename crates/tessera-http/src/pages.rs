@@ -355,15 +355,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_template_parses() {
-        for name in [
-            "layout.html",
-            "login.html",
-            "consent.html",
-            "error.html",
-            "logout.html",
-        ] {
-            assert!(TEMPLATES.get_template(name).is_ok(), "{name}");
+    fn every_page_renders_and_escapes_what_it_shows() {
+        let hostile = "<script>alert(1)</script>";
+        for name in ["login.html", "consent.html", "error.html", "logout.html"] {
+            let html = TEMPLATES
+                .get_template(name)
+                .and_then(|t| {
+                    t.render(context! {
+                        issuer_name => hostile, client_name => hostile, message => hostile,
+                        csrf => "c", action => "/a", scopes => vec![hostile], code => "x",
+                        fields => vec![("state", hostile)], username => hostile,
+                    })
+                })
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(html.contains("&lt;script&gt;"), "{name}");
+            assert!(!html.contains(hostile), "{name}");
         }
     }
 
