@@ -476,11 +476,14 @@ impl Core {
             json!({ "changed": changed }),
             now,
         );
-        self.store
+        let updated = self
+            .store
             .clients()
             .update(IssuerScope::of(issuer), &client, &event)
             .await
-            .map_err(not_found_as_core)
+            .map_err(not_found_as_core)?;
+        self.forget_client(issuer.id, updated.id);
+        Ok(updated)
     }
 
     /// Deletes a client; its tokens stop being issued at once. With `expected_revision`,
@@ -504,7 +507,9 @@ impl Core {
             .clients()
             .delete(IssuerScope::of(issuer), id, expected_revision, &event)
             .await
-            .map_err(not_found_as_core)
+            .map_err(not_found_as_core)?;
+        self.forget_client(issuer.id, id);
+        Ok(())
     }
 
     /// Gives a confidential client a new secret, returned once; the old one stops working at
@@ -532,6 +537,7 @@ impl Core {
             .update(IssuerScope::of(issuer), &client, &event)
             .await
             .map_err(not_found_as_core)?;
+        self.forget_client(issuer.id, client.id);
         Ok(RegisteredClient {
             client,
             client_secret: Some(secret),

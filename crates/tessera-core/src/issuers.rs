@@ -258,7 +258,9 @@ impl Core {
             json!({ "fields": fields }),
             changed.updated_at,
         );
-        Ok(self.store.issuers().update(&changed, &event).await?)
+        let updated = self.store.issuers().update(&changed, &event).await?;
+        self.forget_issuer(issuer.id);
+        Ok(updated)
     }
 
     /// Deletes an issuer and everything it owns. The event is kept in the `system` trail.
@@ -297,6 +299,7 @@ impl Core {
                 other => other.into(),
             })?;
         self.keys.forget(issuer.id);
+        self.forget_issuer(issuer.id);
         Ok(())
     }
 }

@@ -14,6 +14,7 @@ use tessera_store::{Store, StoreError};
 pub mod admin;
 pub mod authorize;
 pub mod bootstrap;
+mod cache;
 pub mod clients;
 pub mod end_session;
 pub mod events;
@@ -70,6 +71,12 @@ pub struct Core {
     /// Where clients reach the installation, without a trailing slash.
     public_url: Arc<str>,
     keys: Arc<keys::KeyCache>,
+    /// Issuers by slug, on this node.
+    issuers_by_slug: Arc<cache::Cache<tessera_model::IssuerSlug, Issuer>>,
+    /// Clients by issuer and id, on this node.
+    clients: Arc<
+        cache::Cache<(tessera_model::IssuerId, tessera_model::ClientId), tessera_model::Client>,
+    >,
     /// Runs password hashing off the async workers, a bounded number at once.
     passwords: users::PasswordPool,
     /// Whether webhooks may target loopback, private and link-local addresses
@@ -108,6 +115,8 @@ impl Core {
             master_key,
             public_url: public_url.trim_end_matches('/').into(),
             keys: Arc::default(),
+            issuers_by_slug: Arc::default(),
+            clients: Arc::default(),
             passwords: users::PasswordPool::sized_to_cpus(),
             allow_private_webhook_targets: false,
         }
@@ -124,9 +133,62 @@ impl Core {
     /// The issuer a URL's first path segment names, if any (an invalid slug names none).
     pub async fn find_issuer(&self, slug: &str) -> Result<Option<Issuer>, CoreError> {
         match tessera_model::IssuerSlug::parse(slug) {
-            Ok(slug) => Ok(self.store.issuers().find_by_slug(&slug).await?),
+            Ok(slug) => self.issuer_by_slug(&slug).await,
             Err(_) => Ok(None),
         }
+    }
+
+    /// An issuer by slug, from this node's cache when it was read recently.
+    pub(crate) async fn issuer_by_slug(
+        &self,
+        slug: &tessera_model::IssuerSlug,
+    ) -> Result<Option<Issuer>, CoreError> {
+        let now = self.clock.now();
+        if let Some(issuer) = self.issuers_by_slug.get(slug, now) {
+            return Ok(Some(issuer));
+        }
+        let found = self.store.issuers().find_by_slug(slug).await?;
+        if let Some(issuer) = &found {
+            self.issuers_by_slug.put(slug.clone(), issuer.clone(), now);
+        }
+        Ok(found)
+    }
+
+    /// A client of an issuer, from this node's cache when it was read recently.
+    pub(crate) async fn cached_client(
+        &self,
+        issuer: &Issuer,
+        id: tessera_model::ClientId,
+    ) -> Result<Option<tessera_model::Client>, CoreError> {
+        let now = self.clock.now();
+        if let Some(client) = self.clients.get(&(issuer.id, id), now) {
+            return Ok(Some(client));
+        }
+        let found = self
+            .store
+            .clients()
+            .find(tessera_store::IssuerScope::of(issuer), id)
+            .await?;
+        if let Some(client) = &found {
+            self.clients.put((issuer.id, id), client.clone(), now);
+        }
+        Ok(found)
+    }
+
+    /// Drops this node's cached copies of an issuer and its clients (it changed here).
+    pub(crate) fn forget_issuer(&self, issuer: tessera_model::IssuerId) {
+        self.issuers_by_slug
+            .forget_where(|_, cached| cached.id == issuer);
+        self.clients.forget_where(|(owner, _), _| *owner == issuer);
+    }
+
+    /// Drops this node's cached copy of a client (it changed here).
+    pub(crate) fn forget_client(
+        &self,
+        issuer: tessera_model::IssuerId,
+        client: tessera_model::ClientId,
+    ) {
+        self.clients.forget_where(|key, _| *key == (issuer, client));
     }
 
     /// An issuer's URL, its `iss`: `{public_url}/{slug}`.

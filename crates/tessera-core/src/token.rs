@@ -125,9 +125,7 @@ impl Core {
     ) -> Result<Client, OAuthError> {
         let id = ClientId::parse(auth.client_id()).map_err(|_| client_authentication_failed())?;
         let client = self
-            .store
-            .clients()
-            .find(IssuerScope::of(issuer), id)
+            .cached_client(issuer, id)
             .await
             .map_err(internal)?
             .ok_or_else(client_authentication_failed)?;
@@ -266,9 +264,7 @@ impl Core {
     pub async fn authenticate_core_token(&self, token: &str) -> Result<CoreCaller, OAuthError> {
         let invalid = || OAuthError::invalid_token("The access token is invalid or expired.");
         let system = self
-            .store
-            .issuers()
-            .find_by_slug(&IssuerSlug::system())
+            .issuer_by_slug(&IssuerSlug::system())
             .await
             .map_err(internal)?
             .ok_or_else(|| internal(CoreError::Store(StoreError::NotFound)))?;

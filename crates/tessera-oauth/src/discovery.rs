@@ -46,23 +46,14 @@ const PROTOCOL_CLAIMS: &[&str] = &[
 ];
 
 /// Client authentication methods at the token and revocation endpoints (RFC 7591 §2 names).
-const AUTH_METHODS: &[&str] = &[
-    "client_secret_basic",
-    "client_secret_post",
-    "private_key_jwt",
-    "none",
-];
+/// `private_key_jwt` joins when client assertions (RFC 7523) are verified; until then it is
+/// not advertised, and with it the `*_auth_signing_alg_values_supported` members, which only
+/// JWT-based client authentication uses.
+const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
 
 /// Client authentication methods at the introspection endpoint: only confidential clients and
 /// resource servers introspect (RFC 7662 §2.1 "the protected resource MUST also authenticate").
-const INTROSPECTION_AUTH_METHODS: &[&str] = &[
-    "client_secret_basic",
-    "client_secret_post",
-    "private_key_jwt",
-];
-
-/// JWS algorithms accepted for `private_key_jwt` client assertions (RFC 7523 §2.2).
-const AUTH_SIGNING_ALGORITHMS: &[&str] = &["ES256", "RS256", "EdDSA"];
+const INTROSPECTION_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post"];
 
 /// The metadata of one issuer.
 #[derive(Debug, Clone, Copy)]
@@ -131,18 +122,10 @@ impl ProviderMetadata<'_> {
             json!(["authorization_code", "refresh_token", "client_credentials"]),
         );
         put("token_endpoint_auth_methods_supported", json!(AUTH_METHODS));
-        put(
-            "token_endpoint_auth_signing_alg_values_supported",
-            json!(AUTH_SIGNING_ALGORITHMS),
-        );
         put("revocation_endpoint", self.endpoint(paths::REVOKE).into());
         put(
             "revocation_endpoint_auth_methods_supported",
             json!(AUTH_METHODS),
-        );
-        put(
-            "revocation_endpoint_auth_signing_alg_values_supported",
-            json!(AUTH_SIGNING_ALGORITHMS),
         );
         put(
             "introspection_endpoint",
@@ -151,10 +134,6 @@ impl ProviderMetadata<'_> {
         put(
             "introspection_endpoint_auth_methods_supported",
             json!(INTROSPECTION_AUTH_METHODS),
-        );
-        put(
-            "introspection_endpoint_auth_signing_alg_values_supported",
-            json!(AUTH_SIGNING_ALGORITHMS),
         );
         put("code_challenge_methods_supported", json!(["S256"]));
         // RFC 9207 §3: we send `iss` with every authorization response.
@@ -262,20 +241,11 @@ mod tests {
         );
         assert_eq!(
             document["token_endpoint_auth_methods_supported"],
-            json!([
-                "client_secret_basic",
-                "client_secret_post",
-                "private_key_jwt",
-                "none"
-            ])
+            json!(["client_secret_basic", "client_secret_post", "none"])
         );
         assert_eq!(
             document["introspection_endpoint_auth_methods_supported"],
-            json!([
-                "client_secret_basic",
-                "client_secret_post",
-                "private_key_jwt"
-            ])
+            json!(["client_secret_basic", "client_secret_post"])
         );
         assert_eq!(
             document["revocation_endpoint_auth_methods_supported"],
@@ -286,10 +256,9 @@ mod tests {
             "introspection_endpoint_auth_signing_alg_values_supported",
             "revocation_endpoint_auth_signing_alg_values_supported",
         ] {
-            assert_eq!(
-                document[member],
-                json!(["ES256", "RS256", "EdDSA"]),
-                "{member}"
+            assert!(
+                document.get(member).is_none(),
+                "{member}: no JWT client auth yet"
             );
         }
         assert_eq!(
