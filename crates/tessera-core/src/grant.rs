@@ -398,3 +398,212 @@ pub(crate) fn user_claims(user: &User, scope: &Scope) -> Map<String, Value> {
     }
     claims
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tessera_crypto::MasterKey;
+    use tessera_model::{Actor, ClientType, FixedClock, Issuer, UnixTime};
+    use tessera_oauth::{
+        AuthorizationDelivery, ClientAuth, ErrorCode, Form, OAuthError, TokenRequest, TokenResponse,
+    };
+
+    use crate::Core;
+    use crate::authorize::{
+        AuthorizeOutcome, CODE_LIFETIME, INTERACTION_LIFETIME, InteractionError, LoginOutcome, Next,
+    };
+    use crate::clients::NewClient;
+    use crate::users::NewUser;
+
+    const REDIRECT: &str = "https://app.example.com/callback";
+    const EMAIL: &str = "ada@example.com";
+    const PASSWORD: &str = "correct horse battery staple";
+
+    /// A Core on a fixed clock, with a user and a first-party confidential client.
+    struct Fixture {
+        core: Core,
+        clock: Arc<FixedClock>,
+        issuer: Issuer,
+        auth: ClientAuth,
+        _db: tessera_store::contract::TestStore,
+    }
+
+    async fn fixture() -> Fixture {
+        let db = tessera_store_sql::testing::fresh_store().await;
+        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
+        let core = Core::new(
+            db.store.clone(),
+            clock.clone(),
+            MasterKey::generate(),
+            crate::TEST_URL,
+        );
+        let issuer = core.ensure_builtin_issuers().await.unwrap().default;
+        let user = NewUser {
+            email: EMAIL.to_owned(),
+            password: Some(PASSWORD.to_owned()),
+            ..NewUser::default()
+        };
+        core.create_user(&issuer, user, Actor::System)
+            .await
+            .unwrap();
+        let client = NewClient {
+            name: "Web".to_owned(),
+            client_type: ClientType::Confidential,
+            redirect_uris: vec![REDIRECT.to_owned()],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec!["authorization_code".to_owned(), "refresh_token".to_owned()],
+            token_endpoint_auth_method: None,
+            allowed_scopes: vec![],
+            first_party: true,
+        };
+        let registered = core
+            .create_client(&issuer, client, Actor::System)
+            .await
+            .unwrap();
+        let auth = ClientAuth::Basic {
+            client_id: registered.client.id.to_string(),
+            client_secret: registered.client_secret.unwrap().expose().to_owned(),
+        };
+        Fixture {
+            core,
+            clock,
+            issuer,
+            auth,
+            _db: db,
+        }
+    }
+
+    /// Starts an authorization and returns the interaction id and browser secret.
+    async fn start(f: &Fixture) -> (String, String) {
+        let query = format!(
+            "response_type=code&client_id={}&redirect_uri={REDIRECT}&scope=openid%20offline_access",
+            f.auth.client_id()
+        );
+        let form = Form::parse(query.as_bytes()).unwrap();
+        match f
+            .core
+            .authorize(&f.issuer, &form, None, None)
+            .await
+            .unwrap()
+        {
+            AuthorizeOutcome::Interact {
+                interaction,
+                new_browser_secret: Some(secret),
+                ..
+            } => (interaction.to_string(), secret.expose().to_owned()),
+            other => panic!("expected the sign-in page, got {other:?}"),
+        }
+    }
+
+    async fn sign_in(
+        f: &Fixture,
+        interaction: &str,
+        browser: &str,
+    ) -> Result<String, InteractionError> {
+        let view = f
+            .core
+            .interaction(&f.issuer, interaction, Some(browser))
+            .await?;
+        let outcome = f
+            .core
+            .submit_login(
+                &f.issuer,
+                interaction,
+                Some(browser),
+                &view.csrf,
+                EMAIL,
+                PASSWORD,
+            )
+            .await?;
+        let LoginOutcome::SignedIn {
+            next: Next::Respond(AuthorizationDelivery::Redirect(location)),
+            ..
+        } = outcome
+        else {
+            panic!("expected a redirect with a code, got {outcome:?}");
+        };
+        let url = url::Url::parse(&location).unwrap();
+        Ok(url
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned())
+    }
+
+    async fn exchange(f: &Fixture, code: &str) -> Result<TokenResponse, OAuthError> {
+        let request = TokenRequest::AuthorizationCode {
+            code: code.to_owned(),
+            redirect_uri: Some(REDIRECT.to_owned()),
+            code_verifier: None,
+        };
+        f.core.token(&f.issuer, &f.auth, request).await
+    }
+
+    #[tokio::test]
+    async fn a_code_expires_after_its_lifetime() {
+        let f = fixture().await;
+        let (interaction, browser) = start(&f).await;
+        let code = sign_in(&f, &interaction, &browser).await.unwrap();
+        f.clock.advance(CODE_LIFETIME);
+        let error = exchange(&f, &code).await.unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidGrant);
+    }
+
+    #[tokio::test]
+    async fn an_interaction_expires_after_its_lifetime() {
+        let f = fixture().await;
+        let (interaction, browser) = start(&f).await;
+        f.clock.advance(INTERACTION_LIFETIME);
+        assert!(matches!(
+            sign_in(&f, &interaction, &browser).await,
+            Err(InteractionError::Gone)
+        ));
+    }
+
+    #[tokio::test]
+    async fn access_and_refresh_tokens_are_refused_once_expired() {
+        let f = fixture().await;
+        let (interaction, browser) = start(&f).await;
+        let code = sign_in(&f, &interaction, &browser).await.unwrap();
+        let tokens = exchange(&f, &code).await.unwrap();
+        let lifetime = f.issuer.settings.access_token_lifetime();
+        f.clock.advance(lifetime - 1);
+        f.core
+            .userinfo(&f.issuer, &tokens.access_token)
+            .await
+            .unwrap();
+        f.clock.advance(1);
+        let error = f
+            .core
+            .userinfo(&f.issuer, &tokens.access_token)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidToken);
+
+        // The refresh token lives as long as the issuer's refresh lifetime, from the code
+        // exchange, however often it is rotated.
+        let refresh = |token: String| TokenRequest::RefreshToken {
+            refresh_token: token,
+            scope: None,
+        };
+        let rotated = f
+            .core
+            .token(
+                &f.issuer,
+                &f.auth,
+                refresh(tokens.refresh_token.clone().unwrap()),
+            )
+            .await
+            .unwrap();
+        f.clock
+            .advance(f.issuer.settings.refresh_token_lifetime() - lifetime);
+        let error = f
+            .core
+            .token(&f.issuer, &f.auth, refresh(rotated.refresh_token.unwrap()))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidGrant);
+    }
+}
