@@ -540,3 +540,152 @@ async fn discovery_advertises_exactly_the_endpoints_that_answer() {
         assert!(oauth.get("userinfo_endpoint").is_none() || oauth["userinfo_endpoint"].is_string());
     }
 }
+
+#[tokio::test]
+async fn malformed_authorization_requests_get_an_error_page_and_no_redirect() {
+    let s = setup().await;
+    let authorize = format!("{}/oauth/authorize", s.app.issuer_url("default"));
+    let long_state = "s".repeat(20_000);
+    for query in [
+        // RFC 6749 §3.1: a repeated parameter.
+        format!(
+            "response_type=code&client_id={0}&client_id={0}&redirect_uri={REDIRECT}",
+            s.client.id
+        ),
+        // Not UTF-8.
+        format!("response_type=code&client_id={}&state=%FF%FE", s.client.id),
+        // Oversized.
+        format!(
+            "response_type=code&client_id={}&redirect_uri={REDIRECT}&state={long_state}",
+            s.client.id
+        ),
+        String::new(),
+    ] {
+        let landing = Browser::new().get(&format!("{authorize}?{query}")).await;
+        let Landing::Page(status, _) = landing else {
+            panic!("{query:.80}: expected an error page, got {landing:?}");
+        };
+        assert_eq!(status, 400, "{query:.80}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_cannot_introspect_or_revoke_another_clients_tokens() {
+    let s = setup().await;
+    let other = s
+        .app
+        .register_client(
+            "default",
+            json!({
+                "name": "Other", "client_type": "confidential",
+                "grant_types": ["client_credentials"],
+            }),
+        )
+        .await;
+    let code = code(&s, &s.client.id, &[]).await;
+    let (_, tokens) = token(
+        &s,
+        Some(secret(&s)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    for token in [&tokens["access_token"], &tokens["refresh_token"]] {
+        let token = token.as_str().unwrap();
+        let answer: Value = s
+            .app
+            .client
+            .post(format!("{}/default/oauth/introspect", s.app.base_url))
+            .basic_auth(&other.id, other.secret.as_deref())
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer, json!({"active": false}));
+        let revoked = s
+            .app
+            .client
+            .post(format!("{}/default/oauth/revoke", s.app.base_url))
+            .basic_auth(&other.id, other.secret.as_deref())
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            revoked.status(),
+            200,
+            "RFC 7009 §2.2: no error, and no effect"
+        );
+    }
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(userinfo_status(&s.app, "default", access).await, 200);
+    // A public client may not introspect at all.
+    let response = s
+        .app
+        .client
+        .post(format!("{}/default/oauth/introspect", s.app.base_url))
+        .form(&[("token", access), ("client_id", s.public.id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+}
+
+#[tokio::test]
+async fn cookies_are_http_only_same_site_lax_and_scoped_to_the_issuer() {
+    let s = setup().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = http
+        .get(authorize_url(
+            &s.app,
+            &[
+                ("response_type", "code"),
+                ("client_id", &s.client.id),
+                ("redirect_uri", REDIRECT),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for attribute in [
+        "tessera_browser=",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/default",
+    ] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    // The public URL is http://localhost:…, a loopback address: no `Secure`, or the browser
+    // would never send the cookie back over plain HTTP.
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    // The page itself refuses framing and scripts.
+    let location = response.headers()["location"].to_str().unwrap();
+    let page = http
+        .get(format!("{}{location}", s.app.core().public_url()))
+        .header("cookie", cookie.split(';').next().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
+}
