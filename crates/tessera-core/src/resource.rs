@@ -127,10 +127,10 @@ impl Core {
         issuer: &Issuer,
         reference: &TokenReference,
     ) -> Result<Option<Found>, OAuthError> {
-        if reference.hint == Some(TokenTypeHint::RefreshToken) {
-            if let Some(found) = self.find_refresh_token(issuer, &reference.token).await? {
-                return Ok(Some(found));
-            }
+        if reference.hint == Some(TokenTypeHint::RefreshToken)
+            && let Some(found) = self.find_refresh_token(issuer, &reference.token).await?
+        {
+            return Ok(Some(found));
         }
         if let Ok(claims) = self.verify_access_token(issuer, &reference.token).await {
             return Ok(Some(Found::Access(claims)));

@@ -18,7 +18,7 @@ use crate::{Core, CoreError};
 /// A hash no password matches in practice, verified when the account does not exist so that
 /// both answers cost one Argon2id verification.
 static DUMMY_HASH: LazyLock<Option<String>> =
-    LazyLock::new(|| password::hash_password(&SecretToken::generate().expose().to_owned()).ok());
+    LazyLock::new(|| password::hash_password(SecretToken::generate().expose()).ok());
 
 impl Core {
     /// The session a cookie secret names, if it is still active.

@@ -73,17 +73,16 @@ pub(crate) fn page(status: StatusCode, template: &str, values: minijinja::Value)
 
 const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
                         frame-ancestors 'none'; base-uri 'none'";
-/// The form_post response page submits itself with an inline script.
-const FORM_POST_CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-     frame-ancestors 'none'; base-uri 'none'";
+/// The form_post response page submits itself with one inline script, allowed by its hash.
+static FORM_POST_CSP: LazyLock<String> =
+    LazyLock::new(tessera_oauth::form_post_content_security_policy);
 
-fn with_page_headers(mut response: Response, csp: &'static str) -> Response {
+fn with_page_headers(mut response: Response, csp: &str) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(csp),
-    );
+    if let Ok(csp) = HeaderValue::from_str(csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,
@@ -256,16 +255,14 @@ async fn show_interaction(
     }
 }
 
-/// The page forms' body: a form without repeats, else the error page.
-fn page_form(issuer: &Issuer, body: &Bytes) -> Result<Form, Response> {
-    Form::parse(body).map_err(|_| {
-        error_page(
-            issuer,
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "The form could not be read.",
-        )
-    })
+/// The error page for a page form that is not a form (repeated fields, not UTF-8, too big).
+fn unreadable_form(issuer: &Issuer) -> Response {
+    error_page(
+        issuer,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "The form could not be read.",
+    )
 }
 
 async fn login(
@@ -275,7 +272,9 @@ async fn login(
     body: Bytes,
 ) -> Response {
     let issuer = passed!(issuer(&state, &slug).await);
-    let form = passed!(page_form(&issuer, &body));
+    let Ok(form) = Form::parse(&body) else {
+        return unreadable_form(&issuer);
+    };
     let outcome = state
         .core
         .submit_login(
@@ -321,7 +320,9 @@ async fn consent(
     body: Bytes,
 ) -> Response {
     let issuer = passed!(issuer(&state, &slug).await);
-    let form = passed!(page_form(&issuer, &body));
+    let Ok(form) = Form::parse(&body) else {
+        return unreadable_form(&issuer);
+    };
     let allow = match form.get("decision") {
         Some("allow") => true,
         Some("deny") => false,

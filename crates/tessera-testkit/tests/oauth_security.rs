@@ -689,3 +689,48 @@ async fn cookies_are_http_only_same_site_lax_and_scoped_to_the_issuer() {
         "{csp}"
     );
 }
+
+#[tokio::test]
+async fn form_post_answers_with_a_self_submitting_form_allowed_by_its_script_hash() {
+    let s = setup().await;
+    let base = s.app.core().public_url().to_owned();
+    let browser = Browser::new();
+    let url = authorize_url(
+        &s.app,
+        &[
+            ("response_type", "code"),
+            ("response_mode", "form_post"),
+            ("client_id", &s.client.id),
+            ("redirect_uri", REDIRECT),
+            ("state", "a<b\"c"),
+        ],
+    );
+    let Landing::Page(200, login) = browser.follow(&url, &base).await else {
+        panic!("the sign-in page");
+    };
+    let action = tessera_testkit::oidc::form_action(&login).unwrap();
+    let csrf = tessera_testkit::oidc::hidden_input(&login, "csrf").unwrap();
+    let response = browser
+        .http
+        .post(format!("{base}{action}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", EMAIL),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("script-src 'sha256-"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let html = response.text().await.unwrap();
+    assert!(html.contains(&format!("action=\"{REDIRECT}\"")), "{html}");
+    assert!(html.contains("name=\"code\""));
+    assert!(html.contains("name=\"iss\""));
+    assert!(!html.contains("a<b\"c"), "the state is escaped");
+}
