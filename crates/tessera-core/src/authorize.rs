@@ -743,18 +743,11 @@ impl Core {
 /// Standard OpenID scopes are always allowed; others only when the client lists them (or
 /// lists nothing, which allows any).
 fn scope_allowed(client: &Client, requested: &Scope) -> bool {
-    const OPENID_SCOPES: [&str; 6] = [
-        "openid",
-        "profile",
-        "email",
-        "address",
-        "phone",
-        "offline_access",
-    ];
     client.allowed_scopes.is_empty()
-        || requested
-            .iter()
-            .all(|s| OPENID_SCOPES.contains(&s) || client.allowed_scopes.iter().any(|a| a == s))
+        || requested.iter().all(|s| {
+            tessera_oauth::STANDARD_SCOPES.contains(&s)
+                || client.allowed_scopes.iter().any(|a| a == s)
+        })
 }
 
 fn check_csrf(

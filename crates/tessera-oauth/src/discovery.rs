@@ -19,8 +19,8 @@ use serde_json::{Map, Value, json};
 use crate::claims::claims_of_scope;
 use crate::paths;
 
-/// The scopes we know the meaning of (OIDC Core §5.4, §11).
-const SCOPES: &[&str] = &[
+/// The scopes we know the meaning of (OIDC Core §5.4, §11): every client may ask for them.
+pub const STANDARD_SCOPES: &[&str] = &[
     "openid",
     "profile",
     "email",
@@ -114,7 +114,7 @@ impl ProviderMetadata<'_> {
         );
         put("token_endpoint", self.endpoint(paths::TOKEN).into());
         put("jwks_uri", self.endpoint(paths::JWKS).into());
-        put("scopes_supported", json!(SCOPES));
+        put("scopes_supported", json!(STANDARD_SCOPES));
         put("response_types_supported", json!(["code"]));
         put("response_modes_supported", json!(["query", "form_post"]));
         put(
@@ -153,7 +153,7 @@ impl ProviderMetadata<'_> {
 /// The protocol claims, then every standard claim of a supported scope, each once.
 fn claims_supported() -> Vec<&'static str> {
     let mut claims = PROTOCOL_CLAIMS.to_vec();
-    for scope in SCOPES {
+    for scope in STANDARD_SCOPES {
         for claim in claims_of_scope(scope) {
             if !claims.contains(claim) {
                 claims.push(claim);

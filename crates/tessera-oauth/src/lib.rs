@@ -58,7 +58,7 @@ pub use authorize::{
 pub use bearer::{bearer_token, www_authenticate, www_authenticate_with_scope};
 pub use claims::{claims_of_scope, released_claims};
 pub use client_auth::{ClientAuth, client_auth};
-pub use discovery::ProviderMetadata;
+pub use discovery::{ProviderMetadata, STANDARD_SCOPES};
 pub use end_session::{EndSessionRequest, parse_end_session_request, post_logout_redirect};
 pub use error::{ErrorCode, OAuthError, is_description_char};
 pub use form::Form;
