@@ -4,14 +4,16 @@
 #
 #   scripts/bench-oauth.sh [--duration 10s] [--warmup 2s] [--connections 16,64]
 #                          [--scenarios LIST] [--quick] [--out DIR] [--skip-postgres]
-#                          [--tessera-bin PATH --driver-bin PATH]
+#                          [--tessera-bin PATH --driver-bin PATH] [--tessera-log-level LEVEL]
 #
 # Each server runs pinned to CPU 0 (taskset -c 0), the load driver
 # (crates/tessera-testkit/src/bin/oauth-bench.rs) to CPU 1. PostgreSQL is the local server at
 # $BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432); the script creates a scratch
 # database tessera_bench on it and drops it again. --quick is a smoke run (1 s per cell, 0.5 s
 # warm-up). --tessera-bin and --driver-bin use binaries built elsewhere instead of building
-# this checkout. Needs: cargo, taskset, curl, jq, psql, node and npm. Everything it starts is
+# this checkout. --tessera-log-level sets Tessera's log_level (default: Tessera's own, info, which
+# logs one line per request). The refresh scenario logs in as a user on both sides: on Tessera
+# one created through the Core API, on oidc-provider its development login pages. Needs: cargo, taskset, curl, jq, psql, node and npm. Everything it starts is
 # stopped on exit, also on Ctrl-C.
 set -euo pipefail
 
@@ -24,6 +26,10 @@ OUT=
 SKIP_POSTGRES=0
 TESSERA_BIN=
 DRIVER_BIN=
+# The user each refresh chain logs in as, and the redirect URI its client registers.
+LOGIN_USER=bench@example.com
+LOGIN_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+REDIRECT_URI=http://127.0.0.1:9999/callback
 PG_SERVER=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 PG_DB=tessera_bench
 
@@ -38,7 +44,8 @@ while [[ $# -gt 0 ]]; do
     --skip-postgres) SKIP_POSTGRES=1; shift ;;
     --tessera-bin) TESSERA_BIN=$2; shift 2 ;;
     --driver-bin) DRIVER_BIN=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --tessera-log-level) TESSERA_LOG_LEVEL=$2; export TESSERA_LOG_LEVEL; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "bench-oauth: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -119,7 +126,7 @@ bench_tessera() {
   mkdir -p "$dir"
   port=$(free_port)
   local base=http://127.0.0.1:$port
-  echo "== tessera on $backend at $base (CPU 0)" >&2
+  echo "== tessera on $backend at $base (CPU 0), log_level ${TESSERA_LOG_LEVEL:-default}" >&2
   taskset -c 0 "$TESSERA" serve --listen "127.0.0.1:$port" --public-url "$base" \
     --data-dir "$dir" --database-url "$database_url" >"$dir/server.log" 2>&1 &
   SERVER_PID=$!
@@ -127,18 +134,29 @@ bench_tessera() {
 
   # The admin command does not know the server's port, so the token endpoint it prints is
   # not used.
-  local admin admin_token client
+  local admin admin_token client user
   admin=$("$TESSERA" admin create-credential --name bench --json \
     --data-dir "$dir" --database-url "$database_url" 2>>"$dir/server.log")
   admin_token=$(curl -sf -u "$(jq -r .client_id <<<"$admin"):$(jq -r .client_secret <<<"$admin")" \
     -d grant_type=client_credentials "$base/system/oauth/token" | jq -r .access_token)
-  client=$(curl -sf -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
-    -d '{"name":"oauth-bench","client_type":"confidential","grant_types":["client_credentials"],"token_endpoint_auth_method":"client_secret_basic"}' \
-    "$base/core/v1/issuers/default/clients")
+  # A first-party client (no consent page) that may also log users in and refresh.
+  client=$(jq -n --arg redirect "$REDIRECT_URI" '{name: "oauth-bench", client_type: "confidential",
+      first_party: true, grant_types: ["authorization_code", "refresh_token", "client_credentials"],
+      redirect_uris: [$redirect], token_endpoint_auth_method: "client_secret_basic"}' \
+    | curl -sf -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
+      --data-binary @- "$base/core/v1/issuers/default/clients")
+  user=$(jq -n --arg email "$LOGIN_USER" --arg password "$LOGIN_PASSWORD" \
+      '{email: $email, password: $password, email_verified: true}' \
+    | curl -sf -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
+      --data-binary @- "$base/core/v1/issuers/default/users")
+  [[ -n $(jq -r '.id // empty' <<<"$user") ]] \
+    || { echo "bench-oauth: could not create the user: $user" >&2; exit 1; }
 
-  OAUTH_BENCH_CLIENT_SECRET=$(jq -r .client_secret <<<"$client") driver \
+  OAUTH_BENCH_CLIENT_SECRET=$(jq -r .client_secret <<<"$client") \
+    OAUTH_BENCH_LOGIN_PASSWORD=$LOGIN_PASSWORD driver \
     --name "tessera-$backend" --issuer "$base/default" \
-    --client-id "$(jq -r .client_id <<<"$client")" --json-out "$WORK/tessera-$backend.json"
+    --client-id "$(jq -r .client_id <<<"$client")" --json-out "$WORK/tessera-$backend.json" \
+    --login-username "$LOGIN_USER" --redirect-uri "$REDIRECT_URI"
   stop_server
 }
 
@@ -163,8 +181,13 @@ echo "== oidc-provider $(jq -r .version "$ROOT/bench/oidc-provider/node_modules/
   CLIENT_SECRET=$SECRET exec taskset -c 0 node server.js) >"$WORK/oidc-provider.log" 2>&1 &
 SERVER_PID=$!
 wait_for "$ISSUER/.well-known/openid-configuration" "$WORK/oidc-provider.log"
-OAUTH_BENCH_CLIENT_SECRET=$SECRET driver --name oidc-provider --issuer "$ISSUER" \
+# Its development login accepts any user name and password; prompt=consent is what makes it
+# grant offline_access, and the api scope makes the access token a JWT for the default resource.
+OAUTH_BENCH_CLIENT_SECRET=$SECRET OAUTH_BENCH_LOGIN_PASSWORD=$LOGIN_PASSWORD driver \
+  --name oidc-provider --issuer "$ISSUER" \
   --client-id bench --introspection-resource urn:tessera:bench:opaque \
+  --login-username "$LOGIN_USER" --redirect-uri "$REDIRECT_URI" \
+  --login-scope 'openid offline_access api' --authorize-param prompt=consent \
   --json-out "$WORK/oidc-provider.json"
 stop_server
 

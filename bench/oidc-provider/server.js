@@ -8,7 +8,14 @@
 //   access tokens ("Structured JWT Tokens cannot be introspected"), so a second resource,
 //   `urn:tessera:bench:opaque`, issues opaque tokens; the driver asks for one with
 //   `--introspection-resource` and introspects that;
-// - the development login pages are off, and it should run with NODE_ENV=production.
+// - refresh: the client may use authorization_code and refresh_token; the driver logs in
+//   through oidc-provider's development interactions (`devInteractions`: a login form that
+//   accepts any user name, then a consent form), asking for `openid offline_access api` with
+//   `prompt=consent` (oidc-provider grants offline_access only with it). Refresh tokens rotate
+//   on every use (`rotateRefreshToken: true`), as Tessera's do, and each refresh issues an
+//   ES256 JWT access token (for the default resource) and an ES256 ID token. The development
+//   interactions print a warning at start; they are only on the login path, which the driver
+//   runs before it measures. Run it with NODE_ENV=production.
 //
 // Storage is oidc-provider's in-process MemoryAdapter (an LRU cache): no database round trip.
 //
@@ -54,8 +61,11 @@ const provider = new Provider(issuer, {
   },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
   scopes: ['openid', 'offline_access', 'api'],
+  // Rotate on every use, as Tessera does (the default rotates only after 70 % of the TTL).
+  rotateRefreshToken: true,
+  issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
   features: {
-    devInteractions: { enabled: false },
+    devInteractions: { enabled: true },
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
     revocation: { enabled: true },

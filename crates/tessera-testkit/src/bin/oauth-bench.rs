@@ -12,8 +12,9 @@
 //!   `grant_type=client_credentials`;
 //! - `refresh`: `POST token_endpoint`, `grant_type=refresh_token`, each connection following its
 //!   own rotating refresh-token chain. Obtaining the first refresh token of a chain needs an
-//!   authorization-code login with a user; that step is the [`RefreshChainSource`] seam, and
-//!   no target can do it yet, so the scenario reports `skipped: <reason>`;
+//!   authorization-code login with a user ([`ScriptedLogin`]: `--login-username`,
+//!   `--login-password`, `--redirect-uri`), one per connection before the clock starts;
+//!   without a user the scenario reports `skipped: <reason>`;
 //! - `introspection`: `POST introspection_endpoint` (authenticated as the client) for one
 //!   access token obtained once by client credentials (with `resource=…` when
 //!   `--introspection-resource` is given);
@@ -66,7 +67,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Measure one target and print its table.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the tables of earlier runs and each one's ratio to a baseline.
     Report {
         /// The name of the run the others are divided by.
@@ -111,6 +112,23 @@ struct RunArgs {
     /// opaque tokens, which it issues for a resource configured so).
     #[arg(long, value_name = "URI")]
     introspection_resource: Option<String>,
+    /// The user each `refresh` chain logs in as (authorization code flow); without it,
+    /// `refresh` is skipped.
+    #[arg(long)]
+    login_username: Option<String>,
+    /// That user's password.
+    #[arg(long, env = "OAUTH_BENCH_LOGIN_PASSWORD", hide_env_values = true)]
+    login_password: Option<String>,
+    /// A redirect URI registered for the client; nothing needs to listen there.
+    #[arg(long, default_value = "http://127.0.0.1:9999/callback")]
+    redirect_uri: String,
+    /// The scope the login asks for; it must yield a refresh token.
+    #[arg(long, default_value = "openid offline_access")]
+    login_scope: String,
+    /// Extra authorization request parameters, `KEY=VALUE` (e.g. `prompt=consent`, which
+    /// oidc-provider needs before it grants `offline_access`).
+    #[arg(long, value_name = "KEY=VALUE")]
+    authorize_param: Vec<String>,
     /// The server's process id, to report the CPU it used during each measurement.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -279,6 +297,7 @@ struct Target {
     token_endpoint: String,
     jwks_uri: String,
     introspection_endpoint: String,
+    client_id: String,
     /// `Basic base64(urlencode(id):urlencode(secret))`.
     basic: String,
 }
@@ -327,6 +346,7 @@ impl Target {
             token_endpoint,
             jwks_uri,
             introspection_endpoint,
+            client_id: args.client_id.clone(),
             basic: format!("Basic {}", STANDARD.encode(credentials)),
         }
     }
@@ -468,38 +488,283 @@ trait RefreshChainSource: Sync {
     ) -> BoxFuture<'a, Result<String, String>>;
 }
 
-/// The only source today: no target's login can be scripted, so it says why.
+/// Used when no user is given (`--login-username`): says why there is no chain.
 struct NoScriptedLogin;
 
 impl RefreshChainSource for NoScriptedLogin {
     fn first_refresh_token<'a>(
         &'a self,
-        target: &'a Target,
+        _target: &'a Target,
     ) -> BoxFuture<'a, Result<String, String>> {
         Box::pin(async move {
-            let Some(discovery) = &target.discovery else {
-                return Err(format!(
-                    "no discovery document at {}, so no authorization_endpoint to log in at \
-                     (a refresh token needs an authorization-code login)",
-                    target.discovery_url
-                ));
-            };
-            if discovery["authorization_endpoint"].as_str().is_none() {
-                return Err("discovery has no authorization_endpoint \
-                            (a refresh token needs an authorization-code login)"
-                    .to_owned());
-            }
-            let grants = discovery["grant_types_supported"].as_array();
-            if !grants.is_some_and(|g| g.iter().any(|v| v == "refresh_token")) {
-                return Err("discovery does not list the refresh_token grant".to_owned());
-            }
             Err(
-                "the driver cannot script this target's login page yet, so it has no \
-                 authorization code to start a refresh-token chain with"
+                "no user to log in as (--login-username, --login-password, --redirect-uri), \
+                 and a refresh token needs an authorization-code login"
                     .to_owned(),
             )
         })
     }
+}
+
+/// Starts each chain with a scripted authorization-code login, as a browser would: `GET
+/// authorization_endpoint` without following redirects but keeping cookies, then for every
+/// page on the way submit its first form — a sign-in form with the user's name and password,
+/// a consent form with `decision=allow` — until the provider redirects to the redirect URI
+/// with a code, which is exchanged (`client_secret_basic`) at the token endpoint. The pages
+/// are read generically: the form's `action` and every hidden input are sent back, and the
+/// user name goes into the text field the form has (`username` for Tessera, `login` for
+/// oidc-provider's development interactions).
+struct ScriptedLogin {
+    username: String,
+    password: String,
+    redirect_uri: String,
+    scope: String,
+    /// Extra authorization request parameters (`prompt=consent`).
+    extra: Vec<(String, String)>,
+}
+
+impl RefreshChainSource for ScriptedLogin {
+    fn first_refresh_token<'a>(
+        &'a self,
+        target: &'a Target,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let code = self.authorization_code(target).await?;
+            let form = [
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", self.redirect_uri.as_str()),
+            ];
+            let response = reqwest::Client::new()
+                .post(&target.token_endpoint)
+                .header(header::AUTHORIZATION, &target.basic)
+                .form(&form)
+                .send()
+                .await
+                .map_err(|e| format!("code exchange: {e}"))?;
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            if !status.is_success() {
+                return Err(format!(
+                    "code exchange: {} {}",
+                    status.as_u16(),
+                    snippet(&body)
+                ));
+            }
+            let json: Value =
+                serde_json::from_str(&body).map_err(|e| format!("code exchange JSON: {e}"))?;
+            json["refresh_token"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    format!(
+                        "the code exchange gave no refresh_token: {}",
+                        snippet(&body)
+                    )
+                })
+        })
+    }
+}
+
+impl ScriptedLogin {
+    async fn authorization_code(&self, target: &Target) -> Result<String, String> {
+        let endpoint = target
+            .discovery
+            .as_ref()
+            .and_then(|d| d["authorization_endpoint"].as_str())
+            .map_or_else(
+                || format!("{}/oauth/authorize", target.issuer),
+                str::to_owned,
+            );
+        let state = format!("{:016x}", rand_u64());
+        let mut url = Url::parse(&endpoint).map_err(|e| format!("{endpoint}: {e}"))?;
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &target.client_id)
+                .append_pair("redirect_uri", &self.redirect_uri)
+                .append_pair("scope", &self.scope)
+                .append_pair("state", &state);
+            for (k, v) in &self.extra {
+                query.append_pair(k, v);
+            }
+        }
+        let browser = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut response = browser
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        for _ in 0..12 {
+            let here = response.url().clone();
+            let status = response.status();
+            if status.is_redirection() {
+                let location = response
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .ok_or_else(|| format!("{status} from {here} without a Location"))?;
+                let next = here
+                    .join(location)
+                    .map_err(|e| format!("Location {location}: {e}"))?;
+                if next.as_str().starts_with(&self.redirect_uri) {
+                    let param = |name: &str| {
+                        next.query_pairs()
+                            .find(|(k, _)| k == name)
+                            .map(|(_, v)| v.into_owned())
+                    };
+                    if param("state").as_deref() != Some(state.as_str()) {
+                        return Err(format!("redirected back with a wrong state: {next}"));
+                    }
+                    return param("code")
+                        .ok_or_else(|| format!("redirected back without a code: {next}"));
+                }
+                response = browser
+                    .get(next.clone())
+                    .send()
+                    .await
+                    .map_err(|e| format!("GET {next}: {e}"))?;
+                continue;
+            }
+            let html = response.text().await.unwrap_or_default();
+            if !status.is_success() {
+                return Err(format!("{} at {here}: {}", status.as_u16(), snippet(&html)));
+            }
+            let form = parse_form(&html)
+                .ok_or_else(|| format!("a page without a form at {here}: {}", snippet(&html)))?;
+            let mut fields = form.hidden;
+            if form.has_password {
+                let user_field = form.text_field.unwrap_or_else(|| "username".to_owned());
+                fields.push((user_field, self.username.clone()));
+                fields.push(("password".to_owned(), self.password.clone()));
+            } else if let Some(decision) = form.allow_button {
+                fields.push(decision);
+            }
+            let action = here
+                .join(&form.action)
+                .map_err(|e| format!("form action {}: {e}", form.action))?;
+            response = browser
+                .post(action.clone())
+                .form(&fields)
+                .send()
+                .await
+                .map_err(|e| format!("POST {action}: {e}"))?;
+        }
+        Err("no code after 12 hops of the login".to_owned())
+    }
+}
+
+/// A login or consent page's first form, as the scripted login needs it.
+struct Form {
+    action: String,
+    hidden: Vec<(String, String)>,
+    /// The name of the first text (or email) input: the user name goes there.
+    text_field: Option<String>,
+    has_password: bool,
+    /// `name=value` of a submit button whose value is `allow`.
+    allow_button: Option<(String, String)>,
+}
+
+fn parse_form(html: &str) -> Option<Form> {
+    let start = html.find("<form")?;
+    let end = html[start..]
+        .find("</form>")
+        .map_or(html.len(), |e| start + e);
+    let form_html = &html[start..end];
+    let form_tag = &form_html[..form_html.find('>')?];
+    let action = attribute(form_tag, "action")?;
+    let mut form = Form {
+        action,
+        hidden: Vec::new(),
+        text_field: None,
+        has_password: false,
+        allow_button: None,
+    };
+    let mut rest = form_html;
+    while let Some(at) = rest.find('<') {
+        rest = &rest[at + 1..];
+        let tag_end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..tag_end];
+        let kind = attribute(tag, "type").unwrap_or_default();
+        let name = attribute(tag, "name");
+        if tag.starts_with("input") {
+            match (kind.as_str(), name) {
+                ("hidden", Some(name)) => {
+                    form.hidden
+                        .push((name, attribute(tag, "value").unwrap_or_default()));
+                }
+                ("password", _) => form.has_password = true,
+                ("text" | "email", Some(name)) if form.text_field.is_none() => {
+                    form.text_field = Some(name);
+                }
+                _ => {}
+            }
+        } else if tag.starts_with("button")
+            && let Some(name) = name
+            && attribute(tag, "value").as_deref() == Some("allow")
+        {
+            form.allow_button = Some((name, "allow".to_owned()));
+        }
+    }
+    Some(form)
+}
+
+/// The value of a double-quoted attribute of a tag, with HTML character references decoded.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let marker = format!(" {name}=\"");
+    let start = tag.find(&marker)? + marker.len();
+    let end = tag[start..].find('"')? + start;
+    Some(decode_html(&tag[start..end]))
+}
+
+/// Decodes the character references HTML templates escape attribute values with.
+fn decode_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let Some(semi) = rest.find(';') else { break };
+        let entity = &rest[1..semi];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .or_else(|| entity.strip_prefix("#X"))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A random number for `state` (not a secret: it only ties the redirect to the request).
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(Instant::now().elapsed().as_nanos());
+    hasher.finish()
 }
 
 /// What one connection sends next, and what it learns from each successful answer.
@@ -591,10 +856,63 @@ async fn prepare(
         }
     };
     if scenario == Scenario::Refresh {
-        refresh
+        let first = refresh
             .first_refresh_token(target)
             .await
             .map_err(Outcome::Skipped)?;
+        // One refresh, to check it rotates and to note what it issues.
+        let probe = Requests::RefreshChain {
+            template: template.clone(),
+            refresh_token: first.clone(),
+        };
+        let mut sender = connect(&template.address().map_err(failed)?)
+            .await
+            .map_err(failed)?;
+        let response = sender
+            .send_request(probe.next())
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| failed(e.to_string()))?
+            .to_bytes();
+        if !status.is_success() {
+            return Err(Outcome::Failed(format!(
+                "probe: refresh: {} {}",
+                status.as_u16(),
+                snippet(&String::from_utf8_lossy(&body))
+            )));
+        }
+        let json: Value = serde_json::from_slice(&body)
+            .map_err(|e| Outcome::Failed(format!("probe: refresh: not JSON ({e})")))?;
+        let next = json["refresh_token"].as_str().unwrap_or_default();
+        notes.push(format!(
+            "refresh: access token {}; id_token {}; refresh token {} ({} chars); scope {}",
+            json["access_token"]
+                .as_str()
+                .map_or_else(|| "none".to_owned(), token_format),
+            json["id_token"]
+                .as_str()
+                .map_or_else(|| "none".to_owned(), token_format),
+            if next.is_empty() {
+                "NOT returned"
+            } else if next == first {
+                "NOT rotated"
+            } else {
+                "rotated"
+            },
+            next.len(),
+            json["scope"].as_str().unwrap_or("?"),
+        ));
+        if next.is_empty() || next == first {
+            return Err(Outcome::Failed(format!(
+                "probe: refresh did not rotate: {}",
+                snippet(&String::from_utf8_lossy(&body))
+            )));
+        }
         return Ok(Plan::Refresh(template));
     }
     let (status, body) = send_once(&template).await.map_err(failed)?;
@@ -709,15 +1027,32 @@ async fn run(args: &RunArgs) -> Report {
     let http = reqwest::Client::new();
     let mut notes = Vec::new();
     let target = Target::discover(args, &http, &mut notes).await;
+    let source: Box<dyn RefreshChainSource> = match (&args.login_username, &args.login_password) {
+        (Some(username), Some(password)) => Box::new(ScriptedLogin {
+            username: username.clone(),
+            password: password.clone(),
+            redirect_uri: args.redirect_uri.clone(),
+            scope: args.login_scope.clone(),
+            extra: args
+                .authorize_param
+                .iter()
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    (k.to_owned(), v.to_owned())
+                })
+                .collect(),
+        }),
+        _ => Box::new(NoScriptedLogin),
+    };
     let mut cells = Vec::new();
     for &scenario in &args.scenarios {
-        let plan = prepare(scenario, &target, &http, args, &NoScriptedLogin, &mut notes).await;
+        let plan = prepare(scenario, &target, &http, args, source.as_ref(), &mut notes).await;
         for &connections in &args.connections {
             let outcome = match &plan {
                 Err(not_run) => not_run.clone(),
                 Ok(plan) => {
                     let measurement =
-                        measure(plan, &target, &NoScriptedLogin, connections, args).await;
+                        measure(plan, &target, source.as_ref(), connections, args).await;
                     match measurement {
                         Ok(m) => Outcome::Measured(m),
                         Err(e) => Outcome::Failed(e),
