@@ -345,13 +345,8 @@ impl Core {
                 .map_err(|e| internal(CoreError::Invalid(e.to_string())))?;
             response.id_token = Some(id_token);
         }
-        if let Some(session) = family.session_id {
-            self.store
-                .sessions()
-                .add_client(IssuerScope::of(issuer), session, client.id)
-                .await
-                .map_err(internal)?;
-        }
+        // The session learnt of this client when the interaction finished (`authorize`), so a
+        // refresh writes nothing but its rotation.
         Ok(response)
     }
 
