@@ -15,6 +15,7 @@ pub mod admin;
 pub mod authorize;
 pub mod bootstrap;
 pub mod clients;
+pub mod consents;
 pub mod end_session;
 pub mod events;
 mod grant;
