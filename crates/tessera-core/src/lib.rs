@@ -16,6 +16,7 @@ pub mod authorize;
 pub mod bootstrap;
 mod cache;
 pub mod clients;
+pub mod consents;
 pub mod end_session;
 pub mod events;
 mod grant;

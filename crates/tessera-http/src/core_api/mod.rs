@@ -17,6 +17,7 @@ use tessera_oauth::ErrorCode;
 use crate::AppState;
 
 mod clients;
+mod consents;
 mod events;
 mod issuers;
 mod openapi;
@@ -36,6 +37,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/core/v1/openapi.json", axum::routing::get(openapi::serve))
         .merge(issuers::routes())
         .merge(users::routes())
+        .merge(consents::routes())
         .merge(clients::routes())
         .merge(events::routes())
         .merge(webhooks::routes())

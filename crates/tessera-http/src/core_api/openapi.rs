@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{clients, events, issuers, users, webhooks};
+use super::{clients, consents, events, issuers, users, webhooks};
 use crate::problem::ProblemDoc;
 
 /// The bearer scheme: access tokens of the `system` issuer (client credentials).
@@ -40,7 +40,7 @@ impl Modify for BearerScheme {
 #[openapi(
     info(
         title = "Tessera Core API",
-        description = "Manage issuers, clients, users, keys and webhooks, and read the audit trail. Errors are RFC 9457 problem \
+        description = "Manage issuers, clients, users (with their consents and sessions), keys and webhooks, and read the audit trail. Errors are RFC 9457 problem \
                        documents; listings page with `limit` and `cursor`; reads carry an \
                        `ETag` that `If-Match` on PATCH and DELETE can require.",
         version = "1"
@@ -61,6 +61,10 @@ impl Modify for BearerScheme {
         users::block_user,
         users::unblock_user,
         users::set_password,
+        consents::list_grants,
+        consents::revoke_grant,
+        consents::list_sessions,
+        consents::revoke_session,
         clients::create_client,
         clients::list_clients,
         clients::get_client,
@@ -80,6 +84,7 @@ impl Modify for BearerScheme {
     tags(
         (name = "issuers", description = "Issuers (tenants) and their signing keys"),
         (name = "users", description = "Users of an issuer"),
+        (name = "consents", description = "A user's consents to clients (grants) and browser sessions"),
         (name = "clients", description = "Clients (applications) of an issuer"),
         (name = "events", description = "The audit trail of an issuer"),
         (name = "webhooks", description = "Webhook subscriptions of an issuer"),
@@ -130,6 +135,10 @@ mod tests {
         assert!(doc["paths"]["/core/v1/issuers/{slug}/users/{id}"]["patch"].is_object());
         assert!(
             doc["paths"]["/core/v1/issuers/{slug}/webhooks/{id}/rotate-secret"]["post"].is_object()
+        );
+        assert!(
+            doc["paths"]["/core/v1/issuers/{slug}/users/{id}/sessions/{session_id}"]["delete"]
+                .is_object()
         );
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     }
