@@ -606,7 +606,7 @@ mod tests {
     use std::sync::Arc;
 
     use tessera_crypto::{MasterKey, SecretHash};
-    use tessera_model::{Actor, ClientType, FixedClock, Issuer, UnixTime};
+    use tessera_model::{Actor, ClientType, FixedClock, Issuer, KeyAlgorithm, UnixTime};
     use tessera_oauth::{ClientAuth, ErrorCode, TokenRequest};
     use tessera_store::{IssuerScope, PageRequest, StoreError};
 
@@ -689,6 +689,77 @@ mod tests {
             Err(CoreError::InvalidField { field, reason }) => (field, reason),
             other => panic!("expected InvalidField, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn an_id_token_algorithm_is_one_the_issuer_keeps_keys_for() {
+        let f = fixture().await;
+        let with_alg = |alg: &str| NewClient {
+            id_token_signed_response_alg: Some(alg.to_owned()),
+            ..web_app()
+        };
+        let registered = f
+            .core
+            .create_client(&f.issuer, with_alg("RS256"), Actor::System)
+            .await
+            .unwrap();
+        assert_eq!(
+            registered.client.id_token_signed_response_alg,
+            Some(KeyAlgorithm::Rs256)
+        );
+        let own = f
+            .core
+            .create_client(&f.issuer, with_alg("ES256"), Actor::System)
+            .await
+            .unwrap();
+        assert_eq!(
+            own.client.id_token_signed_response_alg,
+            Some(KeyAlgorithm::Es256)
+        );
+        for (alg, needle) in [("EdDSA", "ES256 and RS256"), ("HS256", "not a supported")] {
+            let (field, reason) = refusal(&f, with_alg(alg)).await;
+            assert_eq!(field, "id_token_signed_response_alg");
+            assert!(reason.contains(needle), "{alg}: {reason}");
+        }
+        // A change is checked as a registration is.
+        let refused = f
+            .core
+            .update_client(
+                &f.issuer,
+                registered.client.id,
+                None,
+                ClientPatch {
+                    id_token_signed_response_alg: Some("EdDSA".to_owned()),
+                    ..ClientPatch::default()
+                },
+                Actor::System,
+            )
+            .await;
+        assert!(matches!(
+            refused,
+            Err(CoreError::InvalidField {
+                field: "id_token_signed_response_alg",
+                ..
+            })
+        ));
+        let changed = f
+            .core
+            .update_client(
+                &f.issuer,
+                registered.client.id,
+                None,
+                ClientPatch {
+                    id_token_signed_response_alg: Some("ES256".to_owned()),
+                    ..ClientPatch::default()
+                },
+                Actor::System,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            changed.id_token_signed_response_alg,
+            Some(KeyAlgorithm::Es256)
+        );
     }
 
     fn basic(id: &str, secret: &str) -> ClientAuth {
