@@ -234,14 +234,9 @@ def introspect(metadata, token, hint=None):
 def test_discovery_document_is_valid_openid_provider_metadata(metadata, jwks):
     # OIDC Discovery §4.3: the issuer in the document is the one it was fetched for.
     assert metadata["issuer"] == ISSUER
-    # Authlib enforces OIDC Discovery §3's "RS256 MUST be included" in
-    # id_token_signing_alg_values_supported, which Tessera does not meet (an ES256 issuer lists
-    # only ES256); that rule has its own test below, so the rest is validated without it.
-    checked = dict(metadata)
-    checked["id_token_signing_alg_values_supported"] = sorted(
-        {*metadata["id_token_signing_alg_values_supported"], "RS256"}
-    )
-    OpenIDProviderMetadata(checked).validate(metadata_classes=[rpinitiated.OpenIDProviderMetadata])
+    # Authlib also enforces OIDC Discovery §3's "RS256 MUST be included" in
+    # id_token_signing_alg_values_supported; that rule has its own test below too.
+    OpenIDProviderMetadata(metadata).validate(metadata_classes=[rpinitiated.OpenIDProviderMetadata])
     for endpoint in (
         "authorization_endpoint",
         "token_endpoint",
@@ -261,11 +256,6 @@ def test_discovery_document_is_valid_openid_provider_metadata(metadata, jwks):
     assert len(jwks.keys) >= 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Tessera bug: OIDC Discovery 1.0 §3 requires RS256 in "
-    "id_token_signing_alg_values_supported; an ES256 issuer lists only ES256",
-)
 def test_discovery_lists_rs256_for_id_tokens(metadata):
     OpenIDProviderMetadata(metadata).validate_id_token_signing_alg_values_supported()
 

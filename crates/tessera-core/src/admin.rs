@@ -71,6 +71,7 @@ impl Core {
             allowed_scopes: CORE_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
             first_party: true,
             allowed_issuers: (!issuers.is_empty()).then(|| issuers.to_vec()),
+            id_token_signed_response_alg: None,
             created_at: now,
             updated_at: now,
             revision: 1,

@@ -13,7 +13,10 @@
 //!    default) or `client_secret_post` (RFC 6749 §2.3.1);
 //! 4. every redirect URI and post-logout redirect URI is a [`RedirectUri`], and
 //!    `authorization_code` needs at least one redirect URI (RFC 6749 §3.1.2.2);
-//! 5. allowed scopes are scope tokens (RFC 6749 §3.3).
+//! 5. allowed scopes are scope tokens (RFC 6749 §3.3);
+//! 6. `id_token_signed_response_alg` (OIDC Dynamic Client Registration 1.0 §2), if given, is
+//!    an algorithm the issuer keeps keys for: its own signing algorithm or RS256 (see `keys`);
+//!    absent, ID tokens are signed with the issuer's algorithm.
 //!
 //! A confidential client's secret is a [`SecretToken`]: it exists in clear only in the
 //! [`RegisteredClient`] returned by creation and rotation, and is stored as its SHA-256 hash
@@ -23,7 +26,9 @@
 
 use serde_json::json;
 use tessera_crypto::SecretToken;
-use tessera_model::{Actor, Client, ClientId, ClientType, Issuer, NewEvent, RedirectUri};
+use tessera_model::{
+    Actor, Client, ClientId, ClientType, Issuer, KeyAlgorithm, NewEvent, RedirectUri,
+};
 use tessera_oauth::Scope;
 use tessera_store::{IssuerScope, Page, PageRequest, StoreError};
 
@@ -61,6 +66,9 @@ pub struct NewClient {
     pub allowed_scopes: Vec<String>,
     /// First-party clients skip consent.
     pub first_party: bool,
+    /// The algorithm of the client's ID tokens (`ES256`, `RS256`, `EdDSA`); `None`: the
+    /// issuer's.
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 /// A change to a client: each field given replaces the stored one. The client type never
@@ -81,6 +89,8 @@ pub struct ClientPatch {
     pub allowed_scopes: Option<Vec<String>>,
     /// New first-party flag.
     pub first_party: Option<bool>,
+    /// New ID token signing algorithm.
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 /// A client just registered or whose secret was just rotated: the only moment its secret
@@ -103,6 +113,7 @@ struct Settings {
     token_endpoint_auth_method: String,
     allowed_scopes: Vec<String>,
     first_party: bool,
+    id_token_signed_response_alg: Option<KeyAlgorithm>,
 }
 
 impl Settings {
@@ -115,6 +126,7 @@ impl Settings {
             token_endpoint_auth_method: client.token_endpoint_auth_method.clone(),
             allowed_scopes: client.allowed_scopes.clone(),
             first_party: client.first_party,
+            id_token_signed_response_alg: client.id_token_signed_response_alg,
         }
     }
 
@@ -126,6 +138,7 @@ impl Settings {
         client.token_endpoint_auth_method = self.token_endpoint_auth_method;
         client.allowed_scopes = self.allowed_scopes;
         client.first_party = self.first_party;
+        client.id_token_signed_response_alg = self.id_token_signed_response_alg;
     }
 
     /// The names of the fields that differ from `other`, as the API spells them.
@@ -147,6 +160,10 @@ impl Settings {
                 self.allowed_scopes != other.allowed_scopes,
             ),
             ("first_party", self.first_party != other.first_party),
+            (
+                "id_token_signed_response_alg",
+                self.id_token_signed_response_alg != other.id_token_signed_response_alg,
+            ),
         ]
         .into_iter()
         .filter_map(|(field, changed)| changed.then_some(field))
@@ -172,7 +189,7 @@ fn quoted(value: &str) -> String {
 }
 
 /// Every rule of the module documentation, in its order.
-fn check_settings(input: &NewClient) -> Result<Settings, CoreError> {
+fn check_settings(issuer: &Issuer, input: &NewClient) -> Result<Settings, CoreError> {
     let name = check_name(&input.name)?;
     let grant_types = check_grant_types(input.client_type, &input.grant_types)?;
     let token_endpoint_auth_method = check_auth_method(
@@ -193,6 +210,8 @@ fn check_settings(input: &NewClient) -> Result<Settings, CoreError> {
         ));
     }
     let allowed_scopes = check_scopes(&input.allowed_scopes)?;
+    let id_token_signed_response_alg =
+        check_id_token_alg(issuer, input.id_token_signed_response_alg.as_deref())?;
     Ok(Settings {
         name,
         redirect_uris,
@@ -201,6 +220,7 @@ fn check_settings(input: &NewClient) -> Result<Settings, CoreError> {
         token_endpoint_auth_method,
         allowed_scopes,
         first_party: input.first_party,
+        id_token_signed_response_alg,
     })
 }
 
@@ -339,6 +359,40 @@ fn check_scopes(scopes: &[String]) -> Result<Vec<String>, CoreError> {
     Ok(scope.iter().map(str::to_owned).collect())
 }
 
+/// OIDC Dynamic Client Registration 1.0 §2: the client's ID tokens are signed with `name`,
+/// which must be an algorithm the issuer keeps a key chain for (its own and RS256).
+fn check_id_token_alg(
+    issuer: &Issuer,
+    name: Option<&str>,
+) -> Result<Option<KeyAlgorithm>, CoreError> {
+    const FIELD: &str = "id_token_signed_response_alg";
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    let algorithm = KeyAlgorithm::parse(name).ok_or_else(|| {
+        invalid(
+            FIELD,
+            format!(
+                "{} is not a supported algorithm: use ES256, RS256 or EdDSA",
+                quoted(name)
+            ),
+        )
+    })?;
+    let configured = issuer.settings.signing_algorithm();
+    if algorithm != KeyAlgorithm::Rs256 && algorithm != configured {
+        return Err(invalid(
+            FIELD,
+            format!(
+                "this issuer signs with {} and RS256 only: use one of those, or set the \
+                 issuer's signing_algorithm to {}",
+                configured.as_str(),
+                algorithm.as_str()
+            ),
+        ));
+    }
+    Ok(Some(algorithm))
+}
+
 /// A client that is not found in this issuer is [`CoreError::NotFound`], whatever the reason.
 fn not_found_as_core(error: StoreError) -> CoreError {
     match error {
@@ -355,7 +409,7 @@ impl Core {
         input: NewClient,
         actor: Actor,
     ) -> Result<RegisteredClient, CoreError> {
-        let settings = check_settings(&input)?;
+        let settings = check_settings(issuer, &input)?;
         let secret = (input.client_type == ClientType::Confidential).then(SecretToken::generate);
         let now = self.clock.now();
         let mut client = Client {
@@ -371,6 +425,7 @@ impl Core {
             allowed_scopes: Vec::new(),
             first_party: false,
             allowed_issuers: None,
+            id_token_signed_response_alg: None,
             created_at: now,
             updated_at: now,
             revision: 1,
@@ -389,6 +444,8 @@ impl Core {
                 "token_endpoint_auth_method": client.token_endpoint_auth_method,
                 "allowed_scopes": client.allowed_scopes,
                 "first_party": client.first_party,
+                "id_token_signed_response_alg":
+                    client.id_token_signed_response_alg.map(|a| a.as_str()),
             }),
             now,
         );
@@ -460,8 +517,13 @@ impl Core {
                 .allowed_scopes
                 .unwrap_or_else(|| client.allowed_scopes.clone()),
             first_party: patch.first_party.unwrap_or(client.first_party),
+            id_token_signed_response_alg: patch.id_token_signed_response_alg.or_else(|| {
+                client
+                    .id_token_signed_response_alg
+                    .map(|a| a.as_str().to_owned())
+            }),
         };
-        let settings = check_settings(&merged)?;
+        let settings = check_settings(issuer, &merged)?;
         let changed = settings.changed_fields(&Settings::of(&client));
         if changed.is_empty() {
             return Ok(client);
@@ -550,7 +612,7 @@ mod tests {
     use std::sync::Arc;
 
     use tessera_crypto::{MasterKey, SecretHash};
-    use tessera_model::{Actor, ClientType, FixedClock, Issuer, UnixTime};
+    use tessera_model::{Actor, ClientType, FixedClock, Issuer, KeyAlgorithm, UnixTime};
     use tessera_oauth::{ClientAuth, ErrorCode, TokenRequest};
     use tessera_store::{IssuerScope, PageRequest, StoreError};
 
@@ -596,6 +658,7 @@ mod tests {
             token_endpoint_auth_method: None,
             allowed_scopes: vec!["openid".to_owned(), "profile".to_owned()],
             first_party: false,
+            id_token_signed_response_alg: None,
         }
     }
 
@@ -632,6 +695,77 @@ mod tests {
             Err(CoreError::InvalidField { field, reason }) => (field, reason),
             other => panic!("expected InvalidField, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn an_id_token_algorithm_is_one_the_issuer_keeps_keys_for() {
+        let f = fixture().await;
+        let with_alg = |alg: &str| NewClient {
+            id_token_signed_response_alg: Some(alg.to_owned()),
+            ..web_app()
+        };
+        let registered = f
+            .core
+            .create_client(&f.issuer, with_alg("RS256"), Actor::System)
+            .await
+            .unwrap();
+        assert_eq!(
+            registered.client.id_token_signed_response_alg,
+            Some(KeyAlgorithm::Rs256)
+        );
+        let own = f
+            .core
+            .create_client(&f.issuer, with_alg("ES256"), Actor::System)
+            .await
+            .unwrap();
+        assert_eq!(
+            own.client.id_token_signed_response_alg,
+            Some(KeyAlgorithm::Es256)
+        );
+        for (alg, needle) in [("EdDSA", "ES256 and RS256"), ("HS256", "not a supported")] {
+            let (field, reason) = refusal(&f, with_alg(alg)).await;
+            assert_eq!(field, "id_token_signed_response_alg");
+            assert!(reason.contains(needle), "{alg}: {reason}");
+        }
+        // A change is checked as a registration is.
+        let refused = f
+            .core
+            .update_client(
+                &f.issuer,
+                registered.client.id,
+                None,
+                ClientPatch {
+                    id_token_signed_response_alg: Some("EdDSA".to_owned()),
+                    ..ClientPatch::default()
+                },
+                Actor::System,
+            )
+            .await;
+        assert!(matches!(
+            refused,
+            Err(CoreError::InvalidField {
+                field: "id_token_signed_response_alg",
+                ..
+            })
+        ));
+        let changed = f
+            .core
+            .update_client(
+                &f.issuer,
+                registered.client.id,
+                None,
+                ClientPatch {
+                    id_token_signed_response_alg: Some("ES256".to_owned()),
+                    ..ClientPatch::default()
+                },
+                Actor::System,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            changed.id_token_signed_response_alg,
+            Some(KeyAlgorithm::Es256)
+        );
     }
 
     fn basic(id: &str, secret: &str) -> ClientAuth {

@@ -152,13 +152,14 @@ impl Core {
     /// and the OAuth authorization server metadata.
     pub async fn discovery(&self, issuer: &Issuer) -> Result<(Value, Value), CoreError> {
         let keys = self.issuer_keys(issuer).await?;
+        // OIDC Discovery 1.0 §3: RS256 MUST be among the ID token algorithms; the issuer
+        // keeps an RS256 chain beside its own for that (see `keys`).
         let mut algorithms: Vec<&str> = keys
-            .verifying_keys()
+            .id_token_algorithms()
             .iter()
-            .map(|k| k.algorithm().as_str())
+            .map(|a| a.as_str())
             .collect();
         algorithms.sort_unstable();
-        algorithms.dedup();
         let url = self.issuer_url(issuer);
         let metadata = ProviderMetadata {
             issuer: &url,

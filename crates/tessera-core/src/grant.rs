@@ -332,15 +332,20 @@ impl Core {
             if let Some(session) = family.session_id {
                 set("sid", json!(session.to_string()));
             }
+            // OIDC Dynamic Client Registration 1.0 §2 `id_token_signed_response_alg`; a chain
+            // the issuer no longer keeps falls back to its default signer.
+            let id_signer = client
+                .id_token_signed_response_alg
+                .and_then(|alg| keys.signer_for(crate::keys::jws_algorithm(alg)))
+                .unwrap_or(keys.signer());
             set(
                 "at_hash",
                 json!(jws::hash_left_half(
-                    keys.signer().algorithm(),
+                    id_signer.algorithm(),
                     response.access_token.as_bytes()
                 )),
             );
-            let id_token = keys
-                .signer()
+            let id_token = id_signer
                 .sign("JWT", &Value::Object(id_claims))
                 .map_err(|e| internal(CoreError::Invalid(e.to_string())))?;
             response.id_token = Some(id_token);

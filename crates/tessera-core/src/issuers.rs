@@ -6,9 +6,8 @@
 //!
 //! Settings (token lifetimes, signing algorithm, sign-up policy) start from the defaults of
 //! [`IssuerSettings`]; a create or a patch replaces only the settings it gives. The signing
-//! algorithm is refused unless it is ES256: Tessera makes only ES256 keys so far, and accepting
-//! `RS256` or `EdDSA` while still signing with ES256 would tell an operator something untrue.
-//! The other algorithms become acceptable when their keys exist.
+//! algorithm may be ES256 (the default), RS256 or EdDSA; how a change reaches the keys is
+//! described in `keys`.
 
 use serde_json::json;
 use tessera_model::{
@@ -112,20 +111,12 @@ impl From<SettingsError> for CoreError {
     }
 }
 
-/// The signing algorithm an issuer may choose today: ES256 only (see the module docs).
+/// The signing algorithm an issuer may choose: ES256, RS256 or EdDSA.
 fn signing_algorithm(name: &str) -> Result<KeyAlgorithm, CoreError> {
-    let refuse = |reason: String| CoreError::InvalidField {
+    KeyAlgorithm::parse(name).ok_or_else(|| CoreError::InvalidField {
         field: "settings.signing_algorithm",
-        reason,
-    };
-    match KeyAlgorithm::parse(name) {
-        Some(KeyAlgorithm::Es256) => Ok(KeyAlgorithm::Es256),
-        Some(other) => Err(refuse(format!(
-            "{} keys are not supported yet; use ES256",
-            other.as_str()
-        ))),
-        None => Err(refuse("must be `ES256`".to_owned())),
-    }
+        reason: "must be one of `ES256`, `RS256`, `EdDSA`".to_owned(),
+    })
 }
 
 fn display_name(text: &str) -> Result<String, CoreError> {
@@ -260,6 +251,10 @@ impl Core {
         );
         let updated = self.store.issuers().update(&changed, &event).await?;
         self.forget_issuer(issuer.id);
+        if updated.settings.signing_algorithm() != issuer.settings.signing_algorithm() {
+            // The default signer follows the setting (see `keys`).
+            self.keys.forget(issuer.id);
+        }
         Ok(updated)
     }
 
@@ -550,13 +545,6 @@ mod tests {
             ),
             (
                 SettingsPatch {
-                    signing_algorithm: Some("RS256".to_owned()),
-                    ..SettingsPatch::default()
-                },
-                "settings.signing_algorithm",
-            ),
-            (
-                SettingsPatch {
                     signing_algorithm: Some("HS256".to_owned()),
                     ..SettingsPatch::default()
                 },
@@ -605,15 +593,20 @@ mod tests {
             core.issuer_for(&admin, "refused").await,
             Err(CoreError::NotFound)
         ));
-        let es256 = IssuerPatch {
-            settings: SettingsPatch {
-                signing_algorithm: Some("ES256".to_owned()),
-                ..SettingsPatch::default()
-            },
-            ..IssuerPatch::default()
-        };
-        core.update_issuer(&admin, &patched, Some(2), es256)
-            .await
-            .unwrap();
+        let mut current = patched;
+        for (revision, name) in [(2, "ES256"), (3, "RS256"), (4, "EdDSA")] {
+            let patch = IssuerPatch {
+                settings: SettingsPatch {
+                    signing_algorithm: Some(name.to_owned()),
+                    ..SettingsPatch::default()
+                },
+                ..IssuerPatch::default()
+            };
+            current = core
+                .update_issuer(&admin, &current, Some(revision), patch)
+                .await
+                .unwrap();
+            assert_eq!(current.settings.signing_algorithm().as_str(), name);
+        }
     }
 }

@@ -1,22 +1,33 @@
 //! Issuer signing keys and their rotation.
 //!
-//! Each issuer signs with one `current` key and publishes, beside it, the `next` key (so
+//! Each chain of keys (see below) signs with one `current` key and publishes, beside it, the `next` key (so
 //! relying parties have it before it signs anything) and the `previous` one (so tokens it
 //! signed still verify). Rotation moves every key one step: current → previous, next →
 //! current, and a new next is made; a previous key is retired only once every token it can
 //! have signed has expired (it has been previous for longer than the issuer's longest token
-//! lifetime), so rotating twice in a row never invalidates a live token. An issuer gets its first keys (current and
-//! next) when it first needs one: creating an issuer costs nothing until it is used.
+//! lifetime), so rotating twice in a row never invalidates a live token. An issuer gets its first
+//! keys (current and next of each chain) when it first needs one: creating an issuer costs
+//! nothing until it is used.
 //!
-//! **Algorithms.** A key is made with the algorithm the issuer's settings name at that moment
-//! (`settings.signing_algorithm()`: ES256, the default, RS256 or EdDSA) and keeps it for life.
-//! Changing the setting therefore touches no existing key: it takes effect at the next
-//! rotation, whose new `next` key has the new algorithm, and that key signs from the rotation
-//! after. Two rotations, then, from the change to the first token signed with the new
-//! algorithm, with the key published in between, as for any new key; meanwhile the JWKS holds
-//! keys of both algorithms, each with its `alg`, and verification takes each token's `alg`
-//! only from the key its `kid` names. An RSA key takes a tenth of a second or more to make, so
-//! keys are made on the blocking pool, never on an async worker.
+//! **Algorithms and chains.** Every key has one algorithm for life, and each algorithm an
+//! issuer signs with has its own chain of keys (current, next, previous), rotated together.
+//! An issuer keeps the chain of the algorithm its settings name (`settings.signing_algorithm()`:
+//! ES256, the default, RS256 or EdDSA), which signs access tokens and, by default, ID tokens,
+//! and, when that algorithm is not RS256, an RS256 chain too: OIDC Discovery 1.0 §3 requires
+//! RS256 among `id_token_signing_alg_values_supported`, and a client may ask for RS256 ID
+//! tokens (`id_token_signed_response_alg`). Both chains are made together on first use. The JWKS holds every non-retired key of every
+//! chain, each with its `alg`; verification takes each token's `alg` only from the key its
+//! `kid` names.
+//!
+//! Changing the setting makes no key at once. If the new algorithm's chain exists (RS256 always
+//! does), it signs from the next time this node loads the issuer's keys; the update drops them
+//! from the cache. Otherwise the next load makes that chain's `next` key, published but not
+//! signing, and until the rotation that makes it current another chain's current key signs
+//! (one other than RS256 if there is one, as that is most likely the one that signed). A
+//! chain the settings no longer need winds down at each rotation: its next key is retired (it
+//! never signed), its current key becomes previous, and its previous keys retire by the usual
+//! rule. An RSA key takes a tenth of a second or more to make, so keys are made on the blocking
+//! pool, never on an async worker.
 //!
 //! Private keys are stored sealed with the master key, bound to their key id. Parsed keys are
 //! cached per node (`KeyCache`), so the token endpoint neither reads the database nor parses a
@@ -58,19 +69,41 @@ impl KeyCache {
     }
 }
 
-/// An issuer's published keys, parsed: the signer of new tokens, the keys tokens are verified
-/// against, and the JWKS document.
+/// An issuer's published keys, parsed: the signers of new tokens (the current key of each
+/// chain), the keys tokens are verified against, and the JWKS document.
 #[derive(Debug)]
 pub struct IssuerKeys {
-    signer: Signer,
+    /// The current key of each chain, one per algorithm.
+    current: Vec<Signer>,
+    /// Which of `current` signs by default: the settings' algorithm, or while that chain has
+    /// no current key yet, the one that signed before.
+    default: usize,
     verifying: Vec<VerifyingKey>,
     jwks: Value,
 }
 
 impl IssuerKeys {
-    /// The `current` key.
+    /// The `current` key of the settings' algorithm: it signs access tokens, and ID tokens
+    /// unless the client asked for another algorithm.
     pub fn signer(&self) -> &Signer {
-        &self.signer
+        &self.current[self.default]
+    }
+
+    /// The `current` key of `algorithm`'s chain, if the issuer has one.
+    pub fn signer_for(&self, algorithm: Algorithm) -> Option<&Signer> {
+        self.current.iter().find(|s| s.algorithm() == algorithm)
+    }
+
+    /// The algorithms ID tokens can be signed with (OIDC Discovery 1.0 §3
+    /// `id_token_signing_alg_values_supported`): the default signer's and RS256.
+    pub fn id_token_algorithms(&self) -> Vec<Algorithm> {
+        let mut algorithms = vec![self.signer().algorithm()];
+        if self.signer().algorithm() != Algorithm::Rs256
+            && self.signer_for(Algorithm::Rs256).is_some()
+        {
+            algorithms.push(Algorithm::Rs256);
+        }
+        algorithms
     }
 
     /// Every published key.
@@ -88,7 +121,17 @@ fn sealing_purpose(id: KeyId) -> Vec<u8> {
     format!("tessera/signing-key/{id}").into_bytes()
 }
 
-fn jws_algorithm(algorithm: KeyAlgorithm) -> Algorithm {
+/// The algorithms whose chains the issuer keeps: its settings' and RS256.
+fn kept_algorithms(issuer: &Issuer) -> Vec<KeyAlgorithm> {
+    let configured = issuer.settings.signing_algorithm();
+    if configured == KeyAlgorithm::Rs256 {
+        vec![configured]
+    } else {
+        vec![configured, KeyAlgorithm::Rs256]
+    }
+}
+
+pub(crate) fn jws_algorithm(algorithm: KeyAlgorithm) -> Algorithm {
     match algorithm {
         KeyAlgorithm::Es256 => Algorithm::Es256,
         KeyAlgorithm::Rs256 => Algorithm::Rs256,
@@ -118,12 +161,28 @@ impl Core {
         }
         let scope = IssuerScope::of(issuer);
         let mut stored = self.store.keys().list_active(scope).await?;
-        if !stored.iter().any(|k| k.state == KeyState::Current) {
-            self.create_key(issuer, KeyState::Current).await?;
-            self.create_key(issuer, KeyState::Next).await?;
+        let is_first_use = !stored.iter().any(|k| k.state == KeyState::Current);
+        let mut made = false;
+        for algorithm in kept_algorithms(issuer) {
+            let has_chain = stored.iter().any(|k| {
+                k.algorithm == algorithm && matches!(k.state, KeyState::Current | KeyState::Next)
+            });
+            if has_chain {
+                continue;
+            }
+            // A new chain beside keys already in use starts with its next key only, so that it
+            // is published before it signs (see the module docs on changing the setting).
+            if is_first_use {
+                self.create_key(issuer, algorithm, KeyState::Current)
+                    .await?;
+            }
+            self.create_key(issuer, algorithm, KeyState::Next).await?;
+            made = true;
+        }
+        if made {
             stored = self.store.keys().list_active(scope).await?;
         }
-        let keys = Arc::new(self.parse_keys(&stored)?);
+        let keys = Arc::new(self.parse_keys(issuer, &stored)?);
         self.keys.put(issuer.id, keys.clone());
         Ok(keys)
     }
@@ -159,6 +218,8 @@ impl Core {
             .settings
             .access_token_lifetime()
             .max(issuer.settings.id_token_lifetime());
+        let kept = kept_algorithms(issuer);
+        let is_kept = |key: &SigningKey| kept.contains(&key.algorithm);
         // Order matters for readers in between: a current key always exists.
         for key in keys
             .iter()
@@ -170,15 +231,28 @@ impl Core {
                 .set_state(scope, key.id, KeyState::Retired, &event)
                 .await?;
         }
+        // A next key signs from now on if its chain is kept; otherwise it never signed and
+        // retires at once.
         for key in keys.iter().filter(|k| k.state == KeyState::Next) {
-            let event = step(key, KeyState::Current);
+            let to = if is_kept(key) {
+                KeyState::Current
+            } else {
+                KeyState::Retired
+            };
+            let event = step(key, to);
             self.store
                 .keys()
-                .set_state(scope, key.id, KeyState::Current, &event)
+                .set_state(scope, key.id, to, &event)
                 .await?;
         }
-        if !keys.iter().any(|k| k.state == KeyState::Next) {
-            self.create_key(issuer, KeyState::Current).await?;
+        for &algorithm in &kept {
+            let has_next = keys
+                .iter()
+                .any(|k| k.algorithm == algorithm && k.state == KeyState::Next);
+            if !has_next {
+                self.create_key(issuer, algorithm, KeyState::Current)
+                    .await?;
+            }
         }
         for key in keys.iter().filter(|k| k.state == KeyState::Current) {
             let event = step(key, KeyState::Previous);
@@ -187,7 +261,9 @@ impl Core {
                 .set_state(scope, key.id, KeyState::Previous, &event)
                 .await?;
         }
-        self.create_key(issuer, KeyState::Next).await?;
+        for &algorithm in &kept {
+            self.create_key(issuer, algorithm, KeyState::Next).await?;
+        }
         self.store
             .events()
             .append(
@@ -199,10 +275,13 @@ impl Core {
         Ok(())
     }
 
-    async fn create_key(&self, issuer: &Issuer, state: KeyState) -> Result<SigningKey, CoreError> {
+    async fn create_key(
+        &self,
+        issuer: &Issuer,
+        algorithm: KeyAlgorithm,
+        state: KeyState,
+    ) -> Result<SigningKey, CoreError> {
         let id = KeyId::new();
-        // The setting as it is now; see the module docs on changing it.
-        let algorithm = issuer.settings.signing_algorithm();
         let (public_jwk, pkcs8) = generate_key(jws_algorithm(algorithm), id.to_string()).await?;
         let now = self.clock.now();
         let key = SigningKey {
@@ -229,8 +308,8 @@ impl Core {
         Ok(key)
     }
 
-    fn parse_keys(&self, stored: &[SigningKey]) -> Result<IssuerKeys, CoreError> {
-        let mut current = None;
+    fn parse_keys(&self, issuer: &Issuer, stored: &[SigningKey]) -> Result<IssuerKeys, CoreError> {
+        let mut current: Vec<Signer> = Vec::new();
         let mut verifying = Vec::new();
         let mut jwks = Vec::new();
         for key in stored {
@@ -243,15 +322,28 @@ impl Core {
                     .map_err(|e| CoreError::Invalid(e.to_string()))?;
             verifying.push(signer.verifying_key());
             jwks.push(signer.public_jwk());
-            // The newest current key signs (two nodes may each have made a first key).
+            // The newest current key of a chain signs (two nodes may each have made a first key).
             if key.state == KeyState::Current {
-                current = Some(signer);
+                current.retain(|s| s.algorithm() != signer.algorithm());
+                current.push(signer);
             }
         }
-        let signer = current
+        let configured = jws_algorithm(issuer.settings.signing_algorithm());
+        // While the settings' chain has no current key, the algorithm that signed before does:
+        // any other than the RS256 chain kept beside it, else RS256.
+        let default = current
+            .iter()
+            .position(|s| s.algorithm() == configured)
+            .or_else(|| {
+                current
+                    .iter()
+                    .rposition(|s| s.algorithm() != Algorithm::Rs256)
+            })
+            .or_else(|| (!current.is_empty()).then_some(0))
             .ok_or_else(|| CoreError::Invalid("the issuer has no current key".to_owned()))?;
         Ok(IssuerKeys {
-            signer,
+            current,
+            default,
             verifying,
             jwks: json!({ "keys": jwks }),
         })
@@ -264,7 +356,7 @@ mod tests {
 
     use serde_json::{Value, json};
     use tessera_crypto::MasterKey;
-    use tessera_crypto::jws::verify;
+    use tessera_crypto::jws::{Algorithm, verify};
     use tessera_model::{Actor, FixedClock, Issuer, KeyAlgorithm, KeyState, NewEvent, UnixTime};
     use tessera_oauth::{ClientAuth, TokenRequest};
     use tessera_store::IssuerScope;
@@ -286,7 +378,24 @@ mod tests {
             json!({ "fields": ["settings.signing_algorithm"] }),
             core.clock.now(),
         );
-        core.store.issuers().update(&changed, &event).await.unwrap()
+        let updated = core.store.issuers().update(&changed, &event).await.unwrap();
+        // As `update_issuer` does.
+        core.keys.forget(issuer.id);
+        updated
+    }
+
+    /// The `alg` of every published key, in order.
+    fn published(jwks: &Value) -> Vec<String> {
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["alg"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    fn count(jwks: &Value, alg: &str) -> usize {
+        published(jwks).iter().filter(|a| *a == alg).count()
     }
 
     /// RFC 7517 §4 and RFC 7518 §6: every published key names its type, algorithm, use and id,
@@ -329,16 +438,22 @@ mod tests {
             let keys = core.issuer_keys(&system).await.unwrap();
             assert_eq!(keys.signer().algorithm().as_str(), algorithm.as_str());
             assert_jwks_complete(keys.jwks());
-            assert!(
-                keys.jwks()["keys"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .all(|k| k["alg"] == algorithm.as_str()),
+            assert_eq!(
+                count(keys.jwks(), algorithm.as_str()),
+                2,
                 "current and next both have the setting's algorithm"
             );
+            assert_eq!(
+                count(keys.jwks(), "RS256"),
+                2,
+                "the RS256 chain is kept beside (or is) the issuer's own"
+            );
             let stored = core.list_keys(&system).await.unwrap();
-            assert!(stored.iter().all(|k| k.algorithm == algorithm));
+            assert!(
+                stored
+                    .iter()
+                    .all(|k| k.algorithm == algorithm || k.algorithm == KeyAlgorithm::Rs256)
+            );
 
             // A real token from the token endpoint, accepted by the Core API.
             let credential = core.create_admin_credential("ci", &[]).await.unwrap();
@@ -364,11 +479,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_changed_algorithm_signs_from_the_second_rotation_on() {
+    async fn a_changed_algorithm_signs_only_with_a_key_published_before() {
         let db = tessera_store_sql::testing::fresh_store().await;
+        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
         let core = Core::new(
             db.store.clone(),
-            Arc::new(FixedClock::at(UnixTime(1_750_000_000))),
+            clock.clone(),
             MasterKey::generate(),
             crate::TEST_URL,
         );
@@ -376,57 +492,138 @@ mod tests {
         let es256 = core.issuer_keys(&issuer).await.unwrap();
         assert_eq!(es256.signer().algorithm().as_str(), "ES256");
         let es256_token = es256.signer().sign("JWT", &json!({"n": 1})).unwrap();
+        let rs256_kid = es256.signer_for(Algorithm::Rs256).unwrap().kid().to_owned();
 
+        // RS256: its chain exists, so its current key, published all along, signs at once.
         let issuer = set_signing_algorithm(&core, &issuer, KeyAlgorithm::Rs256).await;
-        assert_eq!(
-            core.issuer_keys(&issuer)
-                .await
-                .unwrap()
-                .signer()
-                .algorithm()
-                .as_str(),
-            "ES256",
-            "the setting changes no existing key"
-        );
+        let rs256 = core.issuer_keys(&issuer).await.unwrap();
+        assert_eq!(rs256.signer().algorithm().as_str(), "RS256");
+        assert_eq!(rs256.signer().kid(), rs256_kid);
+        assert_eq!(rs256.jwks(), es256.jwks(), "no key was made");
+
+        // EdDSA: no chain yet; its next key is made and published, and signs from the next
+        // rotation. Meanwhile another chain's current key signs.
+        let issuer = set_signing_algorithm(&core, &issuer, KeyAlgorithm::EdDsa).await;
+        let waiting = core.issuer_keys(&issuer).await.unwrap();
+        assert_ne!(waiting.signer().algorithm(), Algorithm::EdDsa);
+        assert!(waiting.signer_for(Algorithm::EdDsa).is_none());
+        assert_eq!(count(waiting.jwks(), "EdDSA"), 1, "the next EdDSA key");
+        assert_jwks_complete(waiting.jwks());
+        let stored = core.list_keys(&issuer).await.unwrap();
+        let next = stored
+            .iter()
+            .find(|k| k.algorithm == KeyAlgorithm::EdDsa)
+            .unwrap();
+        assert_eq!(next.state, KeyState::Next);
 
         core.rotate_keys(&issuer, Actor::System).await.unwrap();
-        let first = core.issuer_keys(&issuer).await.unwrap();
-        assert_eq!(
-            first.signer().algorithm().as_str(),
-            "ES256",
-            "the next key made before the change signs now"
-        );
-        let stored = core.list_keys(&issuer).await.unwrap();
-        let next = stored.iter().find(|k| k.state == KeyState::Next).unwrap();
-        assert_eq!(
-            next.algorithm,
-            KeyAlgorithm::Rs256,
-            "the new next key uses the setting"
-        );
-        assert_jwks_complete(first.jwks());
+        let rotated = core.issuer_keys(&issuer).await.unwrap();
+        assert_eq!(rotated.signer().algorithm().as_str(), "EdDSA");
+        assert_eq!(rotated.signer().kid(), next.id.to_string());
+        assert_jwks_complete(rotated.jwks());
         assert!(
-            first.jwks()["keys"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|k| k["kid"] == next.id.to_string().as_str() && k["kty"] == "RSA"),
-            "the RS256 key is published before it signs"
+            rotated.signer_for(Algorithm::Es256).is_none(),
+            "the ES256 chain is no longer kept: its current key became previous"
         );
+        assert_eq!(count(rotated.jwks(), "ES256"), 1, "only the previous one");
+        verify(&es256_token, rotated.verifying_keys())
+            .expect("tokens of the ES256 keys still verify while they may be alive");
+        let eddsa_token = rotated.signer().sign("JWT", &json!({"n": 2})).unwrap();
+        assert_eq!(
+            verify(&eddsa_token, rotated.verifying_keys())
+                .unwrap()
+                .header["alg"],
+            "EdDSA"
+        );
+
+        // Once its tokens have expired, the wound-down chain is gone.
+        clock.advance(issuer.settings.access_token_lifetime());
+        core.rotate_keys(&issuer, Actor::System).await.unwrap();
+        let later = core.issuer_keys(&issuer).await.unwrap();
+        assert_eq!(count(later.jwks(), "ES256"), 0);
+        assert!(verify(&es256_token, later.verifying_keys()).is_err());
+        assert_eq!(count(later.jwks(), "EdDSA"), 3, "previous, current, next");
+        assert_eq!(count(later.jwks(), "RS256"), 3, "previous, current, next");
+    }
+
+    #[tokio::test]
+    async fn a_default_issuer_keeps_an_es256_and_an_rs256_chain_rotated_together() {
+        let db = tessera_store_sql::testing::fresh_store().await;
+        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
+        let core = Core::new(
+            db.store.clone(),
+            clock.clone(),
+            MasterKey::generate(),
+            crate::TEST_URL,
+        );
+        let issuer = core.ensure_builtin_issuers().await.unwrap().default;
+        let first = core.issuer_keys(&issuer).await.unwrap();
+        assert_jwks_complete(first.jwks());
+        assert_eq!(count(first.jwks(), "ES256"), 2, "current and next");
+        assert_eq!(count(first.jwks(), "RS256"), 2, "current and next");
+        assert_eq!(first.signer().algorithm(), Algorithm::Es256);
+        assert_eq!(
+            first.signer_for(Algorithm::Es256).unwrap().kid(),
+            first.signer().kid()
+        );
+        assert!(first.signer_for(Algorithm::EdDsa).is_none());
+        assert_eq!(
+            first.id_token_algorithms(),
+            [Algorithm::Es256, Algorithm::Rs256]
+        );
+        let rs256_token = first
+            .signer_for(Algorithm::Rs256)
+            .unwrap()
+            .sign("JWT", &json!({"n": 1}))
+            .unwrap();
+        let stored = core.list_keys(&issuer).await.unwrap();
+        let next_of = |alg: KeyAlgorithm| {
+            stored
+                .iter()
+                .find(|k| k.algorithm == alg && k.state == KeyState::Next)
+                .unwrap()
+                .id
+                .to_string()
+        };
+        let (next_es256, next_rs256) = (next_of(KeyAlgorithm::Es256), next_of(KeyAlgorithm::Rs256));
 
         core.rotate_keys(&issuer, Actor::System).await.unwrap();
         let second = core.issuer_keys(&issuer).await.unwrap();
-        assert_eq!(second.signer().algorithm().as_str(), "RS256");
-        assert_eq!(second.signer().kid(), next.id.to_string());
-        assert_jwks_complete(second.jwks());
-        let rs256_token = second.signer().sign("JWT", &json!({"n": 2})).unwrap();
+        assert_eq!(second.signer().kid(), next_es256);
         assert_eq!(
-            verify(&rs256_token, second.verifying_keys())
-                .unwrap()
-                .header["alg"],
-            "RS256"
+            second.signer_for(Algorithm::Rs256).unwrap().kid(),
+            next_rs256,
+            "the RS256 chain rotated too"
         );
-        verify(&es256_token, second.verifying_keys())
-            .expect("tokens of the ES256 keys still verify while they may be alive");
+        assert_eq!(count(second.jwks(), "ES256"), 3);
+        assert_eq!(count(second.jwks(), "RS256"), 3);
+
+        // A second rotation right away retires nothing, in either chain.
+        core.rotate_keys(&issuer, Actor::System).await.unwrap();
+        let kept = core.issuer_keys(&issuer).await.unwrap();
+        assert_eq!(count(kept.jwks(), "ES256"), 4);
+        assert_eq!(count(kept.jwks(), "RS256"), 4);
+        verify(&rs256_token, kept.verifying_keys()).expect("a previous RS256 key stays");
+
+        clock.advance(issuer.settings.id_token_lifetime());
+        core.rotate_keys(&issuer, Actor::System).await.unwrap();
+        let third = core.issuer_keys(&issuer).await.unwrap();
+        assert!(verify(&rs256_token, third.verifying_keys()).is_err());
+        for alg in [KeyAlgorithm::Es256, KeyAlgorithm::Rs256] {
+            let states: Vec<_> = core
+                .list_keys(&issuer)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|k| k.algorithm == alg)
+                .map(|k| k.state)
+                .collect();
+            assert_eq!(
+                states,
+                [KeyState::Previous, KeyState::Current, KeyState::Next],
+                "{alg:?}"
+            );
+        }
     }
 
     #[tokio::test]
@@ -443,11 +640,7 @@ mod tests {
         let lifetime = issuer.settings.access_token_lifetime();
 
         let first = core.issuer_keys(&issuer).await.unwrap();
-        assert_eq!(
-            first.jwks()["keys"].as_array().unwrap().len(),
-            2,
-            "current and next"
-        );
+        assert_eq!(count(first.jwks(), "ES256"), 2, "current and next");
         let old_token = first
             .signer()
             .sign("JWT", &serde_json::json!({"n": 1}))
@@ -455,7 +648,7 @@ mod tests {
         let stored = core.list_keys(&issuer).await.unwrap();
         let next_kid = stored
             .iter()
-            .find(|k| k.state == KeyState::Next)
+            .find(|k| k.state == KeyState::Next && k.algorithm == KeyAlgorithm::Es256)
             .unwrap()
             .id
             .to_string();
@@ -474,11 +667,7 @@ mod tests {
             next_kid,
             "the published next key now signs"
         );
-        assert_eq!(
-            second.jwks()["keys"].as_array().unwrap().len(),
-            3,
-            "previous, current, next"
-        );
+        assert_eq!(count(second.jwks(), "ES256"), 3, "previous, current, next");
         verify(&old_token, second.verifying_keys())
             .expect("tokens of the previous key still verify");
 
@@ -487,7 +676,7 @@ mod tests {
         let kept = core.issuer_keys(&issuer).await.unwrap();
         verify(&old_token, kept.verifying_keys())
             .expect("a previous key stays while its tokens may be alive");
-        assert_eq!(kept.jwks()["keys"].as_array().unwrap().len(), 4);
+        assert_eq!(count(kept.jwks(), "ES256"), 4);
 
         // Once its tokens have expired, the next rotation retires it.
         clock.advance(lifetime);
@@ -516,6 +705,7 @@ mod tests {
             .await
             .unwrap()
             .iter()
+            .filter(|k| k.algorithm == KeyAlgorithm::Es256)
             .map(|k| k.state)
             .collect();
         assert_eq!(

@@ -81,6 +81,9 @@ pub struct Client {
     /// For Core API clients of the `system` issuer: the issuers their tokens may see (`None`:
     /// all of them).
     pub allowed_issuers: Option<Vec<IssuerSlug>>,
+    /// The algorithm the client's ID tokens are signed with (OIDC Dynamic Client Registration
+    /// 1.0 §2 `id_token_signed_response_alg`); `None`: the issuer's signing algorithm.
+    pub id_token_signed_response_alg: Option<KeyAlgorithm>,
     /// When it was created.
     pub created_at: UnixTime,
     /// When it last changed.

@@ -146,6 +146,7 @@ fn client(issuer_id: IssuerId, name: &str) -> Client {
         allowed_scopes: vec!["openid".to_owned(), "email".to_owned()],
         first_party: false,
         allowed_issuers: Some(vec![IssuerSlug::default_issuer()]),
+        id_token_signed_response_alg: Some(KeyAlgorithm::Rs256),
         created_at: T0,
         updated_at: T0,
         revision: 1,
@@ -366,6 +367,7 @@ pub async fn clients_round_trip_every_field(store: Arc<dyn Store>) {
     public.first_party = true;
     public.token_endpoint_auth_method = "none".to_owned();
     public.post_logout_redirect_uris = vec![];
+    public.id_token_signed_response_alg = None;
 
     for c in [&confidential, &public] {
         store
@@ -397,6 +399,7 @@ pub async fn clients_round_trip_every_field(store: Arc<dyn Store>) {
         .redirect_uris
         .push("https://app.example.com/other".to_owned());
     changed.secret_hash = Some([9; 32]);
+    changed.id_token_signed_response_alg = Some(KeyAlgorithm::EdDsa);
     let updated = store
         .clients()
         .update(scope, &changed, &event("client.updated", changed.id))
@@ -405,6 +408,10 @@ pub async fn clients_round_trip_every_field(store: Arc<dyn Store>) {
     assert_eq!(updated.revision, 2);
     assert_eq!(updated.redirect_uris.len(), 3);
     assert_eq!(updated.secret_hash, Some([9; 32]));
+    assert_eq!(
+        updated.id_token_signed_response_alg,
+        Some(KeyAlgorithm::EdDsa)
+    );
 
     // A delete at a stale revision is refused and deletes nothing.
     assert!(matches!(

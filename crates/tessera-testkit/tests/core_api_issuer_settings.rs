@@ -133,10 +133,6 @@ async fn bad_settings_are_refused_naming_the_field_and_change_nothing() {
             "settings.refresh_token_lifetime",
         ),
         (
-            json!({"signing_algorithm": "RS256"}),
-            "settings.signing_algorithm",
-        ),
-        (
             json!({"signing_algorithm": "none"}),
             "settings.signing_algorithm",
         ),
@@ -294,4 +290,63 @@ async fn access_tokens_follow_the_issuers_access_token_lifetime() {
         default.json::<Value>().await.unwrap()["settings"]["access_token_lifetime"],
         3600
     );
+}
+
+#[tokio::test]
+async fn an_issuer_set_to_rs256_signs_access_tokens_with_rs256() {
+    let app = TestApp::spawn().await;
+    let token = app.core_api_token(&[]).await;
+    let patched = app
+        .core_request(Method::PATCH, "/core/v1/issuers/system", &token)
+        .json(&json!({"settings": {"signing_algorithm": "RS256"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    assert_eq!(
+        patched.json::<Value>().await.unwrap()["settings"]["signing_algorithm"],
+        "RS256"
+    );
+    for _ in 0..2 {
+        let rotated = app
+            .core_request(Method::POST, "/core/v1/issuers/system/keys/rotate", &token)
+            .send()
+            .await
+            .unwrap();
+        assert!(rotated.status().is_success(), "{}", rotated.status());
+    }
+
+    let credential = app.core().create_admin_credential("ci", &[]).await.unwrap();
+    let response: Value = app
+        .client
+        .post(format!("{}/system/oauth/token", app.base_url))
+        .basic_auth(
+            credential.client_id.to_string(),
+            Some(credential.client_secret.expose()),
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access_token = response["access_token"].as_str().unwrap();
+    let header = jsonwebtoken::decode_header(access_token).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    let jwks: jsonwebtoken::jwk::JwkSet = app
+        .get("/system/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<Value>(
+        access_token,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &validation,
+    )
+    .expect("the RS256 token verifies against the published key");
 }

@@ -52,6 +52,10 @@ pub(crate) struct ClientOut {
     /// For Core API credentials: the issuers they may see.
     #[serde(skip_serializing_if = "Option::is_none")]
     allowed_issuers: Option<Vec<String>>,
+    /// The algorithm of the client's ID tokens (OIDC Dynamic Client Registration 1.0 §2):
+    /// `ES256`, `RS256` or `EdDSA`; `null`: the issuer's `signing_algorithm`.
+    #[schema(example = "RS256")]
+    id_token_signed_response_alg: Option<String>,
     /// The secret, shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<String>,
@@ -84,6 +88,9 @@ fn client_json(client: &Client) -> ClientOut {
             .allowed_issuers
             .as_ref()
             .map(|slugs| slugs.iter().map(|s| s.as_str().to_owned()).collect()),
+        id_token_signed_response_alg: client
+            .id_token_signed_response_alg
+            .map(|alg| alg.as_str().to_owned()),
         client_secret: None,
         created_at: client.created_at.0,
         updated_at: client.updated_at.0,
@@ -130,6 +137,11 @@ pub(crate) struct CreateClient {
     allowed_scopes: Vec<String>,
     #[serde(default)]
     first_party: bool,
+    /// The algorithm of the client's ID tokens (OIDC Dynamic Client Registration 1.0 §2):
+    /// `ES256`, `RS256` or `EdDSA`, and only the issuer's `signing_algorithm` or `RS256`.
+    /// Absent: the issuer's `signing_algorithm`.
+    #[schema(example = "RS256")]
+    id_token_signed_response_alg: Option<String>,
 }
 
 /// `PATCH …/clients/{client_id}` body; the client type cannot change.
@@ -143,6 +155,10 @@ pub(crate) struct UpdateClient {
     token_endpoint_auth_method: Option<String>,
     allowed_scopes: Option<Vec<String>>,
     first_party: Option<bool>,
+    /// A new ID token algorithm: `ES256`, `RS256` or `EdDSA`, and only the issuer's
+    /// `signing_algorithm` or `RS256`.
+    #[schema(example = "RS256")]
+    id_token_signed_response_alg: Option<String>,
 }
 
 #[utoipa::path(post, path = "/core/v1/issuers/{slug}/clients", tag = "clients",
@@ -168,6 +184,7 @@ pub(crate) async fn create_client(
         token_endpoint_auth_method: body.token_endpoint_auth_method,
         allowed_scopes: body.allowed_scopes,
         first_party: body.first_party,
+        id_token_signed_response_alg: body.id_token_signed_response_alg,
     };
     match state.core.create_client(&issuer, input, actor(&auth)).await {
         Ok(registered) => created(
@@ -240,6 +257,7 @@ pub(crate) async fn update_client(
         token_endpoint_auth_method: body.token_endpoint_auth_method,
         allowed_scopes: body.allowed_scopes,
         first_party: body.first_party,
+        id_token_signed_response_alg: body.id_token_signed_response_alg,
     };
     match state
         .core

@@ -57,7 +57,9 @@ pub(crate) struct SettingsOut {
     id_token_lifetime: i64,
     /// Seconds.
     refresh_token_lifetime: i64,
-    /// JOSE algorithm of new signing keys.
+    /// The JOSE algorithm the issuer signs with: `ES256`, `RS256` or `EdDSA`. ID tokens can
+    /// also be RS256 (OIDC Discovery 1.0 §3); clients choose with
+    /// `id_token_signed_response_alg`.
     signing_algorithm: String,
     signup: SignupOut,
 }
@@ -110,6 +112,8 @@ pub(crate) struct SettingsBody {
     access_token_lifetime: Option<i64>,
     id_token_lifetime: Option<i64>,
     refresh_token_lifetime: Option<i64>,
+    /// `ES256`, `RS256` or `EdDSA`. An algorithm whose keys already exist (RS256 always does)
+    /// signs at once; another signs from the next key rotation.
     signing_algorithm: Option<String>,
     signup: Option<SignupBody>,
 }

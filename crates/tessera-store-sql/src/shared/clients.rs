@@ -11,6 +11,10 @@ use super::{
 };
 use crate::error::map;
 
+fn id_token_alg(client: &Client) -> Option<&'static str> {
+    client.id_token_signed_response_alg.map(|alg| alg.as_str())
+}
+
 fn allowed_issuers(client: &Client) -> Option<String> {
     client.allowed_issuers.as_ref().map(|slugs| {
         let slugs: Vec<String> = slugs.iter().map(|s| s.as_str().to_owned()).collect();
@@ -30,8 +34,9 @@ impl ClientRepo for SqlStore {
         sqlx::query(
             "INSERT INTO clients (issuer_id, id, name, client_type, secret_hash, redirect_uris, \
              post_logout_redirect_uris, grant_types, token_endpoint_auth_method, allowed_scopes, \
-             first_party, allowed_issuers, created_at, updated_at, revision) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             first_party, allowed_issuers, created_at, updated_at, revision, \
+             id_token_signed_response_alg) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(scope.issuer_id().as_uuid())
         .bind(client.id.as_uuid())
@@ -48,6 +53,7 @@ impl ClientRepo for SqlStore {
         .bind(client.created_at.0)
         .bind(client.updated_at.0)
         .bind(client.revision)
+        .bind(id_token_alg(client))
         .execute(&mut *tx)
         .await
         .map_err(|e| map("client", e))?;
@@ -101,7 +107,8 @@ impl ClientRepo for SqlStore {
             "UPDATE clients SET name = $3, client_type = $4, secret_hash = $5, \
              redirect_uris = $6, post_logout_redirect_uris = $7, grant_types = $8, \
              token_endpoint_auth_method = $9, allowed_scopes = $10, first_party = $11, \
-             allowed_issuers = $12, updated_at = $13, revision = revision + 1 \
+             allowed_issuers = $12, updated_at = $13, id_token_signed_response_alg = $15, \
+             revision = revision + 1 \
              WHERE issuer_id = $1 AND id = $2 AND revision = $14",
         )
         .bind(scope.issuer_id().as_uuid())
@@ -118,6 +125,7 @@ impl ClientRepo for SqlStore {
         .bind(allowed_issuers(client))
         .bind(client.updated_at.0)
         .bind(client.revision)
+        .bind(id_token_alg(client))
         .execute(&mut *tx)
         .await
         .map_err(|e| map("client", e))?

@@ -88,7 +88,8 @@ macro_rules! client_columns {
     () => {
         "id, issuer_id, name, client_type, secret_hash, \
      redirect_uris, post_logout_redirect_uris, grant_types, token_endpoint_auth_method, \
-     allowed_scopes, first_party, allowed_issuers, created_at, updated_at, revision"
+     allowed_scopes, first_party, allowed_issuers, id_token_signed_response_alg, created_at, \
+     updated_at, revision"
     };
 }
 
@@ -106,6 +107,7 @@ pub(super) struct ClientRow {
     allowed_scopes: String,
     first_party: bool,
     allowed_issuers: Option<String>,
+    id_token_signed_response_alg: Option<String>,
     created_at: i64,
     updated_at: i64,
     revision: i64,
@@ -143,6 +145,10 @@ impl TryFrom<ClientRow> for Client {
             allowed_scopes: parse_list(&row.allowed_scopes, "client allowed_scopes")?,
             first_party: row.first_party,
             allowed_issuers,
+            id_token_signed_response_alg: row
+                .id_token_signed_response_alg
+                .map(|alg| KeyAlgorithm::parse(&alg).ok_or_else(|| corrupt("client id_token alg")))
+                .transpose()?,
             created_at: UnixTime(row.created_at),
             updated_at: UnixTime(row.updated_at),
             revision: row.revision,
