@@ -227,6 +227,7 @@ mod tests {
                     token_endpoint_auth_method: None,
                     allowed_scopes: vec!["openid".to_owned(), "email".to_owned()],
                     first_party: false,
+                    id_token_signed_response_alg: None,
                 },
                 Actor::System,
             )

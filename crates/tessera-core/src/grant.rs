@@ -456,6 +456,7 @@ mod tests {
             token_endpoint_auth_method: None,
             allowed_scopes: vec![],
             first_party: true,
+            id_token_signed_response_alg: None,
         };
         let registered = core
             .create_client(&issuer, client, Actor::System)
