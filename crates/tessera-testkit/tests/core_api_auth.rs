@@ -323,7 +323,11 @@ async fn access_tokens_verify_against_the_published_jwks() {
         "public, max-age=300"
     );
     let jwks: jsonwebtoken::jwk::JwkSet = jwks_response.json().await.unwrap();
-    assert_eq!(jwks.keys.len(), 2, "current and next");
+    assert_eq!(
+        jwks.keys.len(),
+        4,
+        "current and next of the ES256 chain and of the RS256 chain"
+    );
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
     let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
