@@ -296,15 +296,27 @@ async fn keys_are_listed_without_private_parts_and_rotate_through_the_jwks() {
         .json()
         .await
         .unwrap();
-    let states: Vec<_> = keys["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["state"].as_str().unwrap())
-        .collect();
+    // Two chains: the issuer's ES256 and the RS256 one every issuer keeps for ID tokens.
+    let es256 = |listing: &Value| -> Vec<(Value, String)> {
+        listing["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["alg"] == "ES256")
+            .map(|k| (k["kid"].clone(), k["state"].as_str().unwrap().to_owned()))
+            .collect()
+    };
+    let states: Vec<_> = es256(&keys).into_iter().map(|(_, state)| state).collect();
     assert_eq!(states, ["current", "next"]);
-    assert!(keys["items"][0]["public_jwk"].get("d").is_none());
-    let next_kid = keys["items"][1]["kid"].clone();
+    assert_eq!(keys["items"].as_array().unwrap().len(), 4);
+    assert!(
+        keys["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["public_jwk"].get("d").is_none())
+    );
+    let next_kid = es256(&keys)[1].0.clone();
 
     let rotated: Value = app
         .core_request(Method::POST, "/core/v1/issuers/default/keys/rotate", &token)
@@ -314,12 +326,7 @@ async fn keys_are_listed_without_private_parts_and_rotate_through_the_jwks() {
         .json()
         .await
         .unwrap();
-    let states: Vec<_> = rotated["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| (k["kid"].clone(), k["state"].as_str().unwrap().to_owned()))
-        .collect();
+    let states = es256(&rotated);
     assert_eq!(states.len(), 3);
     assert_eq!(states[1], (next_kid, "current".to_owned()));
     let jwks: Value = app
@@ -328,5 +335,9 @@ async fn keys_are_listed_without_private_parts_and_rotate_through_the_jwks() {
         .json()
         .await
         .unwrap();
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        jwks["keys"].as_array().unwrap().len(),
+        6,
+        "previous, current and next of both chains"
+    );
 }
