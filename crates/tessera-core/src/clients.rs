@@ -89,8 +89,8 @@ pub struct ClientPatch {
     pub allowed_scopes: Option<Vec<String>>,
     /// New first-party flag.
     pub first_party: Option<bool>,
-    /// New ID token signing algorithm.
-    pub id_token_signed_response_alg: Option<String>,
+    /// New ID token signing algorithm; `Some(None)` goes back to the issuer's algorithm.
+    pub id_token_signed_response_alg: Option<Option<String>>,
 }
 
 /// A client just registered or whose secret was just rotated: the only moment its secret
@@ -517,11 +517,12 @@ impl Core {
                 .allowed_scopes
                 .unwrap_or_else(|| client.allowed_scopes.clone()),
             first_party: patch.first_party.unwrap_or(client.first_party),
-            id_token_signed_response_alg: patch.id_token_signed_response_alg.or_else(|| {
-                client
+            id_token_signed_response_alg: match patch.id_token_signed_response_alg {
+                Some(given) => given,
+                None => client
                     .id_token_signed_response_alg
-                    .map(|a| a.as_str().to_owned())
-            }),
+                    .map(|a| a.as_str().to_owned()),
+            },
         };
         let settings = check_settings(issuer, &merged)?;
         let changed = settings.changed_fields(&Settings::of(&client));
@@ -735,7 +736,7 @@ mod tests {
                 registered.client.id,
                 None,
                 ClientPatch {
-                    id_token_signed_response_alg: Some("EdDSA".to_owned()),
+                    id_token_signed_response_alg: Some(Some("EdDSA".to_owned())),
                     ..ClientPatch::default()
                 },
                 Actor::System,
@@ -755,7 +756,7 @@ mod tests {
                 registered.client.id,
                 None,
                 ClientPatch {
-                    id_token_signed_response_alg: Some("ES256".to_owned()),
+                    id_token_signed_response_alg: Some(Some("ES256".to_owned())),
                     ..ClientPatch::default()
                 },
                 Actor::System,
@@ -766,6 +767,21 @@ mod tests {
             changed.id_token_signed_response_alg,
             Some(KeyAlgorithm::Es256)
         );
+        let cleared = f
+            .core
+            .update_client(
+                &f.issuer,
+                registered.client.id,
+                None,
+                ClientPatch {
+                    id_token_signed_response_alg: Some(None),
+                    ..ClientPatch::default()
+                },
+                Actor::System,
+            )
+            .await
+            .unwrap();
+        assert_eq!(cleared.id_token_signed_response_alg, None);
     }
 
     fn basic(id: &str, secret: &str) -> ClientAuth {

@@ -14,7 +14,8 @@ use utoipa::ToSchema;
 use super::{CoreAuth, READ, WRITE, authorised_issuer, authorised_object};
 use crate::AppState;
 use crate::conventions::{
-    JsonBody, PageQuery, QueryParams, created, encode_cursor, if_match, passed, with_etag,
+    JsonBody, PageQuery, QueryParams, created, double_option, encode_cursor, if_match, passed,
+    with_etag,
 };
 use crate::problem::{ProblemDoc, core_error};
 
@@ -156,9 +157,10 @@ pub(crate) struct UpdateClient {
     allowed_scopes: Option<Vec<String>>,
     first_party: Option<bool>,
     /// A new ID token algorithm: `ES256`, `RS256` or `EdDSA`, and only the issuer's
-    /// `signing_algorithm` or `RS256`.
+    /// `signing_algorithm` or `RS256`; `null` goes back to the issuer's algorithm.
+    #[serde(default, deserialize_with = "double_option")]
     #[schema(example = "RS256")]
-    id_token_signed_response_alg: Option<String>,
+    id_token_signed_response_alg: Option<Option<String>>,
 }
 
 #[utoipa::path(post, path = "/core/v1/issuers/{slug}/clients", tag = "clients",
