@@ -22,10 +22,10 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tessera_crypto::{SecretHash, SecretToken, constant_time_eq, sha256};
+use tessera_crypto::{SecretHash, SecretToken, constant_time_eq};
 use tessera_model::{
     Actor, Client, ClientId, ClientType, FamilyId, Grant, GrantId, Interaction, InteractionId,
-    Issuer, NewEvent, Session, SessionId, Ticket, TicketId, TicketKind, User, UserId,
+    Issuer, NewEvent, Session, SessionId, Ticket, TicketId, TicketKind, UnixTime, User, UserId,
 };
 use tessera_oauth::{
     AuthorizationDelivery, AuthorizationRequest, Form, OAuthError, Scope, deliver, error_params,
@@ -33,7 +33,7 @@ use tessera_oauth::{
 };
 use tessera_store::{IssuerScope, StoreError};
 
-use crate::{Core, CoreError};
+use crate::{Core, CoreError, csrf};
 
 /// How long a user has to finish signing in.
 pub const INTERACTION_LIFETIME: i64 = 30 * 60;
@@ -230,13 +230,6 @@ pub(crate) struct CodeGrant {
     pub(crate) family_id: FamilyId,
 }
 
-/// The CSRF token of an interaction's forms: bound to the browser secret and the interaction,
-/// so it is useless in another browser or for another request.
-fn csrf_token(browser_secret: &str, interaction: InteractionId) -> String {
-    let digest = sha256(format!("tessera/csrf/{interaction}/{browser_secret}").as_bytes());
-    tessera_crypto::base64url(&digest)
-}
-
 fn authorization_error(error: OAuthError) -> AuthorizeOutcome {
     AuthorizeOutcome::ErrorPage(error)
 }
@@ -350,19 +343,35 @@ impl Core {
             }
         }
 
-        // 4. Store the request and continue.
+        let pending = Pending {
+            redirect_uri: redirect_uri.clone(),
+            redirect_uri_given,
+            request,
+            session_id: known.as_ref().map(|s| s.id),
+        };
+        // A signed-in user with nothing to consent to: the answer goes back at once.
+        if let (Some(user), Some(session), false) = (&user, &known, needs_consent) {
+            let delivery = self
+                .issue_code(
+                    issuer,
+                    &client,
+                    user,
+                    &pending,
+                    session.auth_time,
+                    &session.amr,
+                    None,
+                )
+                .await?;
+            return Ok(AuthorizeOutcome::Respond(delivery));
+        }
+
+        // 4. Store the request and continue in the hosted pages.
         let (browser_secret, new_browser_secret) = match browser {
             Some(secret) if !secret.is_empty() => (secret.to_owned(), None),
             _ => {
                 let fresh = SecretToken::generate();
                 (fresh.expose().to_owned(), Some(fresh))
             }
-        };
-        let pending = Pending {
-            redirect_uri: redirect_uri.clone(),
-            redirect_uri_given,
-            request,
-            session_id: known.as_ref().map(|s| s.id),
         };
         let interaction = Interaction {
             id: InteractionId::new(),
@@ -382,24 +391,13 @@ impl Core {
             .interactions()
             .create(scope, &interaction)
             .await?;
-        let stage = match (&user, needs_consent) {
-            (None, _) => Stage::Login,
-            (Some(_), true) => Stage::Consent,
-            (Some(user), false) => {
-                let delivery = self
-                    .finish_interaction(issuer, &client, interaction.id, user, None)
-                    .await?;
-                return Ok(match delivery {
-                    Some(delivery) => AuthorizeOutcome::Respond(delivery),
-                    None => authorization_error(OAuthError::invalid_request(
-                        "The request expired before it could be answered.",
-                    )),
-                });
-            }
-        };
         Ok(AuthorizeOutcome::Interact {
             interaction: interaction.id,
-            stage,
+            stage: if user.is_some() {
+                Stage::Consent
+            } else {
+                Stage::Login
+            },
             new_browser_secret,
         })
     }
@@ -543,8 +541,8 @@ impl Core {
         .ok_or(InteractionError::Gone)
     }
 
-    /// Consumes the interaction, remembers consent if it was just given, and issues the code.
-    /// `None` when another request finished the interaction first.
+    /// Consumes the interaction and issues its code. `None` when another request finished
+    /// the interaction first.
     async fn finish_interaction(
         &self,
         issuer: &Issuer,
@@ -553,15 +551,48 @@ impl Core {
         user: &User,
         consented: Option<&Scope>,
     ) -> Result<Option<AuthorizationDelivery>, CoreError> {
-        let scope = IssuerScope::of(issuer);
         let now = self.clock.now();
-        let interaction = match self.store.interactions().consume(scope, id, now).await {
+        let interaction = match self
+            .store
+            .interactions()
+            .consume(IssuerScope::of(issuer), id, now)
+            .await
+        {
             Ok(interaction) => interaction,
             Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let pending: Pending = serde_json::from_value(interaction.request.clone())
+        let pending: Pending = serde_json::from_value(interaction.request)
             .map_err(|e| CoreError::Invalid(format!("a stored interaction is unreadable: {e}")))?;
+        let auth_time = interaction.auth_time.unwrap_or(now);
+        self.issue_code(
+            issuer,
+            client,
+            user,
+            &pending,
+            auth_time,
+            &interaction.amr,
+            consented,
+        )
+        .await
+        .map(Some)
+    }
+
+    /// Remembers consent if it was just given, records the client on the session, and issues
+    /// the code for an authorization request whose user is known.
+    #[allow(clippy::too_many_arguments)] // each is one fact about the request being answered
+    async fn issue_code(
+        &self,
+        issuer: &Issuer,
+        client: &Client,
+        user: &User,
+        pending: &Pending,
+        auth_time: UnixTime,
+        amr: &[String],
+        consented: Option<&Scope>,
+    ) -> Result<AuthorizationDelivery, CoreError> {
+        let scope = IssuerScope::of(issuer);
+        let now = self.clock.now();
         if let Some(consented) = consented {
             self.remember_consent(issuer, client, user.id, consented)
                 .await?;
@@ -582,8 +613,8 @@ impl Core {
             code_challenge: pending.request.code_challenge.clone(),
             user_id: user.id,
             session_id: pending.session_id,
-            auth_time: interaction.auth_time.unwrap_or(now).0,
-            amr: interaction.amr.clone(),
+            auth_time: auth_time.0,
+            amr: amr.to_vec(),
             family_id: FamilyId::new(),
         };
         let ticket = Ticket {
@@ -598,7 +629,7 @@ impl Core {
             created_at: now,
         };
         self.store.tickets().create(scope, &ticket).await?;
-        Ok(Some(deliver(
+        Ok(deliver(
             &pending.redirect_uri,
             pending.request.response_mode,
             &success_params(
@@ -606,7 +637,7 @@ impl Core {
                 pending.request.state.as_deref(),
                 &self.issuer_url(issuer),
             ),
-        )))
+        ))
     }
 
     async fn load_interaction(
@@ -755,8 +786,7 @@ fn check_csrf(
     interaction: InteractionId,
     presented: &str,
 ) -> Result<(), InteractionError> {
-    let expected = csrf_token(browser, interaction);
-    if constant_time_eq(expected.as_bytes(), presented.as_bytes()) {
+    if csrf::matches(&format!("interaction/{interaction}"), browser, presented) {
         Ok(())
     } else {
         Err(InteractionError::Forbidden)
@@ -776,6 +806,6 @@ fn view(
         client_name: client.name.clone(),
         scopes: pending.request.scope.iter().map(str::to_owned).collect(),
         login_hint: pending.request.login_hint.clone(),
-        csrf: csrf_token(browser, interaction.id),
+        csrf: csrf::token(&format!("interaction/{}", interaction.id), browser),
     }
 }

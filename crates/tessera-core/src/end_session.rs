@@ -1,4 +1,4 @@
-//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) and the discovery documents.
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
 //!
 //! Logout rules, in order:
 //! 1. an `id_token_hint` must be an ID token this issuer signed (an expired one is accepted,
@@ -10,11 +10,11 @@
 //!    sign them out (§2: "the OP SHOULD ask the End-User whether to log out").
 
 use serde_json::Value;
-use tessera_crypto::{constant_time_eq, jws, sha256};
+use tessera_crypto::jws;
 use tessera_model::{Actor, Client, Issuer};
-use tessera_oauth::{EndSessionRequest, OAuthError, ProviderMetadata, post_logout_redirect};
+use tessera_oauth::{EndSessionRequest, OAuthError, post_logout_redirect};
 
-use crate::{Core, CoreError};
+use crate::{Core, CoreError, csrf};
 
 /// What the end-session endpoint does next.
 #[derive(Debug)]
@@ -30,13 +30,6 @@ pub enum EndSessionOutcome {
     Redirect(String),
     /// Signed out: show the signed-out page.
     SignedOut,
-}
-
-/// The CSRF token of the logout confirmation, bound to the session cookie's secret.
-fn logout_csrf(session_secret: &str) -> String {
-    tessera_crypto::base64url(&sha256(
-        format!("tessera/logout/{session_secret}").as_bytes(),
-    ))
 }
 
 impl Core {
@@ -110,9 +103,8 @@ impl Core {
             None => None,
         };
         if let (Some(session), Some(secret)) = (&session, session_secret) {
-            let confirmed = confirmation.is_some_and(|csrf| {
-                constant_time_eq(csrf.as_bytes(), logout_csrf(secret).as_bytes())
-            });
+            let confirmed =
+                confirmation.is_some_and(|presented| csrf::matches("logout", secret, presented));
             let hinted_user = hint
                 .as_ref()
                 .and_then(|c| c.get("sub"))
@@ -120,7 +112,7 @@ impl Core {
                 == Some(session.user_id.to_string().as_str());
             if !hinted_user && !confirmed {
                 return Ok(EndSessionOutcome::Confirm {
-                    csrf: logout_csrf(secret),
+                    csrf: csrf::token("logout", secret),
                 });
             }
             self.end_session(issuer, session, Actor::User(session.user_id))
@@ -146,28 +138,5 @@ impl Core {
             && verified.claims.get("iss").and_then(Value::as_str)
                 == Some(self.issuer_url(issuer).as_str());
         Ok(is_id_token.then_some(verified.claims))
-    }
-
-    /// The discovery documents (OIDC Discovery 1.0 §3, RFC 8414 §2): the OpenID configuration
-    /// and the OAuth authorization server metadata.
-    pub async fn discovery(&self, issuer: &Issuer) -> Result<(Value, Value), CoreError> {
-        let keys = self.issuer_keys(issuer).await?;
-        // OIDC Discovery 1.0 §3: RS256 MUST be among the ID token algorithms; the issuer
-        // keeps an RS256 chain beside its own for that (see `keys`).
-        let mut algorithms: Vec<&str> = keys
-            .id_token_algorithms()
-            .iter()
-            .map(|a| a.as_str())
-            .collect();
-        algorithms.sort_unstable();
-        let url = self.issuer_url(issuer);
-        let metadata = ProviderMetadata {
-            issuer: &url,
-            signing_algorithms: &algorithms,
-        };
-        Ok((
-            metadata.openid_configuration(),
-            metadata.authorization_server(),
-        ))
     }
 }

@@ -17,6 +17,8 @@ pub mod bootstrap;
 mod cache;
 pub mod clients;
 pub mod consents;
+mod csrf;
+pub mod discovery;
 pub mod end_session;
 pub mod events;
 mod grant;
