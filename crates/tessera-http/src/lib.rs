@@ -35,12 +35,18 @@ mod problem;
 #[derive(Clone, Debug)]
 pub struct AppState {
     core: Core,
+    /// Whether cookies are `Secure` (decided once from the public URL).
+    secure_cookies: bool,
 }
 
 impl AppState {
     /// The state for a server in front of `core`.
     pub fn new(core: Core) -> Self {
-        Self { core }
+        let secure_cookies = pages::needs_secure_cookies(core.public_url());
+        Self {
+            core,
+            secure_cookies,
+        }
     }
 }
 

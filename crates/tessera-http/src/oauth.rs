@@ -11,12 +11,13 @@
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use minijinja::context;
 use tessera_core::authorize::AuthorizeOutcome;
+use tessera_core::discovery::Document;
 use tessera_core::end_session::EndSessionOutcome;
 use tessera_model::Issuer;
 use tessera_oauth::{
@@ -29,57 +30,38 @@ use crate::conventions::passed;
 use crate::pages::{self, BROWSER_COOKIE, SESSION_COOKIE, cookie, set_cookie};
 use crate::problem;
 
-/// Largest token request body (the form parser has the same cap).
-const TOKEN_BODY_LIMIT: usize = 64 * 1024;
+/// Largest request body of these endpoints (the form parser has the same cap).
+const BODY_LIMIT: usize = 64 * 1024;
 
 pub(crate) fn routes() -> Router<AppState> {
     let at = |path: &str| format!("/{{issuer}}{path}");
+    // RFC 8414 §3.1: for an issuer with a path, the well-known segment may also come first.
+    let first = |path: &str| format!("{path}/{{issuer}}");
+    let openid = get(|state, slug| discovery(state, slug, Document::OpenIdConfiguration));
+    let oauth = get(|state, slug| discovery(state, slug, Document::AuthorizationServer));
     Router::new()
-        .route(
-            &at(paths::TOKEN),
-            post(token).layer(DefaultBodyLimit::max(TOKEN_BODY_LIMIT)),
-        )
+        .route(&at(paths::TOKEN), post(token))
         .route(&at(paths::JWKS), get(jwks))
-        .route(&at(paths::OPENID_CONFIGURATION), get(openid_configuration))
-        .route(
-            &at(paths::OAUTH_AUTHORIZATION_SERVER),
-            get(authorization_server),
-        )
-        // RFC 8414 §3.1: for an issuer with a path, the well-known segment comes first.
-        .route(
-            &format!("{}/{{issuer}}", paths::OAUTH_AUTHORIZATION_SERVER),
-            get(authorization_server),
-        )
-        .route(
-            &format!("{}/{{issuer}}", paths::OPENID_CONFIGURATION),
-            get(openid_configuration),
-        )
-        .route(
-            &at(paths::AUTHORIZE),
-            get(authorize_get)
-                .post(authorize_post)
-                .layer(DefaultBodyLimit::max(TOKEN_BODY_LIMIT)),
-        )
-        .route(
-            &at(paths::USERINFO),
-            get(userinfo_get)
-                .post(userinfo_post)
-                .layer(DefaultBodyLimit::max(TOKEN_BODY_LIMIT)),
-        )
-        .route(
-            &at(paths::INTROSPECT),
-            post(introspect).layer(DefaultBodyLimit::max(TOKEN_BODY_LIMIT)),
-        )
-        .route(
-            &at(paths::REVOKE),
-            post(revoke).layer(DefaultBodyLimit::max(TOKEN_BODY_LIMIT)),
-        )
-        .route(
-            &at(paths::END_SESSION),
-            get(end_session_get)
-                .post(end_session_post)
-                .layer(DefaultBodyLimit::max(TOKEN_BODY_LIMIT)),
-        )
+        .route(&at(paths::OPENID_CONFIGURATION), openid.clone())
+        .route(&first(paths::OPENID_CONFIGURATION), openid)
+        .route(&at(paths::OAUTH_AUTHORIZATION_SERVER), oauth.clone())
+        .route(&first(paths::OAUTH_AUTHORIZATION_SERVER), oauth)
+        .route(&at(paths::AUTHORIZE), get(authorize).post(authorize))
+        .route(&at(paths::USERINFO), get(userinfo).post(userinfo))
+        .route(&at(paths::INTROSPECT), post(introspect))
+        .route(&at(paths::REVOKE), post(revoke))
+        .route(&at(paths::END_SESSION), get(end_session).post(end_session))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+/// The parameters of a front-channel request: the query of a GET, the form body of a POST
+/// (OIDC Core §3.1.2.1, RP-Initiated Logout §2 accept both).
+fn parameters(method: &Method, uri: &Uri, body: Bytes) -> Bytes {
+    if method == Method::GET {
+        Bytes::copy_from_slice(uri.query().unwrap_or("").as_bytes())
+    } else {
+        body
+    }
 }
 
 /// Finds the issuer a path names, or the response for a missing one.
@@ -222,36 +204,21 @@ async fn revoke(
     }
 }
 
-/// OIDC Core §5.3.1: userinfo accepts GET and POST; the token comes as RFC 6750 allows.
-async fn userinfo_get(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    userinfo(state, slug, headers, None).await
-}
-
-async fn userinfo_post(
+/// OIDC Core §5.3.1: userinfo accepts GET and POST; the token comes as RFC 6750 allows
+/// (a GET has an empty body).
+async fn userinfo(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    userinfo(state, slug, headers, Some(body)).await
-}
-
-async fn userinfo(
-    state: AppState,
-    slug: String,
-    headers: HeaderMap,
-    body: Option<Bytes>,
-) -> Response {
     let issuer = passed!(issuer(&state, &slug).await);
     let realm = state.core.issuer_url(&issuer);
     let result = async {
-        let form = match &body {
-            Some(body) if !body.is_empty() && is_form(&headers) => Some(Form::parse(body)?),
-            _ => None,
+        let form = if !body.is_empty() && is_form(&headers) {
+            Some(Form::parse(&body)?)
+        } else {
+            None
         };
         let authorization = headers
             .get(header::AUTHORIZATION)
@@ -291,27 +258,15 @@ fn bearer_challenge(realm: &str, error: Option<&OAuthError>) -> Response {
     no_store(response)
 }
 
-async fn authorize_get(
+async fn authorize(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-) -> Response {
-    let query = uri.query().unwrap_or("").as_bytes().to_vec();
-    authorize(state, slug, headers, query).await
-}
-
-/// OIDC Core §3.1.2.1: the authorization endpoint accepts POST with a form body too.
-async fn authorize_post(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    authorize(state, slug, headers, body.to_vec()).await
-}
-
-async fn authorize(state: AppState, slug: String, headers: HeaderMap, params: Vec<u8>) -> Response {
+    let params = parameters(&method, &uri, body);
     let issuer = passed!(issuer(&state, &slug).await);
     let form = match Form::parse(&params) {
         Ok(form) => form,
@@ -360,31 +315,15 @@ fn oauth_error_page(issuer: &Issuer, error: &OAuthError) -> Response {
     )
 }
 
-async fn end_session_get(
+async fn end_session(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-) -> Response {
-    let query = uri.query().unwrap_or("").as_bytes().to_vec();
-    end_session(state, slug, headers, query).await
-}
-
-async fn end_session_post(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    end_session(state, slug, headers, body.to_vec()).await
-}
-
-async fn end_session(
-    state: AppState,
-    slug: String,
-    headers: HeaderMap,
-    params: Vec<u8>,
-) -> Response {
+    let params = parameters(&method, &uri, body);
     let issuer = passed!(issuer(&state, &slug).await);
     let parsed = Form::parse(&params).and_then(|form| {
         let request = parse_end_session_request(&form)?;
@@ -440,20 +379,14 @@ async fn end_session(
 /// Discovery documents change only with the issuer's keys; clients may cache them briefly.
 const DISCOVERY_CACHE: &str = "public, max-age=300";
 
-async fn openid_configuration(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+async fn discovery(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    document: Document,
+) -> Response {
     let issuer = passed!(issuer(&state, &slug).await);
-    match state.core.discovery(&issuer).await {
-        Ok((openid, _)) => {
-            ([(header::CACHE_CONTROL, DISCOVERY_CACHE)], Json(openid)).into_response()
-        }
-        Err(error) => problem::core_error(&error),
-    }
-}
-
-async fn authorization_server(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
-    match state.core.discovery(&issuer).await {
-        Ok((_, oauth)) => ([(header::CACHE_CONTROL, DISCOVERY_CACHE)], Json(oauth)).into_response(),
+    match state.core.discovery(&issuer, document).await {
+        Ok(body) => ([(header::CACHE_CONTROL, DISCOVERY_CACHE)], Json(body)).into_response(),
         Err(error) => problem::core_error(&error),
     }
 }

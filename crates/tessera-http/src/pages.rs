@@ -139,10 +139,10 @@ pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == name)
+        .and_then(|cookie| cookie.value_raw())
 }
 
 /// Adds a `Set-Cookie` for an issuer-scoped, HttpOnly, SameSite=Lax cookie; `None` clears it.
@@ -157,7 +157,7 @@ pub(crate) fn set_cookie(
     cookie.set_path(format!("/{}", issuer.slug));
     cookie.set_http_only(true);
     cookie.set_same_site(SameSite::Lax);
-    cookie.set_secure(!is_loopback(state.core.public_url()));
+    cookie.set_secure(state.secure_cookies);
     if value.is_none() {
         cookie.make_removal();
     }
@@ -166,27 +166,20 @@ pub(crate) fn set_cookie(
     }
 }
 
-/// Whether the public URL's host is a loopback address, where cookies need not be `Secure`.
-fn is_loopback(public_url: &str) -> bool {
-    url_host(public_url).is_some_and(|host| {
-        host == "localhost"
-            || host.ends_with(".localhost")
-            || host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    })
-}
-
-fn url_host(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split('/').next()?;
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if host.starts_with('[') {
-        return host.split_inclusive(']').next();
+/// Whether cookies for `public_url` must be `Secure`: always, unless its host is a loopback
+/// address, where browsers accept plain HTTP as a secure context.
+pub(crate) fn needs_secure_cookies(public_url: &str) -> bool {
+    let Ok(url) = url::Url::parse(public_url) else {
+        return true;
+    };
+    match url.host() {
+        Some(url::Host::Domain(domain)) => {
+            !(domain == "localhost" || domain.ends_with(".localhost"))
+        }
+        Some(url::Host::Ipv4(ip)) => !ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => !ip.is_loopback(),
+        None => true,
     }
-    Some(host.split(':').next().unwrap_or(host))
 }
 
 fn interaction_page(issuer: &Issuer, view: &InteractionView, message: Option<&str>) -> Response {
@@ -376,13 +369,22 @@ mod tests {
 
     #[test]
     fn cookies_are_secure_except_on_loopback() {
-        assert!(is_loopback("http://localhost:8080"));
-        assert!(is_loopback("http://127.0.0.1:3000/base"));
-        assert!(is_loopback("http://[::1]:3000"));
-        assert!(is_loopback("http://app.localhost"));
-        assert!(!is_loopback("https://id.example.com"));
-        assert!(!is_loopback("http://localhost.example.com"));
-        assert!(!is_loopback("http://127.0.0.1.nip.io"));
+        for loopback in [
+            "http://localhost:8080",
+            "http://127.0.0.1:3000/base",
+            "http://[::1]:3000",
+            "http://app.localhost",
+        ] {
+            assert!(!needs_secure_cookies(loopback), "{loopback}");
+        }
+        for remote in [
+            "https://id.example.com",
+            "http://localhost.example.com",
+            "http://127.0.0.1.nip.io",
+            "not a url",
+        ] {
+            assert!(needs_secure_cookies(remote), "{remote}");
+        }
     }
 
     #[test]
@@ -392,6 +394,7 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_static("a=1; tessera_browser_x=2; tessera_browser=3"),
         );
+        headers.append(header::COOKIE, HeaderValue::from_static("b=\"q\"; ;junk"));
         assert_eq!(cookie(&headers, BROWSER_COOKIE), Some("3"));
         assert_eq!(cookie(&headers, SESSION_COOKIE), None);
     }
