@@ -537,7 +537,17 @@ async fn discovery_advertises_exactly_the_endpoints_that_answer() {
     ] {
         let oauth: Value = s.app.get(path).await.json().await.unwrap();
         assert_eq!(oauth["issuer"], issuer.as_str(), "{path}");
-        assert!(oauth.get("userinfo_endpoint").is_none() || oauth["userinfo_endpoint"].is_string());
+        // The RFC 8414 members agree with the OpenID configuration; the OIDC-only ones are
+        // left out.
+        for member in [
+            "authorization_endpoint",
+            "token_endpoint",
+            "jwks_uri",
+            "revocation_endpoint",
+        ] {
+            assert_eq!(oauth[member], openid[member], "{path}: {member}");
+        }
+        assert!(oauth.get("userinfo_endpoint").is_none(), "{path}");
     }
 }
 
