@@ -79,7 +79,8 @@ pub struct IssuerKeys {
     /// no current key yet, the one that signed before.
     default: usize,
     verifying: Vec<VerifyingKey>,
-    jwks: Value,
+    /// The JWKS document, serialized once: the endpoint sends it as is.
+    jwks: String,
 }
 
 impl IssuerKeys {
@@ -111,8 +112,8 @@ impl IssuerKeys {
         &self.verifying
     }
 
-    /// The JWKS document (RFC 7517 §5).
-    pub fn jwks(&self) -> &Value {
+    /// The JWKS document (RFC 7517 §5), as JSON text.
+    pub fn jwks(&self) -> &str {
         &self.jwks
     }
 }
@@ -345,7 +346,7 @@ impl Core {
             current,
             default,
             verifying,
-            jwks: json!({ "keys": jwks }),
+            jwks: json!({ "keys": jwks }).to_string(),
         })
     }
 }
@@ -385,8 +386,8 @@ mod tests {
     }
 
     /// The `alg` of every published key, in order.
-    fn published(jwks: &Value) -> Vec<String> {
-        jwks["keys"]
+    fn published(jwks: &str) -> Vec<String> {
+        parse(jwks)["keys"]
             .as_array()
             .unwrap()
             .iter()
@@ -394,13 +395,18 @@ mod tests {
             .collect()
     }
 
-    fn count(jwks: &Value, alg: &str) -> usize {
+    fn parse(jwks: &str) -> serde_json::Value {
+        serde_json::from_str(jwks).unwrap()
+    }
+
+    fn count(jwks: &str, alg: &str) -> usize {
         published(jwks).iter().filter(|a| *a == alg).count()
     }
 
     /// RFC 7517 §4 and RFC 7518 §6: every published key names its type, algorithm, use and id,
     /// and carries no private member.
-    fn assert_jwks_complete(jwks: &Value) {
+    fn assert_jwks_complete(jwks: &str) {
+        let jwks = parse(jwks);
         let keys = jwks["keys"].as_array().unwrap();
         assert!(!keys.is_empty());
         for key in keys {
@@ -653,7 +659,7 @@ mod tests {
             .id
             .to_string();
         assert!(
-            first.jwks()["keys"]
+            parse(first.jwks())["keys"]
                 .as_array()
                 .unwrap()
                 .iter()

@@ -396,8 +396,11 @@ async fn jwks(State(state): State<AppState>, Path(slug): Path<String>) -> Respon
     match state.core.issuer_keys(&issuer).await {
         // The next key is published before it signs, so a cached copy stays valid for a while.
         Ok(keys) => (
-            [(header::CACHE_CONTROL, "public, max-age=300")],
-            Json(keys.jwks().clone()),
+            [
+                (header::CACHE_CONTROL, "public, max-age=300"),
+                (header::CONTENT_TYPE, "application/json"),
+            ],
+            keys.jwks().to_owned(),
         )
             .into_response(),
         Err(error) => problem::core_error(&error),
