@@ -26,23 +26,13 @@ pub struct UserSession {
 }
 
 impl Core {
-    /// [`CoreError::NotFound`] unless `user` is a user of `issuer`.
-    async fn require_user(&self, issuer: &Issuer, user: UserId) -> Result<(), CoreError> {
-        self.store
-            .users()
-            .find(IssuerScope::of(issuer), user)
-            .await?
-            .map(|_| ())
-            .ok_or(CoreError::NotFound)
-    }
-
     /// The user's consents, oldest first.
     pub async fn list_user_grants(
         &self,
         issuer: &Issuer,
         user: UserId,
     ) -> Result<Vec<Grant>, CoreError> {
-        self.require_user(issuer, user).await?;
+        self.get_user(issuer, user).await?;
         Ok(self
             .store
             .grants()
@@ -59,7 +49,7 @@ impl Core {
         client: ClientId,
         actor: Actor,
     ) -> Result<(), CoreError> {
-        self.require_user(issuer, user).await?;
+        self.get_user(issuer, user).await?;
         let scope = IssuerScope::of(issuer);
         let grant = self
             .store
@@ -95,7 +85,7 @@ impl Core {
         issuer: &Issuer,
         user: UserId,
     ) -> Result<Vec<UserSession>, CoreError> {
-        self.require_user(issuer, user).await?;
+        self.get_user(issuer, user).await?;
         let scope = IssuerScope::of(issuer);
         let sessions = self.store.sessions().list_by_user(scope, user).await?;
         let now = self.clock.now();
@@ -124,7 +114,7 @@ impl Core {
         session: SessionId,
         actor: Actor,
     ) -> Result<(), CoreError> {
-        self.require_user(issuer, user).await?;
+        self.get_user(issuer, user).await?;
         let scope = IssuerScope::of(issuer);
         let session = self
             .store
@@ -133,20 +123,8 @@ impl Core {
             .await?
             .filter(|s| s.user_id == user)
             .ok_or(CoreError::NotFound)?;
-        let now = self.clock.now();
-        let event = NewEvent::new(
-            "session.revoked",
-            session.id,
-            actor,
-            json!({ "user_id": user.to_string() }),
-            now,
-        );
-        // `Ok(false)`: already ended, no event written.
-        self.store
-            .sessions()
-            .end(scope, session.id, now, &event)
-            .await?;
-        Ok(())
+        self.end_session(issuer, &session, "session.revoked", actor)
+            .await
     }
 }
 

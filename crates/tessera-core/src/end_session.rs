@@ -115,8 +115,13 @@ impl Core {
                     csrf: csrf::token("logout", secret),
                 });
             }
-            self.end_session(issuer, session, Actor::User(session.user_id))
-                .await?;
+            self.end_session(
+                issuer,
+                session,
+                "session.ended",
+                Actor::User(session.user_id),
+            )
+            .await?;
         }
         Ok(match redirect {
             Some(uri) => EndSessionOutcome::Redirect(uri),

@@ -137,16 +137,19 @@ impl Core {
         Ok((session, secret))
     }
 
-    /// Ends a session (logout). Ending an ended session changes nothing.
+    /// Ends a session, recording why as `event_type` (`session.ended` at logout,
+    /// `session.revoked` by an administrator). Ending an ended session changes nothing and
+    /// writes no event.
     pub async fn end_session(
         &self,
         issuer: &Issuer,
         session: &Session,
+        event_type: &'static str,
         actor: Actor,
     ) -> Result<(), CoreError> {
         let now = self.clock.now();
         let event = NewEvent::new(
-            "session.ended",
+            event_type,
             session.id,
             actor,
             json!({ "user_id": session.user_id.to_string() }),
