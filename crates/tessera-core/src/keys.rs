@@ -355,7 +355,7 @@ impl Core {
 mod tests {
     use std::sync::Arc;
 
-    use serde_json::{Value, json};
+    use serde_json::json;
     use tessera_crypto::MasterKey;
     use tessera_crypto::jws::{Algorithm, verify};
     use tessera_model::{Actor, FixedClock, Issuer, KeyAlgorithm, KeyState, NewEvent, UnixTime};
