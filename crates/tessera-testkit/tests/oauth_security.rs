@@ -18,13 +18,15 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 struct Setup {
     app: TestApp,
+    /// The signed-in user's id.
+    user: String,
     client: RegisteredClient,
     public: RegisteredClient,
 }
 
 async fn setup() -> Setup {
     let app = TestApp::spawn().await;
-    app.create_user("default", EMAIL, PASSWORD).await;
+    let user = app.create_user("default", EMAIL, PASSWORD).await;
     let client = app
         .register_client(
             "default",
@@ -47,6 +49,7 @@ async fn setup() -> Setup {
         .await;
     Setup {
         app,
+        user,
         client,
         public,
     }
@@ -420,7 +423,7 @@ async fn unsigned_and_hmac_forged_tokens_are_refused() {
     let kid = jwks["keys"][0]["kid"].as_str().unwrap();
     let claims = URL_SAFE_NO_PAD.encode(
         json!({
-            "iss": s.app.issuer_url("default"), "sub": "usr_00000000000000000000000000000000",
+            "iss": s.app.issuer_url("default"), "sub": s.user,
             "aud": s.app.issuer_url("default"), "exp": 4_000_000_000u64, "scope": "openid",
             "client_id": s.client.id,
         })
@@ -443,6 +446,13 @@ async fn unsigned_and_hmac_forged_tokens_are_refused() {
     .unwrap();
     let forged = format!("{signing_input}.{mac}");
     assert_eq!(userinfo_status(&s.app, "default", &forged).await, 401);
+    // The control: the same claims signed with the issuer's key are accepted, so the refusals
+    // above are the signatures' doing, not the claims'.
+    let issuer = s.app.core().find_issuer("default").await.unwrap().unwrap();
+    let keys = s.app.core().issuer_keys(&issuer).await.unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&claims).unwrap()).unwrap();
+    let genuine = keys.signer().sign("at+jwt", &claims).unwrap();
+    assert_eq!(userinfo_status(&s.app, "default", &genuine).await, 200);
 }
 
 #[tokio::test]
