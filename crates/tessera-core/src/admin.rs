@@ -6,7 +6,9 @@
 
 use serde_json::json;
 use tessera_crypto::SecretToken;
-use tessera_model::{Actor, Client, ClientId, ClientType, IssuerSlug, NewEvent};
+use tessera_model::{
+    Actor, Client, ClientId, ClientTokenSettings, ClientType, IssuerSlug, NewEvent,
+};
 use tessera_store::{IssuerScope, StoreError};
 
 use crate::{Core, CoreError};
@@ -72,6 +74,7 @@ impl Core {
             first_party: true,
             allowed_issuers: (!issuers.is_empty()).then(|| issuers.to_vec()),
             id_token_signed_response_alg: None,
+            token_settings: ClientTokenSettings::default(),
             created_at: now,
             updated_at: now,
             revision: 1,

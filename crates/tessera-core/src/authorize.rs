@@ -83,6 +83,9 @@ pub struct InteractionView {
     pub scopes: Vec<String>,
     /// The `login_hint`, to prefill the username.
     pub login_hint: Option<String>,
+    /// The page's language: the first of [`crate::UI_LOCALES`] the request's `ui_locales`
+    /// reaches, else the default.
+    pub locale: &'static str,
     /// The CSRF token the page's forms must send back.
     pub csrf: String,
 }
@@ -806,6 +809,8 @@ fn view(
         client_name: client.name.clone(),
         scopes: pending.request.scope.iter().map(str::to_owned).collect(),
         login_hint: pending.request.login_hint.clone(),
+        locale: tessera_oauth::locale::lookup(&pending.request.ui_locales, crate::UI_LOCALES)
+            .unwrap_or(crate::UI_LOCALES[0]),
         csrf: csrf::token(&format!("interaction/{}", interaction.id), browser),
     }
 }

@@ -16,7 +16,11 @@
 //! 5. allowed scopes are scope tokens (RFC 6749 §3.3);
 //! 6. `id_token_signed_response_alg` (OIDC Dynamic Client Registration 1.0 §2), if given, is
 //!    an algorithm the issuer keeps keys for: its own signing algorithm or RS256 (see `keys`);
-//!    absent, ID tokens are signed with the issuer's algorithm.
+//!    absent, ID tokens are signed with the issuer's algorithm;
+//! 7. `access_token_format` is `jwt` (the default) or `opaque`, and a lifetime given
+//!    (`access_token_lifetime`, `id_token_lifetime`, `refresh_token_lifetime`) is within the
+//!    bounds of the issuer setting it overrides ([`ClientTokenSettings`]); `null` follows the
+//!    issuer.
 //!
 //! A confidential client's secret is a [`SecretToken`]: it exists in clear only in the
 //! [`RegisteredClient`] returned by creation and rotation, and is stored as its SHA-256 hash
@@ -27,7 +31,8 @@
 use serde_json::json;
 use tessera_crypto::SecretToken;
 use tessera_model::{
-    Actor, Client, ClientId, ClientType, Issuer, KeyAlgorithm, NewEvent, RedirectUri,
+    AccessTokenFormat, Actor, Client, ClientId, ClientTokenSettings, ClientType, Issuer,
+    KeyAlgorithm, NewEvent, RedirectUri,
 };
 use tessera_oauth::Scope;
 use tessera_store::{IssuerScope, Page, PageRequest, StoreError};
@@ -69,6 +74,14 @@ pub struct NewClient {
     /// The algorithm of the client's ID tokens (`ES256`, `RS256`, `EdDSA`); `None`: the
     /// issuer's.
     pub id_token_signed_response_alg: Option<String>,
+    /// `jwt` (default) or `opaque`.
+    pub access_token_format: Option<String>,
+    /// The access-token lifetime in seconds; `None`: the issuer's.
+    pub access_token_lifetime: Option<i64>,
+    /// The ID-token lifetime in seconds; `None`: the issuer's.
+    pub id_token_lifetime: Option<i64>,
+    /// The refresh-token lifetime in seconds; `None`: the issuer's.
+    pub refresh_token_lifetime: Option<i64>,
 }
 
 /// A change to a client: each field given replaces the stored one. The client type never
@@ -91,6 +104,14 @@ pub struct ClientPatch {
     pub first_party: Option<bool>,
     /// New ID token signing algorithm; `Some(None)` goes back to the issuer's algorithm.
     pub id_token_signed_response_alg: Option<Option<String>>,
+    /// New access-token format.
+    pub access_token_format: Option<String>,
+    /// New access-token lifetime; `Some(None)` follows the issuer again.
+    pub access_token_lifetime: Option<Option<i64>>,
+    /// New ID-token lifetime; `Some(None)` follows the issuer again.
+    pub id_token_lifetime: Option<Option<i64>>,
+    /// New refresh-token lifetime; `Some(None)` follows the issuer again.
+    pub refresh_token_lifetime: Option<Option<i64>>,
 }
 
 /// A client just registered or whose secret was just rotated: the only moment its secret
@@ -114,6 +135,7 @@ struct Settings {
     allowed_scopes: Vec<String>,
     first_party: bool,
     id_token_signed_response_alg: Option<KeyAlgorithm>,
+    token_settings: ClientTokenSettings,
 }
 
 impl Settings {
@@ -127,6 +149,7 @@ impl Settings {
             allowed_scopes: client.allowed_scopes.clone(),
             first_party: client.first_party,
             id_token_signed_response_alg: client.id_token_signed_response_alg,
+            token_settings: client.token_settings,
         }
     }
 
@@ -139,6 +162,7 @@ impl Settings {
         client.allowed_scopes = self.allowed_scopes;
         client.first_party = self.first_party;
         client.id_token_signed_response_alg = self.id_token_signed_response_alg;
+        client.token_settings = self.token_settings;
     }
 
     /// The names of the fields that differ from `other`, as the API spells them.
@@ -163,6 +187,26 @@ impl Settings {
             (
                 "id_token_signed_response_alg",
                 self.id_token_signed_response_alg != other.id_token_signed_response_alg,
+            ),
+            (
+                "access_token_format",
+                self.token_settings.access_token_format()
+                    != other.token_settings.access_token_format(),
+            ),
+            (
+                "access_token_lifetime",
+                self.token_settings.access_token_lifetime_override()
+                    != other.token_settings.access_token_lifetime_override(),
+            ),
+            (
+                "id_token_lifetime",
+                self.token_settings.id_token_lifetime_override()
+                    != other.token_settings.id_token_lifetime_override(),
+            ),
+            (
+                "refresh_token_lifetime",
+                self.token_settings.refresh_token_lifetime_override()
+                    != other.token_settings.refresh_token_lifetime_override(),
             ),
         ]
         .into_iter()
@@ -212,6 +256,17 @@ fn check_settings(issuer: &Issuer, input: &NewClient) -> Result<Settings, CoreEr
     let allowed_scopes = check_scopes(&input.allowed_scopes)?;
     let id_token_signed_response_alg =
         check_id_token_alg(issuer, input.id_token_signed_response_alg.as_deref())?;
+    let format = input
+        .access_token_format
+        .as_deref()
+        .map(AccessTokenFormat::parse)
+        .transpose()?
+        .unwrap_or_default();
+    let token_settings = ClientTokenSettings::default()
+        .with_access_token_format(format)
+        .with_access_token_lifetime(input.access_token_lifetime)?
+        .with_id_token_lifetime(input.id_token_lifetime)?
+        .with_refresh_token_lifetime(input.refresh_token_lifetime)?;
     Ok(Settings {
         name,
         redirect_uris,
@@ -221,6 +276,7 @@ fn check_settings(issuer: &Issuer, input: &NewClient) -> Result<Settings, CoreEr
         allowed_scopes,
         first_party: input.first_party,
         id_token_signed_response_alg,
+        token_settings,
     })
 }
 
@@ -426,6 +482,7 @@ impl Core {
             first_party: false,
             allowed_issuers: None,
             id_token_signed_response_alg: None,
+            token_settings: ClientTokenSettings::default(),
             created_at: now,
             updated_at: now,
             revision: 1,
@@ -446,6 +503,12 @@ impl Core {
                 "first_party": client.first_party,
                 "id_token_signed_response_alg":
                     client.id_token_signed_response_alg.map(|a| a.as_str()),
+                "access_token_format": client.token_settings.access_token_format().as_str(),
+                "access_token_lifetime":
+                    client.token_settings.access_token_lifetime_override(),
+                "id_token_lifetime": client.token_settings.id_token_lifetime_override(),
+                "refresh_token_lifetime":
+                    client.token_settings.refresh_token_lifetime_override(),
             }),
             now,
         );
@@ -523,6 +586,22 @@ impl Core {
                     .id_token_signed_response_alg
                     .map(|a| a.as_str().to_owned()),
             },
+            access_token_format: Some(patch.access_token_format.unwrap_or_else(|| {
+                client
+                    .token_settings
+                    .access_token_format()
+                    .as_str()
+                    .to_owned()
+            })),
+            access_token_lifetime: patch
+                .access_token_lifetime
+                .unwrap_or(client.token_settings.access_token_lifetime_override()),
+            id_token_lifetime: patch
+                .id_token_lifetime
+                .unwrap_or(client.token_settings.id_token_lifetime_override()),
+            refresh_token_lifetime: patch
+                .refresh_token_lifetime
+                .unwrap_or(client.token_settings.refresh_token_lifetime_override()),
         };
         let settings = check_settings(issuer, &merged)?;
         let changed = settings.changed_fields(&Settings::of(&client));
@@ -660,6 +739,10 @@ mod tests {
             allowed_scopes: vec!["openid".to_owned(), "profile".to_owned()],
             first_party: false,
             id_token_signed_response_alg: None,
+            access_token_format: None,
+            access_token_lifetime: None,
+            id_token_lifetime: None,
+            refresh_token_lifetime: None,
         }
     }
 
@@ -696,6 +779,87 @@ mod tests {
             Err(CoreError::InvalidField { field, reason }) => (field, reason),
             other => panic!("expected InvalidField, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn token_settings_are_checked_and_a_patch_can_return_to_the_issuers() {
+        let f = fixture().await;
+        let (field, reason) = refusal(
+            &f,
+            NewClient {
+                access_token_format: Some("reference".to_owned()),
+                ..web_app()
+            },
+        )
+        .await;
+        assert_eq!(
+            (field, reason.as_str()),
+            ("access_token_format", "must be `jwt` or `opaque`")
+        );
+        for (input, expected) in [
+            (
+                NewClient {
+                    access_token_lifetime: Some(59),
+                    ..web_app()
+                },
+                "access_token_lifetime",
+            ),
+            (
+                NewClient {
+                    id_token_lifetime: Some(86_401),
+                    ..web_app()
+                },
+                "id_token_lifetime",
+            ),
+            (
+                NewClient {
+                    refresh_token_lifetime: Some(-1),
+                    ..web_app()
+                },
+                "refresh_token_lifetime",
+            ),
+        ] {
+            assert_eq!(refusal(&f, input).await.0, expected);
+        }
+
+        let registered = f
+            .core
+            .create_client(
+                &f.issuer,
+                NewClient {
+                    access_token_format: Some("opaque".to_owned()),
+                    access_token_lifetime: Some(300),
+                    ..web_app()
+                },
+                Actor::System,
+            )
+            .await
+            .unwrap();
+        let settings = registered.client.token_settings;
+        assert_eq!(settings.access_token_format().as_str(), "opaque");
+        assert_eq!(settings.access_token_lifetime(&f.issuer.settings), 300);
+        let patched = f
+            .core
+            .update_client(
+                &f.issuer,
+                registered.client.id,
+                None,
+                ClientPatch {
+                    access_token_lifetime: Some(None),
+                    id_token_lifetime: Some(Some(600)),
+                    ..ClientPatch::default()
+                },
+                Actor::System,
+            )
+            .await
+            .unwrap();
+        let settings = patched.token_settings;
+        assert_eq!(
+            settings.access_token_lifetime(&f.issuer.settings),
+            f.issuer.settings.access_token_lifetime()
+        );
+        assert_eq!(settings.id_token_lifetime(&f.issuer.settings), 600);
+        assert_eq!(settings.access_token_format().as_str(), "opaque", "kept");
     }
 
     #[tokio::test]

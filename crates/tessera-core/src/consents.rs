@@ -206,6 +206,10 @@ mod tests {
                     allowed_scopes: vec!["openid".to_owned(), "email".to_owned()],
                     first_party: false,
                     id_token_signed_response_alg: None,
+                    access_token_format: None,
+                    access_token_lifetime: None,
+                    id_token_lifetime: None,
+                    refresh_token_lifetime: None,
                 },
                 Actor::System,
             )

@@ -1,7 +1,8 @@
 //! The discovery documents of an issuer (OIDC Discovery 1.0 §3, RFC 8414 §2).
 //!
 //! `tessera-oauth` decides what the documents say; this adds what only the issuer knows: its
-//! URL and the algorithms its keys can sign ID tokens with.
+//! URL and the algorithms its keys can sign ID tokens with, and the languages of the hosted
+//! pages.
 
 use serde_json::Value;
 use tessera_model::Issuer;
@@ -34,6 +35,7 @@ impl Core {
         let metadata = ProviderMetadata {
             issuer: &url,
             signing_algorithms: &algorithms,
+            ui_locales: crate::UI_LOCALES,
         };
         Ok(match document {
             Document::OpenIdConfiguration => metadata.openid_configuration(),

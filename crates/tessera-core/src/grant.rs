@@ -29,7 +29,7 @@ use tessera_oauth::{OAuthError, Scope, TokenResponse, released_claims};
 use tessera_store::{IssuerScope, Rotation, StoreError};
 
 use crate::authorize::CodeGrant;
-use crate::token::{ACCESS_TOKEN_TYPE, FAMILY_CLAIM, internal};
+use crate::token::{FAMILY_CLAIM, internal};
 use crate::{Core, CoreError};
 
 fn invalid_grant(description: &str) -> OAuthError {
@@ -109,9 +109,13 @@ impl Core {
             scopes: grant.scope.iter().map(str::to_owned).collect(),
             auth_time: UnixTime(grant.auth_time),
             amr: grant.amr.clone(),
-            acr: None,
+            acr: tessera_oauth::acr_of(&grant.amr).map(str::to_owned),
             created_at: now,
-            expires_at: now.plus_seconds(issuer.settings.refresh_token_lifetime()),
+            expires_at: now.plus_seconds(
+                client
+                    .token_settings
+                    .refresh_token_lifetime(&issuer.settings),
+            ),
             revoked_at: None,
         };
         let refresh = offline.then(SecretToken::generate);
@@ -285,7 +289,9 @@ impl Core {
     ) -> Result<TokenResponse, OAuthError> {
         let issuer_url = self.issuer_url(issuer);
         let now = self.clock.now().0;
-        let lifetime = issuer.settings.access_token_lifetime();
+        let lifetime = client
+            .token_settings
+            .access_token_lifetime(&issuer.settings);
         let mut claims = json!({
             "iss": issuer_url,
             "sub": user.id.to_string(),
@@ -303,11 +309,9 @@ impl Core {
         if let Some(session) = family.session_id {
             claims["sid"] = json!(session.to_string());
         }
-        let keys = self.issuer_keys(issuer).await.map_err(internal)?;
-        let access_token = keys
-            .signer()
-            .sign(ACCESS_TOKEN_TYPE, &claims)
-            .map_err(|e| internal(CoreError::Invalid(e.to_string())))?;
+        let access_token = self
+            .issue_access_token(issuer, client, claims, Some(family.id))
+            .await?;
         let mut response = TokenResponse::bearer(access_token, lifetime.unsigned_abs());
         response.scope = Some(scope.clone());
         if scope.contains("openid") {
@@ -321,10 +325,18 @@ impl Core {
             set("aud", json!(client.id.to_string()));
             set("azp", json!(client.id.to_string()));
             set("iat", json!(now));
-            set("exp", json!(now + issuer.settings.id_token_lifetime()));
+            set(
+                "exp",
+                json!(now + client.token_settings.id_token_lifetime(&issuer.settings)),
+            );
             set("auth_time", json!(family.auth_time.0));
             if !family.amr.is_empty() {
                 set("amr", json!(family.amr));
+            }
+            // OIDC Core §2: the class the sign-in reached, whatever `acr_values` asked
+            // (a voluntary request, §3.1.2.1; see `tessera_oauth::acr_of`).
+            if let Some(acr) = &family.acr {
+                set("acr", json!(acr));
             }
             if let Some(nonce) = nonce {
                 set("nonce", json!(nonce));
@@ -334,6 +346,7 @@ impl Core {
             }
             // OIDC Dynamic Client Registration 1.0 §2 `id_token_signed_response_alg`; a chain
             // the issuer no longer keeps falls back to its default signer.
+            let keys = self.issuer_keys(issuer).await.map_err(internal)?;
             let id_signer = client
                 .id_token_signed_response_alg
                 .and_then(|alg| keys.signer_for(crate::keys::jws_algorithm(alg)))
@@ -430,6 +443,11 @@ mod tests {
     }
 
     async fn fixture() -> Fixture {
+        fixture_with(|_| {}).await
+    }
+
+    /// The fixture, with the client changed by `adjust` before it is registered.
+    async fn fixture_with(adjust: impl FnOnce(&mut NewClient)) -> Fixture {
         let db = tessera_store_sql::testing::fresh_store().await;
         let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
         let core = Core::new(
@@ -447,7 +465,7 @@ mod tests {
         core.create_user(&issuer, user, Actor::System)
             .await
             .unwrap();
-        let client = NewClient {
+        let mut client = NewClient {
             name: "Web".to_owned(),
             client_type: ClientType::Confidential,
             redirect_uris: vec![REDIRECT.to_owned()],
@@ -457,7 +475,12 @@ mod tests {
             allowed_scopes: vec![],
             first_party: true,
             id_token_signed_response_alg: None,
+            access_token_format: None,
+            access_token_lifetime: None,
+            id_token_lifetime: None,
+            refresh_token_lifetime: None,
         };
+        adjust(&mut client);
         let registered = core
             .create_client(&issuer, client, Actor::System)
             .await
@@ -605,6 +628,43 @@ mod tests {
             .token(&f.issuer, &f.auth, refresh(rotated.refresh_token.unwrap()))
             .await
             .unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidGrant);
+    }
+
+    #[tokio::test]
+    async fn a_clients_own_lifetimes_bound_its_opaque_and_refresh_tokens() {
+        let f = fixture_with(|client| {
+            client.access_token_format = Some("opaque".to_owned());
+            client.access_token_lifetime = Some(120);
+            client.refresh_token_lifetime = Some(600);
+        })
+        .await;
+        let (interaction, browser) = start(&f).await;
+        let code = sign_in(&f, &interaction, &browser).await.unwrap();
+        let tokens = exchange(&f, &code).await.unwrap();
+        assert!(!tokens.access_token.contains('.'), "an opaque token");
+        assert_eq!(tokens.expires_in, 120);
+        f.clock.advance(119);
+        f.core
+            .userinfo(&f.issuer, &tokens.access_token)
+            .await
+            .unwrap();
+        f.clock.advance(1);
+        let error = f
+            .core
+            .userinfo(&f.issuer, &tokens.access_token)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidToken);
+
+        // The refresh token lives the client's 600 s from the code exchange, not the
+        // issuer's thirty days.
+        let refresh = TokenRequest::RefreshToken {
+            refresh_token: tokens.refresh_token.unwrap(),
+            scope: None,
+        };
+        f.clock.advance(600 - 120);
+        let error = f.core.token(&f.issuer, &f.auth, refresh).await.unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidGrant);
     }
 }

@@ -214,11 +214,18 @@ impl Core {
             )
         };
         // A key stopped signing when it became previous (`updated_at`); its tokens live at
-        // most the longest token lifetime after that.
+        // most the longest token lifetime after that: the issuer's, or a client's own.
         let longest = issuer
             .settings
             .access_token_lifetime()
-            .max(issuer.settings.id_token_lifetime());
+            .max(issuer.settings.id_token_lifetime())
+            .max(
+                self.store
+                    .clients()
+                    .longest_lifetime_override(scope)
+                    .await?
+                    .unwrap_or(0),
+            );
         let kept = kept_algorithms(issuer);
         let is_kept = |key: &SigningKey| kept.contains(&key.algorithm);
         // Order matters for readers in between: a current key always exists.
@@ -717,6 +724,63 @@ mod tests {
         assert_eq!(
             states,
             [KeyState::Previous, KeyState::Current, KeyState::Next]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_previous_key_stays_while_a_clients_longer_lived_tokens_may_be_alive() {
+        let db = tessera_store_sql::testing::fresh_store().await;
+        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
+        let core = Core::new(
+            db.store.clone(),
+            clock.clone(),
+            MasterKey::generate(),
+            crate::TEST_URL,
+        );
+        let issuer = core.ensure_builtin_issuers().await.unwrap().default;
+        let issuer_lifetime = issuer.settings.access_token_lifetime();
+        let client = crate::clients::NewClient {
+            name: "Long-lived".to_owned(),
+            client_type: tessera_model::ClientType::Confidential,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec!["client_credentials".to_owned()],
+            token_endpoint_auth_method: None,
+            allowed_scopes: vec![],
+            first_party: false,
+            id_token_signed_response_alg: None,
+            access_token_format: None,
+            access_token_lifetime: Some(2 * issuer_lifetime),
+            id_token_lifetime: None,
+            refresh_token_lifetime: None,
+        };
+        core.create_client(&issuer, client, Actor::System)
+            .await
+            .unwrap();
+        let token = core
+            .issuer_keys(&issuer)
+            .await
+            .unwrap()
+            .signer()
+            .sign("JWT", &json!({"n": 1}))
+            .unwrap();
+        core.rotate_keys(&issuer, Actor::System).await.unwrap();
+        clock.advance(issuer_lifetime);
+        core.rotate_keys(&issuer, Actor::System).await.unwrap();
+        verify(
+            &token,
+            core.issuer_keys(&issuer).await.unwrap().verifying_keys(),
+        )
+        .expect("kept past the issuer's lifetime: the client's tokens live twice as long");
+        clock.advance(issuer_lifetime);
+        core.rotate_keys(&issuer, Actor::System).await.unwrap();
+        assert!(
+            verify(
+                &token,
+                core.issuer_keys(&issuer).await.unwrap().verifying_keys()
+            )
+            .is_err(),
+            "retired once the longest-lived token expired"
         );
     }
 

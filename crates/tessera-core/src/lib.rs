@@ -31,6 +31,11 @@ pub mod token;
 pub mod users;
 pub mod webhooks;
 
+/// The languages the hosted pages are written in (BCP 47), first the default. Discovery
+/// advertises them as `ui_locales_supported`, and an interaction's page language is chosen
+/// from them by `ui_locales` ([`tessera_oauth::locale::lookup`]).
+pub const UI_LOCALES: &[&str] = &["en"];
+
 /// Why a use case failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {

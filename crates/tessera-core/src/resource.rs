@@ -14,7 +14,7 @@ use tessera_store::IssuerScope;
 
 use crate::Core;
 use crate::grant::user_claims;
-use crate::token::{FAMILY_CLAIM, internal};
+use crate::token::{FAMILY_CLAIM, internal, is_opaque};
 
 /// What a token of this issuer is, when the caller may know.
 enum Found {
@@ -113,9 +113,17 @@ impl Core {
         if claims.get("client_id").and_then(Value::as_str) != Some(client.id.to_string().as_str()) {
             return Ok(());
         }
-        // A client-credentials JWT names no family: it is self-contained and lapses at `exp`.
         if let Some(family) = family {
             self.revoke_family(issuer, family).await.map_err(internal)?;
+        } else if is_opaque(&reference.token) {
+            // A client-credentials token: an opaque one is revoked by itself; a JWT is
+            // self-contained and lapses at `exp`.
+            let hash = SecretHash::of(&reference.token);
+            self.store
+                .tokens()
+                .revoke_access(IssuerScope::of(issuer), hash.as_bytes(), self.clock.now())
+                .await
+                .map_err(internal)?;
         }
         Ok(())
     }

@@ -4,11 +4,20 @@
 //! The hot path: the client is looked up by id, its high-entropy secret checked with SHA-256
 //! and a constant-time compare (never a password hash, DESIGN.md §7), the claims assembled and
 //! signed with the issuer's cached key.
+//!
+//! An access token is a JWT (RFC 9068) unless its client asked for opaque ones
+//! ([`AccessTokenFormat`]): then it is a random [`SecretToken`] stored as its hash beside the
+//! claims the JWT would have carried, and [`Core::verify_access_token`] answers for both, so
+//! userinfo, introspection and revocation do not care which form they were shown. The two
+//! cannot be confused: a compact JWS always has two dots, a `SecretToken` none.
 
 use serde_json::{Map, Value, json};
-use tessera_crypto::SecretHash;
 use tessera_crypto::jws;
-use tessera_model::{Client, ClientId, ClientType, FamilyId, Issuer, IssuerSlug};
+use tessera_crypto::{SecretHash, SecretToken};
+use tessera_model::{
+    AccessTokenFormat, Client, ClientId, ClientType, FamilyId, Issuer, IssuerSlug,
+    OpaqueAccessToken, UnixTime,
+};
 use tessera_oauth::{ClientAuth, OAuthError, Scope, TokenRequest, TokenResponse};
 use tessera_store::{IssuerScope, StoreError};
 
@@ -185,8 +194,10 @@ impl Core {
         } else {
             issuer_url.clone()
         };
-        // The issuer's setting, checked against its bounds when it was set.
-        let lifetime = issuer.settings.access_token_lifetime();
+        // The client's or the issuer's setting, checked against its bounds when it was set.
+        let lifetime = client
+            .token_settings
+            .access_token_lifetime(&issuer.settings);
         let now = self.clock.now().0;
         let mut claims = json!({
             "iss": issuer_url,
@@ -204,14 +215,55 @@ impl Core {
             let slugs: Vec<&str> = issuers.iter().map(IssuerSlug::as_str).collect();
             claims[ISSUERS_CLAIM] = json!(slugs);
         }
-        let keys = self.issuer_keys(issuer).await.map_err(internal)?;
-        let token = keys
-            .signer()
-            .sign(ACCESS_TOKEN_TYPE, &claims)
-            .map_err(|e| internal(CoreError::Invalid(e.to_string())))?;
+        let token = self
+            .issue_access_token(issuer, client, claims, None)
+            .await?;
         let mut response = TokenResponse::bearer(token, lifetime.unsigned_abs());
         response.scope = granted;
         Ok(response)
+    }
+
+    /// The access token carrying `claims` (with their `exp`), in the client's format: signed
+    /// with the issuer's key, or stored by its hash with `family` so that revoking the family
+    /// revokes it.
+    pub(crate) async fn issue_access_token(
+        &self,
+        issuer: &Issuer,
+        client: &Client,
+        claims: Value,
+        family: Option<FamilyId>,
+    ) -> Result<String, OAuthError> {
+        match client.token_settings.access_token_format() {
+            AccessTokenFormat::Jwt => {
+                let keys = self.issuer_keys(issuer).await.map_err(internal)?;
+                keys.signer()
+                    .sign(ACCESS_TOKEN_TYPE, &claims)
+                    .map_err(|e| internal(CoreError::Invalid(e.to_string())))
+            }
+            AccessTokenFormat::Opaque => {
+                let token = SecretToken::generate();
+                let expires_at = claims
+                    .get("exp")
+                    .and_then(Value::as_i64)
+                    .map(UnixTime)
+                    .ok_or_else(|| internal(CoreError::Invalid("claims without exp".into())))?;
+                let row = OpaqueAccessToken {
+                    secret_hash: *token.hash().as_bytes(),
+                    issuer_id: issuer.id,
+                    family_id: family,
+                    client_id: client.id,
+                    claims,
+                    expires_at,
+                    revoked_at: None,
+                };
+                self.store
+                    .tokens()
+                    .create_access(IssuerScope::of(issuer), &row)
+                    .await
+                    .map_err(internal)?;
+                Ok(token.expose().to_owned())
+            }
+        }
     }
 
     /// Verifies an access token this issuer signed: the signature with a published key, the
@@ -223,12 +275,28 @@ impl Core {
         token: &str,
     ) -> Result<Map<String, Value>, OAuthError> {
         let invalid = || OAuthError::invalid_token("The access token is invalid or expired.");
-        let keys = self.issuer_keys(issuer).await.map_err(internal)?;
-        let verified = jws::verify(token, keys.verifying_keys()).map_err(|_| invalid())?;
-        if verified.header.get("typ").and_then(Value::as_str) != Some(ACCESS_TOKEN_TYPE) {
-            return Err(invalid());
-        }
-        let claims = verified.claims;
+        let now = self.clock.now();
+        let claims = if is_opaque(token) {
+            let row = self
+                .store
+                .tokens()
+                .find_access(IssuerScope::of(issuer), SecretHash::of(token).as_bytes())
+                .await
+                .map_err(internal)?
+                .filter(|row| row.revoked_at.is_none() && row.expires_at > now)
+                .ok_or_else(invalid)?;
+            match row.claims {
+                Value::Object(claims) => claims,
+                _ => return Err(invalid()),
+            }
+        } else {
+            let keys = self.issuer_keys(issuer).await.map_err(internal)?;
+            let verified = jws::verify(token, keys.verifying_keys()).map_err(|_| invalid())?;
+            if verified.header.get("typ").and_then(Value::as_str) != Some(ACCESS_TOKEN_TYPE) {
+                return Err(invalid());
+            }
+            verified.claims
+        };
         if claims.get("iss").and_then(Value::as_str) != Some(self.issuer_url(issuer).as_str()) {
             return Err(invalid());
         }
@@ -236,7 +304,6 @@ impl Core {
             .get("exp")
             .and_then(Value::as_i64)
             .ok_or_else(invalid)?;
-        let now = self.clock.now();
         if expires <= now.0 {
             return Err(invalid());
         }
@@ -296,6 +363,12 @@ impl Core {
             issuers,
         })
     }
+}
+
+/// Whether a presented access token is an opaque reference rather than a compact JWS
+/// (RFC 7515 §7.1: three parts joined by dots).
+pub(crate) fn is_opaque(token: &str) -> bool {
+    !token.contains('.')
 }
 
 /// RFC 7519 §4.1.3: `aud` is a string or an array of strings.

@@ -189,6 +189,7 @@ fn interaction_page(issuer: &Issuer, view: &InteractionView, message: Option<&st
             StatusCode::OK,
             "login.html",
             context! {
+                lang => view.locale,
                 issuer_name => issuer.display_name,
                 client_name => view.client_name,
                 csrf => view.csrf,
@@ -201,6 +202,7 @@ fn interaction_page(issuer: &Issuer, view: &InteractionView, message: Option<&st
             StatusCode::OK,
             "consent.html",
             context! {
+                lang => view.locale,
                 issuer_name => issuer.display_name,
                 client_name => view.client_name,
                 csrf => view.csrf,

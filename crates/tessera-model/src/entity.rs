@@ -2,8 +2,8 @@
 //! `revision` that every update increments, for optimistic concurrency (`ETag`/`If-Match`).
 
 use crate::{
-    ClientId, Email, IssuerId, IssuerSettings, IssuerSlug, KeyId, TicketId, UnixTime, UserId,
-    WebhookId,
+    ClientId, ClientTokenSettings, Email, IssuerId, IssuerSettings, IssuerSlug, KeyId, TicketId,
+    UnixTime, UserId, WebhookId,
 };
 
 /// An issuer: one independent identity hub (tenant).
@@ -84,6 +84,8 @@ pub struct Client {
     /// The algorithm the client's ID tokens are signed with (OIDC Dynamic Client Registration
     /// 1.0 §2 `id_token_signed_response_alg`); `None`: the issuer's signing algorithm.
     pub id_token_signed_response_alg: Option<KeyAlgorithm>,
+    /// The form of its access tokens and the lifetimes that override the issuer's.
+    pub token_settings: ClientTokenSettings,
     /// When it was created.
     pub created_at: UnixTime,
     /// When it last changed.

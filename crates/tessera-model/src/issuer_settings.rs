@@ -52,7 +52,7 @@ pub struct Bounds {
 }
 
 impl Bounds {
-    fn check(self, field: &'static str, seconds: i64) -> Result<i64, SettingsError> {
+    pub(crate) fn check(self, field: &'static str, seconds: i64) -> Result<i64, SettingsError> {
         if (self.min..=self.max).contains(&seconds) {
             Ok(seconds)
         } else {

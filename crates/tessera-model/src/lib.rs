@@ -13,6 +13,7 @@ mod issuer_settings;
 mod redirect_uri;
 mod slug;
 mod time;
+mod token_settings;
 
 pub use email::{Email, EmailError};
 pub use entity::{
@@ -32,3 +33,4 @@ pub use issuer_settings::{
 pub use redirect_uri::{RedirectUri, RedirectUriError};
 pub use slug::{IssuerSlug, SlugError};
 pub use time::{Clock, FixedClock, UnixTime};
+pub use token_settings::{AccessTokenFormat, ClientTokenSettings};

@@ -10,12 +10,15 @@
 //! §2 defines (plus RFC 9207's `authorization_response_iss_parameter_supported`), without the
 //! OpenID-only ones (`userinfo_endpoint`, `subject_types_supported`,
 //! `id_token_signing_alg_values_supported`, `claims_supported`, `prompt_values_supported`,
-//! `end_session_endpoint`, the `claims`/`request` flags). What is deliberately left out of
-//! both until it exists: `registration_endpoint`, `userinfo_signing_alg_values_supported`,
-//! `ui_locales_supported`, and the front- and back-channel logout members.
+//! `end_session_endpoint`, the `claims`/`request` flags, `acr_values_supported`). What is
+//! deliberately left out of both until it exists: `registration_endpoint`,
+//! `userinfo_signing_alg_values_supported`, and the front- and back-channel logout members.
+//! `ui_locales_supported` (RFC 8414 §2 and OIDC Discovery §3 both define it) lists the
+//! languages of the hosted pages.
 
 use serde_json::{Map, Value, json};
 
+use crate::acr::ACR_VALUES_SUPPORTED;
 use crate::claims::claims_of_scope;
 use crate::paths;
 
@@ -64,6 +67,8 @@ pub struct ProviderMetadata<'a> {
     /// The JWS algorithms the issuer signs ID tokens with (`RS256` must be among them for
     /// OIDC Discovery §3's REQUIRED member to be useful to every client).
     pub signing_algorithms: &'a [&'a str],
+    /// The languages the hosted pages are written in, as BCP 47 tags.
+    pub ui_locales: &'a [&'a str],
 }
 
 impl ProviderMetadata<'_> {
@@ -89,6 +94,7 @@ impl ProviderMetadata<'_> {
             "prompt_values_supported".into(),
             json!(["none", "login", "consent", "select_account"]),
         );
+        members.insert("acr_values_supported".into(), json!(ACR_VALUES_SUPPORTED));
         members.insert("claims_parameter_supported".into(), false.into());
         members.insert("request_parameter_supported".into(), false.into());
         members.insert("request_uri_parameter_supported".into(), false.into());
@@ -136,6 +142,7 @@ impl ProviderMetadata<'_> {
             json!(INTROSPECTION_AUTH_METHODS),
         );
         put("code_challenge_methods_supported", json!(["S256"]));
+        put("ui_locales_supported", json!(self.ui_locales));
         // RFC 9207 §3: we send `iss` with every authorization response.
         put(
             "authorization_response_iss_parameter_supported",
@@ -170,6 +177,7 @@ mod tests {
     const METADATA: ProviderMetadata<'static> = ProviderMetadata {
         issuer: "https://id.example/acme",
         signing_algorithms: &["RS256", "ES256"],
+        ui_locales: &["en"],
     };
 
     #[test]
@@ -291,7 +299,6 @@ mod tests {
         for member in [
             "registration_endpoint",
             "userinfo_signing_alg_values_supported",
-            "ui_locales_supported",
             "frontchannel_logout_supported",
             "backchannel_logout_supported",
             "check_session_iframe",

@@ -31,11 +31,14 @@
 //!   advertise (OIDC Discovery, RFC 8414).
 //! - [`Scope`] (RFC 6749 §3.3) and [`released_claims`], the claims a scope releases
 //!   (OIDC Core §5.4).
+//! - [`acr_of`]: the authentication context class (`acr`) a sign-in reached, and
+//!   [`locale::lookup`]: the page language `ui_locales` asks for (RFC 4647 lookup).
 //!
 //! Whether credentials are right, a grant is allowed or a code is still valid is decided by
 //! `tessera-core` with what storage answered; the edge (`tessera-http`) turns an
 //! [`OAuthError`] into a response.
 
+mod acr;
 mod authorize;
 mod bearer;
 mod claims;
@@ -44,6 +47,7 @@ mod discovery;
 mod end_session;
 mod error;
 mod form;
+pub mod locale;
 pub mod paths;
 mod pkce;
 mod response;
@@ -51,6 +55,7 @@ mod scope;
 mod token;
 mod token_reference;
 
+pub use acr::{ACR_VALUES_SUPPORTED, MULTI_FACTOR, SINGLE_FACTOR, acr_of};
 pub use authorize::{
     AuthorizationRequest, ClientTarget, Prompt, ResponseMode, error_response_mode,
     parse_authorization_request, parse_client_target,

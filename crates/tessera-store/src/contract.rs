@@ -18,11 +18,11 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tessera_model::{
-    Actor, Client, ClientId, ClientType, Email, EmailDomains, FamilyId, GENESIS_HASH, Grant,
-    GrantId, Interaction, InteractionId, Issuer, IssuerId, IssuerSettings, IssuerSlug,
-    KeyAlgorithm, KeyId, KeyState, NewEvent, OpaqueAccessToken, RefreshToken, Session, SessionId,
-    SigningKey, SignupPolicy, Ticket, TicketId, TicketKind, TokenFamily, UnixTime, User, UserId,
-    Webhook, WebhookId,
+    AccessTokenFormat, Actor, Client, ClientId, ClientTokenSettings, ClientType, Email,
+    EmailDomains, FamilyId, GENESIS_HASH, Grant, GrantId, Interaction, InteractionId, Issuer,
+    IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm, KeyId, KeyState, NewEvent,
+    OpaqueAccessToken, RefreshToken, Session, SessionId, SigningKey, SignupPolicy, Ticket,
+    TicketId, TicketKind, TokenFamily, UnixTime, User, UserId, Webhook, WebhookId,
 };
 
 use crate::chain::chain_hash;
@@ -86,7 +86,8 @@ macro_rules! contract_suite {
             opaque_access_tokens_are_stored_found_and_revoked,
             flow_records_of_one_issuer_are_invisible_to_another,
             deleting_a_user_or_a_client_removes_their_flow_records,
-            a_ticket_is_found_consumed_or_not
+            a_ticket_is_found_consumed_or_not,
+            the_longest_client_lifetime_override_is_found_per_issuer
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -147,6 +148,11 @@ fn client(issuer_id: IssuerId, name: &str) -> Client {
         first_party: false,
         allowed_issuers: Some(vec![IssuerSlug::default_issuer()]),
         id_token_signed_response_alg: Some(KeyAlgorithm::Rs256),
+        token_settings: ClientTokenSettings::default()
+            .with_access_token_format(AccessTokenFormat::Opaque)
+            .with_access_token_lifetime(Some(600))
+            .and_then(|s| s.with_refresh_token_lifetime(Some(86_400)))
+            .expect("test token settings"),
         created_at: T0,
         updated_at: T0,
         revision: 1,
@@ -368,6 +374,7 @@ pub async fn clients_round_trip_every_field(store: Arc<dyn Store>) {
     public.token_endpoint_auth_method = "none".to_owned();
     public.post_logout_redirect_uris = vec![];
     public.id_token_signed_response_alg = None;
+    public.token_settings = ClientTokenSettings::default();
 
     for c in [&confidential, &public] {
         store
@@ -400,6 +407,12 @@ pub async fn clients_round_trip_every_field(store: Arc<dyn Store>) {
         .push("https://app.example.com/other".to_owned());
     changed.secret_hash = Some([9; 32]);
     changed.id_token_signed_response_alg = Some(KeyAlgorithm::EdDsa);
+    changed.token_settings = changed
+        .token_settings
+        .with_access_token_format(AccessTokenFormat::Jwt)
+        .with_access_token_lifetime(None)
+        .and_then(|s| s.with_id_token_lifetime(Some(7200)))
+        .unwrap();
     let updated = store
         .clients()
         .update(scope, &changed, &event("client.updated", changed.id))
@@ -411,6 +424,11 @@ pub async fn clients_round_trip_every_field(store: Arc<dyn Store>) {
     assert_eq!(
         updated.id_token_signed_response_alg,
         Some(KeyAlgorithm::EdDsa)
+    );
+    assert_eq!(updated.token_settings, changed.token_settings);
+    assert_eq!(
+        store.clients().find(scope, changed.id).await.unwrap(),
+        Some(updated.clone())
     );
 
     // A delete at a stale revision is refused and deletes nothing.
@@ -3383,4 +3401,42 @@ pub async fn a_ticket_is_found_consumed_or_not(store: Arc<dyn Store>) {
             ..code
         })
     );
+}
+
+/// The longest access- or ID-token lifetime override of an issuer's clients, for key
+/// retirement; other issuers' clients do not count.
+pub async fn the_longest_client_lifetime_override_is_found_per_issuer(store: Arc<dyn Store>) {
+    let (acme, acme_scope) = create_issuer(&*store, "acme").await;
+    let (_, globex_scope) = create_issuer(&*store, "globex").await;
+    let longest = |scope| {
+        let store = store.clone();
+        async move {
+            store
+                .clients()
+                .longest_lifetime_override(scope)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(longest(acme_scope).await, None);
+    let mut plain = client(acme.id, "Plain");
+    plain.token_settings = ClientTokenSettings::default();
+    let mut long_id = client(acme.id, "Long ID tokens");
+    long_id.token_settings = ClientTokenSettings::default()
+        .with_access_token_lifetime(Some(600))
+        .and_then(|s| s.with_id_token_lifetime(Some(50_000)))
+        .unwrap();
+    let mut long_access = client(acme.id, "Long access tokens");
+    long_access.token_settings = ClientTokenSettings::default()
+        .with_access_token_lifetime(Some(40_000))
+        .unwrap();
+    for c in [&plain, &long_id, &long_access] {
+        store
+            .clients()
+            .create(acme_scope, c, &event("client.created", c.id))
+            .await
+            .unwrap();
+    }
+    assert_eq!(longest(acme_scope).await, Some(50_000));
+    assert_eq!(longest(globex_scope).await, None);
 }

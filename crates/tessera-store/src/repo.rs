@@ -190,6 +190,13 @@ pub trait ClientRepo: Send + Sync {
         expected_revision: Option<i64>,
         event: &NewEvent,
     ) -> Result<(), StoreError>;
+    /// The longest access- or ID-token lifetime any client of the issuer overrides its
+    /// issuer's with (`None`: no client has one), so key retirement can wait for the
+    /// longest-lived token.
+    async fn longest_lifetime_override(
+        &self,
+        scope: IssuerScope,
+    ) -> Result<Option<i64>, StoreError>;
 }
 
 /// Webhook subscriptions of an issuer.

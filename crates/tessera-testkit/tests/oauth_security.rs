@@ -98,6 +98,20 @@ async fn token(s: &Setup, auth: Option<(&str, &str)>, form: &[(&str, &str)]) -> 
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
+/// Exchanges a code of the setup's confidential client.
+async fn exchange(s: &Setup, code: &str) -> (u16, Value) {
+    token(
+        s,
+        Some(secret(s)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await
+}
+
 fn secret(s: &Setup) -> (&str, &str) {
     (&s.client.id, s.client.secret.as_deref().unwrap())
 }
@@ -306,16 +320,7 @@ async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
 async fn a_reused_refresh_token_revokes_its_whole_family() {
     let s = setup().await;
     let code = code(&s, &s.client.id, &[]).await;
-    let (_, first) = token(
-        &s,
-        Some(secret(&s)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-        ],
-    )
-    .await;
+    let (_, first) = exchange(&s, &code).await;
     let refresh = |token: String| {
         let s = &s;
         async move {
@@ -395,16 +400,7 @@ async fn tokens_of_one_issuer_are_refused_at_another() {
         .unwrap();
     assert_eq!(created.status(), 201);
     let code = code(&s, &s.client.id, &[]).await;
-    let (_, tokens) = token(
-        &s,
-        Some(secret(&s)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-        ],
-    )
-    .await;
+    let (_, tokens) = exchange(&s, &code).await;
     let access = tokens["access_token"].as_str().unwrap();
     assert_eq!(userinfo_status(&s.app, "default", access).await, 200);
     assert_eq!(userinfo_status(&s.app, "other", access).await, 401);
@@ -603,16 +599,7 @@ async fn a_client_cannot_introspect_or_revoke_another_clients_tokens() {
         )
         .await;
     let code = code(&s, &s.client.id, &[]).await;
-    let (_, tokens) = token(
-        &s,
-        Some(secret(&s)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-        ],
-    )
-    .await;
+    let (_, tokens) = exchange(&s, &code).await;
     for token in [&tokens["access_token"], &tokens["refresh_token"]] {
         let token = token.as_str().unwrap();
         let answer: Value = s
@@ -753,4 +740,172 @@ async fn form_post_answers_with_a_self_submitting_form_allowed_by_its_script_has
     assert!(html.contains("name=\"code\""));
     assert!(html.contains("name=\"iss\""));
     assert!(!html.contains("a<b\"c"), "the state is escaped");
+}
+
+/// Introspects `token` as the setup's confidential client.
+async fn introspect(s: &Setup, token: &str) -> Value {
+    s.app
+        .client
+        .post(format!("{}/default/oauth/introspect", s.app.base_url))
+        .basic_auth(&s.client.id, s.client.secret.as_deref())
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The claims of a compact JWS, unverified (the other tests check signatures).
+fn payload(jwt: &str) -> Value {
+    let part = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn opaque_access_tokens_reveal_nothing_and_stop_working_when_revoked() {
+    let s = setup().await;
+    let admin = s.app.core_api_token(&[]).await;
+    let patched = s
+        .app
+        .core_request(
+            reqwest::Method::PATCH,
+            &format!("/core/v1/issuers/default/clients/{}", s.client.id),
+            &admin,
+        )
+        .json(&json!({ "access_token_format": "opaque" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+
+    // A user's token: no claims to read, but userinfo and introspection know it.
+    let code = code(&s, &s.client.id, &[]).await;
+    let (status, tokens) = exchange(&s, &code).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    assert!(!access.contains('.'), "not a JWT: {access}");
+    assert_eq!(userinfo_status(&s.app, "default", access).await, 200);
+    let answer = introspect(&s, access).await;
+    assert_eq!(answer["active"], true, "{answer}");
+    assert_eq!(answer["sub"], s.user.as_str());
+    assert_eq!(answer["client_id"], s.client.id.as_str());
+    assert_eq!(answer["scope"], "openid offline_access");
+    assert!(answer.get("tessera_family").is_none(), "{answer}");
+    // The ID token's at_hash is over the opaque token (OIDC Core §3.1.3.6).
+    let id_token = payload(tokens["id_token"].as_str().unwrap());
+    assert!(id_token["at_hash"].is_string());
+
+    // Refreshing gives another opaque token; revoking the first ends the whole family.
+    let (status, refreshed) = token(
+        &s,
+        Some(secret(&s)),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{refreshed}");
+    let second = refreshed["access_token"].as_str().unwrap();
+    assert!(!second.contains('.') && second != access);
+    let revoked = s
+        .app
+        .client
+        .post(format!("{}/default/oauth/revoke", s.app.base_url))
+        .basic_auth(&s.client.id, s.client.secret.as_deref())
+        .form(&[("token", access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    for dead in [access, second] {
+        assert_eq!(userinfo_status(&s.app, "default", dead).await, 401);
+        assert_eq!(introspect(&s, dead).await, json!({"active": false}));
+    }
+
+    // A client-credentials token has no family: revoking it revokes just that token.
+    let (status, issued) = token(
+        &s,
+        Some(secret(&s)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(status, 200, "{issued}");
+    let service = issued["access_token"].as_str().unwrap();
+    assert!(!service.contains('.'));
+    assert_eq!(introspect(&s, service).await["active"], true);
+    s.app
+        .client
+        .post(format!("{}/default/oauth/revoke", s.app.base_url))
+        .basic_auth(&s.client.id, s.client.secret.as_deref())
+        .form(&[("token", service), ("token_type_hint", "access_token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(introspect(&s, service).await, json!({"active": false}));
+    // An opaque token of another issuer means nothing here.
+    assert_eq!(userinfo_status(&s.app, "system", second).await, 401);
+}
+
+#[tokio::test]
+async fn a_clients_own_lifetimes_override_its_issuers() {
+    let s = setup().await;
+    let admin = s.app.core_api_token(&[]).await;
+    let patch = |body: Value| {
+        s.app
+            .core_request(
+                reqwest::Method::PATCH,
+                &format!("/core/v1/issuers/default/clients/{}", s.client.id),
+                &admin,
+            )
+            .json(&body)
+            .send()
+    };
+    let response = patch(json!({ "access_token_lifetime": 120, "id_token_lifetime": 300 }))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let client: Value = response.json().await.unwrap();
+    assert_eq!(client["access_token_lifetime"], 120);
+    assert_eq!(client["refresh_token_lifetime"], Value::Null);
+
+    let code = code(&s, &s.client.id, &[]).await;
+    let (_, tokens) = exchange(&s, &code).await;
+    assert_eq!(tokens["expires_in"], 120);
+    let access = payload(tokens["access_token"].as_str().unwrap());
+    assert_eq!(
+        access["exp"].as_i64().unwrap() - access["iat"].as_i64().unwrap(),
+        120
+    );
+    let id = payload(tokens["id_token"].as_str().unwrap());
+    assert_eq!(
+        id["exp"].as_i64().unwrap() - id["iat"].as_i64().unwrap(),
+        300
+    );
+    let (_, service) = token(
+        &s,
+        Some(secret(&s)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(service["expires_in"], 120);
+
+    // Out of bounds: refused, naming the field; `null` goes back to the issuer's hour.
+    let refused = patch(json!({ "access_token_lifetime": 30 })).await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["field"], "access_token_lifetime", "{problem}");
+    let back = patch(json!({ "access_token_lifetime": null }))
+        .await
+        .unwrap();
+    assert_eq!(back.status(), 200);
+    let (_, service) = token(
+        &s,
+        Some(secret(&s)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(service["expires_in"], 3600);
 }

@@ -9,8 +9,9 @@ use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+    AccessTokenHash, AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret,
+    CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope,
+    TokenResponse,
 };
 use serde_json::{Value, json};
 use tessera_testkit::TestApp;
@@ -73,6 +74,9 @@ async fn a_confidential_client_signs_a_user_in_with_code_and_pkce_and_uses_every
         .add_scope(Scope::new("email".to_owned()))
         .add_scope(Scope::new("profile".to_owned()))
         .add_scope(Scope::new("offline_access".to_owned()))
+        // A voluntary request for more than a password (OIDC Core §3.1.2.1): the sign-in
+        // reaches one factor, and the ID token says so.
+        .add_auth_context_value(AuthenticationContextClass::new("2".to_owned()))
         .set_pkce_challenge(challenge)
         .url();
     let browser = Browser::new();
@@ -101,6 +105,7 @@ async fn a_confidential_client_signs_a_user_in_with_code_and_pkce_and_uses_every
     assert_eq!(claims.subject().as_str(), user_id);
     assert_eq!(claims.email().unwrap().as_str(), EMAIL);
     assert!(claims.auth_time().is_some());
+    assert_eq!(claims.auth_context_ref().map(|acr| acr.as_str()), Some("1"));
     let expected_hash = AccessTokenHash::from_token(
         tokens.access_token(),
         id_token.signing_alg().unwrap(),
@@ -345,11 +350,14 @@ async fn first_party_clients_skip_consent_and_wrong_passwords_are_retried() {
             ("client_id", &client.id),
             ("redirect_uri", REDIRECT),
             ("scope", "openid profile"),
+            ("ui_locales", "fr-CA en-GB"),
         ],
     );
     let Landing::Page(200, login) = browser.follow(&url, &base).await else {
         panic!("the sign-in page");
     };
+    // RFC 4647 lookup over the page languages: `en-GB` reaches `en` (`fr` has no pages).
+    assert!(login.contains(r#"<html lang="en">"#), "{login}");
     for (username, password) in [(EMAIL, "wrong password"), ("nobody@example.com", PASSWORD)] {
         let Landing::Page(200, again) = browser
             .submit(

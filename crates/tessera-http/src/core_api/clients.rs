@@ -57,6 +57,16 @@ pub(crate) struct ClientOut {
     /// `ES256`, `RS256` or `EdDSA`; `null`: the issuer's `signing_algorithm`.
     #[schema(example = "RS256")]
     id_token_signed_response_alg: Option<String>,
+    /// `jwt` (RFC 9068 JWT access tokens) or `opaque` (random references only this server
+    /// can resolve, by introspection or userinfo).
+    #[schema(example = "jwt")]
+    access_token_format: String,
+    /// The client's access-token lifetime in seconds; `null`: the issuer's.
+    access_token_lifetime: Option<i64>,
+    /// The client's ID-token lifetime in seconds; `null`: the issuer's.
+    id_token_lifetime: Option<i64>,
+    /// The client's refresh-token lifetime in seconds; `null`: the issuer's.
+    refresh_token_lifetime: Option<i64>,
     /// The secret, shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<String>,
@@ -92,6 +102,14 @@ fn client_json(client: &Client) -> ClientOut {
         id_token_signed_response_alg: client
             .id_token_signed_response_alg
             .map(|alg| alg.as_str().to_owned()),
+        access_token_format: client
+            .token_settings
+            .access_token_format()
+            .as_str()
+            .to_owned(),
+        access_token_lifetime: client.token_settings.access_token_lifetime_override(),
+        id_token_lifetime: client.token_settings.id_token_lifetime_override(),
+        refresh_token_lifetime: client.token_settings.refresh_token_lifetime_override(),
         client_secret: None,
         created_at: client.created_at.0,
         updated_at: client.updated_at.0,
@@ -143,6 +161,19 @@ pub(crate) struct CreateClient {
     /// Absent: the issuer's `signing_algorithm`.
     #[schema(example = "RS256")]
     id_token_signed_response_alg: Option<String>,
+    /// `jwt` (default: RFC 9068 JWT access tokens) or `opaque` (random references only this
+    /// server can resolve, by introspection or userinfo).
+    #[schema(example = "opaque")]
+    access_token_format: Option<String>,
+    /// The client's access-token lifetime in seconds, within the bounds of the issuer
+    /// setting (60 to 86400); absent: the issuer's.
+    #[schema(example = 600)]
+    access_token_lifetime: Option<i64>,
+    /// The client's ID-token lifetime in seconds (60 to 86400); absent: the issuer's.
+    id_token_lifetime: Option<i64>,
+    /// The client's refresh-token lifetime in seconds (300 to 31536000); absent: the
+    /// issuer's.
+    refresh_token_lifetime: Option<i64>,
 }
 
 /// `PATCH …/clients/{client_id}` body; the client type cannot change.
@@ -161,6 +192,17 @@ pub(crate) struct UpdateClient {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(example = "RS256")]
     id_token_signed_response_alg: Option<Option<String>>,
+    /// `jwt` or `opaque`.
+    access_token_format: Option<String>,
+    /// Seconds; `null` follows the issuer's setting again.
+    #[serde(default, deserialize_with = "double_option")]
+    access_token_lifetime: Option<Option<i64>>,
+    /// Seconds; `null` follows the issuer's setting again.
+    #[serde(default, deserialize_with = "double_option")]
+    id_token_lifetime: Option<Option<i64>>,
+    /// Seconds; `null` follows the issuer's setting again.
+    #[serde(default, deserialize_with = "double_option")]
+    refresh_token_lifetime: Option<Option<i64>>,
 }
 
 #[utoipa::path(post, path = "/core/v1/issuers/{slug}/clients", tag = "clients",
@@ -187,6 +229,10 @@ pub(crate) async fn create_client(
         allowed_scopes: body.allowed_scopes,
         first_party: body.first_party,
         id_token_signed_response_alg: body.id_token_signed_response_alg,
+        access_token_format: body.access_token_format,
+        access_token_lifetime: body.access_token_lifetime,
+        id_token_lifetime: body.id_token_lifetime,
+        refresh_token_lifetime: body.refresh_token_lifetime,
     };
     match state.core.create_client(&issuer, input, actor(&auth)).await {
         Ok(registered) => created(
@@ -260,6 +306,10 @@ pub(crate) async fn update_client(
         allowed_scopes: body.allowed_scopes,
         first_party: body.first_party,
         id_token_signed_response_alg: body.id_token_signed_response_alg,
+        access_token_format: body.access_token_format,
+        access_token_lifetime: body.access_token_lifetime,
+        id_token_lifetime: body.id_token_lifetime,
+        refresh_token_lifetime: body.refresh_token_lifetime,
     };
     match state
         .core

@@ -35,8 +35,10 @@ impl ClientRepo for SqlStore {
             "INSERT INTO clients (issuer_id, id, name, client_type, secret_hash, redirect_uris, \
              post_logout_redirect_uris, grant_types, token_endpoint_auth_method, allowed_scopes, \
              first_party, allowed_issuers, created_at, updated_at, revision, \
-             id_token_signed_response_alg) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             id_token_signed_response_alg, access_token_format, access_token_lifetime, \
+             id_token_lifetime, refresh_token_lifetime) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20)",
         )
         .bind(scope.issuer_id().as_uuid())
         .bind(client.id.as_uuid())
@@ -54,6 +56,10 @@ impl ClientRepo for SqlStore {
         .bind(client.updated_at.0)
         .bind(client.revision)
         .bind(id_token_alg(client))
+        .bind(client.token_settings.access_token_format().as_str())
+        .bind(client.token_settings.access_token_lifetime_override())
+        .bind(client.token_settings.id_token_lifetime_override())
+        .bind(client.token_settings.refresh_token_lifetime_override())
         .execute(&mut *tx)
         .await
         .map_err(|e| map("client", e))?;
@@ -108,7 +114,8 @@ impl ClientRepo for SqlStore {
              redirect_uris = $6, post_logout_redirect_uris = $7, grant_types = $8, \
              token_endpoint_auth_method = $9, allowed_scopes = $10, first_party = $11, \
              allowed_issuers = $12, updated_at = $13, id_token_signed_response_alg = $15, \
-             revision = revision + 1 \
+             access_token_format = $16, access_token_lifetime = $17, id_token_lifetime = $18, \
+             refresh_token_lifetime = $19, revision = revision + 1 \
              WHERE issuer_id = $1 AND id = $2 AND revision = $14",
         )
         .bind(scope.issuer_id().as_uuid())
@@ -126,6 +133,10 @@ impl ClientRepo for SqlStore {
         .bind(client.updated_at.0)
         .bind(client.revision)
         .bind(id_token_alg(client))
+        .bind(client.token_settings.access_token_format().as_str())
+        .bind(client.token_settings.access_token_lifetime_override())
+        .bind(client.token_settings.id_token_lifetime_override())
+        .bind(client.token_settings.refresh_token_lifetime_override())
         .execute(&mut *tx)
         .await
         .map_err(|e| map("client", e))?
@@ -167,5 +178,20 @@ impl ClientRepo for SqlStore {
             event,
         )
         .await
+    }
+
+    async fn longest_lifetime_override(
+        &self,
+        scope: IssuerScope,
+    ) -> Result<Option<i64>, StoreError> {
+        let (access, id): (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT MAX(access_token_lifetime), MAX(id_token_lifetime) FROM clients \
+             WHERE issuer_id = $1",
+        )
+        .bind(scope.issuer_id().as_uuid())
+        .fetch_one(&self.read)
+        .await
+        .map_err(|e| map("client", e))?;
+        Ok(access.max(id))
     }
 }

@@ -3,10 +3,11 @@
 
 use sqlx::FromRow;
 use tessera_model::{
-    Actor, Client, ClientId, ClientType, Email, Event, EventId, FamilyId, Grant, GrantId,
-    Interaction, InteractionId, Issuer, IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm, KeyId,
-    KeyState, OpaqueAccessToken, RefreshToken, Session, SessionId, SigningKey, SignupPolicy,
-    Ticket, TicketId, TicketKind, TokenFamily, UnixTime, User, UserId, Webhook, WebhookId,
+    AccessTokenFormat, Actor, Client, ClientId, ClientTokenSettings, ClientType, Email, Event,
+    EventId, FamilyId, Grant, GrantId, Interaction, InteractionId, Issuer, IssuerId,
+    IssuerSettings, IssuerSlug, KeyAlgorithm, KeyId, KeyState, OpaqueAccessToken, RefreshToken,
+    Session, SessionId, SigningKey, SignupPolicy, Ticket, TicketId, TicketKind, TokenFamily,
+    UnixTime, User, UserId, Webhook, WebhookId,
 };
 use tessera_store::StoreError;
 use uuid::Uuid;
@@ -88,8 +89,9 @@ macro_rules! client_columns {
     () => {
         "id, issuer_id, name, client_type, secret_hash, \
      redirect_uris, post_logout_redirect_uris, grant_types, token_endpoint_auth_method, \
-     allowed_scopes, first_party, allowed_issuers, id_token_signed_response_alg, created_at, \
-     updated_at, revision"
+     allowed_scopes, first_party, allowed_issuers, id_token_signed_response_alg, \
+     access_token_format, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, \
+     created_at, updated_at, revision"
     };
 }
 
@@ -108,6 +110,10 @@ pub(super) struct ClientRow {
     first_party: bool,
     allowed_issuers: Option<String>,
     id_token_signed_response_alg: Option<String>,
+    access_token_format: String,
+    access_token_lifetime: Option<i64>,
+    id_token_lifetime: Option<i64>,
+    refresh_token_lifetime: Option<i64>,
     created_at: i64,
     updated_at: i64,
     revision: i64,
@@ -149,11 +155,34 @@ impl TryFrom<ClientRow> for Client {
                 .id_token_signed_response_alg
                 .map(|alg| KeyAlgorithm::parse(&alg).ok_or_else(|| corrupt("client id_token alg")))
                 .transpose()?,
+            token_settings: client_token_settings(
+                &row.access_token_format,
+                row.access_token_lifetime,
+                row.id_token_lifetime,
+                row.refresh_token_lifetime,
+            )?,
             created_at: UnixTime(row.created_at),
             updated_at: UnixTime(row.updated_at),
             revision: row.revision,
         })
     }
+}
+
+/// A client's token settings through the model's own checks: a stored value they refuse is
+/// corrupt.
+fn client_token_settings(
+    format: &str,
+    access: Option<i64>,
+    id: Option<i64>,
+    refresh: Option<i64>,
+) -> Result<ClientTokenSettings, StoreError> {
+    let format = AccessTokenFormat::parse(format).map_err(|_| corrupt("client token format"))?;
+    ClientTokenSettings::default()
+        .with_access_token_format(format)
+        .with_access_token_lifetime(access)
+        .and_then(|s| s.with_id_token_lifetime(id))
+        .and_then(|s| s.with_refresh_token_lifetime(refresh))
+        .map_err(|_| corrupt("client token lifetimes"))
 }
 
 macro_rules! user_columns {
