@@ -11,6 +11,7 @@
 //! and tokens.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -31,10 +32,11 @@ mod oauth;
 mod pages;
 mod problem;
 
-/// What every handler can reach.
+/// What every handler can reach. Axum clones the state for every request, so the `Core` sits
+/// behind one `Arc`: a clone is one reference count, not one per cache and pool inside it.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    core: Core,
+    core: Arc<Core>,
     /// Whether cookies are `Secure` (decided once from the public URL).
     secure_cookies: bool,
 }
@@ -44,7 +46,7 @@ impl AppState {
     pub fn new(core: Core) -> Self {
         let secure_cookies = pages::needs_secure_cookies(core.public_url());
         Self {
-            core,
+            core: Arc::new(core),
             secure_cookies,
         }
     }
