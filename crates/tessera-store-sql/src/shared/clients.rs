@@ -35,8 +35,9 @@ impl ClientRepo for SqlStore {
             "INSERT INTO clients (issuer_id, id, name, client_type, secret_hash, redirect_uris, \
              post_logout_redirect_uris, grant_types, token_endpoint_auth_method, allowed_scopes, \
              first_party, allowed_issuers, created_at, updated_at, revision, \
-             id_token_signed_response_alg) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             id_token_signed_response_alg, jwks) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17)",
         )
         .bind(scope.issuer_id().as_uuid())
         .bind(client.id.as_uuid())
@@ -54,6 +55,7 @@ impl ClientRepo for SqlStore {
         .bind(client.updated_at.0)
         .bind(client.revision)
         .bind(id_token_alg(client))
+        .bind(client.jwks.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(|e| map("client", e))?;
@@ -108,7 +110,7 @@ impl ClientRepo for SqlStore {
              redirect_uris = $6, post_logout_redirect_uris = $7, grant_types = $8, \
              token_endpoint_auth_method = $9, allowed_scopes = $10, first_party = $11, \
              allowed_issuers = $12, updated_at = $13, id_token_signed_response_alg = $15, \
-             revision = revision + 1 \
+             jwks = $16, revision = revision + 1 \
              WHERE issuer_id = $1 AND id = $2 AND revision = $14",
         )
         .bind(scope.issuer_id().as_uuid())
@@ -126,6 +128,7 @@ impl ClientRepo for SqlStore {
         .bind(client.updated_at.0)
         .bind(client.revision)
         .bind(id_token_alg(client))
+        .bind(client.jwks.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(|e| map("client", e))?

@@ -88,8 +88,8 @@ macro_rules! client_columns {
     () => {
         "id, issuer_id, name, client_type, secret_hash, \
      redirect_uris, post_logout_redirect_uris, grant_types, token_endpoint_auth_method, \
-     allowed_scopes, first_party, allowed_issuers, id_token_signed_response_alg, created_at, \
-     updated_at, revision"
+     allowed_scopes, first_party, allowed_issuers, id_token_signed_response_alg, jwks, \
+     created_at, updated_at, revision"
     };
 }
 
@@ -108,6 +108,7 @@ pub(super) struct ClientRow {
     first_party: bool,
     allowed_issuers: Option<String>,
     id_token_signed_response_alg: Option<String>,
+    jwks: Option<String>,
     created_at: i64,
     updated_at: i64,
     revision: i64,
@@ -149,6 +150,7 @@ impl TryFrom<ClientRow> for Client {
                 .id_token_signed_response_alg
                 .map(|alg| KeyAlgorithm::parse(&alg).ok_or_else(|| corrupt("client id_token alg")))
                 .transpose()?,
+            jwks: row.jwks,
             created_at: UnixTime(row.created_at),
             updated_at: UnixTime(row.updated_at),
             revision: row.revision,
