@@ -206,6 +206,7 @@ mod tests {
                     allowed_scopes: vec!["openid".to_owned(), "email".to_owned()],
                     first_party: false,
                     id_token_signed_response_alg: None,
+                    jwks: None,
                 },
                 Actor::System,
             )

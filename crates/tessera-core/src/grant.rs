@@ -457,6 +457,7 @@ mod tests {
             allowed_scopes: vec![],
             first_party: true,
             id_token_signed_response_alg: None,
+            jwks: None,
         };
         let registered = core
             .create_client(&issuer, client, Actor::System)
