@@ -37,8 +37,10 @@ pub const CLIENT_ASSERTION_SIGNING_ALGORITHMS: &[&str] = &["ES256", "RS256", "Ed
 /// How far the client's clock may be from ours, in seconds, for `exp`, `nbf` and `iat`.
 pub const ASSERTION_CLOCK_SKEW: i64 = 60;
 
-/// The longest an assertion may be valid, in seconds (from `iat`, and from now).
-pub const MAX_ASSERTION_LIFETIME: i64 = 600;
+/// The longest an assertion may be valid, in seconds (from `iat`, and from now). One hour: the
+/// bound Okta applies, and the lifetime Authlib's `PrivateKeyJWT` gives its assertions
+/// (openid-client's live 60 seconds); it bounds how long a used `jti` is kept.
+pub const MAX_ASSERTION_LIFETIME: i64 = 3600;
 
 /// The longest `jti` accepted, in bytes.
 const MAX_JTI_BYTES: usize = 256;
@@ -117,7 +119,7 @@ pub fn check_client_assertion_claims(
         || issued.is_some_and(|iat| expires.saturating_sub(iat) > MAX_ASSERTION_LIFETIME);
     if too_long {
         return Err(refused(
-            "The client assertion is valid for too long; keep exp within 600 seconds.",
+            "The client assertion is valid for too long; keep exp within an hour.",
         ));
     }
     // RFC 7523 §3 items 5-6.
