@@ -14,7 +14,8 @@
 //!   `P-256` (ES256, RFC 7518 §6.2), `RSA` of 2048 to 4096 bits (RS256, RFC 7518 §3.3, §6.3),
 //!   `OKP` `Ed25519` (EdDSA, RFC 8037 §2); coordinates of the wrong length, or not unpadded
 //!   base64url;
-//! - an `alg` other than the key type's, a `use` other than `sig`, `key_ops` without `verify`
+//! - an `alg` other than the key type's (`EdDSA` or, per RFC 9864, `Ed25519` for Ed25519 keys),
+//!   a `use` other than `sig`, `key_ops` without `verify`
 //!   (RFC 7517 §4.2–4.4): a key meant for something else is not used to authenticate;
 //! - two keys with the same `kid` (RFC 7517 §4.5: a `kid` chooses among keys; a duplicate
 //!   would make the choice ambiguous).
@@ -204,9 +205,10 @@ fn parse_jwk(jwk: &Map<String, Value>) -> Result<(VerifyingKey, Value), String> 
             );
         }
     };
-    // RFC 7517 §4.4: `alg` names the one algorithm the key is for; it must be the key type's.
+    // RFC 7517 §4.4: `alg` names the one algorithm the key is for; it must be the key type's
+    // (`Ed25519`, RFC 9864 §2.2, is shown as `EdDSA`, its name in Tessera's discovery).
     if let Some(alg) = text("alg")?
-        && Algorithm::from_name(alg) != Some(algorithm)
+        && Algorithm::from_client_name(alg) != Some(algorithm)
     {
         return Err(format!(
             "this key type is used with {} only",
@@ -468,6 +470,34 @@ mod tests {
         empty_kid["kid"] = json!("");
         assert!(reason(&set_of(&[empty_kid])).contains("kid"));
         assert!(PublicJwkSet::from_text("not json").is_err());
+    }
+
+    /// RFC 9864 §2.2: WebCrypto exports Ed25519 keys with `alg: Ed25519`, and openid-client
+    /// signs with that name.
+    #[test]
+    fn the_fully_specified_ed25519_name_is_accepted() {
+        let mut jwk = SIGNERS[2].0.public_jwk();
+        jwk["alg"] = json!("Ed25519");
+        let set = PublicJwkSet::parse(&set_of(&[jwk])).unwrap();
+        assert_eq!(set.to_json()["keys"][0]["alg"], "EdDSA");
+        // A token whose header says `Ed25519`, signed with the key by ring directly.
+        let pair = ring::signature::Ed25519KeyPair::from_pkcs8(&SIGNERS[2].1).unwrap();
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"Ed25519"}"#),
+            URL_SAFE_NO_PAD.encode(r#"{"sub":"x"}"#)
+        );
+        let signature = URL_SAFE_NO_PAD.encode(pair.sign(input.as_bytes()));
+        let token = format!("{input}.{signature}");
+        assert_eq!(
+            verify_with_registered_keys(&token, set.keys()).unwrap().claims["sub"],
+            "x"
+        );
+        assert_eq!(
+            crate::jws::verify(&token, set.keys()),
+            Err(JwsError::UnsupportedAlgorithm),
+            "issuer tokens stay EdDSA only"
+        );
     }
 
     #[test]

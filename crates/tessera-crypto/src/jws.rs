@@ -89,6 +89,17 @@ impl Algorithm {
             _ => None,
         }
     }
+
+    /// [`Self::from_name`], and `Ed25519`, the fully-specified name of EdDSA with Ed25519
+    /// (RFC 9864 §2.2), which clients now sign with (openid-client v6 does). Accepted from
+    /// clients ([`verify_with_registered_keys`], [`crate::jwk`]); Tessera itself signs and
+    /// publishes `EdDSA`, which every relying party knows.
+    pub fn from_client_name(name: &str) -> Option<Self> {
+        match name {
+            "Ed25519" => Some(Self::EdDsa),
+            other => Self::from_name(other),
+        }
+    }
 }
 
 /// The `at_hash` / `c_hash` value of `value` for an ID token signed with `algorithm`: the
@@ -338,7 +349,7 @@ fn decode_object(segment: &str) -> Result<Map<String, Value>, JwsError> {
 /// Verifies a compact JWS against `keys` and returns its header and claims. The header must
 /// name its key with a `kid` (every key Tessera publishes has one).
 pub fn verify(token: &str, keys: &[VerifyingKey]) -> Result<Verified, JwsError> {
-    let compact = Compact::parse(token)?;
+    let compact = Compact::parse(token, Algorithm::from_name)?;
     let kid = compact.kid()?.ok_or(JwsError::UnknownKey)?;
     let key = keys
         .iter()
@@ -351,11 +362,12 @@ pub fn verify(token: &str, keys: &[VerifyingKey]) -> Result<Verified, JwsError> 
 /// `private_key_jwt`). The rules are [`verify`]'s, except that the `kid` is optional, as it is
 /// in a client's JWK Set (RFC 7517 §4.5): a `kid` selects the key it names (which must be of
 /// the header's algorithm); without one, each key of the header's algorithm is tried in turn.
+/// The `alg` may also be `Ed25519` ([`Algorithm::from_client_name`]).
 pub fn verify_with_registered_keys(
     token: &str,
     keys: &[VerifyingKey],
 ) -> Result<Verified, JwsError> {
-    let compact = Compact::parse(token)?;
+    let compact = Compact::parse(token, Algorithm::from_client_name)?;
     if let Some(kid) = compact.kid()? {
         let key = keys
             .iter()
@@ -384,8 +396,9 @@ struct Compact<'a> {
 }
 
 impl<'a> Compact<'a> {
-    /// Three segments, a JSON object header with an accepted `alg` and no `crit`.
-    fn parse(token: &'a str) -> Result<Self, JwsError> {
+    /// Three segments, a JSON object header with an `alg` that `algorithm` accepts and no
+    /// `crit`.
+    fn parse(token: &'a str, algorithm: fn(&str) -> Option<Algorithm>) -> Result<Self, JwsError> {
         let mut parts = token.split('.');
         let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -396,7 +409,7 @@ impl<'a> Compact<'a> {
         let algorithm = header
             .get("alg")
             .and_then(Value::as_str)
-            .and_then(Algorithm::from_name)
+            .and_then(algorithm)
             .ok_or(JwsError::UnsupportedAlgorithm)?;
         if header.contains_key("crit") {
             return Err(JwsError::CriticalHeader);

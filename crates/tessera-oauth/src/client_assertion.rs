@@ -31,8 +31,10 @@ pub const JWT_BEARER_ASSERTION_TYPE: &str =
     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The JWS algorithms a client may sign its assertions with: those of the keys it may register
-/// (`tessera_crypto::jwk`). `none` and HMAC are never among them (RFC 8725 §3.1–3.2).
-pub const CLIENT_ASSERTION_SIGNING_ALGORITHMS: &[&str] = &["ES256", "RS256", "EdDSA"];
+/// (`tessera_crypto::jwk`), with Ed25519 under both its names (`EdDSA`, and `Ed25519` of
+/// RFC 9864 §2.2, which openid-client v6 uses). `none` and HMAC are never among them
+/// (RFC 8725 §3.1–3.2).
+pub const CLIENT_ASSERTION_SIGNING_ALGORITHMS: &[&str] = &["ES256", "RS256", "EdDSA", "Ed25519"];
 
 /// How far the client's clock may be from ours, in seconds, for `exp`, `nbf` and `iat`.
 pub const ASSERTION_CLOCK_SKEW: i64 = 60;

@@ -285,7 +285,11 @@ mod tests {
             "introspection_endpoint_auth_signing_alg_values_supported",
             "revocation_endpoint_auth_signing_alg_values_supported",
         ] {
-            assert_eq!(document[member], json!(["ES256", "RS256", "EdDSA"]), "{member}");
+            assert_eq!(
+                document[member],
+                json!(["ES256", "RS256", "EdDSA", "Ed25519"]),
+                "{member}"
+            );
         }
         assert_eq!(
             document["scopes_supported"],
