@@ -1017,7 +1017,10 @@ mod tests {
             .unwrap();
         assert!(registered.client_secret.is_none());
         assert!(registered.client.secret_hash.is_none());
-        assert_eq!(super::jwks_json(registered.client.jwks.as_deref()), Some(jwks));
+        assert_eq!(
+            super::jwks_json(registered.client.jwks.as_deref()),
+            Some(jwks)
+        );
         let id = registered.client.id;
         let auth = assertion(&f, &signer, id, "j1");
         f.core
@@ -1109,12 +1112,20 @@ mod tests {
         assert!(switched.secret_hash.is_none(), "keys replace the secret");
         let err = f
             .core
-            .token(&f.issuer, &basic(&id.to_string(), secret.expose()), client_credentials())
+            .token(
+                &f.issuer,
+                &basic(&id.to_string(), secret.expose()),
+                client_credentials(),
+            )
             .await
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidClient);
         f.core
-            .token(&f.issuer, &assertion(&f, &old_key, id, "a"), client_credentials())
+            .token(
+                &f.issuer,
+                &assertion(&f, &old_key, id, "a"),
+                client_credentials(),
+            )
             .await
             .unwrap();
 
@@ -1135,12 +1146,20 @@ mod tests {
         // No clock advance: the cached client is dropped, not waited out.
         let err = f
             .core
-            .token(&f.issuer, &assertion(&f, &old_key, id, "b"), client_credentials())
+            .token(
+                &f.issuer,
+                &assertion(&f, &old_key, id, "b"),
+                client_credentials(),
+            )
             .await
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidClient);
         f.core
-            .token(&f.issuer, &assertion(&f, &new_key, id, "c"), client_credentials())
+            .token(
+                &f.issuer,
+                &assertion(&f, &new_key, id, "c"),
+                client_credentials(),
+            )
             .await
             .unwrap();
 
@@ -1168,7 +1187,11 @@ mod tests {
             .unwrap();
         let secret = rotated.client_secret.unwrap();
         f.core
-            .token(&f.issuer, &basic(&id.to_string(), secret.expose()), client_credentials())
+            .token(
+                &f.issuer,
+                &basic(&id.to_string(), secret.expose()),
+                client_credentials(),
+            )
             .await
             .unwrap();
     }

@@ -87,7 +87,9 @@ impl PublicJwkSet {
             return Err(refuse("a JWK Set has at least one key"));
         }
         if items.len() > MAX_KEYS {
-            return Err(refuse(format!("a client registers at most {MAX_KEYS} keys")));
+            return Err(refuse(format!(
+                "a client registers at most {MAX_KEYS} keys"
+            )));
         }
         let mut keys = Vec::with_capacity(items.len());
         let mut canonical = Vec::with_capacity(items.len());
@@ -200,9 +202,7 @@ fn parse_jwk(jwk: &Map<String, Value>) -> Result<(VerifyingKey, Value), String> 
             return Err("a symmetric key cannot be registered: register public keys".to_owned());
         }
         _ => {
-            return Err(
-                "the key type (`kty`) is EC (P-256), RSA or OKP (Ed25519)".to_owned(),
-            );
+            return Err("the key type (`kty`) is EC (P-256), RSA or OKP (Ed25519)".to_owned());
         }
     };
     // RFC 7517 §4.4: `alg` names the one algorithm the key is for; it must be the key type's
@@ -348,7 +348,11 @@ mod tests {
             .collect();
         let set = PublicJwkSet::parse(&set_of(&jwks)).unwrap();
         assert!(set.keys().iter().all(|k| k.kid().is_none()));
-        assert_eq!(set.to_json()["keys"][1]["alg"], "RS256", "implied alg shown");
+        assert_eq!(
+            set.to_json()["keys"][1]["alg"],
+            "RS256",
+            "implied alg shown"
+        );
         for (index, (signer, _)) in SIGNERS.iter().enumerate() {
             // A token naming a kid the set does not have is refused; one without is tried
             // against every key of its algorithm.
@@ -436,7 +440,9 @@ mod tests {
         assert!(reason(&set_of(&[even])).contains("not a valid public key"));
         // A leading zero octet (a sign byte some encoders add) is tolerated and dropped.
         let mut signed = SIGNERS[1].0.public_jwk();
-        let n = URL_SAFE_NO_PAD.decode(signed["n"].as_str().unwrap()).unwrap();
+        let n = URL_SAFE_NO_PAD
+            .decode(signed["n"].as_str().unwrap())
+            .unwrap();
         signed["n"] = json!(URL_SAFE_NO_PAD.encode([&[0u8][..], &n].concat()));
         let set = PublicJwkSet::parse(&set_of(&[signed])).unwrap();
         assert_eq!(set.to_json()["keys"][0], SIGNERS[1].0.public_jwk());
@@ -490,7 +496,9 @@ mod tests {
         let signature = URL_SAFE_NO_PAD.encode(pair.sign(input.as_bytes()));
         let token = format!("{input}.{signature}");
         assert_eq!(
-            verify_with_registered_keys(&token, set.keys()).unwrap().claims["sub"],
+            verify_with_registered_keys(&token, set.keys())
+                .unwrap()
+                .claims["sub"],
             "x"
         );
         assert_eq!(

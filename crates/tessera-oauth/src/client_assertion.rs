@@ -125,7 +125,8 @@ pub fn check_client_assertion_claims(
         ));
     }
     // RFC 7523 §3 items 5-6.
-    if numeric_date(claims, "nbf")?.is_some_and(|nbf| nbf > now.saturating_add(ASSERTION_CLOCK_SKEW))
+    if numeric_date(claims, "nbf")?
+        .is_some_and(|nbf| nbf > now.saturating_add(ASSERTION_CLOCK_SKEW))
     {
         return Err(refused("The client assertion is not valid yet."));
     }
@@ -267,7 +268,9 @@ mod tests {
     fn nbf_and_iat_are_honoured_with_the_skew() {
         // RFC 7523 §3 items 5-6.
         assert!(check(&with("nbf", json!(NOW + ASSERTION_CLOCK_SKEW))).is_ok());
-        assert!(refusal(&with("nbf", json!(NOW + ASSERTION_CLOCK_SKEW + 1))).contains("not valid yet"));
+        assert!(
+            refusal(&with("nbf", json!(NOW + ASSERTION_CLOCK_SKEW + 1))).contains("not valid yet")
+        );
         assert!(check(&with("iat", json!(NOW + ASSERTION_CLOCK_SKEW))).is_ok());
         assert!(refusal(&with("iat", json!(NOW + ASSERTION_CLOCK_SKEW + 1))).contains("future"));
         assert!(refusal(&with("iat", json!(true))).contains("malformed"));

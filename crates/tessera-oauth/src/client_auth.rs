@@ -439,8 +439,7 @@ mod tests {
         assert_eq!(error.code, ErrorCode::InvalidClient);
     }
 
-    const JWT_BEARER: &str =
-        "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer";
+    const JWT_BEARER: &str = "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer";
 
     /// An (unsigned) compact JWS whose claims are `claims`.
     fn assertion(claims: &str) -> String {
@@ -470,7 +469,10 @@ mod tests {
         assert_eq!(same, auth);
         let error = refused(None, &format!("{body}&client_id=cli_2"));
         assert_eq!(error.code, ErrorCode::InvalidClient);
-        assert!(!format!("{auth:?}").contains(&jwt), "Debug hides the assertion");
+        assert!(
+            !format!("{auth:?}").contains(&jwt),
+            "Debug hides the assertion"
+        );
     }
 
     #[test]

@@ -59,8 +59,11 @@ const AUTH_METHODS: &[&str] = &[
 
 /// Client authentication methods at the introspection endpoint: only confidential clients and
 /// resource servers introspect (RFC 7662 §2.1 "the protected resource MUST also authenticate").
-const INTROSPECTION_AUTH_METHODS: &[&str] =
-    &["client_secret_basic", "client_secret_post", "private_key_jwt"];
+const INTROSPECTION_AUTH_METHODS: &[&str] = &[
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+];
 
 /// The metadata of one issuer.
 #[derive(Debug, Clone, Copy)]
@@ -272,7 +275,11 @@ mod tests {
         );
         assert_eq!(
             document["introspection_endpoint_auth_methods_supported"],
-            json!(["client_secret_basic", "client_secret_post", "private_key_jwt"])
+            json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt"
+            ])
         );
         assert_eq!(
             document["revocation_endpoint_auth_methods_supported"],

@@ -28,10 +28,10 @@ use base64::engine::general_purpose::STANDARD;
 use proptest::prelude::*;
 use tessera_oauth::{
     AuthorizationDelivery, ClientAuth, CodeChallenge, ErrorCode, Form, OAuthError, ResponseMode,
-    Scope, TokenRequest, bearer_token, check_client_assertion_claims, client_auth, deliver, error_params, is_description_char,
-    is_valid_code_verifier, parse_authorization_request, parse_client_target,
-    parse_end_session_request, parse_token_reference, parse_token_request, post_logout_redirect,
-    success_params, www_authenticate,
+    Scope, TokenRequest, bearer_token, check_client_assertion_claims, client_auth, deliver,
+    error_params, is_description_char, is_valid_code_verifier, parse_authorization_request,
+    parse_client_target, parse_end_session_request, parse_token_reference, parse_token_request,
+    post_logout_redirect, success_params, www_authenticate,
 };
 
 /// Invariants 2 and 3 for one error.

@@ -415,7 +415,10 @@ pub async fn clients_round_trip_every_field(store: Arc<dyn Store>) {
         updated.id_token_signed_response_alg,
         Some(KeyAlgorithm::EdDsa)
     );
-    assert_eq!(updated.jwks, changed.jwks, "the JWK Set text is kept as given");
+    assert_eq!(
+        updated.jwks, changed.jwks,
+        "the JWK Set text is kept as given"
+    );
 
     // A delete at a stale revision is refused and deletes nothing.
     assert!(matches!(
@@ -1425,7 +1428,11 @@ pub async fn concurrent_creators_of_one_ticket_have_exactly_one_winner(store: Ar
     let (other, other_scope) = create_issuer(&*store, "other").await;
     let mut elsewhere = ticket(other.id, [42; 32], T0.plus_seconds(60));
     elsewhere.kind = TicketKind::ClientAssertion;
-    store.tickets().create(other_scope, &elsewhere).await.unwrap();
+    store
+        .tickets()
+        .create(other_scope, &elsewhere)
+        .await
+        .unwrap();
 }
 
 /// The first master-key check value stored is the one every later call gets back.

@@ -120,7 +120,10 @@ impl Setup {
                 }),
             )
             .await;
-        assert!(client.secret.is_none(), "a private_key_jwt client has no secret");
+        assert!(
+            client.secret.is_none(),
+            "a private_key_jwt client has no secret"
+        );
         client.id
     }
 
@@ -163,7 +166,11 @@ impl Setup {
 /// Asserts an `invalid_client` answer (RFC 7521 §4.2.1, RFC 6749 §5.2).
 #[track_caller]
 fn assert_invalid_client((status, body): (u16, Value)) {
-    assert_eq!((status, &body["error"]), (401, &json!("invalid_client")), "{body}");
+    assert_eq!(
+        (status, &body["error"]),
+        (401, &json!("invalid_client")),
+        "{body}"
+    );
 }
 
 /// A client with a key of `alg` gets tokens by client credentials and by the authorization
@@ -264,7 +271,10 @@ async fn a_client_authenticates_with_its_key(alg: Algorithm) {
             &[
                 ("token", &access_token),
                 ("client_assertion_type", JWT_BEARER),
-                ("client_assertion", &sign(&key, &claims(&id, &s.token_endpoint()))),
+                (
+                    "client_assertion",
+                    &sign(&key, &claims(&id, &s.token_endpoint())),
+                ),
             ],
         )
         .await,
@@ -353,7 +363,12 @@ async fn an_expired_assertion_is_refused() {
     c["exp"] = json!(now() - 61);
     let (status, body) = s.client_credentials(&sign(&key, &c)).await;
     assert_invalid_client((status, body.clone()));
-    assert!(body["error_description"].as_str().unwrap().contains("expired"));
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("expired")
+    );
     let mut no_exp = claims(&id, &s.issuer);
     no_exp.as_object_mut().unwrap().remove("exp");
     assert_invalid_client(s.client_credentials(&sign(&key, &no_exp)).await);
@@ -451,10 +466,7 @@ async fn an_unsigned_assertion_is_refused() {
     let key = client_key(Algorithm::ES256, "k1");
     let id = s.key_client(&[&key]).await;
     let claims = URL_SAFE_NO_PAD.encode(claims(&id, &s.issuer).to_string());
-    for header in [
-        json!({"alg": "none"}),
-        json!({"alg": "none", "kid": "k1"}),
-    ] {
+    for header in [json!({"alg": "none"}), json!({"alg": "none", "kid": "k1"})] {
         let header = URL_SAFE_NO_PAD.encode(header.to_string());
         assert_invalid_client(s.client_credentials(&format!("{header}.{claims}.")).await);
     }
@@ -467,7 +479,9 @@ async fn an_hmac_keyed_with_the_public_key_is_refused() {
     let s = Setup::new().await;
     let key = client_key(Algorithm::RS256, "k1");
     let id = s.key_client(&[&key]).await;
-    let n = URL_SAFE_NO_PAD.decode(key.jwk["n"].as_str().unwrap()).unwrap();
+    let n = URL_SAFE_NO_PAD
+        .decode(key.jwk["n"].as_str().unwrap())
+        .unwrap();
     for secret in [key.jwk.to_string().into_bytes(), n] {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some("k1".to_owned());
@@ -580,7 +594,11 @@ async fn an_assertion_together_with_basic_is_invalid_request() {
             ],
         )
         .await;
-    assert_eq!((status, &body["error"]), (400, &json!("invalid_request")), "{body}");
+    assert_eq!(
+        (status, &body["error"]),
+        (400, &json!("invalid_request")),
+        "{body}"
+    );
     // The assertion was not used up by the refused request.
     assert_eq!(s.client_credentials(&assertion).await.0, 200);
 }
@@ -630,7 +648,10 @@ async fn the_core_api_refuses_unusable_jwks() {
             .unwrap();
         let body = tessera_testkit::expect_problem(response, 400, "invalid_field").await;
         assert_eq!(body["field"], "jwks", "{body}");
-        assert!(body["detail"].as_str().unwrap().contains(expected), "{body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains(expected),
+            "{body}"
+        );
     }
     // private_key_jwt without keys, and keys without private_key_jwt.
     for body in [
@@ -671,7 +692,9 @@ async fn replacing_the_keys_through_the_core_api_takes_effect_at_once() {
     assert_eq!(shown["jwks"], json!({ "keys": [old.jwk] }));
     assert!(shown.get("client_secret").is_none());
     assert_eq!(
-        s.client_credentials(&sign(&old, &claims(&id, &s.issuer))).await.0,
+        s.client_credentials(&sign(&old, &claims(&id, &s.issuer)))
+            .await
+            .0,
         200,
         "the cache now holds the client"
     );
@@ -692,7 +715,9 @@ async fn replacing_the_keys_through_the_core_api_takes_effect_at_once() {
             .await,
     );
     assert_eq!(
-        s.client_credentials(&sign(&new, &claims(&id, &s.issuer))).await.0,
+        s.client_credentials(&sign(&new, &claims(&id, &s.issuer)))
+            .await
+            .0,
         200
     );
     // A bad set in a PATCH changes nothing.
@@ -706,7 +731,9 @@ async fn replacing_the_keys_through_the_core_api_takes_effect_at_once() {
     let problem = tessera_testkit::expect_problem(response, 400, "invalid_field").await;
     assert_eq!(problem["field"], "jwks");
     assert_eq!(
-        s.client_credentials(&sign(&new, &claims(&id, &s.issuer))).await.0,
+        s.client_credentials(&sign(&new, &claims(&id, &s.issuer)))
+            .await
+            .0,
         200
     );
     // The secret cannot be rotated for a client whose credential is its keys.
