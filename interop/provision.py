@@ -4,7 +4,9 @@ Reads the Core API credential that `tessera admin create-credential --json` prin
 standard input), obtains a Core API token with the client-credentials grant, then creates in
 the `default` issuer: one confidential client (client_secret_basic), one public client (token
 endpoint auth method `none`) and one user. Prints the fixtures as shell assignments
-(`INTEROP_…='…'`) for the runner to source.
+(`INTEROP_…='…'`) for the runner to source, among them the Core API token and URL, with which
+the suites register their own `private_key_jwt` clients (their key pairs are made by each
+library, which the standard library here cannot do).
 
 Standard library only, so that it runs before (and without) the test virtualenv.
 """
@@ -120,6 +122,8 @@ def main():
         "INTEROP_USER_PASSWORD": password,
         "INTEROP_REDIRECT_URI": REDIRECT_URI,
         "INTEROP_POST_LOGOUT_REDIRECT_URI": POST_LOGOUT_REDIRECT_URI,
+        "INTEROP_CORE_URL": core,
+        "INTEROP_CORE_TOKEN": access_token,
     }
     for name, value in fixtures.items():
         print(f"{name}={shlex.quote(value)}")

@@ -25,6 +25,8 @@ const USER_EMAIL = env('INTEROP_USER_EMAIL');
 const USER_PASSWORD = env('INTEROP_USER_PASSWORD');
 const REDIRECT_URI = env('INTEROP_REDIRECT_URI');
 const POST_LOGOUT_REDIRECT_URI = env('INTEROP_POST_LOGOUT_REDIRECT_URI');
+const CORE_URL = env('INTEROP_CORE_URL');
+const CORE_TOKEN = env('INTEROP_CORE_TOKEN');
 
 const SCOPE = 'openid profile email offline_access';
 
@@ -353,6 +355,70 @@ test('client credentials', async () => {
   assert.equal(info.client_id, CONFIDENTIAL_ID);
   assert.equal(info.scope, 'api:read');
 });
+
+// A key pair made with WebCrypto, its public half registered through the Core API as the
+// `jwks` of a new private_key_jwt client (OIDC Core §9), and a Configuration that authenticates
+// with openid-client's PrivateKeyJwt (assertions with `aud` = the issuer identifier).
+const KEY_ALGORITHMS = {
+  ES256: { name: 'ECDSA', namedCurve: 'P-256' },
+  RS256: {
+    name: 'RSASSA-PKCS1-v1_5',
+    modulusLength: 2048,
+    publicExponent: new Uint8Array([1, 0, 1]),
+    hash: 'SHA-256',
+  },
+  EdDSA: { name: 'Ed25519' },
+};
+
+async function discoverPrivateKeyJwt(alg) {
+  const { privateKey, publicKey } = await crypto.subtle.generateKey(KEY_ALGORITHMS[alg], true, [
+    'sign',
+    'verify',
+  ]);
+  const kid = `node-${alg}-${client.randomState().slice(0, 8)}`;
+  const jwk = { ...(await crypto.subtle.exportKey('jwk', publicKey)), kid };
+  const response = await fetch(`${CORE_URL}/clients`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${CORE_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: `interop private_key_jwt ${alg} (node)`,
+      client_type: 'confidential',
+      grant_types: ['client_credentials'],
+      allowed_scopes: ['api:read'],
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [jwk] },
+    }),
+  });
+  const registered = await response.json();
+  assert.equal(response.status, 201, JSON.stringify(registered));
+  assert.equal(registered.client_secret, undefined);
+  const config = await client.discovery(
+    new URL(ISSUER),
+    registered.client_id,
+    undefined,
+    client.PrivateKeyJwt({ key: privateKey, kid }),
+    insecure,
+  );
+  return { config, clientId: registered.client_id };
+}
+
+for (const alg of Object.keys(KEY_ALGORITHMS)) {
+  test(`client credentials and introspection with private_key_jwt (${alg})`, async () => {
+    const { config, clientId } = await discoverPrivateKeyJwt(alg);
+    const metadata = config.serverMetadata();
+    assert.ok(metadata.token_endpoint_auth_methods_supported.includes('private_key_jwt'));
+    assert.ok(metadata.token_endpoint_auth_signing_alg_values_supported.includes(alg));
+    const tokens = await client.clientCredentialsGrant(config, { scope: 'api:read' });
+    assert.ok(tokens.access_token);
+    assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+    // Each request carries a fresh assertion (its own jti), so a second one succeeds too.
+    const again = await client.clientCredentialsGrant(config, { scope: 'api:read' });
+    assert.notEqual(again.access_token, tokens.access_token);
+    const info = await client.tokenIntrospection(config, tokens.access_token);
+    assert.equal(info.active, true);
+    assert.equal(info.client_id, clientId);
+  });
+}
 
 test('RP-initiated logout redirects to the registered URI with state', async () => {
   const config = await discoverConfidential();

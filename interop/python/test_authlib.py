@@ -20,6 +20,7 @@ import requests
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from authlib.oidc import rpinitiated
 from authlib.oidc.core import CodeIDToken
 from authlib.oidc.discovery import OpenIDProviderMetadata
@@ -43,6 +44,8 @@ USER_EMAIL = os.environ["INTEROP_USER_EMAIL"]
 USER_PASSWORD = os.environ["INTEROP_USER_PASSWORD"]
 REDIRECT_URI = os.environ["INTEROP_REDIRECT_URI"]
 POST_LOGOUT_REDIRECT_URI = os.environ["INTEROP_POST_LOGOUT_REDIRECT_URI"]
+CORE_URL = os.environ["INTEROP_CORE_URL"]
+CORE_TOKEN = os.environ["INTEROP_CORE_TOKEN"]
 
 TIMEOUT = 10
 
@@ -424,6 +427,83 @@ def test_client_credentials(metadata):
     assert info["active"] is True
     assert info["client_id"] == CONFIDENTIAL_ID
     assert info["scope"].split() == ["api:read"]
+
+
+def private_key_jwt_client(alg):
+    """A key pair made by Authlib's JOSE library (joserfc), its public half registered through
+    the Core API as the `jwks` of a new `private_key_jwt` client, and an `OAuth2Session` that
+    authenticates with Authlib's `PrivateKeyJWT`. Without a fixed `token_endpoint`, Authlib
+    makes the assertion's `aud` the URL of the endpoint it calls (token or introspection)."""
+    from joserfc.jwk import ECKey, OKPKey, RSAKey
+
+    kid = generate_token(8)
+    key = {
+        "ES256": lambda: ECKey.generate_key("P-256", parameters={"kid": kid}),
+        "RS256": lambda: RSAKey.generate_key(2048, parameters={"kid": kid}),
+        "EdDSA": lambda: OKPKey.generate_key("Ed25519", parameters={"kid": kid}),
+    }[alg]()
+    response = requests.post(
+        f"{CORE_URL}/clients",
+        headers={"Authorization": f"Bearer {CORE_TOKEN}"},
+        json={
+            "name": f"interop private_key_jwt {alg}",
+            "client_type": "confidential",
+            "grant_types": ["client_credentials"],
+            "allowed_scopes": ["api:read"],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": {"keys": [key.as_dict(private=False)]},
+        },
+        timeout=TIMEOUT,
+    )
+    assert response.status_code == 201, response.text
+    registered = response.json()
+    assert "client_secret" not in registered
+    auth = PrivateKeyJWT(alg=alg)
+    session = OAuth2Session(
+        registered["client_id"],
+        key,
+        token_endpoint_auth_method=auth,
+        revocation_endpoint_auth_method=auth,
+        scope="api:read",
+    )
+    return session, registered["client_id"]
+
+
+@pytest.mark.parametrize("alg", ["ES256", "RS256", "EdDSA"])
+def test_private_key_jwt_client_credentials_and_introspection(metadata, alg):
+    # OIDC Core §9 / RFC 7523: what discovery advertises, Authlib uses.
+    assert "private_key_jwt" in metadata["token_endpoint_auth_methods_supported"]
+    assert alg in metadata["token_endpoint_auth_signing_alg_values_supported"]
+    session, client_id = private_key_jwt_client(alg)
+    token = session.fetch_token(metadata["token_endpoint"], grant_type="client_credentials")
+    assert token["token_type"].lower() == "bearer"
+    assert token["access_token"]
+    # A second token: every request carries a fresh assertion (its own jti).
+    again = session.fetch_token(metadata["token_endpoint"], grant_type="client_credentials")
+    assert again["access_token"] != token["access_token"]
+    response = session.introspect_token(
+        metadata["introspection_endpoint"], token=token["access_token"]
+    )
+    assert response.status_code == 200, response.text
+    info = response.json()
+    assert info["active"] is True
+    assert info["client_id"] == client_id
+
+
+def test_private_key_jwt_with_an_unregistered_key_is_refused(metadata):
+    from joserfc.jwk import ECKey
+
+    session, client_id = private_key_jwt_client("ES256")
+    stranger = OAuth2Session(
+        client_id,
+        ECKey.generate_key("P-256", parameters={"kid": "stranger"}),
+        token_endpoint_auth_method=PrivateKeyJWT(alg="ES256"),
+        scope="api:read",
+    )
+    error = oauth_error_of(
+        lambda: stranger.fetch_token(metadata["token_endpoint"], grant_type="client_credentials")
+    )
+    assert error == "invalid_client"
 
 
 def test_client_credentials_is_refused_to_a_public_client(metadata):

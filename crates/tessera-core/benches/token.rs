@@ -50,6 +50,7 @@ fn token(c: &mut Criterion) {
                     access_token_lifetime: None,
                     id_token_lifetime: None,
                     refresh_token_lifetime: None,
+                    jwks: None,
                 },
                 Actor::System,
             )

@@ -75,6 +75,7 @@ impl Core {
             allowed_issuers: (!issuers.is_empty()).then(|| issuers.to_vec()),
             id_token_signed_response_alg: None,
             token_settings: ClientTokenSettings::default(),
+            jwks: None,
             created_at: now,
             updated_at: now,
             revision: 1,

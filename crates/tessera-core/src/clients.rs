@@ -10,7 +10,8 @@
 //!    only (RFC 6749 §4.4) and `refresh_token` comes only with `authorization_code`;
 //! 3. the token endpoint authentication method fits the client type: a public client cannot
 //!    keep a secret and uses `none`; a confidential client uses `client_secret_basic` (the
-//!    default) or `client_secret_post` (RFC 6749 §2.3.1);
+//!    default), `client_secret_post` (RFC 6749 §2.3.1) or `private_key_jwt` (OIDC Core §9,
+//!    RFC 7523 §2.2); `client_secret_jwt` is not offered;
 //! 4. every redirect URI and post-logout redirect URI is a [`RedirectUri`], and
 //!    `authorization_code` needs at least one redirect URI (RFC 6749 §3.1.2.2);
 //! 5. allowed scopes are scope tokens (RFC 6749 §3.3);
@@ -21,6 +22,18 @@
 //!    (`access_token_lifetime`, `id_token_lifetime`, `refresh_token_lifetime`) is within the
 //!    bounds of the issuer setting it overrides ([`ClientTokenSettings`]); `null` follows the
 //!    issuer.
+//! 7. `jwks` (RFC 7591 §2: the client's public keys, inline) is a [`PublicJwkSet`] — public
+//!    EC P-256, RSA (2048–4096 bits) or Ed25519 keys, unique `kid`s, at most ten — and goes
+//!    with `private_key_jwt` exactly: such a client has keys, and no other client has any.
+//!
+//! A client has one kind of credential: a secret (`client_secret_basic`/`_post`), keys
+//! (`private_key_jwt`) or nothing (`none`). A `private_key_jwt` client has no secret: none is
+//! made when it is registered, a secret is dropped when a client changes to `private_key_jwt`,
+//! and rotating its secret is refused — its credential changes by replacing `jwks` (PATCH),
+//! effective at once (the per-node client cache drops the client; other nodes within its TTL).
+//! A client that changes from `private_key_jwt` to a secret method has no secret until it is
+//! rotated. Public keys are not secrets: `jwks` is stored in clear, in its canonical form, and
+//! shown by the API.
 //!
 //! A confidential client's secret is a [`SecretToken`]: it exists in clear only in the
 //! [`RegisteredClient`] returned by creation and rotation, and is stored as its SHA-256 hash
@@ -28,8 +41,9 @@
 //! at once. Events (`client.created`, `client.updated`, `client.deleted`,
 //! `client.secret_rotated`) never carry the secret or its hash.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use tessera_crypto::SecretToken;
+use tessera_crypto::jwk::PublicJwkSet;
 use tessera_model::{
     AccessTokenFormat, Actor, Client, ClientId, ClientTokenSettings, ClientType, Issuer,
     KeyAlgorithm, NewEvent, RedirectUri,
@@ -50,6 +64,9 @@ const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_c
 
 /// The grant type of a client registered without any.
 const DEFAULT_GRANT_TYPE: &str = "authorization_code";
+
+/// The method of clients that authenticate with a JWT signed by a key they registered.
+const PRIVATE_KEY_JWT: &str = "private_key_jwt";
 
 /// A client to register, as the Core API receives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +99,8 @@ pub struct NewClient {
     pub id_token_lifetime: Option<i64>,
     /// The refresh-token lifetime in seconds; `None`: the issuer's.
     pub refresh_token_lifetime: Option<i64>,
+    /// The public keys of a `private_key_jwt` client, a JWK Set (RFC 7591 §2 `jwks`).
+    pub jwks: Option<Value>,
 }
 
 /// A change to a client: each field given replaces the stored one. The client type never
@@ -112,6 +131,8 @@ pub struct ClientPatch {
     pub id_token_lifetime: Option<Option<i64>>,
     /// New refresh-token lifetime; `Some(None)` follows the issuer again.
     pub refresh_token_lifetime: Option<Option<i64>>,
+    /// New public keys (they replace the old ones at once); `Some(None)` removes them.
+    pub jwks: Option<Option<Value>>,
 }
 
 /// A client just registered or whose secret was just rotated: the only moment its secret
@@ -136,6 +157,8 @@ struct Settings {
     first_party: bool,
     id_token_signed_response_alg: Option<KeyAlgorithm>,
     token_settings: ClientTokenSettings,
+    /// The canonical text of the client's [`PublicJwkSet`].
+    jwks: Option<String>,
 }
 
 impl Settings {
@@ -150,6 +173,7 @@ impl Settings {
             first_party: client.first_party,
             id_token_signed_response_alg: client.id_token_signed_response_alg,
             token_settings: client.token_settings,
+            jwks: client.jwks.clone(),
         }
     }
 
@@ -163,6 +187,11 @@ impl Settings {
         client.first_party = self.first_party;
         client.id_token_signed_response_alg = self.id_token_signed_response_alg;
         client.token_settings = self.token_settings;
+        client.jwks = self.jwks;
+        // A client has one kind of credential: keys replace a secret.
+        if client.token_endpoint_auth_method == PRIVATE_KEY_JWT {
+            client.secret_hash = None;
+        }
     }
 
     /// The names of the fields that differ from `other`, as the API spells them.
@@ -208,6 +237,7 @@ impl Settings {
                 self.token_settings.refresh_token_lifetime_override()
                     != other.token_settings.refresh_token_lifetime_override(),
             ),
+            ("jwks", self.jwks != other.jwks),
         ]
         .into_iter()
         .filter_map(|(field, changed)| changed.then_some(field))
@@ -267,6 +297,7 @@ fn check_settings(issuer: &Issuer, input: &NewClient) -> Result<Settings, CoreEr
         .with_access_token_lifetime(input.access_token_lifetime)?
         .with_id_token_lifetime(input.id_token_lifetime)?
         .with_refresh_token_lifetime(input.refresh_token_lifetime)?;
+    let jwks = check_jwks(&token_endpoint_auth_method, input.jwks.as_ref())?;
     Ok(Settings {
         name,
         redirect_uris,
@@ -277,6 +308,7 @@ fn check_settings(issuer: &Issuer, input: &NewClient) -> Result<Settings, CoreEr
         first_party: input.first_party,
         id_token_signed_response_alg,
         token_settings,
+        jwks,
     })
 }
 
@@ -362,17 +394,19 @@ fn check_auth_method(client_type: ClientType, method: Option<&str>) -> Result<St
         (ClientType::Confidential, None) => "client_secret_basic",
         // RFC 6749 §2.3.1: HTTP Basic must be supported; the body parameters may be.
         (ClientType::Confidential, Some(m @ ("client_secret_basic" | "client_secret_post"))) => m,
+        // OIDC Core §9: a JWT signed with a key the client registered (see `check_jwks`).
+        (ClientType::Confidential, Some(PRIVATE_KEY_JWT)) => PRIVATE_KEY_JWT,
         (ClientType::Confidential, Some("none")) => {
             return Err(invalid(
                 FIELD,
                 "a confidential client authenticates at the token endpoint (RFC 6749 section \
-                 2.3.1): use client_secret_basic or client_secret_post",
+                 2.3.1): use client_secret_basic, client_secret_post or private_key_jwt",
             ));
         }
-        (ClientType::Confidential, Some("private_key_jwt" | "client_secret_jwt")) => {
+        (ClientType::Confidential, Some("client_secret_jwt")) => {
             return Err(invalid(
                 FIELD,
-                "JWT client authentication is not supported yet: use client_secret_basic or \
+                "client_secret_jwt is not offered: use private_key_jwt, client_secret_basic or \
                  client_secret_post",
             ));
         }
@@ -380,8 +414,8 @@ fn check_auth_method(client_type: ClientType, method: Option<&str>) -> Result<St
             return Err(invalid(
                 FIELD,
                 format!(
-                    "{} is not a supported method: use client_secret_basic or \
-                     client_secret_post",
+                    "{} is not a supported method: use client_secret_basic, \
+                     client_secret_post or private_key_jwt",
                     quoted(other)
                 ),
             ));
@@ -449,6 +483,34 @@ fn check_id_token_alg(
     Ok(Some(algorithm))
 }
 
+/// RFC 7591 §2 `jwks`: a [`PublicJwkSet`], given exactly when the method is `private_key_jwt`.
+/// Returns its canonical text.
+fn check_jwks(method: &str, jwks: Option<&Value>) -> Result<Option<String>, CoreError> {
+    const FIELD: &str = "jwks";
+    match (method == PRIVATE_KEY_JWT, jwks) {
+        (true, Some(jwks)) => {
+            let set = PublicJwkSet::parse(jwks).map_err(|e| invalid(FIELD, e.to_string()))?;
+            Ok(Some(set.to_json().to_string()))
+        }
+        (true, None) => Err(invalid(
+            FIELD,
+            "a private_key_jwt client registers its public keys in jwks (a JWK Set)",
+        )),
+        (false, None) => Ok(None),
+        (false, Some(_)) => Err(invalid(
+            FIELD,
+            "jwks is only for private_key_jwt clients: set token_endpoint_auth_method to \
+             private_key_jwt, or remove jwks (null)",
+        )),
+    }
+}
+
+/// The stored canonical text of a JWK Set as JSON (it was written by [`PublicJwkSet`], so it
+/// parses; anything else would be shown as absent and refused by the next check).
+pub fn jwks_json(text: Option<&str>) -> Option<Value> {
+    text.and_then(|text| serde_json::from_str(text).ok())
+}
+
 /// A client that is not found in this issuer is [`CoreError::NotFound`], whatever the reason.
 fn not_found_as_core(error: StoreError) -> CoreError {
     match error {
@@ -466,7 +528,10 @@ impl Core {
         actor: Actor,
     ) -> Result<RegisteredClient, CoreError> {
         let settings = check_settings(issuer, &input)?;
-        let secret = (input.client_type == ClientType::Confidential).then(SecretToken::generate);
+        // Only the secret methods get a secret; `private_key_jwt` clients have keys instead.
+        let secret = (input.client_type == ClientType::Confidential
+            && settings.token_endpoint_auth_method != PRIVATE_KEY_JWT)
+            .then(SecretToken::generate);
         let now = self.clock.now();
         let mut client = Client {
             id: ClientId::new(),
@@ -483,6 +548,7 @@ impl Core {
             allowed_issuers: None,
             id_token_signed_response_alg: None,
             token_settings: ClientTokenSettings::default(),
+            jwks: None,
             created_at: now,
             updated_at: now,
             revision: 1,
@@ -509,6 +575,7 @@ impl Core {
                 "id_token_lifetime": client.token_settings.id_token_lifetime_override(),
                 "refresh_token_lifetime":
                     client.token_settings.refresh_token_lifetime_override(),
+                "jwks": jwks_json(client.jwks.as_deref()),
             }),
             now,
         );
@@ -602,6 +669,10 @@ impl Core {
             refresh_token_lifetime: patch
                 .refresh_token_lifetime
                 .unwrap_or(client.token_settings.refresh_token_lifetime_override()),
+            jwks: match patch.jwks {
+                Some(given) => given,
+                None => jwks_json(client.jwks.as_deref()),
+            },
         };
         let settings = check_settings(issuer, &merged)?;
         let changed = settings.changed_fields(&Settings::of(&client));
@@ -668,6 +739,12 @@ impl Core {
                 "a public client has no secret to rotate".to_owned(),
             ));
         }
+        if client.token_endpoint_auth_method == PRIVATE_KEY_JWT {
+            return Err(CoreError::Invalid(
+                "a private_key_jwt client has no secret: replace its keys by changing jwks"
+                    .to_owned(),
+            ));
+        }
         let secret = SecretToken::generate();
         let now = self.clock.now();
         client.secret_hash = Some(*secret.hash().as_bytes());
@@ -691,8 +768,12 @@ impl Core {
 mod tests {
     use std::sync::Arc;
 
+    use serde_json::json;
+    use tessera_crypto::jws::{Algorithm, Signer};
     use tessera_crypto::{MasterKey, SecretHash};
-    use tessera_model::{Actor, ClientType, FixedClock, Issuer, KeyAlgorithm, UnixTime};
+    use tessera_model::{
+        Actor, ClientId, ClientType, Clock as _, FixedClock, Issuer, KeyAlgorithm, UnixTime,
+    };
     use tessera_oauth::{ClientAuth, ErrorCode, TokenRequest};
     use tessera_store::{IssuerScope, PageRequest, StoreError};
 
@@ -743,6 +824,7 @@ mod tests {
             access_token_lifetime: None,
             id_token_lifetime: None,
             refresh_token_lifetime: None,
+            jwks: None,
         }
     }
 
@@ -1047,7 +1129,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(post.client.token_endpoint_auth_method, "client_secret_post");
-        for method in ["none", "private_key_jwt", "tls_client_auth"] {
+        for method in ["none", "client_secret_jwt", "tls_client_auth"] {
             let (field, _) = refusal(
                 &f,
                 NewClient {
@@ -1058,6 +1140,224 @@ mod tests {
             .await;
             assert_eq!(field, "token_endpoint_auth_method", "{method}");
         }
+    }
+
+    /// A fresh ES256 key and the JWK Set of its public half.
+    fn es256_key(kid: &str) -> (Signer, serde_json::Value) {
+        let (signer, _) = Signer::generate(Algorithm::Es256, kid).unwrap();
+        let jwks = json!({ "keys": [signer.public_jwk()] });
+        (signer, jwks)
+    }
+
+    fn key_client(jwks: serde_json::Value) -> NewClient {
+        NewClient {
+            token_endpoint_auth_method: Some("private_key_jwt".to_owned()),
+            jwks: Some(jwks),
+            ..service()
+        }
+    }
+
+    /// An assertion for `client` at the token endpoint of the fixture's issuer.
+    fn assertion(f: &Fixture, signer: &Signer, client: ClientId, jti: &str) -> ClientAuth {
+        let now = f.clock.now().0;
+        let claims = json!({
+            "iss": client.to_string(), "sub": client.to_string(),
+            "aud": f.core.issuer_url(&f.issuer), "iat": now, "exp": now + 60, "jti": jti,
+        });
+        ClientAuth::PrivateKeyJwt {
+            client_id: client.to_string(),
+            assertion: signer.sign("JWT", &claims).unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_private_key_jwt_client_has_keys_and_no_secret() {
+        let f = fixture().await;
+        let (signer, jwks) = es256_key("k1");
+        let registered = f
+            .core
+            .create_client(&f.issuer, key_client(jwks.clone()), Actor::System)
+            .await
+            .unwrap();
+        assert!(registered.client_secret.is_none());
+        assert!(registered.client.secret_hash.is_none());
+        assert_eq!(
+            super::jwks_json(registered.client.jwks.as_deref()),
+            Some(jwks)
+        );
+        let id = registered.client.id;
+        let auth = assertion(&f, &signer, id, "j1");
+        f.core
+            .token(&f.issuer, &auth, client_credentials())
+            .await
+            .expect("the assertion authenticates the client");
+        // OIDC Core §9 / RFC 7523 §3: a jti is used once.
+        let replay = f
+            .core
+            .token(&f.issuer, &auth, client_credentials())
+            .await
+            .unwrap_err();
+        assert_eq!(replay.code, ErrorCode::InvalidClient);
+        // Its secret cannot be rotated: its credential is its keys.
+        assert!(matches!(
+            f.core
+                .rotate_client_secret(&f.issuer, id, Actor::System)
+                .await,
+            Err(CoreError::Invalid(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn jwks_goes_with_private_key_jwt_and_is_checked() {
+        let f = fixture().await;
+        let (_, jwks) = es256_key("k1");
+        let (field, reason) = refusal(
+            &f,
+            NewClient {
+                jwks: None,
+                ..key_client(jwks.clone())
+            },
+        )
+        .await;
+        assert_eq!((field, reason.contains("jwks")), ("jwks", true));
+        let (field, _) = refusal(
+            &f,
+            NewClient {
+                jwks: Some(jwks.clone()),
+                ..service()
+            },
+        )
+        .await;
+        assert_eq!(field, "jwks");
+        let (field, reason) = refusal(
+            &f,
+            NewClient {
+                client_type: ClientType::Public,
+                grant_types: vec![],
+                redirect_uris: strings(&["https://app.example.com/cb"]),
+                ..key_client(jwks.clone())
+            },
+        )
+        .await;
+        assert_eq!(field, "token_endpoint_auth_method", "{reason}");
+        let mut private = jwks.clone();
+        private["keys"][0]["d"] = json!("AAAA");
+        let (field, reason) = refusal(&f, key_client(private)).await;
+        assert_eq!(field, "jwks");
+        assert!(reason.contains("private"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn replacing_the_keys_takes_effect_at_once_and_switching_methods_drops_the_secret() {
+        let f = fixture().await;
+        let registered = f
+            .core
+            .create_client(&f.issuer, service(), Actor::System)
+            .await
+            .unwrap();
+        let id = registered.client.id;
+        let secret = registered.client_secret.unwrap();
+        let (old_key, old_jwks) = es256_key("old");
+        let switched = f
+            .core
+            .update_client(
+                &f.issuer,
+                id,
+                None,
+                ClientPatch {
+                    token_endpoint_auth_method: Some("private_key_jwt".to_owned()),
+                    jwks: Some(Some(old_jwks)),
+                    ..ClientPatch::default()
+                },
+                Actor::System,
+            )
+            .await
+            .unwrap();
+        assert!(switched.secret_hash.is_none(), "keys replace the secret");
+        let err = f
+            .core
+            .token(
+                &f.issuer,
+                &basic(&id.to_string(), secret.expose()),
+                client_credentials(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidClient);
+        f.core
+            .token(
+                &f.issuer,
+                &assertion(&f, &old_key, id, "a"),
+                client_credentials(),
+            )
+            .await
+            .unwrap();
+
+        let (new_key, new_jwks) = es256_key("new");
+        f.core
+            .update_client(
+                &f.issuer,
+                id,
+                None,
+                ClientPatch {
+                    jwks: Some(Some(new_jwks)),
+                    ..ClientPatch::default()
+                },
+                Actor::System,
+            )
+            .await
+            .unwrap();
+        // No clock advance: the cached client is dropped, not waited out.
+        let err = f
+            .core
+            .token(
+                &f.issuer,
+                &assertion(&f, &old_key, id, "b"),
+                client_credentials(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidClient);
+        f.core
+            .token(
+                &f.issuer,
+                &assertion(&f, &new_key, id, "c"),
+                client_credentials(),
+            )
+            .await
+            .unwrap();
+
+        // Back to a secret method: the keys go (null), and the secret comes from rotation.
+        let back = f
+            .core
+            .update_client(
+                &f.issuer,
+                id,
+                None,
+                ClientPatch {
+                    token_endpoint_auth_method: Some("client_secret_basic".to_owned()),
+                    jwks: Some(None),
+                    ..ClientPatch::default()
+                },
+                Actor::System,
+            )
+            .await
+            .unwrap();
+        assert!(back.jwks.is_none() && back.secret_hash.is_none());
+        let rotated = f
+            .core
+            .rotate_client_secret(&f.issuer, id, Actor::System)
+            .await
+            .unwrap();
+        let secret = rotated.client_secret.unwrap();
+        f.core
+            .token(
+                &f.issuer,
+                &basic(&id.to_string(), secret.expose()),
+                client_credentials(),
+            )
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

@@ -210,6 +210,7 @@ mod tests {
                     access_token_lifetime: None,
                     id_token_lifetime: None,
                     refresh_token_lifetime: None,
+                    jwks: None,
                 },
                 Actor::System,
             )

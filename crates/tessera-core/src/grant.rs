@@ -479,6 +479,7 @@ mod tests {
             access_token_lifetime: None,
             id_token_lifetime: None,
             refresh_token_lifetime: None,
+            jwks: None,
         };
         adjust(&mut client);
         let registered = core

@@ -753,6 +753,7 @@ mod tests {
             access_token_lifetime: Some(2 * issuer_lifetime),
             id_token_lifetime: None,
             refresh_token_lifetime: None,
+            jwks: None,
         };
         core.create_client(&issuer, client, Actor::System)
             .await

@@ -81,10 +81,8 @@ pub struct Core {
     keys: Arc<keys::KeyCache>,
     /// Issuers by slug, on this node.
     issuers_by_slug: Arc<cache::Cache<tessera_model::IssuerSlug, Issuer>>,
-    /// Clients by issuer and id, on this node.
-    clients: Arc<
-        cache::Cache<(tessera_model::IssuerId, tessera_model::ClientId), tessera_model::Client>,
-    >,
+    /// Clients by issuer and id, on this node, with their keys parsed.
+    clients: Arc<cache::Cache<(tessera_model::IssuerId, tessera_model::ClientId), LoadedClient>>,
     /// Runs password hashing off the async workers, a bounded number at once.
     passwords: users::PasswordPool,
     /// Whether webhooks may target loopback, private and link-local addresses
@@ -103,6 +101,29 @@ impl std::fmt::Debug for Core {
         f.debug_struct("Core")
             .field("backend", &self.store.backend())
             .finish_non_exhaustive()
+    }
+}
+
+/// A client as the token endpoint needs it: the stored record, and the public keys of a
+/// `private_key_jwt` client parsed once, when it was read (not on every assertion).
+#[derive(Debug, Clone)]
+pub(crate) struct LoadedClient {
+    pub(crate) client: tessera_model::Client,
+    pub(crate) keys: Option<Arc<tessera_crypto::jwk::PublicJwkSet>>,
+}
+
+impl LoadedClient {
+    fn load(client: tessera_model::Client) -> Result<Self, CoreError> {
+        let keys = client
+            .jwks
+            .as_deref()
+            .map(|text| {
+                tessera_crypto::jwk::PublicJwkSet::from_text(text)
+                    .map(Arc::new)
+                    .map_err(|e| CoreError::Invalid(format!("a client's stored jwks: {e}")))
+            })
+            .transpose()?;
+        Ok(Self { client, keys })
     }
 }
 
@@ -167,20 +188,22 @@ impl Core {
         &self,
         issuer: &Issuer,
         id: tessera_model::ClientId,
-    ) -> Result<Option<tessera_model::Client>, CoreError> {
+    ) -> Result<Option<LoadedClient>, CoreError> {
         let now = self.clock.now();
-        if let Some(client) = self.clients.get(&(issuer.id, id), now) {
-            return Ok(Some(client));
+        if let Some(loaded) = self.clients.get(&(issuer.id, id), now) {
+            return Ok(Some(loaded));
         }
         let found = self
             .store
             .clients()
             .find(tessera_store::IssuerScope::of(issuer), id)
             .await?;
-        if let Some(client) = &found {
-            self.clients.put((issuer.id, id), client.clone(), now);
-        }
-        Ok(found)
+        let Some(client) = found else {
+            return Ok(None);
+        };
+        let loaded = LoadedClient::load(client)?;
+        self.clients.put((issuer.id, id), loaded.clone(), now);
+        Ok(Some(loaded))
     }
 
     /// Drops this node's cached copies of an issuer and its clients (it changed here).

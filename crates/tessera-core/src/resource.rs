@@ -9,7 +9,7 @@
 use serde_json::{Map, Value, json};
 use tessera_crypto::SecretHash;
 use tessera_model::{ClientType, FamilyId, Issuer, UserId};
-use tessera_oauth::{ClientAuth, OAuthError, Scope, TokenReference, TokenTypeHint};
+use tessera_oauth::{ClientAuth, OAuthError, Scope, TokenReference, TokenTypeHint, paths};
 use tessera_store::IssuerScope;
 
 use crate::Core;
@@ -63,7 +63,9 @@ impl Core {
         auth: &ClientAuth,
         reference: &TokenReference,
     ) -> Result<Value, OAuthError> {
-        let client = self.authenticate_client(issuer, auth).await?;
+        let client = self
+            .authenticate_client(issuer, auth, paths::INTROSPECT)
+            .await?;
         if client.client_type != ClientType::Confidential {
             // RFC 7662 §2.1: the endpoint requires authorization; a public client has none.
             return Err(OAuthError::invalid_client(
@@ -96,7 +98,9 @@ impl Core {
         auth: &ClientAuth,
         reference: &TokenReference,
     ) -> Result<(), OAuthError> {
-        let client = self.authenticate_client(issuer, auth).await?;
+        let client = self
+            .authenticate_client(issuer, auth, paths::REVOKE)
+            .await?;
         let Some(found) = self.find_token(issuer, reference).await? else {
             return Ok(());
         };

@@ -3,7 +3,9 @@
 //!
 //! The hot path: the client is looked up by id, its high-entropy secret checked with SHA-256
 //! and a constant-time compare (never a password hash, DESIGN.md §7), the claims assembled and
-//! signed with the issuer's cached key.
+//! signed with the issuer's cached key. A `private_key_jwt` client instead presents an
+//! assertion signed with its private key, verified with the public keys parsed when the client
+//! was cached; its `jti` is recorded once (one write per assertion, by necessity).
 //!
 //! An access token is a JWT (RFC 9068) unless its client asked for opaque ones
 //! ([`AccessTokenFormat`]): then it is a random [`SecretToken`] stored as its hash beside the
@@ -12,16 +14,19 @@
 //! cannot be confused: a compact JWS always has two dots, a `SecretToken` none.
 
 use serde_json::{Map, Value, json};
-use tessera_crypto::jws;
-use tessera_crypto::{SecretHash, SecretToken};
+use tessera_crypto::jwk::PublicJwkSet;
+use tessera_crypto::{SecretHash, SecretToken, jws, sha256};
 use tessera_model::{
     AccessTokenFormat, Client, ClientId, ClientType, FamilyId, Issuer, IssuerSlug,
-    OpaqueAccessToken, UnixTime,
+    OpaqueAccessToken, Ticket, TicketId, TicketKind, UnixTime,
 };
-use tessera_oauth::{ClientAuth, OAuthError, Scope, TokenRequest, TokenResponse};
+use tessera_oauth::{
+    ClientAuth, OAuthError, Scope, TokenRequest, TokenResponse, check_client_assertion_claims,
+    paths,
+};
 use tessera_store::{IssuerScope, StoreError};
 
-use crate::{Core, CoreError};
+use crate::{Core, CoreError, LoadedClient};
 
 /// The JOSE `typ` of access tokens (RFC 9068 §2.1).
 pub(crate) const ACCESS_TOKEN_TYPE: &str = "at+jwt";
@@ -91,7 +96,7 @@ impl Core {
         auth: &ClientAuth,
         request: TokenRequest,
     ) -> Result<TokenResponse, OAuthError> {
-        let client = self.authenticate_client(issuer, auth).await?;
+        let client = self.authenticate_client(issuer, auth, paths::TOKEN).await?;
         if !client.grant_types.iter().any(|g| g == request.grant_type()) {
             return Err(OAuthError::unauthorized_client(format!(
                 "This client may not use the {} grant.",
@@ -126,14 +131,17 @@ impl Core {
         }
     }
 
-    /// RFC 6749 §2.3.1 / §3.2.1: the client authenticates with the method it registered.
+    /// RFC 6749 §2.3.1 / §3.2.1: the client authenticates with the method it registered, at
+    /// `endpoint` (a path of [`paths`]: the token, introspection or revocation endpoint, whose
+    /// URL a client assertion may name as its audience).
     pub(crate) async fn authenticate_client(
         &self,
         issuer: &Issuer,
         auth: &ClientAuth,
+        endpoint: &str,
     ) -> Result<Client, OAuthError> {
         let id = ClientId::parse(auth.client_id()).map_err(|_| client_authentication_failed())?;
-        let client = self
+        let LoadedClient { client, keys } = self
             .cached_client(issuer, id)
             .await
             .map_err(internal)?
@@ -148,11 +156,69 @@ impl Core {
                     .is_some_and(|hash| SecretHash::from_bytes(hash).verify(client_secret))
             }
             ClientAuth::None { .. } => client.client_type == ClientType::Public,
+            ClientAuth::PrivateKeyJwt { assertion, .. } => {
+                let keys = keys.ok_or_else(client_authentication_failed)?;
+                self.check_client_assertion(issuer, &client, &keys, assertion, endpoint)
+                    .await?;
+                true
+            }
         };
         if authenticated {
             Ok(client)
         } else {
             Err(client_authentication_failed())
+        }
+    }
+
+    /// `private_key_jwt` (RFC 7523 §3, OIDC Core §9): the signature, by a key the client
+    /// registered, in an algorithm of that key (`none` and HMAC never); then the claims
+    /// ([`check_client_assertion_claims`]); then the `jti`, recorded once: a ticket keyed by a
+    /// hash of the client and the `jti`, kept until the assertion expires, whose insert is the
+    /// one conditional statement that decides (ARCHITECTURE.md invariant 6). A replay is
+    /// `invalid_client`.
+    async fn check_client_assertion(
+        &self,
+        issuer: &Issuer,
+        client: &Client,
+        keys: &PublicJwkSet,
+        assertion: &str,
+        endpoint: &str,
+    ) -> Result<(), OAuthError> {
+        let verified = jws::verify_with_registered_keys(assertion, keys.keys())
+            .map_err(|_| client_authentication_failed())?;
+        let issuer_url = self.issuer_url(issuer);
+        let endpoint_url = format!("{issuer_url}{endpoint}");
+        let client_id = client.id.to_string();
+        let now = self.clock.now();
+        let accepted = check_client_assertion_claims(
+            &verified.claims,
+            &client_id,
+            &[&issuer_url, &endpoint_url],
+            now.0,
+        )?;
+        let used = Ticket {
+            id: TicketId::new(),
+            issuer_id: issuer.id,
+            kind: TicketKind::ClientAssertion,
+            // The client id has no NUL, so the pair is read back one way only.
+            secret_hash: sha256(format!("{client_id}\0{}", accepted.jti).as_bytes()),
+            subject: client_id,
+            payload: json!({}),
+            expires_at: UnixTime(accepted.remember_until),
+            consumed_at: Some(now),
+            created_at: now,
+        };
+        match self
+            .store
+            .tickets()
+            .create(IssuerScope::of(issuer), &used)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(StoreError::AlreadyExists { .. }) => Err(OAuthError::invalid_client(
+                "The client assertion was already used.",
+            )),
+            Err(other) => Err(internal(other)),
         }
     }
 

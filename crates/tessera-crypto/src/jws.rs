@@ -9,7 +9,9 @@
 //! - the `alg` must be one this module implements *and* the algorithm of the key the `kid`
 //!   names: `none`, `HS256` (the public key used as an HMAC secret), and any algorithm/key
 //!   mismatch are refused (RFC 8725 §3.1, §3.2);
-//! - a `kid` is required (every key Tessera publishes has one);
+//! - a `kid` is required (every key Tessera publishes has one), except by
+//!   [`verify_with_registered_keys`], for the keys a client registered, where it is optional
+//!   and a token without one is tried against each key of its algorithm;
 //! - a `crit` header is refused: no extension is understood (RFC 7515 §4.1.11);
 //! - segments are unpadded base64url; anything else is malformed.
 //!
@@ -79,12 +81,23 @@ impl Algorithm {
     }
 
     /// Exact, case-sensitive JOSE names (RFC 7515 §4.1.1); nothing else is an algorithm here.
-    fn from_name(name: &str) -> Option<Self> {
+    pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "ES256" => Some(Self::Es256),
             "RS256" => Some(Self::Rs256),
             "EdDSA" => Some(Self::EdDsa),
             _ => None,
+        }
+    }
+
+    /// [`Self::from_name`], and `Ed25519`, the fully-specified name of EdDSA with Ed25519
+    /// (RFC 9864 §2.2), which clients now sign with (openid-client v6 does). Accepted from
+    /// clients ([`verify_with_registered_keys`], [`crate::jwk`]); Tessera itself signs and
+    /// publishes `EdDSA`, which every relying party knows.
+    pub fn from_client_name(name: &str) -> Option<Self> {
+        match name {
+            "Ed25519" => Some(Self::EdDsa),
+            other => Self::from_name(other),
         }
     }
 }
@@ -257,7 +270,7 @@ impl Signer {
             KeyPair::EdDsa(pair) => pair.public_key().as_ref(),
         };
         VerifyingKey {
-            kid: self.kid.clone(),
+            kid: Some(self.kid.clone()),
             algorithm: self.algorithm,
             public: public.to_vec(),
         }
@@ -291,18 +304,21 @@ impl Signer {
     }
 }
 
-/// A public key that tokens are verified against.
+/// A public key that tokens are verified against: one of an issuer's (always with a `kid`), or
+/// one a client registered ([`crate::jwk::PublicJwkSet`], where the `kid` is optional).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyingKey {
-    kid: String,
-    algorithm: Algorithm,
-    public: Vec<u8>,
+    pub(crate) kid: Option<String>,
+    pub(crate) algorithm: Algorithm,
+    /// In the form ring verifies: the uncompressed P-256 point, the PKCS#1 `RSAPublicKey` DER,
+    /// or the 32 bytes of the Ed25519 key.
+    pub(crate) public: Vec<u8>,
 }
 
 impl VerifyingKey {
-    /// The key id.
-    pub fn kid(&self) -> &str {
-        &self.kid
+    /// The key id, if the key has one.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
     }
 
     /// The algorithm tokens of this key are signed with.
@@ -330,45 +346,110 @@ fn decode_object(segment: &str) -> Result<Map<String, Value>, JwsError> {
     }
 }
 
-/// Verifies a compact JWS against `keys` and returns its header and claims.
+/// Verifies a compact JWS against `keys` and returns its header and claims. The header must
+/// name its key with a `kid` (every key Tessera publishes has one).
 pub fn verify(token: &str, keys: &[VerifyingKey]) -> Result<Verified, JwsError> {
-    let mut parts = token.split('.');
-    let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(JwsError::Malformed);
-    };
-    let header = decode_object(header_b64)?;
-    let algorithm = header
-        .get("alg")
-        .and_then(Value::as_str)
-        .and_then(Algorithm::from_name)
-        .ok_or(JwsError::UnsupportedAlgorithm)?;
-    if header.contains_key("crit") {
-        return Err(JwsError::CriticalHeader);
-    }
-    let kid = header
-        .get("kid")
-        .and_then(Value::as_str)
-        .ok_or(JwsError::UnknownKey)?;
+    let compact = Compact::parse(token, Algorithm::from_name)?;
+    let kid = compact.kid()?.ok_or(JwsError::UnknownKey)?;
     let key = keys
         .iter()
-        .find(|k| k.kid == kid && k.algorithm == algorithm)
+        .find(|k| k.kid.as_deref() == Some(kid) && k.algorithm == compact.algorithm)
         .ok_or(JwsError::UnknownKey)?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature_b64)
-        .map_err(|_| JwsError::Malformed)?;
-    let signed = &token[..header_b64.len() + 1 + claims_b64.len()];
-    let verifier = match key.algorithm {
-        Algorithm::Es256 => UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &key.public),
-        Algorithm::Rs256 => UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &key.public),
-        Algorithm::EdDsa => UnparsedPublicKey::new(&ED25519, &key.public),
-    };
-    verifier
-        .verify(signed.as_bytes(), &signature)
-        .map_err(|_| JwsError::BadSignature)?;
-    let claims = decode_object(claims_b64)?;
-    Ok(Verified { header, claims })
+    compact.verify_with(key)
+}
+
+/// Verifies a compact JWS against the keys a client registered (RFC 7523 §3, OIDC Core §9
+/// `private_key_jwt`). The rules are [`verify`]'s, except that the `kid` is optional, as it is
+/// in a client's JWK Set (RFC 7517 §4.5): a `kid` selects the key it names (which must be of
+/// the header's algorithm); without one, each key of the header's algorithm is tried in turn.
+/// The `alg` may also be `Ed25519` ([`Algorithm::from_client_name`]).
+pub fn verify_with_registered_keys(
+    token: &str,
+    keys: &[VerifyingKey],
+) -> Result<Verified, JwsError> {
+    let compact = Compact::parse(token, Algorithm::from_client_name)?;
+    if let Some(kid) = compact.kid()? {
+        let key = keys
+            .iter()
+            .find(|k| k.kid.as_deref() == Some(kid) && k.algorithm == compact.algorithm)
+            .ok_or(JwsError::UnknownKey)?;
+        return compact.verify_with(key);
+    }
+    let mut outcome = Err(JwsError::UnknownKey);
+    for key in keys.iter().filter(|k| k.algorithm == compact.algorithm) {
+        outcome = compact.verify_with(key);
+        if outcome.is_ok() {
+            break;
+        }
+    }
+    outcome
+}
+
+/// A compact JWS whose header is understood, before any key is chosen.
+struct Compact<'a> {
+    header: Map<String, Value>,
+    algorithm: Algorithm,
+    /// The signing input: `header.claims`, as sent.
+    signed: &'a str,
+    claims_b64: &'a str,
+    signature_b64: &'a str,
+}
+
+impl<'a> Compact<'a> {
+    /// Three segments, a JSON object header with an `alg` that `algorithm` accepts and no
+    /// `crit`.
+    fn parse(token: &'a str, algorithm: fn(&str) -> Option<Algorithm>) -> Result<Self, JwsError> {
+        let mut parts = token.split('.');
+        let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JwsError::Malformed);
+        };
+        let header = decode_object(header_b64)?;
+        let algorithm = header
+            .get("alg")
+            .and_then(Value::as_str)
+            .and_then(algorithm)
+            .ok_or(JwsError::UnsupportedAlgorithm)?;
+        if header.contains_key("crit") {
+            return Err(JwsError::CriticalHeader);
+        }
+        Ok(Self {
+            algorithm,
+            signed: &token[..header_b64.len() + 1 + claims_b64.len()],
+            claims_b64,
+            signature_b64,
+            header,
+        })
+    }
+
+    /// The `kid` header, if it is present; a `kid` that is not a string names no key.
+    fn kid(&self) -> Result<Option<&str>, JwsError> {
+        match self.header.get("kid") {
+            None => Ok(None),
+            Some(kid) => kid.as_str().map(Some).ok_or(JwsError::UnknownKey),
+        }
+    }
+
+    /// Checks the signature with `key` (of the header's algorithm) and decodes the claims.
+    fn verify_with(&self, key: &VerifyingKey) -> Result<Verified, JwsError> {
+        let signature = URL_SAFE_NO_PAD
+            .decode(self.signature_b64)
+            .map_err(|_| JwsError::Malformed)?;
+        let verifier = match key.algorithm {
+            Algorithm::Es256 => UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &key.public),
+            Algorithm::Rs256 => UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &key.public),
+            Algorithm::EdDsa => UnparsedPublicKey::new(&ED25519, &key.public),
+        };
+        verifier
+            .verify(self.signed.as_bytes(), &signature)
+            .map_err(|_| JwsError::BadSignature)?;
+        let claims = decode_object(self.claims_b64)?;
+        Ok(Verified {
+            header: self.header.clone(),
+            claims,
+        })
+    }
 }
 
 #[cfg(test)]

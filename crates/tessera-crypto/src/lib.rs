@@ -12,11 +12,13 @@
 //!   with AES-256-GCM, binding each ciphertext to its purpose through associated data.
 //!
 //! - [`jws`] signs and verifies compact JWS (JWTs) with keys parsed once.
+//! - [`jwk`] parses the public JWK Sets clients register for `private_key_jwt`.
 //! - [`password`] hashes passwords with Argon2id (OWASP parameters) and verifies them.
 //! - [`webhook`] makes webhook signing secrets and signs payloads the Standard Webhooks way.
 //!
 //! No I/O and no clock: the server crate reads the key file, this crate only uses the bytes.
 
+pub mod jwk;
 pub mod jws;
 pub mod password;
 pub mod webhook;

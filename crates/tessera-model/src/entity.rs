@@ -86,6 +86,10 @@ pub struct Client {
     pub id_token_signed_response_alg: Option<KeyAlgorithm>,
     /// The form of its access tokens and the lifetimes that override the issuer's.
     pub token_settings: ClientTokenSettings,
+    /// The public keys of a `private_key_jwt` client, as the canonical JWK Set text
+    /// (RFC 7517 §5) that `tessera_crypto::jwk::PublicJwkSet` wrote when they were registered;
+    /// `None` for every other client.
+    pub jwks: Option<String>,
     /// When it was created.
     pub created_at: UnixTime,
     /// When it last changed.
@@ -228,6 +232,9 @@ pub enum TicketKind {
     EmailVerification,
     /// A password-reset link.
     PasswordReset,
+    /// The `jti` of a client assertion already used (RFC 7523 §3), kept until the assertion
+    /// expires so that it is accepted once.
+    ClientAssertion,
 }
 
 impl TicketKind {
@@ -237,6 +244,7 @@ impl TicketKind {
             Self::AuthorizationCode => "authorization_code",
             Self::EmailVerification => "email_verification",
             Self::PasswordReset => "password_reset",
+            Self::ClientAssertion => "client_assertion",
         }
     }
 
@@ -246,6 +254,7 @@ impl TicketKind {
             "authorization_code" => Some(Self::AuthorizationCode),
             "email_verification" => Some(Self::EmailVerification),
             "password_reset" => Some(Self::PasswordReset),
+            "client_assertion" => Some(Self::ClientAssertion),
             _ => None,
         }
     }

@@ -14,16 +14,23 @@
 //!   header.
 //! - `client_secret` in the body requires `client_id` beside it (RFC 6749 §2.3.1); a
 //!   request that names no client at all is `invalid_client`.
-//! - JWT client assertions (RFC 7523 §2.2) are recognised only to be refused as unsupported
-//!   until `private_key_jwt` arrives, so an assertion is never mistaken for a public client.
+//! - A JWT client assertion (`private_key_jwt`, RFC 7523 §2.2) comes as `client_assertion`
+//!   together with `client_assertion_type` `urn:ietf:params:oauth:client-assertion-type:
+//!   jwt-bearer` (RFC 7521 §4.2: both, or it is `invalid_request`; another type is
+//!   `invalid_client`). The assertion names its client in `sub` (RFC 7523 §3 item 2), read
+//!   here without verifying anything, only to find the client whose keys will; a malformed
+//!   assertion is `invalid_client`. A `client_id` in the body is optional and must name the
+//!   same client (RFC 7521 §4.2), or it is `invalid_client`. A `client_secret` beside an
+//!   assertion is a second method, `invalid_request`.
 
 use std::fmt;
 
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::DecodePaddingMode;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
 
+use crate::client_assertion::JWT_BEARER_ASSERTION_TYPE;
 use crate::error::OAuthError;
 use crate::form::{Form, decode_component};
 
@@ -53,7 +60,14 @@ pub enum ClientAuth {
         /// The client identifier.
         client_id: String,
     },
-    // `PrivateKeyJwt { client_id, assertion }` (RFC 7523 §2.2) joins here.
+    /// `private_key_jwt`: a JWT signed with the client's private key (RFC 7523 §2.2, OIDC
+    /// Core §9). Nothing of it is verified yet.
+    PrivateKeyJwt {
+        /// The client the assertion names (its `sub`, unverified).
+        client_id: String,
+        /// The compact JWS.
+        assertion: String,
+    },
 }
 
 impl ClientAuth {
@@ -62,7 +76,8 @@ impl ClientAuth {
         match self {
             ClientAuth::Basic { client_id, .. }
             | ClientAuth::Post { client_id, .. }
-            | ClientAuth::None { client_id } => client_id,
+            | ClientAuth::None { client_id }
+            | ClientAuth::PrivateKeyJwt { client_id, .. } => client_id,
         }
     }
 
@@ -73,6 +88,7 @@ impl ClientAuth {
             ClientAuth::Basic { .. } => "client_secret_basic",
             ClientAuth::Post { .. } => "client_secret_post",
             ClientAuth::None { .. } => "none",
+            ClientAuth::PrivateKeyJwt { .. } => "private_key_jwt",
         }
     }
 }
@@ -119,10 +135,12 @@ pub fn client_auth(
     }
 
     if body_assertion {
-        // RFC 7523 §2.2 client assertions are not supported yet (private_key_jwt).
-        return Err(OAuthError::invalid_client(
-            "client assertions are not supported",
-        ));
+        if body_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "the client used more than one authentication method",
+            ));
+        }
+        return assertion_auth(form, body_id);
     }
     match (body_id, body_secret) {
         (Some(client_id), Some(client_secret)) => Ok(ClientAuth::Post {
@@ -140,6 +158,53 @@ pub fn client_auth(
             "the request does not authenticate a client",
         )),
     }
+}
+
+/// RFC 7521 §4.2 and RFC 7523 §2.2: the assertion, its type, and the client it names.
+fn assertion_auth(form: &Form, body_id: Option<&str>) -> Result<ClientAuth, OAuthError> {
+    let (Some(assertion_type), Some(assertion)) = (
+        form.get("client_assertion_type"),
+        form.get("client_assertion"),
+    ) else {
+        return Err(OAuthError::invalid_request(
+            "client_assertion and client_assertion_type are sent together",
+        ));
+    };
+    if assertion_type != JWT_BEARER_ASSERTION_TYPE {
+        return Err(OAuthError::invalid_client(
+            "the client_assertion_type is not supported",
+        ));
+    }
+    let client_id = assertion_subject(assertion)
+        .ok_or_else(|| OAuthError::invalid_client("the client assertion is malformed"))?;
+    if body_id.is_some_and(|id| id != client_id) {
+        return Err(OAuthError::invalid_client(
+            "the client_id parameter does not match the client assertion",
+        ));
+    }
+    Ok(ClientAuth::PrivateKeyJwt {
+        client_id,
+        assertion: assertion.to_owned(),
+    })
+}
+
+/// The `sub` of a compact JWS (three base64url segments, the second a JSON object), read
+/// without verifying anything.
+fn assertion_subject(assertion: &str) -> Option<String> {
+    let mut segments = assertion.split('.');
+    let (Some(_header), Some(claims), Some(_signature), None) = (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) else {
+        return None;
+    };
+    let claims = URL_SAFE_NO_PAD.decode(claims).ok()?;
+    let claims: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&claims).ok()?;
+    let subject = claims.get("sub")?.as_str()?;
+    (!subject.is_empty()).then(|| subject.to_owned())
 }
 
 /// Base64 with the standard alphabet (RFC 7617 §2 refers to RFC 4648 §4); padding is accepted
@@ -374,10 +439,83 @@ mod tests {
         assert_eq!(error.code, ErrorCode::InvalidClient);
     }
 
+    const JWT_BEARER: &str = "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer";
+
+    /// An (unsigned) compact JWS whose claims are `claims`.
+    fn assertion(claims: &str) -> String {
+        format!(
+            "eyJhbGciOiJFUzI1NiJ9.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(claims)
+        )
+    }
+
     #[test]
-    fn a_client_assertion_is_not_yet_supported() {
-        let error = refused(None, "client_id=id&client_assertion=x.y.z");
+    fn a_jwt_assertion_is_private_key_jwt_for_the_client_it_names() {
+        // RFC 7523 §2.2; the client is the assertion's sub (RFC 7523 §3 item 2).
+        let jwt = assertion(r#"{"iss":"cli_1","sub":"cli_1"}"#);
+        let body = format!("client_assertion_type={JWT_BEARER}&client_assertion={jwt}");
+        let auth = client_auth(None, &form(&body)).unwrap();
+        assert_eq!(
+            auth,
+            ClientAuth::PrivateKeyJwt {
+                client_id: "cli_1".into(),
+                assertion: jwt.clone(),
+            }
+        );
+        assert_eq!(auth.method(), "private_key_jwt");
+        assert_eq!(auth.client_id(), "cli_1");
+        // RFC 7521 §4.2: a client_id beside it names the same client.
+        let same = client_auth(None, &form(&format!("{body}&client_id=cli_1"))).unwrap();
+        assert_eq!(same, auth);
+        let error = refused(None, &format!("{body}&client_id=cli_2"));
         assert_eq!(error.code, ErrorCode::InvalidClient);
+        assert!(
+            !format!("{auth:?}").contains(&jwt),
+            "Debug hides the assertion"
+        );
+    }
+
+    #[test]
+    fn an_assertion_needs_its_type_and_the_jwt_bearer_type() {
+        // RFC 7521 §4.2: both parameters are REQUIRED.
+        let jwt = assertion(r#"{"sub":"cli_1"}"#);
+        let error = refused(None, &format!("client_id=id&client_assertion={jwt}"));
+        assert_eq!(error.code, ErrorCode::InvalidRequest);
+        let error = refused(None, &format!("client_assertion_type={JWT_BEARER}"));
+        assert_eq!(error.code, ErrorCode::InvalidRequest);
+        let error = refused(
+            None,
+            &format!(
+                "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Asaml2-bearer&client_assertion={jwt}"
+            ),
+        );
+        assert_eq!(error.code, ErrorCode::InvalidClient);
+    }
+
+    #[test]
+    fn a_malformed_assertion_is_invalid_client() {
+        for jwt in [
+            "x.y.z".to_owned(),
+            "a.b".to_owned(),
+            assertion(r#"{"iss":"cli_1"}"#),
+            assertion(r#"{"sub":""}"#),
+            assertion(r#"{"sub":5}"#),
+            assertion(r#"["sub"]"#),
+            format!("{}.extra", assertion(r#"{"sub":"cli_1"}"#)),
+        ] {
+            let body = format!("client_assertion_type={JWT_BEARER}&client_assertion={jwt}");
+            assert_eq!(refused(None, &body).code, ErrorCode::InvalidClient, "{jwt}");
+        }
+    }
+
+    #[test]
+    fn an_assertion_together_with_a_secret_is_invalid_request() {
+        // RFC 6749 §2.3: one method per request.
+        let jwt = assertion(r#"{"sub":"cli_1"}"#);
+        let body = format!(
+            "client_id=cli_1&client_secret=s&client_assertion_type={JWT_BEARER}&client_assertion={jwt}"
+        );
+        assert_eq!(refused(None, &body).code, ErrorCode::InvalidRequest);
     }
 
     #[test]

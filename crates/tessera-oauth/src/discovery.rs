@@ -15,11 +15,17 @@
 //! `userinfo_signing_alg_values_supported`, and the front- and back-channel logout members.
 //! `ui_locales_supported` (RFC 8414 §2 and OIDC Discovery §3 both define it) lists the
 //! languages of the hosted pages.
+//! `end_session_endpoint`, the `claims`/`request` flags). What is deliberately left out of
+//! both until it exists: `registration_endpoint`, `userinfo_signing_alg_values_supported`,
+//! `ui_locales_supported`, and the front- and back-channel logout members. `client_secret_jwt`
+//! (an HMAC keyed with the client secret) is not offered at all; `private_key_jwt` is, with
+//! the algorithms of [`CLIENT_ASSERTION_SIGNING_ALGORITHMS`].
 
 use serde_json::{Map, Value, json};
 
 use crate::acr::ACR_VALUES_SUPPORTED;
 use crate::claims::claims_of_scope;
+use crate::client_assertion::CLIENT_ASSERTION_SIGNING_ALGORITHMS;
 use crate::paths;
 
 /// The scopes we know the meaning of (OIDC Core §5.4, §11): every client may ask for them.
@@ -49,14 +55,21 @@ const PROTOCOL_CLAIMS: &[&str] = &[
 ];
 
 /// Client authentication methods at the token and revocation endpoints (RFC 7591 §2 names).
-/// `private_key_jwt` joins when client assertions (RFC 7523) are verified; until then it is
-/// not advertised, and with it the `*_auth_signing_alg_values_supported` members, which only
-/// JWT-based client authentication uses.
-const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+/// `client_secret_jwt` (HMAC with the client secret) is not offered.
+const AUTH_METHODS: &[&str] = &[
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "none",
+];
 
 /// Client authentication methods at the introspection endpoint: only confidential clients and
 /// resource servers introspect (RFC 7662 §2.1 "the protected resource MUST also authenticate").
-const INTROSPECTION_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post"];
+const INTROSPECTION_AUTH_METHODS: &[&str] = &[
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+];
 
 /// The metadata of one issuer.
 #[derive(Debug, Clone, Copy)]
@@ -127,11 +140,22 @@ impl ProviderMetadata<'_> {
             "grant_types_supported",
             json!(["authorization_code", "refresh_token", "client_credentials"]),
         );
+        // RFC 8414 §2: the `*_auth_signing_alg_values_supported` members go with
+        // `private_key_jwt` (OIDC Discovery §3: REQUIRED when it is supported).
+        let assertion_algorithms = json!(CLIENT_ASSERTION_SIGNING_ALGORITHMS);
         put("token_endpoint_auth_methods_supported", json!(AUTH_METHODS));
+        put(
+            "token_endpoint_auth_signing_alg_values_supported",
+            assertion_algorithms.clone(),
+        );
         put("revocation_endpoint", self.endpoint(paths::REVOKE).into());
         put(
             "revocation_endpoint_auth_methods_supported",
             json!(AUTH_METHODS),
+        );
+        put(
+            "revocation_endpoint_auth_signing_alg_values_supported",
+            assertion_algorithms.clone(),
         );
         put(
             "introspection_endpoint",
@@ -140,6 +164,10 @@ impl ProviderMetadata<'_> {
         put(
             "introspection_endpoint_auth_methods_supported",
             json!(INTROSPECTION_AUTH_METHODS),
+        );
+        put(
+            "introspection_endpoint_auth_signing_alg_values_supported",
+            assertion_algorithms,
         );
         put("code_challenge_methods_supported", json!(["S256"]));
         put("ui_locales_supported", json!(self.ui_locales));
@@ -249,24 +277,36 @@ mod tests {
         );
         assert_eq!(
             document["token_endpoint_auth_methods_supported"],
-            json!(["client_secret_basic", "client_secret_post", "none"])
+            json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+                "none"
+            ])
         );
         assert_eq!(
             document["introspection_endpoint_auth_methods_supported"],
-            json!(["client_secret_basic", "client_secret_post"])
+            json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt"
+            ])
         );
         assert_eq!(
             document["revocation_endpoint_auth_methods_supported"],
             document["token_endpoint_auth_methods_supported"]
         );
+        // OIDC Discovery §3, RFC 8414 §2: the algorithms of private_key_jwt assertions, never
+        // `none` or HMAC.
         for member in [
             "token_endpoint_auth_signing_alg_values_supported",
             "introspection_endpoint_auth_signing_alg_values_supported",
             "revocation_endpoint_auth_signing_alg_values_supported",
         ] {
-            assert!(
-                document.get(member).is_none(),
-                "{member}: no JWT client auth yet"
+            assert_eq!(
+                document[member],
+                json!(["ES256", "RS256", "EdDSA", "Ed25519"]),
+                "{member}"
             );
         }
         assert_eq!(

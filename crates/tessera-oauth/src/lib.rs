@@ -19,7 +19,8 @@
 //! - [`success_params`], [`error_params`] and [`deliver`]: the authorization response, by
 //!   query or form post, with `iss` (RFC 9207).
 //! - [`client_auth`] / [`ClientAuth`]: which client a token request claims to be, and how it
-//!   authenticates (RFC 6749 §2.3).
+//!   authenticates (RFC 6749 §2.3), including JWT client assertions (RFC 7523 §2.2), whose
+//!   claims [`check_client_assertion_claims`] checks once their signature verified.
 //! - [`parse_token_request`] / [`TokenRequest`] and [`TokenResponse`]: the token endpoint's
 //!   grants and its success body (RFC 6749 §4, §5.1, §6).
 //! - [`bearer_token`] and [`www_authenticate`]: access tokens at a protected resource
@@ -42,6 +43,7 @@ mod acr;
 mod authorize;
 mod bearer;
 mod claims;
+mod client_assertion;
 mod client_auth;
 mod discovery;
 mod end_session;
@@ -62,6 +64,10 @@ pub use authorize::{
 };
 pub use bearer::{bearer_token, www_authenticate, www_authenticate_with_scope};
 pub use claims::{claims_of_scope, released_claims};
+pub use client_assertion::{
+    ASSERTION_CLOCK_SKEW, AcceptedAssertion, CLIENT_ASSERTION_SIGNING_ALGORITHMS,
+    JWT_BEARER_ASSERTION_TYPE, MAX_ASSERTION_LIFETIME, check_client_assertion_claims,
+};
 pub use client_auth::{ClientAuth, client_auth};
 pub use discovery::{ProviderMetadata, STANDARD_SCOPES};
 pub use end_session::{EndSessionRequest, parse_end_session_request, post_logout_redirect};

@@ -2,8 +2,9 @@
 //!
 //! Invariants, for every input, including arbitrary bytes as a form body:
 //!
-//! 1. No parser panics: `Form::parse`, `client_auth` (the Basic header parser),
-//!    `Scope::parse` and `parse_token_request` return `Ok` or `Err`.
+//! 1. No parser panics: `Form::parse`, `client_auth` (the Basic header parser and the client
+//!    assertion reader), `check_client_assertion_claims`, `Scope::parse` and
+//!    `parse_token_request` return `Ok` or `Err`.
 //! 2. Every error is one of the catalog's codes, and one the parser documents:
 //!    the form parser answers only `invalid_request`; client authentication only
 //!    `invalid_client` or `invalid_request`; `Scope::parse` only `invalid_scope`; the token
@@ -27,10 +28,10 @@ use base64::engine::general_purpose::STANDARD;
 use proptest::prelude::*;
 use tessera_oauth::{
     AuthorizationDelivery, ClientAuth, CodeChallenge, ErrorCode, Form, OAuthError, ResponseMode,
-    Scope, TokenRequest, bearer_token, client_auth, deliver, error_params, is_description_char,
-    is_valid_code_verifier, parse_authorization_request, parse_client_target,
-    parse_end_session_request, parse_token_reference, parse_token_request, post_logout_redirect,
-    success_params, www_authenticate,
+    Scope, TokenRequest, bearer_token, check_client_assertion_claims, client_auth, deliver,
+    error_params, is_description_char, is_valid_code_verifier, parse_authorization_request,
+    parse_client_target, parse_end_session_request, parse_token_reference, parse_token_request,
+    post_logout_redirect, success_params, www_authenticate,
 };
 
 /// Invariants 2 and 3 for one error.
@@ -156,6 +157,82 @@ proptest! {
         let header = format!("{scheme} {}", STANDARD.encode(&credentials));
         match client_auth(Some(&header), &Form::default()) {
             Ok(auth) => prop_assert_eq!(auth.method(), "client_secret_basic"),
+            Err(error) => assert_catalogued(&error, &[ErrorCode::InvalidClient])?,
+        }
+    }
+
+    #[test]
+    fn client_assertion_extraction_never_panics_and_answers_from_the_catalog(
+        assertion_type in prop::sample::select(vec![
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "urn:ietf:params:oauth:client-assertion-type:saml2-bearer",
+            "",
+        ]),
+        header in "\\PC{0,30}",
+        claims in "\\PC{0,60}",
+        raw in "[A-Za-z0-9_.=+/-]{0,60}",
+        client_id in proptest::option::of("[a-z_0-9]{0,8}"),
+        secret in proptest::option::of("[a-z]{1,4}"),
+        use_raw in any::<bool>(),
+    ) {
+        // Invariants 1-3 for `private_key_jwt` extraction (RFC 7523 §2.2): base64url segments
+        // of arbitrary text, or arbitrary characters, never panic, and every refusal is
+        // invalid_client or invalid_request; what is accepted names the assertion's client.
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let assertion = if use_raw {
+            raw
+        } else {
+            format!("{}.{}.c2ln", URL_SAFE_NO_PAD.encode(&header), URL_SAFE_NO_PAD.encode(&claims))
+        };
+        let mut params = BTreeMap::new();
+        params.insert("client_assertion_type".to_owned(), assertion_type.to_owned());
+        params.insert("client_assertion".to_owned(), assertion.clone());
+        if let Some(id) = client_id {
+            params.insert("client_id".to_owned(), id);
+        }
+        if let Some(secret) = secret {
+            params.insert("client_secret".to_owned(), secret);
+        }
+        let form = Form::parse(serialize(&params).as_bytes()).unwrap();
+        match client_auth(None, &form) {
+            Ok(ClientAuth::PrivateKeyJwt { client_id, assertion: kept }) => {
+                prop_assert_eq!(kept, assertion);
+                prop_assert!(!client_id.is_empty());
+            }
+            // Empty parameters are omitted ones (RFC 6749 §3.1): then there is no assertion.
+            Ok(other) => prop_assert!(
+                assertion.is_empty() && assertion_type.is_empty(),
+                "not an assertion: {:?}",
+                other
+            ),
+            Err(error) => {
+                assert_catalogued(&error, &[ErrorCode::InvalidClient, ErrorCode::InvalidRequest])?;
+            }
+        }
+    }
+
+    #[test]
+    fn client_assertion_claim_checks_never_panic_and_answer_invalid_client(
+        claims in prop::collection::btree_map(
+            prop::sample::select(vec!["iss", "sub", "aud", "exp", "iat", "nbf", "jti"]),
+            prop_oneof![
+                Just(serde_json::json!("cli_1")),
+                Just(serde_json::json!("https://id.example/acme")),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_map(serde_json::Value::from),
+                Just(serde_json::json!(["https://id.example/acme", 1])),
+                Just(serde_json::Value::Null),
+            ],
+            0..7,
+        ),
+        now in any::<i64>(),
+    ) {
+        // Invariants 1-3 for the claim rules of RFC 7523 §3: any claims and any clock, only
+        // invalid_client, and an accepted assertion is remembered until after now.
+        let claims: serde_json::Map<String, serde_json::Value> =
+            claims.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        match check_client_assertion_claims(&claims, "cli_1", &["https://id.example/acme"], now) {
+            Ok(accepted) => prop_assert!(accepted.remember_until > now),
             Err(error) => assert_catalogued(&error, &[ErrorCode::InvalidClient])?,
         }
     }

@@ -61,6 +61,7 @@ macro_rules! contract_suite {
             keys_are_stored_and_change_state,
             a_ticket_is_consumed_once_and_not_after_it_expires,
             concurrent_consumers_of_one_ticket_have_exactly_one_winner,
+            concurrent_creators_of_one_ticket_have_exactly_one_winner,
             the_master_key_check_is_written_once,
             migrations_are_current_and_idempotent,
             an_idempotency_key_replays_its_finished_response,
@@ -153,6 +154,7 @@ fn client(issuer_id: IssuerId, name: &str) -> Client {
             .with_access_token_lifetime(Some(600))
             .and_then(|s| s.with_refresh_token_lifetime(Some(86_400)))
             .expect("test token settings"),
+        jwks: None,
         created_at: T0,
         updated_at: T0,
         revision: 1,
@@ -413,6 +415,7 @@ pub async fn clients_round_trip_every_field(store: Arc<dyn Store>) {
         .with_access_token_lifetime(None)
         .and_then(|s| s.with_id_token_lifetime(Some(7200)))
         .unwrap();
+    changed.jwks = Some(r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA"}]}"#.to_owned());
     let updated = store
         .clients()
         .update(scope, &changed, &event("client.updated", changed.id))
@@ -429,6 +432,10 @@ pub async fn clients_round_trip_every_field(store: Arc<dyn Store>) {
     assert_eq!(
         store.clients().find(scope, changed.id).await.unwrap(),
         Some(updated.clone())
+    );
+    assert_eq!(
+        updated.jwks, changed.jwks,
+        "the JWK Set text is kept as given"
     );
 
     // A delete at a stale revision is refused and deletes nothing.
@@ -1398,6 +1405,52 @@ pub async fn concurrent_consumers_of_one_ticket_have_exactly_one_winner(store: A
             "round {round}"
         );
     }
+}
+
+/// N tasks race to record one ticket (how a client assertion's `jti` is used once): exactly
+/// one insert wins, every other is `AlreadyExists`; another issuer may hold the same hash.
+pub async fn concurrent_creators_of_one_ticket_have_exactly_one_winner(store: Arc<dyn Store>) {
+    const RACERS: usize = 24;
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let racers: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            let mut used = ticket(acme.id, [42; 32], T0.plus_seconds(60));
+            used.kind = TicketKind::ClientAssertion;
+            used.consumed_at = Some(T0);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.tickets().create(scope, &used).await
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    let mut refused = 0;
+    for racer in racers {
+        match racer.await.expect("racer task") {
+            Ok(()) => winners += 1,
+            Err(StoreError::AlreadyExists { .. }) => refused += 1,
+            Err(other) => panic!("unexpected error from a racer: {other:?}"),
+        }
+    }
+    assert_eq!((winners, refused), (1, RACERS - 1));
+    let found = store
+        .tickets()
+        .find(scope, TicketKind::ClientAssertion, &[42; 32])
+        .await
+        .unwrap()
+        .expect("the winner's ticket");
+    assert_eq!(found.kind, TicketKind::ClientAssertion);
+    let (other, other_scope) = create_issuer(&*store, "other").await;
+    let mut elsewhere = ticket(other.id, [42; 32], T0.plus_seconds(60));
+    elsewhere.kind = TicketKind::ClientAssertion;
+    store
+        .tickets()
+        .create(other_scope, &elsewhere)
+        .await
+        .unwrap();
 }
 
 /// The first master-key check value stored is the one every later call gets back.

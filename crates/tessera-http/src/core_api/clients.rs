@@ -1,5 +1,6 @@
 //! `/core/v1/issuers/{slug}/clients`: registration, changes, deletion and secret rotation.
-//! A client secret appears in the response to create and rotate-secret, and nowhere else.
+//! A client secret appears in the response to create and rotate-secret, and nowhere else. A
+//! `private_key_jwt` client has public keys (`jwks`) instead, shown like any other field.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -7,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use tessera_core::clients::{ClientPatch, NewClient, RegisteredClient};
+use tessera_core::clients::{ClientPatch, NewClient, RegisteredClient, jwks_json};
 use tessera_model::{Actor, Client, ClientId, ClientType};
 use utoipa::ToSchema;
 
@@ -67,6 +68,11 @@ pub(crate) struct ClientOut {
     id_token_lifetime: Option<i64>,
     /// The client's refresh-token lifetime in seconds; `null`: the issuer's.
     refresh_token_lifetime: Option<i64>,
+    /// The public keys of a `private_key_jwt` client (RFC 7591 §2 `jwks`), in canonical form:
+    /// each key's public members, `kid` if registered, `alg` and `use`. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<serde_json::Value>,
     /// The secret, shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<String>,
@@ -110,6 +116,7 @@ fn client_json(client: &Client) -> ClientOut {
         access_token_lifetime: client.token_settings.access_token_lifetime_override(),
         id_token_lifetime: client.token_settings.id_token_lifetime_override(),
         refresh_token_lifetime: client.token_settings.refresh_token_lifetime_override(),
+        jwks: jwks_json(client.jwks.as_deref()),
         client_secret: None,
         created_at: client.created_at.0,
         updated_at: client.updated_at.0,
@@ -174,6 +181,12 @@ pub(crate) struct CreateClient {
     /// The client's refresh-token lifetime in seconds (300 to 31536000); absent: the
     /// issuer's.
     refresh_token_lifetime: Option<i64>,
+    /// For `token_endpoint_auth_method` `private_key_jwt` (and only then): the client's public
+    /// keys as a JWK Set (RFC 7591 §2 `jwks`, RFC 7517 §5) — EC P-256 (ES256), RSA of 2048 to
+    /// 4096 bits (RS256) or Ed25519 (EdDSA), at most 10, unique `kid`s, no private members.
+    /// Such a client has no secret.
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<serde_json::Value>,
 }
 
 /// `PATCH …/clients/{client_id}` body; the client type cannot change.
@@ -203,6 +216,13 @@ pub(crate) struct UpdateClient {
     /// Seconds; `null` follows the issuer's setting again.
     #[serde(default, deserialize_with = "double_option")]
     refresh_token_lifetime: Option<Option<i64>>,
+    /// New public keys for a `private_key_jwt` client, replacing the old ones at once (key
+    /// rotation: register the new key beside the old, then drop the old); `null` removes them
+    /// (when changing to another method). Changing to `private_key_jwt` drops the secret;
+    /// changing away leaves the client without one until rotate-secret.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<Option<serde_json::Value>>,
 }
 
 #[utoipa::path(post, path = "/core/v1/issuers/{slug}/clients", tag = "clients",
@@ -233,6 +253,7 @@ pub(crate) async fn create_client(
         access_token_lifetime: body.access_token_lifetime,
         id_token_lifetime: body.id_token_lifetime,
         refresh_token_lifetime: body.refresh_token_lifetime,
+        jwks: body.jwks,
     };
     match state.core.create_client(&issuer, input, actor(&auth)).await {
         Ok(registered) => created(
@@ -310,6 +331,7 @@ pub(crate) async fn update_client(
         access_token_lifetime: body.access_token_lifetime,
         id_token_lifetime: body.id_token_lifetime,
         refresh_token_lifetime: body.refresh_token_lifetime,
+        jwks: body.jwks,
     };
     match state
         .core

@@ -90,7 +90,7 @@ macro_rules! client_columns {
         "id, issuer_id, name, client_type, secret_hash, \
      redirect_uris, post_logout_redirect_uris, grant_types, token_endpoint_auth_method, \
      allowed_scopes, first_party, allowed_issuers, id_token_signed_response_alg, \
-     access_token_format, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, \
+     access_token_format, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, jwks, \
      created_at, updated_at, revision"
     };
 }
@@ -114,6 +114,7 @@ pub(super) struct ClientRow {
     access_token_lifetime: Option<i64>,
     id_token_lifetime: Option<i64>,
     refresh_token_lifetime: Option<i64>,
+    jwks: Option<String>,
     created_at: i64,
     updated_at: i64,
     revision: i64,
@@ -161,6 +162,7 @@ impl TryFrom<ClientRow> for Client {
                 row.id_token_lifetime,
                 row.refresh_token_lifetime,
             )?,
+            jwks: row.jwks,
             created_at: UnixTime(row.created_at),
             updated_at: UnixTime(row.updated_at),
             revision: row.revision,
