@@ -72,6 +72,8 @@ impl Core {
             first_party: true,
             allowed_issuers: (!issuers.is_empty()).then(|| issuers.to_vec()),
             id_token_signed_response_alg: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             created_at: now,
             updated_at: now,
             revision: 1,

@@ -16,7 +16,11 @@
 //! 5. allowed scopes are scope tokens (RFC 6749 §3.3);
 //! 6. `id_token_signed_response_alg` (OIDC Dynamic Client Registration 1.0 §2), if given, is
 //!    an algorithm the issuer keeps keys for: its own signing algorithm or RS256 (see `keys`);
-//!    absent, ID tokens are signed with the issuer's algorithm.
+//!    absent, ID tokens are signed with the issuer's algorithm;
+//! 7. `backchannel_logout_uri` (OpenID Connect Back-Channel Logout 1.0 §2.2), if given, is a
+//!    [`BackchannelLogoutUri`]: the redirect URI rules, `https` or loopback `http`, no
+//!    fragment. Whether the OP may call a loopback or private address is decided when it
+//!    calls (the delivery worker's SSRF guard), not here.
 //!
 //! A confidential client's secret is a [`SecretToken`]: it exists in clear only in the
 //! [`RegisteredClient`] returned by creation and rotation, and is stored as its SHA-256 hash
@@ -27,7 +31,8 @@
 use serde_json::json;
 use tessera_crypto::SecretToken;
 use tessera_model::{
-    Actor, Client, ClientId, ClientType, Issuer, KeyAlgorithm, NewEvent, RedirectUri,
+    Actor, BackchannelLogoutUri, Client, ClientId, ClientType, Issuer, KeyAlgorithm, NewEvent,
+    RedirectUri,
 };
 use tessera_oauth::Scope;
 use tessera_store::{IssuerScope, Page, PageRequest, StoreError};
@@ -69,6 +74,11 @@ pub struct NewClient {
     /// The algorithm of the client's ID tokens (`ES256`, `RS256`, `EdDSA`); `None`: the
     /// issuer's.
     pub id_token_signed_response_alg: Option<String>,
+    /// Where logout tokens are POSTed when a session of this client ends (OpenID Connect
+    /// Back-Channel Logout 1.0 §2.2); `None`: no back-channel logout.
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client requires `sid` in logout tokens (§2.2; Tessera always sends it).
+    pub backchannel_logout_session_required: bool,
 }
 
 /// A change to a client: each field given replaces the stored one. The client type never
@@ -91,6 +101,10 @@ pub struct ClientPatch {
     pub first_party: Option<bool>,
     /// New ID token signing algorithm; `Some(None)` goes back to the issuer's algorithm.
     pub id_token_signed_response_alg: Option<Option<String>>,
+    /// New back-channel logout URI; `Some(None)` removes it.
+    pub backchannel_logout_uri: Option<Option<String>>,
+    /// New `backchannel_logout_session_required`.
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 /// A client just registered or whose secret was just rotated: the only moment its secret
@@ -114,6 +128,8 @@ struct Settings {
     allowed_scopes: Vec<String>,
     first_party: bool,
     id_token_signed_response_alg: Option<KeyAlgorithm>,
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: bool,
 }
 
 impl Settings {
@@ -127,6 +143,8 @@ impl Settings {
             allowed_scopes: client.allowed_scopes.clone(),
             first_party: client.first_party,
             id_token_signed_response_alg: client.id_token_signed_response_alg,
+            backchannel_logout_uri: client.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: client.backchannel_logout_session_required,
         }
     }
 
@@ -139,6 +157,8 @@ impl Settings {
         client.allowed_scopes = self.allowed_scopes;
         client.first_party = self.first_party;
         client.id_token_signed_response_alg = self.id_token_signed_response_alg;
+        client.backchannel_logout_uri = self.backchannel_logout_uri;
+        client.backchannel_logout_session_required = self.backchannel_logout_session_required;
     }
 
     /// The names of the fields that differ from `other`, as the API spells them.
@@ -163,6 +183,15 @@ impl Settings {
             (
                 "id_token_signed_response_alg",
                 self.id_token_signed_response_alg != other.id_token_signed_response_alg,
+            ),
+            (
+                "backchannel_logout_uri",
+                self.backchannel_logout_uri != other.backchannel_logout_uri,
+            ),
+            (
+                "backchannel_logout_session_required",
+                self.backchannel_logout_session_required
+                    != other.backchannel_logout_session_required,
             ),
         ]
         .into_iter()
@@ -212,6 +241,8 @@ fn check_settings(issuer: &Issuer, input: &NewClient) -> Result<Settings, CoreEr
     let allowed_scopes = check_scopes(&input.allowed_scopes)?;
     let id_token_signed_response_alg =
         check_id_token_alg(issuer, input.id_token_signed_response_alg.as_deref())?;
+    let backchannel_logout_uri =
+        check_backchannel_logout_uri(input.backchannel_logout_uri.as_deref())?;
     Ok(Settings {
         name,
         redirect_uris,
@@ -221,6 +252,8 @@ fn check_settings(issuer: &Issuer, input: &NewClient) -> Result<Settings, CoreEr
         allowed_scopes,
         first_party: input.first_party,
         id_token_signed_response_alg,
+        backchannel_logout_uri,
+        backchannel_logout_session_required: input.backchannel_logout_session_required,
     })
 }
 
@@ -393,6 +426,16 @@ fn check_id_token_alg(
     Ok(Some(algorithm))
 }
 
+/// OpenID Connect Back-Channel Logout 1.0 §2.2: an absolute web URI without a fragment.
+fn check_backchannel_logout_uri(text: Option<&str>) -> Result<Option<String>, CoreError> {
+    text.map(|text| {
+        BackchannelLogoutUri::parse(text)
+            .map(BackchannelLogoutUri::into_string)
+            .map_err(|e| invalid("backchannel_logout_uri", e.to_string()))
+    })
+    .transpose()
+}
+
 /// A client that is not found in this issuer is [`CoreError::NotFound`], whatever the reason.
 fn not_found_as_core(error: StoreError) -> CoreError {
     match error {
@@ -426,6 +469,8 @@ impl Core {
             first_party: false,
             allowed_issuers: None,
             id_token_signed_response_alg: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             created_at: now,
             updated_at: now,
             revision: 1,
@@ -446,6 +491,8 @@ impl Core {
                 "first_party": client.first_party,
                 "id_token_signed_response_alg":
                     client.id_token_signed_response_alg.map(|a| a.as_str()),
+                "backchannel_logout_uri": client.backchannel_logout_uri,
+                "backchannel_logout_session_required": client.backchannel_logout_session_required,
             }),
             now,
         );
@@ -523,6 +570,12 @@ impl Core {
                     .id_token_signed_response_alg
                     .map(|a| a.as_str().to_owned()),
             },
+            backchannel_logout_uri: patch
+                .backchannel_logout_uri
+                .unwrap_or_else(|| client.backchannel_logout_uri.clone()),
+            backchannel_logout_session_required: patch
+                .backchannel_logout_session_required
+                .unwrap_or(client.backchannel_logout_session_required),
         };
         let settings = check_settings(issuer, &merged)?;
         let changed = settings.changed_fields(&Settings::of(&client));
@@ -660,6 +713,8 @@ mod tests {
             allowed_scopes: vec!["openid".to_owned(), "profile".to_owned()],
             first_party: false,
             id_token_signed_response_alg: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         }
     }
 

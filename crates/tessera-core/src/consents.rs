@@ -206,6 +206,8 @@ mod tests {
                     allowed_scopes: vec!["openid".to_owned(), "email".to_owned()],
                     first_party: false,
                     id_token_signed_response_alg: None,
+                    backchannel_logout_uri: None,
+                    backchannel_logout_session_required: false,
                 },
                 Actor::System,
             )

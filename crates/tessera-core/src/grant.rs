@@ -332,12 +332,7 @@ impl Core {
             if let Some(session) = family.session_id {
                 set("sid", json!(session.to_string()));
             }
-            // OIDC Dynamic Client Registration 1.0 §2 `id_token_signed_response_alg`; a chain
-            // the issuer no longer keeps falls back to its default signer.
-            let id_signer = client
-                .id_token_signed_response_alg
-                .and_then(|alg| keys.signer_for(crate::keys::jws_algorithm(alg)))
-                .unwrap_or(keys.signer());
+            let id_signer = keys.id_token_signer(client);
             set(
                 "at_hash",
                 json!(jws::hash_left_half(
@@ -457,6 +452,8 @@ mod tests {
             allowed_scopes: vec![],
             first_party: true,
             id_token_signed_response_alg: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         };
         let registered = core
             .create_client(&issuer, client, Actor::System)

@@ -84,6 +84,13 @@ pub struct Client {
     /// The algorithm the client's ID tokens are signed with (OIDC Dynamic Client Registration
     /// 1.0 §2 `id_token_signed_response_alg`); `None`: the issuer's signing algorithm.
     pub id_token_signed_response_alg: Option<KeyAlgorithm>,
+    /// Where the OP POSTs a logout token when a session the client took part in ends (OpenID
+    /// Connect Back-Channel Logout 1.0 §2.2), validated as a
+    /// [`BackchannelLogoutUri`](crate::BackchannelLogoutUri); `None`: no back-channel logout.
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client requires the `sid` claim in logout tokens (§2.2). Tessera always
+    /// sends `sid` and `sub`, so this is recorded for the client's metadata only.
+    pub backchannel_logout_session_required: bool,
     /// When it was created.
     pub created_at: UnixTime,
     /// When it last changed.

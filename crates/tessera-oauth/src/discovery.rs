@@ -12,7 +12,8 @@
 //! `id_token_signing_alg_values_supported`, `claims_supported`, `prompt_values_supported`,
 //! `end_session_endpoint`, the `claims`/`request` flags). What is deliberately left out of
 //! both until it exists: `registration_endpoint`, `userinfo_signing_alg_values_supported`,
-//! `ui_locales_supported`, and the front- and back-channel logout members.
+//! `ui_locales_supported`, and the front-channel logout members. Back-channel logout (OpenID
+//! Connect Back-Channel Logout 1.0 §2.1) is advertised in both documents.
 
 use serde_json::{Map, Value, json};
 
@@ -141,6 +142,12 @@ impl ProviderMetadata<'_> {
             "authorization_response_iss_parameter_supported",
             true.into(),
         );
+        // OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens are POSTed to clients
+        // that register a `backchannel_logout_uri`, always with `sid`. §6.1 registers both
+        // members in the OAuth Authorization Server Metadata registry, so the RFC 8414
+        // document carries them too.
+        put("backchannel_logout_supported", true.into());
+        put("backchannel_logout_session_supported", true.into());
         members
     }
 
@@ -283,6 +290,8 @@ mod tests {
             document["authorization_response_iss_parameter_supported"],
             true
         );
+        assert_eq!(document["backchannel_logout_supported"], true);
+        assert_eq!(document["backchannel_logout_session_supported"], true);
     }
 
     #[test]
@@ -293,7 +302,6 @@ mod tests {
             "userinfo_signing_alg_values_supported",
             "ui_locales_supported",
             "frontchannel_logout_supported",
-            "backchannel_logout_supported",
             "check_session_iframe",
         ] {
             assert!(document.get(member).is_none(), "{member}");

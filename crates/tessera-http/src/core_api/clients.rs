@@ -57,6 +57,12 @@ pub(crate) struct ClientOut {
     /// `ES256`, `RS256` or `EdDSA`; `null`: the issuer's `signing_algorithm`.
     #[schema(example = "RS256")]
     id_token_signed_response_alg: Option<String>,
+    /// Where logout tokens are POSTed when a session the client took part in ends (OpenID
+    /// Connect Back-Channel Logout 1.0 §2.2); `null`: no back-channel logout.
+    #[schema(example = "https://app.example.com/backchannel-logout")]
+    backchannel_logout_uri: Option<String>,
+    /// Whether the client requires `sid` in logout tokens (§2.2); Tessera always sends it.
+    backchannel_logout_session_required: bool,
     /// The secret, shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<String>,
@@ -92,6 +98,8 @@ fn client_json(client: &Client) -> ClientOut {
         id_token_signed_response_alg: client
             .id_token_signed_response_alg
             .map(|alg| alg.as_str().to_owned()),
+        backchannel_logout_uri: client.backchannel_logout_uri.clone(),
+        backchannel_logout_session_required: client.backchannel_logout_session_required,
         client_secret: None,
         created_at: client.created_at.0,
         updated_at: client.updated_at.0,
@@ -143,6 +151,14 @@ pub(crate) struct CreateClient {
     /// Absent: the issuer's `signing_algorithm`.
     #[schema(example = "RS256")]
     id_token_signed_response_alg: Option<String>,
+    /// Where logout tokens are POSTed when a session the client took part in ends (OpenID
+    /// Connect Back-Channel Logout 1.0 §2.2): `https`, or `http` to a loopback host, no
+    /// fragment.
+    #[schema(example = "https://app.example.com/backchannel-logout")]
+    backchannel_logout_uri: Option<String>,
+    /// Whether the client requires `sid` in logout tokens (§2.2); default `false`.
+    #[serde(default)]
+    backchannel_logout_session_required: bool,
 }
 
 /// `PATCH …/clients/{client_id}` body; the client type cannot change.
@@ -161,6 +177,12 @@ pub(crate) struct UpdateClient {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(example = "RS256")]
     id_token_signed_response_alg: Option<Option<String>>,
+    /// A new back-channel logout URI; `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(example = "https://app.example.com/backchannel-logout")]
+    backchannel_logout_uri: Option<Option<String>>,
+    /// Whether the client requires `sid` in logout tokens.
+    backchannel_logout_session_required: Option<bool>,
 }
 
 #[utoipa::path(post, path = "/core/v1/issuers/{slug}/clients", tag = "clients",
@@ -187,6 +209,8 @@ pub(crate) async fn create_client(
         allowed_scopes: body.allowed_scopes,
         first_party: body.first_party,
         id_token_signed_response_alg: body.id_token_signed_response_alg,
+        backchannel_logout_uri: body.backchannel_logout_uri,
+        backchannel_logout_session_required: body.backchannel_logout_session_required,
     };
     match state.core.create_client(&issuer, input, actor(&auth)).await {
         Ok(registered) => created(
@@ -260,6 +284,8 @@ pub(crate) async fn update_client(
         allowed_scopes: body.allowed_scopes,
         first_party: body.first_party,
         id_token_signed_response_alg: body.id_token_signed_response_alg,
+        backchannel_logout_uri: body.backchannel_logout_uri,
+        backchannel_logout_session_required: body.backchannel_logout_session_required,
     };
     match state
         .core

@@ -35,8 +35,10 @@ impl ClientRepo for SqlStore {
             "INSERT INTO clients (issuer_id, id, name, client_type, secret_hash, redirect_uris, \
              post_logout_redirect_uris, grant_types, token_endpoint_auth_method, allowed_scopes, \
              first_party, allowed_issuers, created_at, updated_at, revision, \
-             id_token_signed_response_alg) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             id_token_signed_response_alg, backchannel_logout_uri, \
+             backchannel_logout_session_required) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18)",
         )
         .bind(scope.issuer_id().as_uuid())
         .bind(client.id.as_uuid())
@@ -54,6 +56,8 @@ impl ClientRepo for SqlStore {
         .bind(client.updated_at.0)
         .bind(client.revision)
         .bind(id_token_alg(client))
+        .bind(client.backchannel_logout_uri.as_deref())
+        .bind(client.backchannel_logout_session_required)
         .execute(&mut *tx)
         .await
         .map_err(|e| map("client", e))?;
@@ -108,6 +112,7 @@ impl ClientRepo for SqlStore {
              redirect_uris = $6, post_logout_redirect_uris = $7, grant_types = $8, \
              token_endpoint_auth_method = $9, allowed_scopes = $10, first_party = $11, \
              allowed_issuers = $12, updated_at = $13, id_token_signed_response_alg = $15, \
+             backchannel_logout_uri = $16, backchannel_logout_session_required = $17, \
              revision = revision + 1 \
              WHERE issuer_id = $1 AND id = $2 AND revision = $14",
         )
@@ -126,6 +131,8 @@ impl ClientRepo for SqlStore {
         .bind(client.updated_at.0)
         .bind(client.revision)
         .bind(id_token_alg(client))
+        .bind(client.backchannel_logout_uri.as_deref())
+        .bind(client.backchannel_logout_session_required)
         .execute(&mut *tx)
         .await
         .map_err(|e| map("client", e))?
