@@ -46,6 +46,8 @@ pub struct OutboundRequest {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+    /// The statuses that mean the receiver accepted it.
+    pub accepted: Vec<u16>,
 }
 
 impl Core {
@@ -149,6 +151,9 @@ impl Core {
                 "application/x-www-form-urlencoded".to_owned(),
             )],
             body: body.into_bytes(),
+            // §2.8: "the RP MUST respond with HTTP 200 OK", and the OP should be prepared for
+            // the 204 No Content some frameworks send instead.
+            accepted: vec![200, 204],
         })
     }
 }
