@@ -2,6 +2,8 @@
 //! and receivers on port 0 that verify what they get with an independent JWT library
 //! (`jsonwebtoken`) against the issuer's JWKS.
 
+#![allow(clippy::unwrap_used, clippy::panic)] // test code: a panic is a failed assertion
+
 use std::time::Duration;
 
 use reqwest::Method;

@@ -4,6 +4,8 @@
 //! contacted, and deliveries survive a restart. Each attempt is one `run_once`, so no test
 //! sleeps through a backoff.
 
+#![allow(clippy::unwrap_used, clippy::panic)] // test code: a panic is a failed assertion
+
 use std::sync::Arc;
 
 use serde_json::{Value, json};

@@ -71,12 +71,17 @@ pub(super) async fn insert_delivery(
     Ok(())
 }
 
-/// Ends the lease of `owner` on a delivery with `state`, in `tx`. Whether it still held it.
+/// A delivery as leased by a worker.
+struct Lease<'a> {
+    id: DeliveryId,
+    owner: &'a str,
+}
+
+/// Ends `lease` with `state`, in `tx`. Whether the worker still held it.
 async fn finish_attempt(
     tx: &mut Tx,
     scope: IssuerScope,
-    id: DeliveryId,
-    owner: &str,
+    lease: Lease<'_>,
     state: DeliveryState,
     failure: &AttemptFailure,
     next_attempt_at: Option<UnixTime>,
@@ -90,8 +95,8 @@ async fn finish_attempt(
          WHERE issuer_id = $1 AND id = $2 AND lease_owner = $3 AND state = 'pending'",
     )
     .bind(scope.issuer_id().as_uuid())
-    .bind(id.as_uuid())
-    .bind(owner)
+    .bind(lease.id.as_uuid())
+    .bind(lease.owner)
     .bind(state.as_str())
     .bind(failure.status.map(i64::from))
     .bind(error)
@@ -190,8 +195,7 @@ impl DeliveryRepo for SqlStore {
         let held = finish_attempt(
             &mut tx,
             scope,
-            id,
-            owner,
+            Lease { id, owner },
             DeliveryState::Delivered,
             &success,
             None,
@@ -215,8 +219,7 @@ impl DeliveryRepo for SqlStore {
         let held = finish_attempt(
             &mut tx,
             scope,
-            id,
-            owner,
+            Lease { id, owner },
             DeliveryState::Pending,
             failure,
             Some(next_attempt_at),
@@ -240,8 +243,7 @@ impl DeliveryRepo for SqlStore {
         let held = finish_attempt(
             &mut tx,
             scope,
-            id,
-            owner,
+            Lease { id, owner },
             DeliveryState::Dead,
             failure,
             None,
