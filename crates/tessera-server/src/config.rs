@@ -467,6 +467,26 @@ mod tests {
     }
 
     #[test]
+    fn the_delivery_retry_schedule_defaults_to_the_standard_one_and_is_checked() {
+        let config = load(None, &[], Overrides::default()).unwrap();
+        assert_eq!(
+            config.webhooks.retry_schedule().unwrap(),
+            tessera_webhooks::RetrySchedule::standard()
+        );
+        let file = "[webhooks]\nretry_schedule_seconds = [5, 50]\n";
+        let config = load(Some(file), &[], Overrides::default()).unwrap();
+        assert_eq!(config.webhooks.retry_schedule().unwrap().max_attempts(), 3);
+        for bad in ["[]", "[0]", "[1, 999999999]"] {
+            let file = format!("[webhooks]\nretry_schedule_seconds = {bad}\n");
+            let err = load(Some(&file), &[], Overrides::default()).unwrap_err();
+            assert!(
+                err.to_string().contains("webhooks.retry_schedule_seconds"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn unknown_keys_are_refused_by_name() {
         let err = load(Some("colour = \"blue\"\n"), &[], Overrides::default()).unwrap_err();
         assert!(err.to_string().contains("colour"), "{err}");
