@@ -51,6 +51,8 @@ fn token(c: &mut Criterion) {
                     id_token_lifetime: None,
                     refresh_token_lifetime: None,
                     jwks: None,
+                    backchannel_logout_uri: None,
+                    backchannel_logout_session_required: false,
                 },
                 Actor::System,
             )

@@ -76,6 +76,8 @@ impl Core {
             id_token_signed_response_alg: None,
             token_settings: ClientTokenSettings::default(),
             jwks: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             created_at: now,
             updated_at: now,
             revision: 1,

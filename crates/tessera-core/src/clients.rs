@@ -34,6 +34,10 @@
 //! A client that changes from `private_key_jwt` to a secret method has no secret until it is
 //! rotated. Public keys are not secrets: `jwks` is stored in clear, in its canonical form, and
 //! shown by the API.
+//! 7. `backchannel_logout_uri` (OpenID Connect Back-Channel Logout 1.0 §2.2), if given, is a
+//!    [`BackchannelLogoutUri`]: the redirect URI rules, `https` or loopback `http`, no
+//!    fragment. Whether the OP may call a loopback or private address is decided when it
+//!    calls (the delivery worker's SSRF guard), not here.
 //!
 //! A confidential client's secret is a [`SecretToken`]: it exists in clear only in the
 //! [`RegisteredClient`] returned by creation and rotation, and is stored as its SHA-256 hash
@@ -45,8 +49,8 @@ use serde_json::{Value, json};
 use tessera_crypto::SecretToken;
 use tessera_crypto::jwk::PublicJwkSet;
 use tessera_model::{
-    AccessTokenFormat, Actor, Client, ClientId, ClientTokenSettings, ClientType, Issuer,
-    KeyAlgorithm, NewEvent, RedirectUri,
+    AccessTokenFormat, Actor, BackchannelLogoutUri, Client, ClientId, ClientTokenSettings,
+    ClientType, Issuer, KeyAlgorithm, NewEvent, RedirectUri,
 };
 use tessera_oauth::Scope;
 use tessera_store::{IssuerScope, Page, PageRequest, StoreError};
@@ -101,6 +105,11 @@ pub struct NewClient {
     pub refresh_token_lifetime: Option<i64>,
     /// The public keys of a `private_key_jwt` client, a JWK Set (RFC 7591 §2 `jwks`).
     pub jwks: Option<Value>,
+    /// Where logout tokens are POSTed when a session of this client ends (OpenID Connect
+    /// Back-Channel Logout 1.0 §2.2); `None`: no back-channel logout.
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client requires `sid` in logout tokens (§2.2; Tessera always sends it).
+    pub backchannel_logout_session_required: bool,
 }
 
 /// A change to a client: each field given replaces the stored one. The client type never
@@ -133,6 +142,10 @@ pub struct ClientPatch {
     pub refresh_token_lifetime: Option<Option<i64>>,
     /// New public keys (they replace the old ones at once); `Some(None)` removes them.
     pub jwks: Option<Option<Value>>,
+    /// New back-channel logout URI; `Some(None)` removes it.
+    pub backchannel_logout_uri: Option<Option<String>>,
+    /// New `backchannel_logout_session_required`.
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 /// A client just registered or whose secret was just rotated: the only moment its secret
@@ -159,6 +172,8 @@ struct Settings {
     token_settings: ClientTokenSettings,
     /// The canonical text of the client's [`PublicJwkSet`].
     jwks: Option<String>,
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: bool,
 }
 
 impl Settings {
@@ -174,6 +189,8 @@ impl Settings {
             id_token_signed_response_alg: client.id_token_signed_response_alg,
             token_settings: client.token_settings,
             jwks: client.jwks.clone(),
+            backchannel_logout_uri: client.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: client.backchannel_logout_session_required,
         }
     }
 
@@ -192,6 +209,8 @@ impl Settings {
         if client.token_endpoint_auth_method == PRIVATE_KEY_JWT {
             client.secret_hash = None;
         }
+        client.backchannel_logout_uri = self.backchannel_logout_uri;
+        client.backchannel_logout_session_required = self.backchannel_logout_session_required;
     }
 
     /// The names of the fields that differ from `other`, as the API spells them.
@@ -238,6 +257,15 @@ impl Settings {
                     != other.token_settings.refresh_token_lifetime_override(),
             ),
             ("jwks", self.jwks != other.jwks),
+            (
+                "backchannel_logout_uri",
+                self.backchannel_logout_uri != other.backchannel_logout_uri,
+            ),
+            (
+                "backchannel_logout_session_required",
+                self.backchannel_logout_session_required
+                    != other.backchannel_logout_session_required,
+            ),
         ]
         .into_iter()
         .filter_map(|(field, changed)| changed.then_some(field))
@@ -298,6 +326,8 @@ fn check_settings(issuer: &Issuer, input: &NewClient) -> Result<Settings, CoreEr
         .with_id_token_lifetime(input.id_token_lifetime)?
         .with_refresh_token_lifetime(input.refresh_token_lifetime)?;
     let jwks = check_jwks(&token_endpoint_auth_method, input.jwks.as_ref())?;
+    let backchannel_logout_uri =
+        check_backchannel_logout_uri(input.backchannel_logout_uri.as_deref())?;
     Ok(Settings {
         name,
         redirect_uris,
@@ -309,6 +339,8 @@ fn check_settings(issuer: &Issuer, input: &NewClient) -> Result<Settings, CoreEr
         id_token_signed_response_alg,
         token_settings,
         jwks,
+        backchannel_logout_uri,
+        backchannel_logout_session_required: input.backchannel_logout_session_required,
     })
 }
 
@@ -511,6 +543,16 @@ pub fn jwks_json(text: Option<&str>) -> Option<Value> {
     text.and_then(|text| serde_json::from_str(text).ok())
 }
 
+/// OpenID Connect Back-Channel Logout 1.0 §2.2: an absolute web URI without a fragment.
+fn check_backchannel_logout_uri(text: Option<&str>) -> Result<Option<String>, CoreError> {
+    text.map(|text| {
+        BackchannelLogoutUri::parse(text)
+            .map(BackchannelLogoutUri::into_string)
+            .map_err(|e| invalid("backchannel_logout_uri", e.to_string()))
+    })
+    .transpose()
+}
+
 /// A client that is not found in this issuer is [`CoreError::NotFound`], whatever the reason.
 fn not_found_as_core(error: StoreError) -> CoreError {
     match error {
@@ -549,6 +591,8 @@ impl Core {
             id_token_signed_response_alg: None,
             token_settings: ClientTokenSettings::default(),
             jwks: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             created_at: now,
             updated_at: now,
             revision: 1,
@@ -576,6 +620,8 @@ impl Core {
                 "refresh_token_lifetime":
                     client.token_settings.refresh_token_lifetime_override(),
                 "jwks": jwks_json(client.jwks.as_deref()),
+                "backchannel_logout_uri": client.backchannel_logout_uri,
+                "backchannel_logout_session_required": client.backchannel_logout_session_required,
             }),
             now,
         );
@@ -673,6 +719,12 @@ impl Core {
                 Some(given) => given,
                 None => jwks_json(client.jwks.as_deref()),
             },
+            backchannel_logout_uri: patch
+                .backchannel_logout_uri
+                .unwrap_or_else(|| client.backchannel_logout_uri.clone()),
+            backchannel_logout_session_required: patch
+                .backchannel_logout_session_required
+                .unwrap_or(client.backchannel_logout_session_required),
         };
         let settings = check_settings(issuer, &merged)?;
         let changed = settings.changed_fields(&Settings::of(&client));
@@ -825,6 +877,8 @@ mod tests {
             id_token_lifetime: None,
             refresh_token_lifetime: None,
             jwks: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         }
     }
 

@@ -211,6 +211,8 @@ mod tests {
                     id_token_lifetime: None,
                     refresh_token_lifetime: None,
                     jwks: None,
+                    backchannel_logout_uri: None,
+                    backchannel_logout_session_required: false,
                 },
                 Actor::System,
             )

@@ -344,13 +344,8 @@ impl Core {
             if let Some(session) = family.session_id {
                 set("sid", json!(session.to_string()));
             }
-            // OIDC Dynamic Client Registration 1.0 §2 `id_token_signed_response_alg`; a chain
-            // the issuer no longer keeps falls back to its default signer.
             let keys = self.issuer_keys(issuer).await.map_err(internal)?;
-            let id_signer = client
-                .id_token_signed_response_alg
-                .and_then(|alg| keys.signer_for(crate::keys::jws_algorithm(alg)))
-                .unwrap_or(keys.signer());
+            let id_signer = keys.id_token_signer(client);
             set(
                 "at_hash",
                 json!(jws::hash_left_half(
@@ -480,6 +475,8 @@ mod tests {
             id_token_lifetime: None,
             refresh_token_lifetime: None,
             jwks: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         };
         adjust(&mut client);
         let registered = core

@@ -95,6 +95,17 @@ impl IssuerKeys {
         self.current.iter().find(|s| s.algorithm() == algorithm)
     }
 
+    /// The signer of `client`'s ID tokens (OIDC Dynamic Client Registration 1.0 §2
+    /// `id_token_signed_response_alg`), and of its logout tokens, which are signed like them
+    /// (OpenID Back-Channel Logout 1.0 §2.4). A chain the issuer no longer keeps falls back to
+    /// the default signer.
+    pub fn id_token_signer(&self, client: &tessera_model::Client) -> &Signer {
+        client
+            .id_token_signed_response_alg
+            .and_then(|alg| self.signer_for(jws_algorithm(alg)))
+            .unwrap_or(self.signer())
+    }
+
     /// The algorithms ID tokens can be signed with (OIDC Discovery 1.0 §3
     /// `id_token_signing_alg_values_supported`): the default signer's and RS256.
     pub fn id_token_algorithms(&self) -> Vec<Algorithm> {
@@ -754,6 +765,8 @@ mod tests {
             id_token_lifetime: None,
             refresh_token_lifetime: None,
             jwks: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         };
         core.create_client(&issuer, client, Actor::System)
             .await

@@ -13,6 +13,7 @@ use tessera_store::{Store, StoreError};
 
 pub mod admin;
 pub mod authorize;
+pub mod backchannel;
 pub mod bootstrap;
 mod cache;
 pub mod clients;
@@ -88,6 +89,9 @@ pub struct Core {
     /// Whether webhooks may target loopback, private and link-local addresses
     /// (`webhooks.allow_private_targets`).
     allow_private_webhook_targets: bool,
+    /// Signalled when this node enqueues deliveries, so the worker sends them without waiting
+    /// for its next poll.
+    deliveries_enqueued: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for keys::KeyCache {
@@ -148,7 +152,14 @@ impl Core {
             clients: Arc::default(),
             passwords: users::PasswordPool::sized_to_cpus(),
             allow_private_webhook_targets: false,
+            deliveries_enqueued: Arc::default(),
         }
+    }
+
+    /// Signalled whenever this node enqueues deliveries: the delivery worker waits on it
+    /// between polls.
+    pub fn deliveries_enqueued(&self) -> Arc<tokio::sync::Notify> {
+        self.deliveries_enqueued.clone()
     }
 
     /// Lets webhooks target loopback, private and link-local addresses (refused by default:

@@ -138,8 +138,9 @@ impl Core {
     }
 
     /// Ends a session, recording why as `event_type` (`session.ended` at logout,
-    /// `session.revoked` by an administrator). Ending an ended session changes nothing and
-    /// writes no event.
+    /// `session.revoked` by an administrator), and in the same transaction enqueues a
+    /// back-channel logout for each of its clients that registered one ([`crate::backchannel`]).
+    /// Ending an ended session changes nothing and writes no event.
     pub async fn end_session(
         &self,
         issuer: &Issuer,
@@ -155,12 +156,23 @@ impl Core {
             json!({ "user_id": session.user_id.to_string() }),
             now,
         );
+        let deliveries = self.logout_deliveries(issuer, session, now).await?;
         match self
             .store
             .sessions()
-            .end(IssuerScope::of(issuer), session.id, now, &event)
+            .end(
+                IssuerScope::of(issuer),
+                session.id,
+                now,
+                &event,
+                &deliveries,
+            )
             .await
         {
+            Ok(true) if !deliveries.is_empty() => {
+                self.deliveries_enqueued.notify_one();
+                Ok(())
+            }
             Ok(_) | Err(StoreError::NotFound) => Ok(()),
             Err(e) => Err(e.into()),
         }

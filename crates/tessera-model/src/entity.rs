@@ -90,6 +90,13 @@ pub struct Client {
     /// (RFC 7517 §5) that `tessera_crypto::jwk::PublicJwkSet` wrote when they were registered;
     /// `None` for every other client.
     pub jwks: Option<String>,
+    /// Where the OP POSTs a logout token when a session the client took part in ends (OpenID
+    /// Connect Back-Channel Logout 1.0 §2.2), validated as a
+    /// [`BackchannelLogoutUri`](crate::BackchannelLogoutUri); `None`: no back-channel logout.
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client requires the `sid` claim in logout tokens (§2.2). Tessera always
+    /// sends `sid` and `sub`, so this is recorded for the client's metadata only.
+    pub backchannel_logout_session_required: bool,
     /// When it was created.
     pub created_at: UnixTime,
     /// When it last changed.

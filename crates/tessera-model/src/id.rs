@@ -125,6 +125,10 @@ typed_id!(
     /// Identifies a token family: what one authorization issued.
     FamilyId, "fam"
 );
+typed_id!(
+    /// Identifies an outbound delivery (a back-channel logout, a webhook event).
+    DeliveryId, "dlv"
+);
 
 #[cfg(test)]
 mod tests {

@@ -4,17 +4,24 @@
 //! validate"): an [`IssuerSlug`] or an [`Email`] that exists is a valid one. This crate does no
 //! I/O and reads no clock: time comes from a [`Clock`] that the server crate provides.
 
+mod address;
+mod delivery;
 mod email;
 mod entity;
 mod event;
 mod flow;
 mod id;
 mod issuer_settings;
+mod logout_uri;
 mod redirect_uri;
 mod slug;
 mod time;
 mod token_settings;
 
+pub use address::refused_address;
+pub use delivery::{
+    Delivery, DeliveryKind, DeliveryState, MAX_DELIVERY_ERROR_CHARS, short_delivery_error,
+};
 pub use email::{Email, EmailError};
 pub use entity::{
     Client, ClientType, Issuer, KeyAlgorithm, KeyState, SigningKey, Ticket, TicketKind, User,
@@ -23,13 +30,14 @@ pub use entity::{
 pub use event::{Actor, ChainFields, Event, GENESIS_HASH, NewEvent};
 pub use flow::{Grant, Interaction, OpaqueAccessToken, RefreshToken, Session, TokenFamily};
 pub use id::{
-    ClientId, EventId, FamilyId, GrantId, IdError, InteractionId, IssuerId, KeyId, SessionId,
-    TicketId, UserId, WebhookId,
+    ClientId, DeliveryId, EventId, FamilyId, GrantId, IdError, InteractionId, IssuerId, KeyId,
+    SessionId, TicketId, UserId, WebhookId,
 };
 pub use issuer_settings::{
     ACCESS_TOKEN_LIFETIME, Bounds, EmailDomains, ID_TOKEN_LIFETIME, IssuerSettings,
     MAX_ALLOWED_EMAIL_DOMAINS, REFRESH_TOKEN_LIFETIME, SettingsError, SignupPolicy,
 };
+pub use logout_uri::{BackchannelLogoutUri, BackchannelLogoutUriError};
 pub use redirect_uri::{RedirectUri, RedirectUriError};
 pub use slug::{IssuerSlug, SlugError};
 pub use time::{Clock, FixedClock, UnixTime};

@@ -12,14 +12,11 @@
 //! `id_token_signing_alg_values_supported`, `claims_supported`, `prompt_values_supported`,
 //! `end_session_endpoint`, the `claims`/`request` flags, `acr_values_supported`). What is
 //! deliberately left out of both until it exists: `registration_endpoint`,
-//! `userinfo_signing_alg_values_supported`, and the front- and back-channel logout members.
-//! `ui_locales_supported` (RFC 8414 §2 and OIDC Discovery §3 both define it) lists the
-//! languages of the hosted pages.
-//! `end_session_endpoint`, the `claims`/`request` flags). What is deliberately left out of
-//! both until it exists: `registration_endpoint`, `userinfo_signing_alg_values_supported`,
-//! `ui_locales_supported`, and the front- and back-channel logout members. `client_secret_jwt`
-//! (an HMAC keyed with the client secret) is not offered at all; `private_key_jwt` is, with
-//! the algorithms of [`CLIENT_ASSERTION_SIGNING_ALGORITHMS`].
+//! `userinfo_signing_alg_values_supported`, and the front-channel logout members. Back-channel
+//! logout (OpenID Connect Back-Channel Logout 1.0 §2.1) is advertised in both documents, and
+//! `ui_locales_supported` (RFC 8414 §2, OIDC Discovery §3) lists the languages of the hosted
+//! pages. `client_secret_jwt` (an HMAC keyed with the client secret) is not offered at all;
+//! `private_key_jwt` is, with the algorithms of [`CLIENT_ASSERTION_SIGNING_ALGORITHMS`].
 
 use serde_json::{Map, Value, json};
 
@@ -176,6 +173,12 @@ impl ProviderMetadata<'_> {
             "authorization_response_iss_parameter_supported",
             true.into(),
         );
+        // OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens are POSTed to clients
+        // that register a `backchannel_logout_uri`, always with `sid`. §6.1 registers both
+        // members in the OAuth Authorization Server Metadata registry, so the RFC 8414
+        // document carries them too.
+        put("backchannel_logout_supported", true.into());
+        put("backchannel_logout_session_supported", true.into());
         members
     }
 
@@ -331,6 +334,8 @@ mod tests {
             document["authorization_response_iss_parameter_supported"],
             true
         );
+        assert_eq!(document["backchannel_logout_supported"], true);
+        assert_eq!(document["backchannel_logout_session_supported"], true);
     }
 
     #[test]
@@ -340,7 +345,6 @@ mod tests {
             "registration_endpoint",
             "userinfo_signing_alg_values_supported",
             "frontchannel_logout_supported",
-            "backchannel_logout_supported",
             "check_session_iframe",
         ] {
             assert!(document.get(member).is_none(), "{member}");

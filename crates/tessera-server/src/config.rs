@@ -59,13 +59,32 @@ impl Default for DatabaseSection {
     }
 }
 
-/// `[webhooks]`: webhook subscriptions.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+/// `[webhooks]`: webhook subscriptions and every outbound delivery (back-channel logout).
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebhooksSection {
-    /// Lets webhooks target loopback, private and link-local addresses (refused by default,
-    /// against server-side request forgery).
+    /// Lets webhooks and back-channel logout target loopback, private and link-local
+    /// addresses (refused by default, against server-side request forgery).
     pub allow_private_targets: bool,
+    /// The delays between delivery attempts, in seconds; after the last, a delivery is dead.
+    pub retry_schedule_seconds: Vec<u64>,
+}
+
+impl Default for WebhooksSection {
+    fn default() -> Self {
+        Self {
+            allow_private_targets: false,
+            retry_schedule_seconds: tessera_webhooks::STANDARD_DELAYS_SECONDS.to_vec(),
+        }
+    }
+}
+
+impl WebhooksSection {
+    /// The retry schedule, as the delivery worker takes it.
+    pub fn retry_schedule(&self) -> Result<tessera_webhooks::RetrySchedule, ConfigError> {
+        tessera_webhooks::RetrySchedule::from_seconds(&self.retry_schedule_seconds)
+            .map_err(|e| invalid("webhooks.retry_schedule_seconds", e.to_string()))
+    }
 }
 
 /// The configuration as the layers give it, before validation.
@@ -296,6 +315,7 @@ impl Config {
         if raw.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
         }
+        raw.webhooks.retry_schedule()?;
         Ok(Self {
             listen,
             public_url,
@@ -444,6 +464,26 @@ mod tests {
         let file = "[webhooks]\nallow_private_targets = true\n";
         let config = load(Some(file), &[], Overrides::default()).unwrap();
         assert!(config.webhooks.allow_private_targets);
+    }
+
+    #[test]
+    fn the_delivery_retry_schedule_defaults_to_the_standard_one_and_is_checked() {
+        let config = load(None, &[], Overrides::default()).unwrap();
+        assert_eq!(
+            config.webhooks.retry_schedule().unwrap(),
+            tessera_webhooks::RetrySchedule::standard()
+        );
+        let file = "[webhooks]\nretry_schedule_seconds = [5, 50]\n";
+        let config = load(Some(file), &[], Overrides::default()).unwrap();
+        assert_eq!(config.webhooks.retry_schedule().unwrap().max_attempts(), 3);
+        for bad in ["[]", "[0]", "[1, 999999999]"] {
+            let file = format!("[webhooks]\nretry_schedule_seconds = {bad}\n");
+            let err = load(Some(&file), &[], Overrides::default()).unwrap_err();
+            assert!(
+                err.to_string().contains("webhooks.retry_schedule_seconds"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

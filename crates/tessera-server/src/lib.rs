@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod config;
 mod data_dir;
+pub mod deliveries;
 mod startup;
 pub mod telemetry;
 

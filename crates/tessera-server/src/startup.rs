@@ -87,6 +87,9 @@ pub enum StartupError {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// The delivery worker cannot be set up.
+    #[error(transparent)]
+    Dispatcher(#[from] crate::deliveries::DispatcherError),
     /// The server stopped with an I/O error.
     #[error("the server stopped with an error: {0}")]
     Serve(std::io::Error),
@@ -222,6 +225,7 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     public_url: url::Url,
     grace: Duration,
+    dispatcher: tessera_webhooks::Dispatcher,
 }
 
 impl std::fmt::Debug for Application {
@@ -248,11 +252,17 @@ impl Application {
         })?;
         let public_url = config.public_url_for(bound);
         let installation = Installation::open(claim, config, &public_url).await?;
+        let dispatcher = crate::deliveries::dispatcher(
+            &installation.core,
+            Arc::new(SystemClock),
+            &config.webhooks,
+        )?;
         Ok(Self {
             installation,
             listener,
             public_url,
             grace: Duration::from_secs(config.http.shutdown_grace_seconds),
+            dispatcher,
         })
     }
 
@@ -273,7 +283,8 @@ impl Application {
         &self.installation.core
     }
 
-    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    /// Serves, and runs the delivery worker, until `shutdown` completes; then lets requests
+    /// and delivery attempts in flight finish.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -300,8 +311,21 @@ impl Application {
         tracing::info!(
             "  health:         {public_url}/healthz, {public_url}/readyz, {public_url}/metrics"
         );
+        // One signal stops both: the worker stops claiming while requests drain.
+        let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stop_worker.send(true);
+        };
+        let worker = tokio::spawn(self.dispatcher.run(async move {
+            let mut stopped = worker_stopped;
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }));
         let state = tessera_http::AppState::new(self.installation.core.clone());
         let result = tessera_http::serve(self.listener, state, shutdown, self.grace).await;
+        if let Err(error) = worker.await {
+            tracing::error!(%error, "the delivery worker stopped abnormally");
+        }
         store.close().await;
         tracing::info!("stopped");
         result.map_err(StartupError::Serve)

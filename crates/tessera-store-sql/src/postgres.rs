@@ -23,6 +23,12 @@ const LOCK_ISSUER_FOR_APPEND: &str = "SELECT 1 FROM issuers WHERE id = $1 FOR NO
 const MIGRATIONS_TABLE_EXISTS: &str = "SELECT COUNT(*) FROM information_schema.tables \
      WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'";
 
+/// How the claim of due deliveries locks the rows it picks. `SKIP LOCKED`: a concurrent
+/// claimer passes over the rows this one is taking instead of waiting for them (and once they
+/// are committed, their lease fails its conditions), so claimers get disjoint sets without
+/// queueing behind each other.
+const CLAIM_LOCK: &str = " FOR UPDATE SKIP LOCKED";
+
 #[path = "shared/mod.rs"]
 mod shared;
 

@@ -88,7 +88,14 @@ macro_rules! contract_suite {
             flow_records_of_one_issuer_are_invisible_to_another,
             deleting_a_user_or_a_client_removes_their_flow_records,
             a_ticket_is_found_consumed_or_not,
-            the_longest_client_lifetime_override_is_found_per_issuer
+            the_longest_client_lifetime_override_is_found_per_issuer,
+            deliveries_round_trip_and_are_scoped_by_issuer,
+            concurrent_claimers_of_due_deliveries_get_disjoint_sets,
+            a_delivery_is_claimed_only_when_due_and_unleased,
+            an_expired_lease_is_claimable_again,
+            a_delivered_or_dead_delivery_is_never_claimed_again,
+            a_worker_whose_lease_expired_changes_nothing,
+            deleting_a_client_or_issuer_removes_its_deliveries
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -103,6 +110,10 @@ macro_rules! contract_suite {
 }
 
 const T0: UnixTime = UnixTime(1_750_000_000);
+
+#[path = "contract_deliveries.rs"]
+mod deliveries;
+pub use deliveries::*;
 
 fn event(event_type: &'static str, subject: impl ToString) -> NewEvent {
     NewEvent::new(event_type, subject, Actor::System, json!({}), T0)
@@ -155,6 +166,8 @@ fn client(issuer_id: IssuerId, name: &str) -> Client {
             .and_then(|s| s.with_refresh_token_lifetime(Some(86_400)))
             .expect("test token settings"),
         jwks: None,
+        backchannel_logout_uri: Some("https://app.example.com/backchannel".to_owned()),
+        backchannel_logout_session_required: true,
         created_at: T0,
         updated_at: T0,
         revision: 1,
@@ -377,6 +390,8 @@ pub async fn clients_round_trip_every_field(store: Arc<dyn Store>) {
     public.post_logout_redirect_uris = vec![];
     public.id_token_signed_response_alg = None;
     public.token_settings = ClientTokenSettings::default();
+    public.backchannel_logout_uri = None;
+    public.backchannel_logout_session_required = false;
 
     for c in [&confidential, &public] {
         store
@@ -416,6 +431,8 @@ pub async fn clients_round_trip_every_field(store: Arc<dyn Store>) {
         .and_then(|s| s.with_id_token_lifetime(Some(7200)))
         .unwrap();
     changed.jwks = Some(r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA"}]}"#.to_owned());
+    changed.backchannel_logout_uri = Some("http://localhost:9000/logout?x=1".to_owned());
+    changed.backchannel_logout_session_required = false;
     let updated = store
         .clients()
         .update(scope, &changed, &event("client.updated", changed.id))
@@ -2331,7 +2348,7 @@ pub async fn concurrent_finishers_of_one_interaction_have_exactly_one_winner(
 /// once: ending again is `Ok(false)` and writes no second event.
 pub async fn sessions_round_trip_and_end_once(store: Arc<dyn Store>) {
     let (acme, scope) = create_issuer(&*store, "acme").await;
-    let (u, _) = user_and_client(&*store, &acme).await;
+    let (u, c) = user_and_client(&*store, &acme).await;
     let older = session(acme.id, u.id, [1; 32]);
     let newer = Session {
         created_at: T0.plus_seconds(10),
@@ -2383,13 +2400,21 @@ pub async fn sessions_round_trip_and_end_once(store: Arc<dyn Store>) {
     ));
 
     let at = T0.plus_seconds(20);
+    let logout = deliveries::logout_delivery(acme.id, c.id, at);
     assert!(
         store
             .sessions()
-            .end(scope, older.id, at, &event("session.ended", older.id))
+            .end(
+                scope,
+                older.id,
+                at,
+                &event("session.ended", older.id),
+                std::slice::from_ref(&logout)
+            )
             .await
             .unwrap()
     );
+    // Ending it again writes neither the event nor its deliveries.
     assert!(
         !store
             .sessions()
@@ -2397,7 +2422,8 @@ pub async fn sessions_round_trip_and_end_once(store: Arc<dyn Store>) {
                 scope,
                 older.id,
                 at.plus_seconds(1),
-                &event("session.ended", older.id)
+                &event("session.ended", older.id),
+                &[deliveries::logout_delivery(acme.id, c.id, at)]
             )
             .await
             .unwrap()
@@ -2405,10 +2431,22 @@ pub async fn sessions_round_trip_and_end_once(store: Arc<dyn Store>) {
     assert!(matches!(
         store
             .sessions()
-            .end(scope, SessionId::new(), at, &event("session.ended", "none"))
+            .end(
+                scope,
+                SessionId::new(),
+                at,
+                &event("session.ended", "none"),
+                &[deliveries::logout_delivery(acme.id, c.id, at)]
+            )
             .await,
         Err(StoreError::NotFound)
     ));
+    let written = store
+        .deliveries()
+        .list(scope, PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(written.items, vec![logout]);
     let ended = store
         .sessions()
         .find(scope, older.id)
@@ -3125,7 +3163,8 @@ pub async fn flow_records_of_one_issuer_are_invisible_to_another(store: Arc<dyn 
                 scope_b,
                 session_a.id,
                 T0,
-                &event("session.ended", session_a.id)
+                &event("session.ended", session_a.id),
+                &[]
             )
             .await,
         Err(StoreError::NotFound)

@@ -6,9 +6,10 @@
 
 use async_trait::async_trait;
 use tessera_model::{
-    Actor, Client, ClientId, Event, FamilyId, Grant, Interaction, InteractionId, Issuer, IssuerId,
-    IssuerSlug, KeyId, KeyState, NewEvent, OpaqueAccessToken, RefreshToken, Session, SessionId,
-    SigningKey, Ticket, TicketKind, TokenFamily, UnixTime, User, UserId, Webhook, WebhookId,
+    Actor, Client, ClientId, Delivery, DeliveryId, Event, FamilyId, Grant, Interaction,
+    InteractionId, Issuer, IssuerId, IssuerSlug, KeyId, KeyState, NewEvent, OpaqueAccessToken,
+    RefreshToken, Session, SessionId, SigningKey, Ticket, TicketKind, TokenFamily, UnixTime, User,
+    UserId, Webhook, WebhookId,
 };
 use uuid::Uuid;
 
@@ -135,6 +136,8 @@ pub trait Store: Send + Sync + 'static {
     fn grants(&self) -> &dyn GrantRepo;
     /// Token families, refresh tokens and opaque access tokens.
     fn tokens(&self) -> &dyn TokenRepo;
+    /// Outbound deliveries (back-channel logout, webhook events).
+    fn deliveries(&self) -> &dyn DeliveryRepo;
 }
 
 /// Issuers. The event of `create` is written to the new issuer's own trail.
@@ -512,14 +515,17 @@ pub trait SessionRepo: Send + Sync {
         scope: IssuerScope,
         session: SessionId,
     ) -> Result<Vec<ClientId>, StoreError>;
-    /// Ends an active session, with its event (`session.ended`); `Ok(false)` when it was
-    /// already ended (and no event is written), [`StoreError::NotFound`] when it does not exist.
+    /// Ends an active session, with its event (`session.ended`) and the deliveries its end
+    /// causes (back-channel logout tokens), all in one transaction: no delivery without the
+    /// end, no end without its deliveries. `Ok(false)` when it was already ended (and neither
+    /// event nor deliveries are written), [`StoreError::NotFound`] when it does not exist.
     async fn end(
         &self,
         scope: IssuerScope,
         id: SessionId,
         now: UnixTime,
         event: &NewEvent,
+        deliveries: &[Delivery],
     ) -> Result<bool, StoreError>;
 }
 
@@ -629,5 +635,86 @@ pub trait TokenRepo: Send + Sync {
         scope: IssuerScope,
         secret_hash: &[u8; 32],
         now: UnixTime,
+    ) -> Result<bool, StoreError>;
+}
+
+/// How a delivery attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptFailure {
+    /// The receiver's HTTP status, if it answered.
+    pub status: Option<u16>,
+    /// Why, briefly; the store keeps at most
+    /// [`MAX_DELIVERY_ERROR_CHARS`](tessera_model::MAX_DELIVERY_ERROR_CHARS) characters.
+    pub error: String,
+}
+
+/// Outbound deliveries: one durable queue for every call Tessera makes to a receiver.
+///
+/// Every method is issuer-scoped except [`DeliveryRepo::claim_due`]: the worker serves all
+/// issuers of the installation at once, so it claims across them, and learns each claimed
+/// row's issuer from the row. Everything it does with a row afterwards goes through that
+/// issuer's scope.
+///
+/// The outcome methods act only while `owner` still holds the row's lease: a worker whose lease
+/// expired (and whose row another worker may have claimed since) changes nothing and learns so
+/// from `Ok(false)`.
+#[async_trait]
+pub trait DeliveryRepo: Send + Sync {
+    /// Enqueues a delivery on its own. Deliveries caused by a change are written with it
+    /// instead (e.g. [`SessionRepo::end`]).
+    async fn enqueue(&self, scope: IssuerScope, delivery: &Delivery) -> Result<(), StoreError>;
+    /// Finds a delivery, whatever its state.
+    async fn find(
+        &self,
+        scope: IssuerScope,
+        id: DeliveryId,
+    ) -> Result<Option<Delivery>, StoreError>;
+    /// The issuer's deliveries, in creation order.
+    async fn list(
+        &self,
+        scope: IssuerScope,
+        page: PageRequest,
+    ) -> Result<Page<Delivery>, StoreError>;
+    /// Claims up to `limit` pending deliveries that are due at `now` and not leased (or whose
+    /// lease has expired), of every issuer, earliest due first, in one conditional statement:
+    /// each gets `owner` and `lease_until`, and one more attempt. Of concurrent claimers, no
+    /// two get the same row. Returns them as claimed.
+    async fn claim_due(
+        &self,
+        owner: &str,
+        now: UnixTime,
+        lease_until: UnixTime,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    /// The receiver accepted the delivery: it is `delivered` and never claimed again.
+    async fn record_success(
+        &self,
+        scope: IssuerScope,
+        id: DeliveryId,
+        owner: &str,
+        status: u16,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// The attempt failed: the lease is released and the delivery is due again at
+    /// `next_attempt_at`.
+    async fn record_failure(
+        &self,
+        scope: IssuerScope,
+        id: DeliveryId,
+        owner: &str,
+        failure: &AttemptFailure,
+        next_attempt_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// The last attempt failed: the delivery is `dead` and never claimed again, with its event
+    /// (`delivery.failed`) in the same transaction.
+    async fn dead_letter(
+        &self,
+        scope: IssuerScope,
+        id: DeliveryId,
+        owner: &str,
+        failure: &AttemptFailure,
+        now: UnixTime,
+        event: &NewEvent,
     ) -> Result<bool, StoreError>;
 }

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 
 pub mod oidc;
+pub mod receiver;
 
 use tessera_core::Core;
 use tessera_crypto::MasterKey;
@@ -46,6 +47,16 @@ impl TestApp {
     /// # Panics
     /// When the server cannot start: the test cannot go on.
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a server on a fresh database, with the test configuration changed by `adjust`
+    /// (e.g. `webhooks.allow_private_targets`, so that deliveries reach receivers on
+    /// loopback).
+    ///
+    /// # Panics
+    /// When the server cannot start.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let database = fresh_database().await;
         let data_dir = tempfile::tempdir().expect("create a data folder");
         let config = Config {
@@ -60,6 +71,8 @@ impl TestApp {
             database: DatabaseSection::default(),
             webhooks: WebhooksSection::default(),
         };
+        let mut config = config;
+        adjust(&mut config);
         Self::start(config, database, data_dir).await
     }
 

@@ -73,6 +73,12 @@ pub(crate) struct ClientOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     jwks: Option<serde_json::Value>,
+    /// Where logout tokens are POSTed when a session the client took part in ends (OpenID
+    /// Connect Back-Channel Logout 1.0 §2.2); `null`: no back-channel logout.
+    #[schema(example = "https://app.example.com/backchannel-logout")]
+    backchannel_logout_uri: Option<String>,
+    /// Whether the client requires `sid` in logout tokens (§2.2); Tessera always sends it.
+    backchannel_logout_session_required: bool,
     /// The secret, shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<String>,
@@ -117,6 +123,8 @@ fn client_json(client: &Client) -> ClientOut {
         id_token_lifetime: client.token_settings.id_token_lifetime_override(),
         refresh_token_lifetime: client.token_settings.refresh_token_lifetime_override(),
         jwks: jwks_json(client.jwks.as_deref()),
+        backchannel_logout_uri: client.backchannel_logout_uri.clone(),
+        backchannel_logout_session_required: client.backchannel_logout_session_required,
         client_secret: None,
         created_at: client.created_at.0,
         updated_at: client.updated_at.0,
@@ -187,6 +195,14 @@ pub(crate) struct CreateClient {
     /// Such a client has no secret.
     #[schema(value_type = Option<Object>)]
     jwks: Option<serde_json::Value>,
+    /// Where logout tokens are POSTed when a session the client took part in ends (OpenID
+    /// Connect Back-Channel Logout 1.0 §2.2): `https`, or `http` to a loopback host, no
+    /// fragment.
+    #[schema(example = "https://app.example.com/backchannel-logout")]
+    backchannel_logout_uri: Option<String>,
+    /// Whether the client requires `sid` in logout tokens (§2.2); default `false`.
+    #[serde(default)]
+    backchannel_logout_session_required: bool,
 }
 
 /// `PATCH …/clients/{client_id}` body; the client type cannot change.
@@ -223,6 +239,12 @@ pub(crate) struct UpdateClient {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Object>)]
     jwks: Option<Option<serde_json::Value>>,
+    /// A new back-channel logout URI; `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(example = "https://app.example.com/backchannel-logout")]
+    backchannel_logout_uri: Option<Option<String>>,
+    /// Whether the client requires `sid` in logout tokens.
+    backchannel_logout_session_required: Option<bool>,
 }
 
 #[utoipa::path(post, path = "/core/v1/issuers/{slug}/clients", tag = "clients",
@@ -254,6 +276,8 @@ pub(crate) async fn create_client(
         id_token_lifetime: body.id_token_lifetime,
         refresh_token_lifetime: body.refresh_token_lifetime,
         jwks: body.jwks,
+        backchannel_logout_uri: body.backchannel_logout_uri,
+        backchannel_logout_session_required: body.backchannel_logout_session_required,
     };
     match state.core.create_client(&issuer, input, actor(&auth)).await {
         Ok(registered) => created(
@@ -332,6 +356,8 @@ pub(crate) async fn update_client(
         id_token_lifetime: body.id_token_lifetime,
         refresh_token_lifetime: body.refresh_token_lifetime,
         jwks: body.jwks,
+        backchannel_logout_uri: body.backchannel_logout_uri,
+        backchannel_logout_session_required: body.backchannel_logout_session_required,
     };
     match state
         .core

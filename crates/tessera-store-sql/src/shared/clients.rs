@@ -36,9 +36,10 @@ impl ClientRepo for SqlStore {
              post_logout_redirect_uris, grant_types, token_endpoint_auth_method, allowed_scopes, \
              first_party, allowed_issuers, created_at, updated_at, revision, \
              id_token_signed_response_alg, access_token_format, access_token_lifetime, \
-             id_token_lifetime, refresh_token_lifetime, jwks) \
+             id_token_lifetime, refresh_token_lifetime, jwks, backchannel_logout_uri, \
+             backchannel_logout_session_required) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21)",
+             $17, $18, $19, $20, $21, $22, $23)",
         )
         .bind(scope.issuer_id().as_uuid())
         .bind(client.id.as_uuid())
@@ -61,6 +62,8 @@ impl ClientRepo for SqlStore {
         .bind(client.token_settings.id_token_lifetime_override())
         .bind(client.token_settings.refresh_token_lifetime_override())
         .bind(client.jwks.as_deref())
+        .bind(client.backchannel_logout_uri.as_deref())
+        .bind(client.backchannel_logout_session_required)
         .execute(&mut *tx)
         .await
         .map_err(|e| map("client", e))?;
@@ -116,7 +119,8 @@ impl ClientRepo for SqlStore {
              token_endpoint_auth_method = $9, allowed_scopes = $10, first_party = $11, \
              allowed_issuers = $12, updated_at = $13, id_token_signed_response_alg = $15, \
              access_token_format = $16, access_token_lifetime = $17, id_token_lifetime = $18, \
-             refresh_token_lifetime = $19, jwks = $20, revision = revision + 1 \
+             refresh_token_lifetime = $19, jwks = $20, backchannel_logout_uri = $21, \
+             backchannel_logout_session_required = $22, revision = revision + 1 \
              WHERE issuer_id = $1 AND id = $2 AND revision = $14",
         )
         .bind(scope.issuer_id().as_uuid())
@@ -139,6 +143,8 @@ impl ClientRepo for SqlStore {
         .bind(client.token_settings.id_token_lifetime_override())
         .bind(client.token_settings.refresh_token_lifetime_override())
         .bind(client.jwks.as_deref())
+        .bind(client.backchannel_logout_uri.as_deref())
+        .bind(client.backchannel_logout_session_required)
         .execute(&mut *tx)
         .await
         .map_err(|e| map("client", e))?

@@ -9,18 +9,21 @@ use sqlx::Pool;
 use tessera_model::{ChainFields, GENESIS_HASH, IssuerId, NewEvent};
 use tessera_store::chain::chain_hash;
 use tessera_store::{
-    Backend, ClientRepo, EventRepo, GrantRepo, IdempotencyRepo, InteractionRepo, IssuerRepo,
-    IssuerScope, KeyRepo, SchemaStatus, SessionRepo, Store, StoreError, TicketRepo, TokenRepo,
-    UserRepo, WebhookRepo,
+    Backend, ClientRepo, DeliveryRepo, EventRepo, GrantRepo, IdempotencyRepo, InteractionRepo,
+    IssuerRepo, IssuerScope, KeyRepo, SchemaStatus, SessionRepo, Store, StoreError, TicketRepo,
+    TokenRepo, UserRepo, WebhookRepo,
 };
 use uuid::Uuid;
 
-use super::{BACKEND, BEGIN_WRITE, Db, LOCK_ISSUER_FOR_APPEND, MIGRATIONS_TABLE_EXISTS, MIGRATOR};
+use super::{
+    BACKEND, BEGIN_WRITE, CLAIM_LOCK, Db, LOCK_ISSUER_FOR_APPEND, MIGRATIONS_TABLE_EXISTS, MIGRATOR,
+};
 use crate::error::map;
 
 #[macro_use]
 mod rows;
 mod clients;
+mod deliveries;
 mod events;
 mod grants;
 mod idempotency;
@@ -317,6 +320,9 @@ impl Store for SqlStore {
         self
     }
     fn tokens(&self) -> &dyn TokenRepo {
+        self
+    }
+    fn deliveries(&self) -> &dyn DeliveryRepo {
         self
     }
 }

@@ -3,11 +3,11 @@
 
 use sqlx::FromRow;
 use tessera_model::{
-    AccessTokenFormat, Actor, Client, ClientId, ClientTokenSettings, ClientType, Email, Event,
-    EventId, FamilyId, Grant, GrantId, Interaction, InteractionId, Issuer, IssuerId,
-    IssuerSettings, IssuerSlug, KeyAlgorithm, KeyId, KeyState, OpaqueAccessToken, RefreshToken,
-    Session, SessionId, SigningKey, SignupPolicy, Ticket, TicketId, TicketKind, TokenFamily,
-    UnixTime, User, UserId, Webhook, WebhookId,
+    AccessTokenFormat, Actor, Client, ClientId, ClientTokenSettings, ClientType, Delivery,
+    DeliveryId, DeliveryKind, DeliveryState, Email, Event, EventId, FamilyId, Grant, GrantId,
+    Interaction, InteractionId, Issuer, IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm, KeyId,
+    KeyState, OpaqueAccessToken, RefreshToken, Session, SessionId, SigningKey, SignupPolicy,
+    Ticket, TicketId, TicketKind, TokenFamily, UnixTime, User, UserId, Webhook, WebhookId,
 };
 use tessera_store::StoreError;
 use uuid::Uuid;
@@ -91,7 +91,8 @@ macro_rules! client_columns {
      redirect_uris, post_logout_redirect_uris, grant_types, token_endpoint_auth_method, \
      allowed_scopes, first_party, allowed_issuers, id_token_signed_response_alg, \
      access_token_format, access_token_lifetime, id_token_lifetime, refresh_token_lifetime, jwks, \
-     created_at, updated_at, revision"
+     backchannel_logout_uri, backchannel_logout_session_required, created_at, updated_at, \
+     revision"
     };
 }
 
@@ -115,6 +116,8 @@ pub(super) struct ClientRow {
     id_token_lifetime: Option<i64>,
     refresh_token_lifetime: Option<i64>,
     jwks: Option<String>,
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: bool,
     created_at: i64,
     updated_at: i64,
     revision: i64,
@@ -163,6 +166,8 @@ impl TryFrom<ClientRow> for Client {
                 row.refresh_token_lifetime,
             )?,
             jwks: row.jwks,
+            backchannel_logout_uri: row.backchannel_logout_uri,
+            backchannel_logout_session_required: row.backchannel_logout_session_required,
             created_at: UnixTime(row.created_at),
             updated_at: UnixTime(row.updated_at),
             revision: row.revision,
@@ -616,4 +621,56 @@ where
     T: TryFrom<R, Error = StoreError>,
 {
     rows.into_iter().map(T::try_from).collect()
+}
+
+macro_rules! delivery_columns {
+    () => {
+        "id, issuer_id, kind, client_id, target_url, payload, state, attempts, next_attempt_at, \
+     lease_owner, lease_until, last_status, last_error, created_at, updated_at"
+    };
+}
+
+#[derive(FromRow)]
+pub(super) struct DeliveryRow {
+    id: Uuid,
+    issuer_id: Uuid,
+    kind: String,
+    client_id: Option<Uuid>,
+    target_url: String,
+    payload: String,
+    state: String,
+    attempts: i64,
+    next_attempt_at: i64,
+    lease_owner: Option<String>,
+    lease_until: Option<i64>,
+    last_status: Option<i64>,
+    last_error: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = StoreError;
+    fn try_from(row: DeliveryRow) -> Result<Self, StoreError> {
+        Ok(Delivery {
+            id: DeliveryId::from_uuid(row.id),
+            issuer_id: IssuerId::from_uuid(row.issuer_id),
+            kind: DeliveryKind::parse(&row.kind).ok_or_else(|| corrupt("delivery kind"))?,
+            client_id: row.client_id.map(ClientId::from_uuid),
+            target_url: row.target_url,
+            payload: parse_json(&row.payload, "delivery payload")?,
+            state: DeliveryState::parse(&row.state).ok_or_else(|| corrupt("delivery state"))?,
+            attempts: u32::try_from(row.attempts).map_err(|_| corrupt("delivery attempts"))?,
+            next_attempt_at: UnixTime(row.next_attempt_at),
+            lease_owner: row.lease_owner,
+            lease_until: row.lease_until.map(UnixTime),
+            last_status: row
+                .last_status
+                .map(|s| u16::try_from(s).map_err(|_| corrupt("delivery status")))
+                .transpose()?,
+            last_error: row.last_error,
+            created_at: UnixTime(row.created_at),
+            updated_at: UnixTime(row.updated_at),
+        })
+    }
 }

@@ -1,11 +1,13 @@
 //! Browser sessions and the clients that received tokens from them. `end` is one conditional
-//! `UPDATE`, so of two concurrent logouts only one ends the session and writes the event.
+//! `UPDATE`, so of two concurrent logouts only one ends the session and writes the event and
+//! the deliveries (back-channel logout) its end causes.
 
 use async_trait::async_trait;
-use tessera_model::{ClientId, NewEvent, Session, SessionId, UnixTime, UserId};
+use tessera_model::{ClientId, Delivery, NewEvent, Session, SessionId, UnixTime, UserId};
 use tessera_store::{IssuerScope, SessionRepo, StoreError};
 use uuid::Uuid;
 
+use super::deliveries::insert_delivery;
 use super::rows::{SessionRow, convert, json_list};
 use super::{SqlStore, commit, insert_event};
 use crate::error::map;
@@ -164,6 +166,7 @@ impl SessionRepo for SqlStore {
         id: SessionId,
         now: UnixTime,
         event: &NewEvent,
+        deliveries: &[Delivery],
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let ended = sqlx::query(
@@ -193,6 +196,9 @@ impl SessionRepo for SqlStore {
             };
         }
         insert_event(&mut tx, scope.issuer_id(), event).await?;
+        for delivery in deliveries {
+            insert_delivery(&mut tx, scope.issuer_id(), delivery).await?;
+        }
         commit(tx).await?;
         Ok(true)
     }

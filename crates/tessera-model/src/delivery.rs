@@ -1,0 +1,174 @@
+//! Outbound deliveries: the durable queue of every call Tessera makes to someone else's
+//! endpoint (OpenID Back-Channel Logout tokens now, webhook events with issue #6).
+//!
+//! A delivery is written in the transaction of the change that causes it (a session's end
+//! writes its logout deliveries), so nothing is sent for a change that did not happen and
+//! nothing is lost for one that did. The worker (`tessera-webhooks`) claims due deliveries with
+//! a lease, so several nodes may run it and no delivery is attempted twice at once; it records
+//! each outcome, retries with backoff, and dead-letters after the last attempt.
+//!
+//! What a delivery carries is what is needed to *build* the request at send time, not the
+//! request itself: a logout token is signed at each attempt with a fresh `iat`/`exp` (OpenID
+//! Back-Channel Logout 1.0 §2.4) while its `jti`, stored here, stays the same across retries.
+
+use crate::{ClientId, DeliveryId, IssuerId, UnixTime};
+
+/// The longest `last_error` kept, in characters: enough to tell a refused connection from a
+/// timeout, not a place for response bodies.
+pub const MAX_DELIVERY_ERROR_CHARS: usize = 200;
+
+/// What a delivery is, which decides how it is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryKind {
+    /// A logout token to a client's `backchannel_logout_uri` (OpenID Back-Channel Logout 1.0).
+    BackchannelLogout,
+    /// An event to a webhook subscription (issue #6).
+    Webhook,
+}
+
+impl DeliveryKind {
+    /// The storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BackchannelLogout => "backchannel_logout",
+            Self::Webhook => "webhook",
+        }
+    }
+
+    /// Parses the storage spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "backchannel_logout" => Some(Self::BackchannelLogout),
+            "webhook" => Some(Self::Webhook),
+            _ => None,
+        }
+    }
+}
+
+/// Where a delivery is in its life. `Delivered` and `Dead` are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryState {
+    /// Waiting for its next attempt (or being attempted, under a lease).
+    Pending,
+    /// The receiver accepted it.
+    Delivered,
+    /// Every attempt failed; kept for inspection, never attempted again.
+    Dead,
+}
+
+impl DeliveryState {
+    /// The storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+
+    /// Parses the storage spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(Self::Pending),
+            "delivered" => Some(Self::Delivered),
+            "dead" => Some(Self::Dead),
+            _ => None,
+        }
+    }
+}
+
+/// One outbound call, with its attempts so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// Internal id; public form `dlv_…`.
+    pub id: DeliveryId,
+    /// The owning issuer.
+    pub issuer_id: IssuerId,
+    /// What it is.
+    pub kind: DeliveryKind,
+    /// The client it is for (back-channel logout), if any: deleting the client drops it.
+    pub client_id: Option<ClientId>,
+    /// Where it is sent.
+    pub target_url: String,
+    /// What is needed to build the request at send time (for a logout: `sub`, `sid`, `jti`).
+    pub payload: serde_json::Value,
+    /// Pending, delivered or dead.
+    pub state: DeliveryState,
+    /// Attempts started so far (a claim counts as one, so a crash mid-attempt is counted).
+    pub attempts: u32,
+    /// When it is due.
+    pub next_attempt_at: UnixTime,
+    /// The worker holding it, while an attempt runs.
+    pub lease_owner: Option<String>,
+    /// Until when that worker holds it; after that, another may claim it.
+    pub lease_until: Option<UnixTime>,
+    /// The HTTP status of the last attempt, if it got one.
+    pub last_status: Option<u16>,
+    /// Why the last attempt failed, briefly (at most [`MAX_DELIVERY_ERROR_CHARS`]).
+    pub last_error: Option<String>,
+    /// When it was enqueued.
+    pub created_at: UnixTime,
+    /// When it last changed.
+    pub updated_at: UnixTime,
+}
+
+impl Delivery {
+    /// A new delivery, due at once.
+    pub fn pending(
+        issuer_id: IssuerId,
+        kind: DeliveryKind,
+        client_id: Option<ClientId>,
+        target_url: String,
+        payload: serde_json::Value,
+        now: UnixTime,
+    ) -> Self {
+        Self {
+            id: DeliveryId::new(),
+            issuer_id,
+            kind,
+            client_id,
+            target_url,
+            payload,
+            state: DeliveryState::Pending,
+            attempts: 0,
+            next_attempt_at: now,
+            lease_owner: None,
+            lease_until: None,
+            last_status: None,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// `text` cut to [`MAX_DELIVERY_ERROR_CHARS`] characters, as `last_error` keeps it.
+pub fn short_delivery_error(text: &str) -> String {
+    text.chars().take(MAX_DELIVERY_ERROR_CHARS).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_states_round_trip_their_storage_spelling() {
+        for kind in [DeliveryKind::BackchannelLogout, DeliveryKind::Webhook] {
+            assert_eq!(DeliveryKind::parse(kind.as_str()), Some(kind));
+        }
+        for state in [
+            DeliveryState::Pending,
+            DeliveryState::Delivered,
+            DeliveryState::Dead,
+        ] {
+            assert_eq!(DeliveryState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(DeliveryKind::parse("Webhook"), None);
+    }
+
+    #[test]
+    fn errors_are_kept_short() {
+        assert_eq!(short_delivery_error(&"é".repeat(500)).chars().count(), 200);
+        assert_eq!(short_delivery_error("refused"), "refused");
+    }
+}

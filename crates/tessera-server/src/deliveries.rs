@@ -1,0 +1,64 @@
+//! The delivery worker's wiring: `tessera-core` decides what a delivery sends
+//! ([`Core::render_delivery`]), `tessera-webhooks` sends it. Neither knows the other; this
+//! adapter joins them.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tessera_core::Core;
+use tessera_model::{Clock, Delivery};
+use tessera_webhooks::{Dispatcher, DispatcherConfig, Outgoing, Render, RenderError};
+
+use crate::config::{ConfigError, WebhooksSection};
+
+/// [`Render`] by [`Core::render_delivery`].
+#[derive(Debug, Clone)]
+pub struct CoreRender(pub Core);
+
+#[async_trait]
+impl Render for CoreRender {
+    async fn render(&self, delivery: &Delivery) -> Result<Outgoing, RenderError> {
+        let request = self
+            .0
+            .render_delivery(delivery)
+            .await
+            .map_err(|e| RenderError(e.to_string()))?;
+        Ok(Outgoing {
+            url: request.url,
+            headers: request.headers,
+            body: request.body,
+            accepted: request.accepted,
+        })
+    }
+}
+
+/// Why the worker could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatcherError {
+    /// `[webhooks]` is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The HTTP client cannot be built (no TLS roots, …).
+    #[error(transparent)]
+    Http(#[from] tessera_webhooks::SetupError),
+}
+
+/// The delivery worker of this node, over `core`'s store, as `[webhooks]` configures it.
+pub fn dispatcher(
+    core: &Core,
+    clock: Arc<dyn Clock>,
+    webhooks: &WebhooksSection,
+) -> Result<Dispatcher, DispatcherError> {
+    let config = DispatcherConfig {
+        allow_private_targets: webhooks.allow_private_targets,
+        schedule: webhooks.retry_schedule()?,
+        ..DispatcherConfig::default()
+    };
+    Ok(Dispatcher::new(
+        core.store().clone(),
+        clock,
+        Arc::new(CoreRender(core.clone())),
+        core.deliveries_enqueued(),
+        config,
+    )?)
+}
