@@ -12,7 +12,7 @@
 # database tessera_bench on it and drops it again. --quick is a smoke run (1 s per cell, 0.5 s
 # warm-up). --tessera-bin and --driver-bin use binaries built elsewhere instead of building
 # this checkout. --tessera-log-level sets Tessera's log_level (default: Tessera's own, info, which
-# logs one line per request). The refresh scenario logs in as a user on both sides: on Tessera
+# logs no line per request; `info,tower_http::trace=debug` adds the access log). The refresh scenario logs in as a user on both sides: on Tessera
 # one created through the Core API, on oidc-provider its development login pages. Needs: cargo, taskset, curl, jq, psql, node and npm. Everything it starts is
 # stopped on exit, also on Ctrl-C.
 set -euo pipefail

@@ -89,7 +89,16 @@ async fn every_response_carries_a_request_id_and_keeps_the_callers() {
     let app = TestApp::spawn().await;
     let generated = app.get("/healthz").await;
     let id = generated.headers()["x-request-id"].to_str().unwrap();
-    assert_eq!(id.len(), 36, "a UUID: {id}");
+    assert!(
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "32 hex digits: {id}"
+    );
+    let next = app.get("/healthz").await;
+    assert_ne!(
+        next.headers()["x-request-id"],
+        id,
+        "each request its own id"
+    );
 
     let echoed = app
         .client
