@@ -37,22 +37,8 @@ fn token(c: &mut Criterion) {
             .create_client(
                 &issuer,
                 NewClient {
-                    name: "Service".to_owned(),
-                    client_type: ClientType::Confidential,
-                    redirect_uris: vec![],
-                    post_logout_redirect_uris: vec![],
                     grant_types: vec!["client_credentials".to_owned()],
-                    token_endpoint_auth_method: None,
-                    allowed_scopes: vec![],
-                    first_party: false,
-                    id_token_signed_response_alg: None,
-                    access_token_format: None,
-                    access_token_lifetime: None,
-                    id_token_lifetime: None,
-                    refresh_token_lifetime: None,
-                    jwks: None,
-                    backchannel_logout_uri: None,
-                    backchannel_logout_session_required: false,
+                    ..NewClient::new("Service", ClientType::Confidential)
                 },
                 Actor::System,
             )

@@ -112,6 +112,33 @@ pub struct NewClient {
     pub backchannel_logout_session_required: bool,
 }
 
+impl NewClient {
+    /// A client named `name` with every other setting at its default: no redirect URIs, the
+    /// `authorization_code` grant, the type's default authentication method, no scopes, not
+    /// first-party, the issuer's algorithm, format and lifetimes, no keys, no back-channel
+    /// logout. Set what differs with struct update syntax.
+    pub fn new(name: impl Into<String>, client_type: ClientType) -> Self {
+        Self {
+            name: name.into(),
+            client_type,
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            grant_types: Vec::new(),
+            token_endpoint_auth_method: None,
+            allowed_scopes: Vec::new(),
+            first_party: false,
+            id_token_signed_response_alg: None,
+            access_token_format: None,
+            access_token_lifetime: None,
+            id_token_lifetime: None,
+            refresh_token_lifetime: None,
+            jwks: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
+        }
+    }
+}
+
 /// A change to a client: each field given replaces the stored one. The client type never
 /// changes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -863,22 +890,9 @@ mod tests {
 
     fn web_app() -> NewClient {
         NewClient {
-            name: "Web app".to_owned(),
-            client_type: ClientType::Confidential,
             redirect_uris: vec!["https://app.example.com/callback".to_owned()],
-            post_logout_redirect_uris: vec![],
-            grant_types: vec![],
-            token_endpoint_auth_method: None,
             allowed_scopes: vec!["openid".to_owned(), "profile".to_owned()],
-            first_party: false,
-            id_token_signed_response_alg: None,
-            access_token_format: None,
-            access_token_lifetime: None,
-            id_token_lifetime: None,
-            refresh_token_lifetime: None,
-            jwks: None,
-            backchannel_logout_uri: None,
-            backchannel_logout_session_required: false,
+            ..NewClient::new("Web app", ClientType::Confidential)
         }
     }
 

@@ -197,22 +197,9 @@ mod tests {
             .create_client(
                 &acme,
                 NewClient {
-                    name: "Notes".to_owned(),
-                    client_type: ClientType::Confidential,
                     redirect_uris: vec!["https://notes.example.com/callback".to_owned()],
-                    post_logout_redirect_uris: vec![],
-                    grant_types: vec![],
-                    token_endpoint_auth_method: None,
                     allowed_scopes: vec!["openid".to_owned(), "email".to_owned()],
-                    first_party: false,
-                    id_token_signed_response_alg: None,
-                    access_token_format: None,
-                    access_token_lifetime: None,
-                    id_token_lifetime: None,
-                    refresh_token_lifetime: None,
-                    jwks: None,
-                    backchannel_logout_uri: None,
-                    backchannel_logout_session_required: false,
+                    ..NewClient::new("Notes", ClientType::Confidential)
                 },
                 Actor::System,
             )

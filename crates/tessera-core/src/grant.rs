@@ -461,22 +461,10 @@ mod tests {
             .await
             .unwrap();
         let mut client = NewClient {
-            name: "Web".to_owned(),
-            client_type: ClientType::Confidential,
             redirect_uris: vec![REDIRECT.to_owned()],
-            post_logout_redirect_uris: vec![],
             grant_types: vec!["authorization_code".to_owned(), "refresh_token".to_owned()],
-            token_endpoint_auth_method: None,
-            allowed_scopes: vec![],
             first_party: true,
-            id_token_signed_response_alg: None,
-            access_token_format: None,
-            access_token_lifetime: None,
-            id_token_lifetime: None,
-            refresh_token_lifetime: None,
-            jwks: None,
-            backchannel_logout_uri: None,
-            backchannel_logout_session_required: false,
+            ..NewClient::new("Web", ClientType::Confidential)
         };
         adjust(&mut client);
         let registered = core

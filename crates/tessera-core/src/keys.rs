@@ -751,22 +751,9 @@ mod tests {
         let issuer = core.ensure_builtin_issuers().await.unwrap().default;
         let issuer_lifetime = issuer.settings.access_token_lifetime();
         let client = crate::clients::NewClient {
-            name: "Long-lived".to_owned(),
-            client_type: tessera_model::ClientType::Confidential,
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
             grant_types: vec!["client_credentials".to_owned()],
-            token_endpoint_auth_method: None,
-            allowed_scopes: vec![],
-            first_party: false,
-            id_token_signed_response_alg: None,
-            access_token_format: None,
             access_token_lifetime: Some(2 * issuer_lifetime),
-            id_token_lifetime: None,
-            refresh_token_lifetime: None,
-            jwks: None,
-            backchannel_logout_uri: None,
-            backchannel_logout_session_required: false,
+            ..crate::clients::NewClient::new("Long-lived", tessera_model::ClientType::Confidential)
         };
         core.create_client(&issuer, client, Actor::System)
             .await

@@ -84,22 +84,10 @@ impl World {
             .create_client(
                 &self.issuer,
                 NewClient {
-                    name: "Notes".to_owned(),
-                    client_type: ClientType::Confidential,
                     redirect_uris: vec!["https://notes.example.com/callback".to_owned()],
-                    post_logout_redirect_uris: vec![],
-                    grant_types: vec![],
-                    token_endpoint_auth_method: None,
-                    allowed_scopes: vec![],
                     first_party: true,
-                    id_token_signed_response_alg: None,
-                    access_token_format: None,
-                    access_token_lifetime: None,
-                    id_token_lifetime: None,
-                    refresh_token_lifetime: None,
-                    jwks: None,
                     backchannel_logout_uri,
-                    backchannel_logout_session_required: false,
+                    ..NewClient::new("Notes", ClientType::Confidential)
                 },
                 Actor::System,
             )
