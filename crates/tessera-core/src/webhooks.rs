@@ -417,6 +417,43 @@ mod tests {
 
     use super::*;
 
+    /// Types written to the trail that no webhook may subscribe to (`docs/events.md`, "In the
+    /// trail, not in the catalog").
+    const AUDIT_ONLY: &[&str] = &[
+        "webhook.created",
+        "webhook.updated",
+        "webhook.deleted",
+        "webhook.secret_rotated",
+    ];
+
+    /// `docs/events.md` has a section for every catalog type, and none for a type that is
+    /// neither in the catalog nor audit-only.
+    #[test]
+    fn the_event_catalog_document_matches_the_catalog() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/events.md");
+        let doc = std::fs::read_to_string(path).expect("docs/events.md is readable");
+        let documented: Vec<&str> = doc
+            .lines()
+            .filter_map(|line| line.strip_prefix("### `"))
+            .filter_map(|rest| rest.split_once('`').map(|(ty, _)| ty))
+            .collect();
+        for ty in EVENT_CATALOG {
+            assert!(
+                documented.contains(ty),
+                "docs/events.md has no section for the catalog type `{ty}`: add a heading \
+                 \"### `{ty}`\" with when it is written, its subject, its actor and an example \
+                 of its data (or \"Reserved: not written yet\")"
+            );
+        }
+        for ty in &documented {
+            assert!(
+                EVENT_CATALOG.contains(ty) || AUDIT_ONLY.contains(ty),
+                "docs/events.md documents `{ty}`, which is not in EVENT_CATALOG: remove its \
+                 section, or add the type to EVENT_CATALOG (or to AUDIT_ONLY in this test)"
+            );
+        }
+    }
+
     proptest! {
         #[test]
         fn the_url_check_never_panics(text in "\\PC{0,80}") {
