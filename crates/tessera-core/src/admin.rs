@@ -103,24 +103,16 @@ impl Core {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
-    use tessera_crypto::{MasterKey, SecretHash};
-    use tessera_model::{FixedClock, IssuerSlug, UnixTime};
+    use tessera_crypto::SecretHash;
+    use tessera_model::IssuerSlug;
     use tessera_store::IssuerScope;
 
-    use crate::{Core, CoreError};
+    use crate::CoreError;
 
     #[tokio::test]
     async fn a_credential_is_stored_hashed_and_restricted_to_existing_issuers() {
-        let db = tessera_store_sql::testing::fresh_store().await;
-        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
-        let core = Core::new(
-            db.store.clone(),
-            clock,
-            MasterKey::generate(),
-            crate::TEST_URL,
-        );
+        let (core, _, db) = crate::test_core().await;
         let builtin = core.ensure_builtin_issuers().await.unwrap();
 
         let credential = core

@@ -75,24 +75,12 @@ impl Core {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
-    use tessera_crypto::MasterKey;
-    use tessera_model::{FixedClock, UnixTime};
     use tessera_store::{IssuerScope, PageRequest};
-
-    use crate::Core;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn builtin_issuers_are_created_once_even_by_racing_starts() {
-        let db = tessera_store_sql::testing::fresh_store().await;
-        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
-        let core = Core::new(
-            db.store.clone(),
-            clock,
-            MasterKey::generate(),
-            crate::TEST_URL,
-        );
+        let (core, _, db) = crate::test_core().await;
         let (a, b) = tokio::join!(core.ensure_builtin_issuers(), core.ensure_builtin_issuers());
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(a.system.id, b.system.id);

@@ -848,8 +848,8 @@ mod tests {
     use std::sync::Arc;
 
     use serde_json::json;
+    use tessera_crypto::SecretHash;
     use tessera_crypto::jws::{Algorithm, Signer};
-    use tessera_crypto::{MasterKey, SecretHash};
     use tessera_model::{
         Actor, ClientId, ClientType, Clock as _, FixedClock, Issuer, KeyAlgorithm, UnixTime,
     };
@@ -870,14 +870,7 @@ mod tests {
     }
 
     async fn fixture() -> Fixture {
-        let db = tessera_store_sql::testing::fresh_store().await;
-        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
-        let core = Core::new(
-            db.store.clone(),
-            clock.clone(),
-            MasterKey::generate(),
-            crate::TEST_URL,
-        );
+        let (core, clock, db) = crate::test_core().await;
         let builtin = core.ensure_builtin_issuers().await.unwrap();
         Fixture {
             core,

@@ -132,17 +132,14 @@ impl Core {
 mod tests {
     use std::sync::Arc;
 
-    use tessera_crypto::MasterKey;
-    use tessera_model::{
-        ClientType, Event, FixedClock, GrantId, IssuerId, IssuerSlug, UnixTime, User,
-    };
+    use tessera_model::{ClientType, Event, FixedClock, GrantId, UnixTime, User};
     use tessera_store::{PageRequest, Store};
 
     use super::*;
     use crate::clients::NewClient;
     use crate::users::NewUser;
 
-    const T0: UnixTime = UnixTime(1_750_000_000);
+    const T0: UnixTime = crate::TEST_NOW;
 
     struct Fixture {
         _db: tessera_store::contract::TestStore,
@@ -153,21 +150,6 @@ mod tests {
         globex: Issuer,
         ada: User,
         client: ClientId,
-    }
-
-    async fn issuer(store: &dyn Store, slug: &str) -> Issuer {
-        let issuer = Issuer {
-            id: IssuerId::new(),
-            slug: IssuerSlug::parse(slug).unwrap(),
-            display_name: slug.to_owned(),
-            settings: tessera_model::IssuerSettings::default(),
-            created_at: T0,
-            updated_at: T0,
-            revision: 1,
-        };
-        let event = NewEvent::new("issuer.created", issuer.id, Actor::System, json!({}), T0);
-        store.issuers().create(&issuer, &event).await.unwrap();
-        issuer
     }
 
     async fn user(core: &Core, issuer: &Issuer, email: &str) -> User {
@@ -181,17 +163,10 @@ mod tests {
     }
 
     async fn fixture() -> Fixture {
-        let db = tessera_store_sql::testing::fresh_store().await;
+        let (core, clock, db) = crate::test_core().await;
         let store = db.store.clone();
-        let clock = Arc::new(FixedClock::at(T0));
-        let core = Core::new(
-            store.clone(),
-            clock.clone(),
-            MasterKey::generate(),
-            crate::TEST_URL,
-        );
-        let acme = issuer(&*store, "acme").await;
-        let globex = issuer(&*store, "globex").await;
+        let acme = crate::test_issuer(&*store, "acme").await;
+        let globex = crate::test_issuer(&*store, "globex").await;
         let ada = user(&core, &acme, "ada@example.com").await;
         let client = core
             .create_client(

@@ -411,8 +411,7 @@ pub(crate) fn user_claims(user: &User, scope: &Scope) -> Map<String, Value> {
 mod tests {
     use std::sync::Arc;
 
-    use tessera_crypto::MasterKey;
-    use tessera_model::{Actor, ClientType, FixedClock, Issuer, UnixTime};
+    use tessera_model::{Actor, ClientType, FixedClock, Issuer};
     use tessera_oauth::{
         AuthorizationDelivery, ClientAuth, ErrorCode, Form, OAuthError, TokenRequest, TokenResponse,
     };
@@ -443,14 +442,7 @@ mod tests {
 
     /// The fixture, with the client changed by `adjust` before it is registered.
     async fn fixture_with(adjust: impl FnOnce(&mut NewClient)) -> Fixture {
-        let db = tessera_store_sql::testing::fresh_store().await;
-        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
-        let core = Core::new(
-            db.store.clone(),
-            clock.clone(),
-            MasterKey::generate(),
-            crate::TEST_URL,
-        );
+        let (core, clock, db) = crate::test_core().await;
         let issuer = core.ensure_builtin_issuers().await.unwrap().default;
         let user = NewUser {
             email: EMAIL.to_owned(),

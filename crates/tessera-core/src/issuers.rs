@@ -301,15 +301,13 @@ impl Core {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
-    use tessera_crypto::MasterKey;
-    use tessera_model::{ClientId, FixedClock, IssuerSettings, IssuerSlug, UnixTime};
+    use tessera_model::{ClientId, IssuerSettings, IssuerSlug};
     use tessera_store::{PageRequest, StoreError};
 
     use super::{IssuerPatch, NewIssuer, SettingsPatch, SignupPatch};
+    use crate::CoreError;
     use crate::token::CoreCaller;
-    use crate::{Core, CoreError};
 
     fn caller(issuers: Option<Vec<&str>>) -> CoreCaller {
         CoreCaller {
@@ -329,13 +327,7 @@ mod tests {
 
     #[tokio::test]
     async fn issuers_are_created_updated_listed_and_deleted_with_their_rules() {
-        let db = tessera_store_sql::testing::fresh_store().await;
-        let core = Core::new(
-            db.store.clone(),
-            Arc::new(FixedClock::at(UnixTime(1_750_000_000))),
-            MasterKey::generate(),
-            crate::TEST_URL,
-        );
+        let (core, _, _db) = crate::test_core().await;
         core.ensure_builtin_issuers().await.unwrap();
         let admin = caller(None);
 
@@ -415,13 +407,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_restricted_caller_sees_only_its_issuers_and_cannot_create_or_delete() {
-        let db = tessera_store_sql::testing::fresh_store().await;
-        let core = Core::new(
-            db.store.clone(),
-            Arc::new(FixedClock::at(UnixTime(1_750_000_000))),
-            MasterKey::generate(),
-            crate::TEST_URL,
-        );
+        let (core, _, _db) = crate::test_core().await;
         core.ensure_builtin_issuers().await.unwrap();
         let admin = caller(None);
         for slug in ["tenant-a", "tenant-b", "tenant-c"] {
@@ -469,13 +455,7 @@ mod tests {
 
     #[tokio::test]
     async fn settings_are_set_at_creation_patched_one_by_one_and_checked() {
-        let db = tessera_store_sql::testing::fresh_store().await;
-        let core = Core::new(
-            db.store.clone(),
-            Arc::new(FixedClock::at(UnixTime(1_750_000_000))),
-            MasterKey::generate(),
-            crate::TEST_URL,
-        );
+        let (core, _, db) = crate::test_core().await;
         core.ensure_builtin_issuers().await.unwrap();
         let admin = caller(None);
 

@@ -449,13 +449,7 @@ mod tests {
     #[tokio::test]
     async fn an_issuer_signs_with_the_algorithm_its_settings_name() {
         for algorithm in [KeyAlgorithm::Rs256, KeyAlgorithm::EdDsa] {
-            let db = tessera_store_sql::testing::fresh_store().await;
-            let core = Core::new(
-                db.store.clone(),
-                Arc::new(FixedClock::at(UnixTime(1_750_000_000))),
-                MasterKey::generate(),
-                crate::TEST_URL,
-            );
+            let (core, _, _db) = crate::test_core().await;
             let builtin = core.ensure_builtin_issuers().await.unwrap();
             let system = set_signing_algorithm(&core, &builtin.system, algorithm).await;
 
@@ -504,14 +498,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_changed_algorithm_signs_only_with_a_key_published_before() {
-        let db = tessera_store_sql::testing::fresh_store().await;
-        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
-        let core = Core::new(
-            db.store.clone(),
-            clock.clone(),
-            MasterKey::generate(),
-            crate::TEST_URL,
-        );
+        let (core, clock, _db) = crate::test_core().await;
         let issuer = core.ensure_builtin_issuers().await.unwrap().default;
         let es256 = core.issuer_keys(&issuer).await.unwrap();
         assert_eq!(es256.signer().algorithm().as_str(), "ES256");
@@ -572,14 +559,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_default_issuer_keeps_an_es256_and_an_rs256_chain_rotated_together() {
-        let db = tessera_store_sql::testing::fresh_store().await;
-        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
-        let core = Core::new(
-            db.store.clone(),
-            clock.clone(),
-            MasterKey::generate(),
-            crate::TEST_URL,
-        );
+        let (core, clock, _db) = crate::test_core().await;
         let issuer = core.ensure_builtin_issuers().await.unwrap().default;
         let first = core.issuer_keys(&issuer).await.unwrap();
         assert_jwks_complete(first.jwks());
@@ -652,14 +632,7 @@ mod tests {
 
     #[tokio::test]
     async fn keys_are_made_on_first_use_and_rotation_publishes_the_next_key_before_it_signs() {
-        let db = tessera_store_sql::testing::fresh_store().await;
-        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
-        let core = Core::new(
-            db.store.clone(),
-            clock.clone(),
-            MasterKey::generate(),
-            crate::TEST_URL,
-        );
+        let (core, clock, db) = crate::test_core().await;
         let issuer = core.ensure_builtin_issuers().await.unwrap().default;
         let lifetime = issuer.settings.access_token_lifetime();
 
@@ -740,14 +713,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_previous_key_stays_while_a_clients_longer_lived_tokens_may_be_alive() {
-        let db = tessera_store_sql::testing::fresh_store().await;
-        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
-        let core = Core::new(
-            db.store.clone(),
-            clock.clone(),
-            MasterKey::generate(),
-            crate::TEST_URL,
-        );
+        let (core, clock, _db) = crate::test_core().await;
         let issuer = core.ensure_builtin_issuers().await.unwrap().default;
         let issuer_lifetime = issuer.settings.access_token_lifetime();
         let client = crate::clients::NewClient {
@@ -787,14 +753,7 @@ mod tests {
 
     #[tokio::test]
     async fn private_keys_are_sealed_and_a_wrong_master_key_cannot_use_them() {
-        let db = tessera_store_sql::testing::fresh_store().await;
-        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
-        let core = Core::new(
-            db.store.clone(),
-            clock.clone(),
-            MasterKey::generate(),
-            crate::TEST_URL,
-        );
+        let (core, clock, db) = crate::test_core().await;
         let issuer = core.ensure_builtin_issuers().await.unwrap().default;
         core.issuer_keys(&issuer).await.unwrap();
         let stored = db

@@ -270,6 +270,58 @@ impl Core {
 #[cfg(test)]
 pub(crate) const TEST_URL: &str = "http://localhost:8080";
 
+/// The moment unit tests' clocks start at.
+#[cfg(test)]
+pub(crate) const TEST_NOW: tessera_model::UnixTime = tessera_model::UnixTime(1_750_000_000);
+
+/// What unit tests start from: a `Core` on a fresh database (PostgreSQL when the suite runs
+/// there), a new master key and a clock fixed at [`TEST_NOW`] that the test may advance.
+/// Keep the `TestStore` alive as long as the `Core`: dropping it removes the database.
+#[cfg(test)]
+pub(crate) async fn test_core() -> (
+    Core,
+    Arc<tessera_model::FixedClock>,
+    tessera_store::contract::TestStore,
+) {
+    let db = tessera_store_sql::testing::fresh_store().await;
+    let clock = Arc::new(tessera_model::FixedClock::at(TEST_NOW));
+    let core = Core::new(
+        db.store.clone(),
+        clock.clone(),
+        MasterKey::generate(),
+        TEST_URL,
+    );
+    (core, clock, db)
+}
+
+/// An issuer stored straight through the store (no built-in issuers, no keys), created at
+/// [`TEST_NOW`].
+#[cfg(test)]
+pub(crate) async fn test_issuer(store: &dyn Store, slug: &str) -> Issuer {
+    let issuer = Issuer {
+        id: tessera_model::IssuerId::new(),
+        slug: tessera_model::IssuerSlug::parse(slug).expect("a test slug"),
+        display_name: slug.to_owned(),
+        settings: tessera_model::IssuerSettings::default(),
+        created_at: TEST_NOW,
+        updated_at: TEST_NOW,
+        revision: 1,
+    };
+    let event = tessera_model::NewEvent::new(
+        "issuer.created",
+        issuer.id,
+        tessera_model::Actor::System,
+        serde_json::json!({}),
+        TEST_NOW,
+    );
+    store
+        .issuers()
+        .create(&issuer, &event)
+        .await
+        .expect("a test issuer");
+    issuer
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -450,8 +450,7 @@ pub(crate) fn has_audience(claims: &Map<String, Value>, audience: &str) -> bool 
 mod tests {
     use std::sync::Arc;
 
-    use tessera_crypto::MasterKey;
-    use tessera_model::{FixedClock, IssuerSlug, UnixTime};
+    use tessera_model::{FixedClock, IssuerSlug};
     use tessera_oauth::{ClientAuth, ErrorCode, Scope, TokenRequest};
 
     use crate::Core;
@@ -464,14 +463,7 @@ mod tests {
     }
 
     async fn fixture() -> Fixture {
-        let db = tessera_store_sql::testing::fresh_store().await;
-        let clock = Arc::new(FixedClock::at(UnixTime(1_750_000_000)));
-        let core = Core::new(
-            db.store.clone(),
-            clock.clone(),
-            MasterKey::generate(),
-            crate::TEST_URL,
-        );
+        let (core, clock, db) = crate::test_core().await;
         Fixture {
             core,
             clock,

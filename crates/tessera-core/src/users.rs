@@ -634,16 +634,14 @@ mod tests {
     use std::time::Duration;
 
     use serde_json::json;
-    use tessera_crypto::MasterKey;
+
     use tessera_crypto::password::verify_password;
-    use tessera_model::{
-        Actor, ClientId, FixedClock, Issuer, IssuerId, IssuerSlug, NewEvent, UnixTime, UserId,
-    };
+    use tessera_model::{Actor, ClientId, FixedClock, Issuer, UnixTime, UserId};
     use tessera_store::{IssuerScope, PageRequest, Store, StoreError};
 
     use super::*;
 
-    const T0: UnixTime = UnixTime(1_750_000_000);
+    const T0: UnixTime = crate::TEST_NOW;
     const PASSWORD: &str = "correct horse battery staple";
 
     struct Fixture {
@@ -655,33 +653,11 @@ mod tests {
         globex: Issuer,
     }
 
-    async fn issuer(store: &dyn Store, slug: &str) -> Issuer {
-        let issuer = Issuer {
-            id: IssuerId::new(),
-            slug: IssuerSlug::parse(slug).unwrap(),
-            display_name: slug.to_owned(),
-            settings: tessera_model::IssuerSettings::default(),
-            created_at: T0,
-            updated_at: T0,
-            revision: 1,
-        };
-        let event = NewEvent::new("issuer.created", issuer.id, Actor::System, json!({}), T0);
-        store.issuers().create(&issuer, &event).await.unwrap();
-        issuer
-    }
-
     async fn fixture() -> Fixture {
-        let db = tessera_store_sql::testing::fresh_store().await;
+        let (core, clock, db) = crate::test_core().await;
         let store = db.store.clone();
-        let clock = Arc::new(FixedClock::at(T0));
-        let core = Core::new(
-            store.clone(),
-            clock.clone(),
-            MasterKey::generate(),
-            crate::TEST_URL,
-        );
-        let acme = issuer(&*store, "acme").await;
-        let globex = issuer(&*store, "globex").await;
+        let acme = crate::test_issuer(&*store, "acme").await;
+        let globex = crate::test_issuer(&*store, "globex").await;
         Fixture {
             _db: db,
             store,
