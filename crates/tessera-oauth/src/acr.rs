@@ -55,9 +55,4 @@ mod tests {
         assert_eq!(acr_of(&methods(&["otp"])), Some(SINGLE_FACTOR));
         assert_eq!(acr_of(&[]), None);
     }
-
-    #[test]
-    fn only_reachable_levels_are_advertised() {
-        assert_eq!(ACR_VALUES_SUPPORTED, &[SINGLE_FACTOR]);
-    }
 }

@@ -263,7 +263,7 @@ fn parse_max_age(text: &str) -> Result<u64, OAuthError> {
 
 /// A space-separated list (OIDC Core §3.1.2.1 `ui_locales`, `acr_values`); extra spaces are
 /// skipped, since these values only express preferences.
-fn space_separated(text: Option<&str>) -> Vec<String> {
+pub(crate) fn space_separated(text: Option<&str>) -> Vec<String> {
     text.map(|text| {
         text.split(' ')
             .filter(|value| !value.is_empty())

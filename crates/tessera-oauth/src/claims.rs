@@ -37,7 +37,7 @@ const PHONE: &[&str] = &["phone_number", "phone_number_verified"];
 
 /// Every standard claim a scope can release, in the order of the table in OIDC Core §5.1
 /// (without `sub`, which is always released).
-const STANDARD_ORDER: &[&str] = &[
+pub(crate) const STANDARD_ORDER: &[&str] = &[
     "name",
     "given_name",
     "family_name",

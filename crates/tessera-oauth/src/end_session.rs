@@ -59,15 +59,7 @@ pub fn parse_end_session_request(form: &Form) -> Result<EndSessionRequest, OAuth
         client_id: owned("client_id"),
         post_logout_redirect_uri: owned("post_logout_redirect_uri"),
         state: owned("state"),
-        ui_locales: form
-            .get("ui_locales")
-            .map(|text| {
-                text.split(' ')
-                    .filter(|tag| !tag.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default(),
+        ui_locales: crate::authorize::space_separated(form.get("ui_locales")),
     };
     // §3: redirection only to a URI registered by the client, so the client must be known.
     if request.post_logout_redirect_uri.is_some()
