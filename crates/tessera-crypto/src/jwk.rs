@@ -175,7 +175,9 @@ fn parse_jwk(jwk: &Map<String, Value>) -> Result<(VerifyingKey, Value), String> 
         (Some("RSA"), _) => {
             let (n, e) = (bytes("n")?, bytes("e")?);
             let (n, e) = (strip_leading_zeros(&n), strip_leading_zeros(&e));
-            let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+            // An empty (or all-zero) modulus has no bits; `n` is stripped, so `first` is its
+            // top octet.
+            let bits = n.len() * 8 - n.first().map_or(0, |b| b.leading_zeros() as usize);
             if !RSA_BITS.contains(&bits) {
                 return Err(format!(
                     "an RSA key has {} to {} bits",
@@ -435,6 +437,14 @@ mod tests {
         let mut small = SIGNERS[1].0.public_jwk();
         small["n"] = json!(URL_SAFE_NO_PAD.encode([0xffu8; 128]));
         assert!(reason(&set_of(&[small])).contains("2048 to 4096 bits"));
+        for empty in ["", "AAAA"] {
+            let mut zero = SIGNERS[1].0.public_jwk();
+            zero["n"] = json!(empty);
+            assert!(
+                reason(&set_of(&[zero])).contains("2048 to 4096 bits"),
+                "n = {empty:?}"
+            );
+        }
         let mut even = SIGNERS[1].0.public_jwk();
         even["e"] = json!("AQAA");
         assert!(reason(&set_of(&[even])).contains("not a valid public key"));
