@@ -204,18 +204,20 @@ async fn revoke(
     }
 }
 
-/// OIDC Core §5.3.1: userinfo accepts GET and POST; the token comes as RFC 6750 allows
-/// (a GET has an empty body).
+/// OIDC Core §5.3.1: userinfo accepts GET and POST; the token comes as RFC 6750 allows:
+/// in the `Authorization` header, or for a POST in a form body (§2.2: "the GET method MUST
+/// NOT be used" for the body parameter, so a GET's body is never read).
 async fn userinfo(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let issuer = passed!(issuer(&state, &slug).await);
     let realm = state.core.issuer_url(&issuer);
     let result = async {
-        let form = if !body.is_empty() && is_form(&headers) {
+        let form = if method != Method::GET && !body.is_empty() && is_form(&headers) {
             Some(Form::parse(&body)?)
         } else {
             None

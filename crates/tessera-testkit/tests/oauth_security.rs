@@ -909,3 +909,31 @@ async fn a_clients_own_lifetimes_override_its_issuers() {
     .await;
     assert_eq!(service["expires_in"], 3600);
 }
+
+#[tokio::test]
+async fn a_token_in_the_body_of_a_get_is_not_read() {
+    let s = setup().await;
+    let code = code(&s, &s.client.id, &[]).await;
+    let (_, tokens) = exchange(&s, &code).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let url = format!("{}/default/oauth/userinfo", s.app.base_url);
+    let send = |method: reqwest::Method| {
+        s.app
+            .client
+            .request(method, &url)
+            .form(&[("access_token", access)])
+            .send()
+    };
+    // RFC 6750 §2.2: the form-encoded body parameter is for methods with body semantics; a
+    // GET carrying one has presented no credentials.
+    let get = send(reqwest::Method::GET).await.unwrap();
+    assert_eq!(get.status(), 401);
+    assert!(
+        !get.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("error="),
+        "a bare challenge"
+    );
+    assert_eq!(send(reqwest::Method::POST).await.unwrap().status(), 200);
+}
