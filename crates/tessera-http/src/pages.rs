@@ -63,7 +63,10 @@ pub(crate) fn page(status: StatusCode, template: &str, values: minijinja::Value)
         .get_template(template)
         .and_then(|t| t.render(values));
     match rendered {
-        Ok(html) => with_page_headers((status, Html(html)).into_response(), PAGE_CSP),
+        Ok(html) => with_page_headers(
+            (status, Html(html)).into_response(),
+            HeaderValue::from_static(PAGE_CSP),
+        ),
         Err(error) => {
             tracing::error!(%error, template, "a hosted page failed to render");
             crate::problem::internal_error()
@@ -74,15 +77,17 @@ pub(crate) fn page(status: StatusCode, template: &str, values: minijinja::Value)
 const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
                         frame-ancestors 'none'; base-uri 'none'";
 /// The form_post response page submits itself with one inline script, allowed by its hash.
-static FORM_POST_CSP: LazyLock<String> =
-    LazyLock::new(tessera_oauth::form_post_content_security_policy);
+/// Made once; were it ever not a valid header value, the page would get a policy that allows
+/// nothing rather than none at all.
+static FORM_POST_CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
+    HeaderValue::from_str(&tessera_oauth::form_post_content_security_policy())
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+});
 
-fn with_page_headers(mut response: Response, csp: &str) -> Response {
+fn with_page_headers(mut response: Response, csp: HeaderValue) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(csp) = HeaderValue::from_str(csp) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
-    }
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,
@@ -114,7 +119,7 @@ pub(crate) fn delivery(delivery: AuthorizationDelivery) -> Response {
     match delivery {
         AuthorizationDelivery::Redirect(location) => see_other(&location),
         AuthorizationDelivery::FormPost(html) => {
-            with_page_headers(Html(html).into_response(), &FORM_POST_CSP)
+            with_page_headers(Html(html).into_response(), FORM_POST_CSP.clone())
         }
     }
 }
@@ -250,14 +255,17 @@ async fn show_interaction(
     }
 }
 
-/// The error page for a page form that is not a form (repeated fields, not UTF-8, too big).
-fn unreadable_form(issuer: &Issuer) -> Response {
-    error_page(
-        issuer,
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-        "The form could not be read.",
-    )
+/// A page's form, or the error page for one that is not a form (repeated fields, not UTF-8,
+/// too big).
+fn page_form(issuer: &Issuer, body: &[u8]) -> Result<Form, Box<Response>> {
+    Form::parse(body).map_err(|_| {
+        Box::new(error_page(
+            issuer,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The form could not be read.",
+        ))
+    })
 }
 
 async fn login(
@@ -267,9 +275,7 @@ async fn login(
     body: Bytes,
 ) -> Response {
     let issuer = passed!(issuer(&state, &slug).await);
-    let Ok(form) = Form::parse(&body) else {
-        return unreadable_form(&issuer);
-    };
+    let form = passed!(page_form(&issuer, &body));
     let outcome = state
         .core
         .submit_login(
@@ -315,9 +321,7 @@ async fn consent(
     body: Bytes,
 ) -> Response {
     let issuer = passed!(issuer(&state, &slug).await);
-    let Ok(form) = Form::parse(&body) else {
-        return unreadable_form(&issuer);
-    };
+    let form = passed!(page_form(&issuer, &body));
     let allow = match form.get("decision") {
         Some("allow") => true,
         Some("deny") => false,
