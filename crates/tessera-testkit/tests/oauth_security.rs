@@ -937,3 +937,37 @@ async fn a_token_in_the_body_of_a_get_is_not_read() {
     );
     assert_eq!(send(reqwest::Method::POST).await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn a_page_form_that_is_not_a_form_gets_an_error_page_not_a_redirect() {
+    let s = setup().await;
+    for action in ["login", "consent"] {
+        let response = s
+            .app
+            .client
+            .post(format!(
+                "{}/default/interaction/unknown/{action}",
+                s.app.base_url
+            ))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("csrf=a&csrf=b")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{action}");
+        assert!(response.headers().get("location").is_none());
+        assert!(
+            response.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("default-src 'none'")
+        );
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("The form could not be read.")
+        );
+    }
+}
