@@ -18,11 +18,18 @@ pub struct CoreRender(pub Core);
 #[async_trait]
 impl Render for CoreRender {
     async fn render(&self, delivery: &Delivery) -> Result<Outgoing, RenderError> {
-        let request = self
-            .0
-            .render_delivery(delivery)
-            .await
-            .map_err(|e| RenderError(e.to_string()))?;
+        let request = self.0.render_delivery(delivery).await.map_err(|error| {
+            // The text is kept as the delivery's last error and lands in its events, which
+            // the Core API lists: storage failures are logged here and named only
+            // generically there; the use cases' own refusals are written for people.
+            tracing::warn!(delivery = %delivery.id, %error, "a delivery could not be rendered");
+            match error {
+                tessera_core::CoreError::Store(_) => {
+                    RenderError("the delivery could not be prepared (storage)".to_owned())
+                }
+                other => RenderError(other.to_string()),
+            }
+        })?;
         Ok(Outgoing {
             url: request.url,
             headers: request.headers,
