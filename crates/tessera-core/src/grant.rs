@@ -636,13 +636,23 @@ mod tests {
         assert_eq!(error.code, ErrorCode::InvalidToken);
 
         // The refresh token lives the client's 600 s from the code exchange, not the
-        // issuer's thirty days.
-        let refresh = TokenRequest::RefreshToken {
-            refresh_token: tokens.refresh_token.unwrap(),
+        // issuer's thirty days: it rotates at 599 s, and its successor dies with the family.
+        let refresh = |token: String| TokenRequest::RefreshToken {
+            refresh_token: token,
             scope: None,
         };
-        f.clock.advance(600 - 120);
-        let error = f.core.token(&f.issuer, &f.auth, refresh).await.unwrap_err();
+        f.clock.advance(599 - 120);
+        let rotated = f
+            .core
+            .token(&f.issuer, &f.auth, refresh(tokens.refresh_token.unwrap()))
+            .await
+            .unwrap();
+        f.clock.advance(1);
+        let error = f
+            .core
+            .token(&f.issuer, &f.auth, refresh(rotated.refresh_token.unwrap()))
+            .await
+            .unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidGrant);
     }
 }
