@@ -94,7 +94,7 @@ macro_rules! contract_suite {
             a_delivery_is_claimed_only_when_due_and_unleased,
             an_expired_lease_is_claimable_again,
             a_delivered_or_dead_delivery_is_never_claimed_again,
-            a_worker_whose_lease_expired_changes_nothing,
+            a_worker_that_never_held_the_lease_changes_nothing,
             deleting_a_client_or_issuer_removes_its_deliveries
         );
     };

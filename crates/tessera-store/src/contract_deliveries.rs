@@ -241,10 +241,28 @@ pub async fn an_expired_lease_is_claimable_again(store: Arc<dyn Store>) {
             .await
             .unwrap()
     );
+    assert!(
+        !deliveries
+            .dead_letter(
+                scope,
+                d.id,
+                "a",
+                &failure(Some(500), "late"),
+                T0.plus_seconds(61),
+                &event("delivery.failed", d.id)
+            )
+            .await
+            .unwrap()
+    );
     let now = deliveries.find(scope, d.id).await.unwrap().unwrap();
     assert_eq!(now.lease_owner.as_deref(), Some("b"));
     assert_eq!(now.state, DeliveryState::Pending);
     assert_eq!(now.last_error, None);
+    assert!(
+        !event_types(&*store, scope)
+            .await
+            .contains(&"delivery.failed".to_owned())
+    );
 }
 
 /// Success makes a row `delivered`; a failure puts it back for its next attempt with the
@@ -360,8 +378,9 @@ pub async fn a_delivered_or_dead_delivery_is_never_claimed_again(store: Arc<dyn 
     );
 }
 
-/// A worker that lost its lease changes nothing, whatever it reports.
-pub async fn a_worker_whose_lease_expired_changes_nothing(store: Arc<dyn Store>) {
+/// A worker that never held the lease changes nothing, whatever it reports (one whose lease
+/// expired and was taken over: `an_expired_lease_is_claimable_again`).
+pub async fn a_worker_that_never_held_the_lease_changes_nothing(store: Arc<dyn Store>) {
     let (acme, scope) = create_issuer(&*store, "acme").await;
     let c = another_client(&*store, &acme, "Logout app").await;
     let d = enqueue_logouts(&*store, &acme, c.id, T0, 1).await.remove(0);
