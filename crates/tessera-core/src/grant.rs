@@ -197,26 +197,23 @@ impl Core {
             expires_at: family.expires_at,
             used_at: None,
         };
+        let reuse_event = |family: FamilyId| {
+            NewEvent::new(
+                "token.refresh_reuse_detected",
+                family,
+                Actor::System,
+                json!({ "client_id": client.id.to_string() }),
+                now,
+            )
+        };
         let family = match self
             .store
             .tokens()
-            .rotate_refresh(scope, hash.as_bytes(), &next, now)
+            .rotate_refresh(scope, hash.as_bytes(), &next, now, &reuse_event)
             .await
         {
             Ok(Rotation::Rotated(family)) => family,
-            Ok(Rotation::Reused(family)) => {
-                let event = NewEvent::new(
-                    "token.refresh_reuse_detected",
-                    family,
-                    Actor::System,
-                    json!({ "client_id": client.id.to_string() }),
-                    now,
-                );
-                self.store
-                    .events()
-                    .append(scope, &event)
-                    .await
-                    .map_err(internal)?;
+            Ok(Rotation::Reused(_)) => {
                 return Err(invalid_grant(
                     "The refresh token was already used; its whole family is now revoked.",
                 ));
@@ -252,29 +249,33 @@ impl Core {
             return Ok(());
         };
         let now = self.clock.now();
-        let revoked = match self
+        let event = |revoked: bool| {
+            NewEvent::new(
+                "token.code_replayed",
+                grant.family_id,
+                Actor::System,
+                json!({ "client_id": grant.client_id.to_string(), "family_revoked": revoked }),
+                now,
+            )
+        };
+        // The revocation and its event are one write; a replay that revokes nothing (already
+        // revoked, or redeemed but the exchange failed before the family was stored) is
+        // still recorded.
+        match self
             .store
             .tokens()
-            .revoke_family(scope, grant.family_id, now)
+            .revoke_family(scope, grant.family_id, now, Some(&event(true)))
             .await
         {
-            Ok(revoked) => revoked,
-            // Redeemed, but the exchange failed before the family was stored.
-            Err(StoreError::NotFound) => false,
-            Err(e) => return Err(internal(e)),
-        };
-        let event = NewEvent::new(
-            "token.code_replayed",
-            grant.family_id,
-            Actor::System,
-            json!({ "client_id": grant.client_id.to_string(), "family_revoked": revoked }),
-            now,
-        );
-        self.store
-            .events()
-            .append(scope, &event)
-            .await
-            .map_err(internal)
+            Ok(true) => Ok(()),
+            Ok(false) | Err(StoreError::NotFound) => self
+                .store
+                .events()
+                .append(scope, &event(false))
+                .await
+                .map_err(internal),
+            Err(e) => Err(internal(e)),
+        }
     }
 
     /// The access token and, for `openid`, the ID token of a user grant.
@@ -372,7 +373,7 @@ impl Core {
         match self
             .store
             .tokens()
-            .revoke_family(IssuerScope::of(issuer), family, self.clock.now())
+            .revoke_family(IssuerScope::of(issuer), family, self.clock.now(), None)
             .await
         {
             Ok(_) | Err(StoreError::NotFound) => Ok(()),

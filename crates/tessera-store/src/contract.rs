@@ -2673,7 +2673,7 @@ pub async fn a_reused_refresh_token_revokes_its_family(store: Arc<dyn Store>) {
     assert_eq!(
         store
             .tokens()
-            .rotate_refresh(scope, &[1; 32], &r2, t1)
+            .rotate_refresh(scope, &[1; 32], &r2, t1, &reuse)
             .await
             .unwrap(),
         Rotation::Rotated(f.clone())
@@ -2699,7 +2699,7 @@ pub async fn a_reused_refresh_token_revokes_its_family(store: Arc<dyn Store>) {
     assert_eq!(
         store
             .tokens()
-            .rotate_refresh(scope, &[2; 32], &refresh(&f, [3; 32], expires), t2)
+            .rotate_refresh(scope, &[2; 32], &refresh(&f, [3; 32], expires), t2, &reuse)
             .await
             .unwrap(),
         Rotation::Rotated(f.clone())
@@ -2710,7 +2710,7 @@ pub async fn a_reused_refresh_token_revokes_its_family(store: Arc<dyn Store>) {
     assert_eq!(
         store
             .tokens()
-            .rotate_refresh(scope, &[1; 32], &refresh(&f, [4; 32], expires), t3)
+            .rotate_refresh(scope, &[1; 32], &refresh(&f, [4; 32], expires), t3, &reuse)
             .await
             .unwrap(),
         Rotation::Reused(f.id)
@@ -2730,7 +2730,7 @@ pub async fn a_reused_refresh_token_revokes_its_family(store: Arc<dyn Store>) {
     assert!(matches!(
         store
             .tokens()
-            .rotate_refresh(scope, &[3; 32], &refresh(&f, [5; 32], expires), t3)
+            .rotate_refresh(scope, &[3; 32], &refresh(&f, [5; 32], expires), t3, &reuse)
             .await,
         Err(StoreError::NotFound)
     ));
@@ -2756,7 +2756,8 @@ pub async fn a_reused_refresh_token_revokes_its_family(store: Arc<dyn Store>) {
                 scope,
                 &[2; 32],
                 &refresh(&f, [6; 32], expires),
-                t3.plus_seconds(5)
+                t3.plus_seconds(5),
+                &reuse
             )
             .await
             .unwrap(),
@@ -2775,7 +2776,7 @@ pub async fn a_reused_refresh_token_revokes_its_family(store: Arc<dyn Store>) {
 }
 
 /// N tasks present one fresh refresh token at once: exactly one rotates, every other sees a
-/// reuse, and the family ends revoked.
+/// reuse, and the family ends revoked, with exactly one reuse event.
 pub async fn concurrent_rotations_of_one_refresh_token_have_exactly_one_winner(
     store: Arc<dyn Store>,
 ) {
@@ -2806,7 +2807,7 @@ pub async fn concurrent_rotations_of_one_refresh_token_have_exactly_one_winner(
                     barrier.wait().await;
                     store
                         .tokens()
-                        .rotate_refresh(scope, &presented, &next, T0)
+                        .rotate_refresh(scope, &presented, &next, T0, &reuse)
                         .await
                 })
             })
@@ -2834,6 +2835,13 @@ pub async fn concurrent_rotations_of_one_refresh_token_have_exactly_one_winner(
             .unwrap()
             .unwrap();
         assert!(after.revoked_at.is_some(), "round {round}");
+        // The revocation and its event are one write, by the one presenter that revoked.
+        let reuses = event_types(&*store, scope)
+            .await
+            .iter()
+            .filter(|t| *t == "token.refresh_reuse_detected")
+            .count();
+        assert_eq!(reuses, usize::from(round) + 1, "round {round}");
     }
 }
 
@@ -2849,7 +2857,7 @@ pub async fn dead_refresh_tokens_and_families_do_not_rotate(store: Arc<dyn Store
         async move {
             store
                 .tokens()
-                .rotate_refresh(scope, &presented, &next, now)
+                .rotate_refresh(scope, &presented, &next, now, &reuse)
                 .await
         }
     };
@@ -2903,21 +2911,21 @@ pub async fn dead_refresh_tokens_and_families_do_not_rotate(store: Arc<dyn Store
     assert!(
         store
             .tokens()
-            .revoke_family(scope, revoked.id, now)
+            .revoke_family(scope, revoked.id, now, None)
             .await
             .unwrap()
     );
     assert!(
         !store
             .tokens()
-            .revoke_family(scope, revoked.id, now.plus_seconds(1))
+            .revoke_family(scope, revoked.id, now.plus_seconds(1), None)
             .await
             .unwrap()
     );
     assert!(matches!(
         store
             .tokens()
-            .revoke_family(scope, FamilyId::new(), now)
+            .revoke_family(scope, FamilyId::new(), now, None)
             .await,
         Err(StoreError::NotFound)
     ));
@@ -3004,7 +3012,13 @@ pub async fn opaque_access_tokens_are_stored_found_and_revoked(store: Arc<dyn St
     store.tokens().create_family(scope, &f, None).await.unwrap();
     let issued = access(acme.id, c.id, Some(f.id), [3; 32]);
     store.tokens().create_access(scope, &issued).await.unwrap();
-    assert!(store.tokens().revoke_family(scope, f.id, at).await.unwrap());
+    assert!(
+        store
+            .tokens()
+            .revoke_family(scope, f.id, at, None)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         store.tokens().find_access(scope, &[3; 32]).await.unwrap(),
         Some(OpaqueAccessToken {
@@ -3179,12 +3193,18 @@ pub async fn flow_records_of_one_issuer_are_invisible_to_another(store: Arc<dyn 
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.tokens().revoke_family(scope_b, family_a.id, T0).await,
+        store
+            .tokens()
+            .revoke_family(scope_b, family_a.id, T0, None)
+            .await,
         Err(StoreError::NotFound)
     ));
     let next = refresh(&family_a, [6; 32], T0.plus_seconds(600));
     assert!(matches!(
-        store.tokens().rotate_refresh(scope_b, &h, &next, T0).await,
+        store
+            .tokens()
+            .rotate_refresh(scope_b, &h, &next, T0, &reuse)
+            .await,
         Err(StoreError::NotFound)
     ));
     assert!(!store.tokens().revoke_access(scope_b, &h, T0).await.unwrap());
@@ -3238,7 +3258,7 @@ pub async fn flow_records_of_one_issuer_are_invisible_to_another(store: Arc<dyn 
     assert_eq!(
         store
             .tokens()
-            .rotate_refresh(scope_a, &h, &next, T0)
+            .rotate_refresh(scope_a, &h, &next, T0, &reuse)
             .await
             .unwrap(),
         Rotation::Rotated(family_a)
@@ -3489,6 +3509,11 @@ pub async fn a_ticket_is_found_consumed_or_not(store: Arc<dyn Store>) {
             ..code
         })
     );
+}
+
+/// The event the presenter whose reuse revokes a family writes.
+fn reuse(family: FamilyId) -> NewEvent {
+    event("token.refresh_reuse_detected", family)
 }
 
 /// The longest access- or ID-token lifetime override of an issuer's clients, for key

@@ -591,25 +591,30 @@ pub trait TokenRepo: Send + Sync {
         scope: IssuerScope,
         id: FamilyId,
     ) -> Result<Option<TokenFamily>, StoreError>;
-    /// Revokes a family at `now`; `Ok(false)` when it was already revoked,
+    /// Revokes a family at `now`, writing `event` (if any) in the same transaction when it
+    /// does; `Ok(false)` when it was already revoked (nothing written),
     /// [`StoreError::NotFound`] when it does not exist.
     async fn revoke_family(
         &self,
         scope: IssuerScope,
         id: FamilyId,
         now: UnixTime,
+        event: Option<&NewEvent>,
     ) -> Result<bool, StoreError>;
     /// Exchanges the refresh token hashed `presented` for `next` (same family, which the
     /// store fills in from the presented token). The token is marked used by one conditional
     /// statement, so of concurrent presenters exactly one rotates; a token already used
     /// revokes its family ([`Rotation::Reused`]). An unknown or expired token, or one whose
-    /// family is revoked or expired, is [`StoreError::NotFound`] and changes nothing.
+    /// family is revoked or expired, is [`StoreError::NotFound`] and changes nothing. The
+    /// presenter whose reuse revokes the family writes `reuse_event(family)` in the same
+    /// transaction; later presenters of the same token revoke nothing and write nothing.
     async fn rotate_refresh(
         &self,
         scope: IssuerScope,
         presented: &[u8; 32],
         next: &RefreshToken,
         now: UnixTime,
+        reuse_event: &(dyn Fn(FamilyId) -> NewEvent + Sync),
     ) -> Result<Rotation, StoreError>;
     /// Finds a refresh token by hash, used or not.
     async fn find_refresh(

@@ -11,12 +11,12 @@
 //! same transaction, so that `find_access` alone already refuses them.
 
 use async_trait::async_trait;
-use tessera_model::{FamilyId, OpaqueAccessToken, RefreshToken, TokenFamily, UnixTime};
+use tessera_model::{FamilyId, NewEvent, OpaqueAccessToken, RefreshToken, TokenFamily, UnixTime};
 use tessera_store::{IssuerScope, Rotation, StoreError, TokenRepo};
 use uuid::Uuid;
 
 use super::rows::{AccessRow, FamilyRow, RefreshRow, json_list};
-use super::{SqlStore, Tx, commit};
+use super::{SqlStore, Tx, commit, insert_event};
 use crate::error::map;
 
 /// Revokes the families of a user and client at `$4` (`$2` user, `$3` client).
@@ -142,9 +142,13 @@ impl TokenRepo for SqlStore {
         scope: IssuerScope,
         id: FamilyId,
         now: UnixTime,
+        event: Option<&NewEvent>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         if revoke_family_in(&mut tx, scope, id.as_uuid(), now).await? {
+            if let Some(event) = event {
+                insert_event(&mut tx, scope.issuer_id(), event).await?;
+            }
             commit(tx).await?;
             return Ok(true);
         }
@@ -179,6 +183,7 @@ impl TokenRepo for SqlStore {
         presented: &[u8; 32],
         next: &RefreshToken,
         now: UnixTime,
+        reuse_event: &(dyn Fn(FamilyId) -> NewEvent + Sync),
     ) -> Result<Rotation, StoreError> {
         let mut tx = self.begin_write().await?;
         let won: Option<Uuid> = sqlx::query_scalar(
@@ -225,9 +230,12 @@ impl TokenRepo for SqlStore {
         .map_err(|e| map("refresh token", e))?;
         match used {
             Some((Some(_), family_id)) => {
-                revoke_family_in(&mut tx, scope, family_id, now).await?;
+                let family = FamilyId::from_uuid(family_id);
+                if revoke_family_in(&mut tx, scope, family_id, now).await? {
+                    insert_event(&mut tx, scope.issuer_id(), &reuse_event(family)).await?;
+                }
                 commit(tx).await?;
-                Ok(Rotation::Reused(FamilyId::from_uuid(family_id)))
+                Ok(Rotation::Reused(family))
             }
             _ => Err(StoreError::NotFound),
         }
