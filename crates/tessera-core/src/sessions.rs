@@ -148,6 +148,10 @@ impl Core {
         event_type: &'static str,
         actor: Actor,
     ) -> Result<(), CoreError> {
+        if session.ended_at.is_some() {
+            // Nothing to end, nobody to tell: the store would refuse the end anyway.
+            return Ok(());
+        }
         let now = self.clock.now();
         let event = NewEvent::new(
             event_type,
