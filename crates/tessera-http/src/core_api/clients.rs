@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_core::clients::{ClientPatch, NewClient, RegisteredClient, jwks_json};
-use tessera_model::{Actor, Client, ClientId, ClientType};
+use tessera_model::{Client, ClientId, ClientType};
 use utoipa::ToSchema;
 
 use super::{CoreAuth, READ, WRITE, authorised_issuer, authorised_object};
@@ -140,10 +140,6 @@ fn registered_json(registered: &RegisteredClient) -> ClientOut {
             .map(|s| s.expose().to_owned()),
         ..client_json(&registered.client)
     }
-}
-
-fn actor(auth: &CoreAuth) -> Actor {
-    Actor::AdminClient(auth.0.client_id)
 }
 
 /// `client_type` on the wire.
@@ -279,7 +275,7 @@ pub(crate) async fn create_client(
         backchannel_logout_uri: body.backchannel_logout_uri,
         backchannel_logout_session_required: body.backchannel_logout_session_required,
     };
-    match state.core.create_client(&issuer, input, actor(&auth)).await {
+    match state.core.create_client(&issuer, input, auth.actor()).await {
         Ok(registered) => created(
             &format!("/core/v1/issuers/{slug}/clients/{}", registered.client.id),
             registered.client.revision,
@@ -361,7 +357,7 @@ pub(crate) async fn update_client(
     };
     match state
         .core
-        .update_client(&issuer, id, expected, patch, actor(&auth))
+        .update_client(&issuer, id, expected, patch, auth.actor())
         .await
     {
         Ok(client) => with_etag(client.revision, Json(client_json(&client))),
@@ -384,7 +380,7 @@ pub(crate) async fn delete_client(
     let expected = passed!(if_match(&headers));
     match state
         .core
-        .delete_client(&issuer, id, expected, actor(&auth))
+        .delete_client(&issuer, id, expected, auth.actor())
         .await
     {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -405,7 +401,7 @@ pub(crate) async fn rotate_secret(
         passed!(authorised_object(&state, &auth, WRITE, &slug, &id, ClientId::parse).await);
     match state
         .core
-        .rotate_client_secret(&issuer, id, actor(&auth))
+        .rotate_client_secret(&issuer, id, auth.actor())
         .await
     {
         Ok(registered) => with_etag(

@@ -10,13 +10,13 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Serialize;
 use tessera_core::consents::UserSession;
-use tessera_model::{Actor, ClientId, Grant, SessionId, UserId};
+use tessera_model::{ClientId, Grant, SessionId, UserId};
 use utoipa::ToSchema;
 
-use super::{CoreAuth, READ, WRITE, authorised_object};
+use super::{CoreAuth, READ, WRITE, authorised_object, object_id};
 use crate::AppState;
 use crate::conventions::passed;
-use crate::problem::{Problem, ProblemDoc, core_error};
+use crate::problem::{ProblemDoc, core_error};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -110,17 +110,6 @@ fn session_json(found: &UserSession) -> SessionOut {
     }
 }
 
-fn actor(auth: &CoreAuth) -> Actor {
-    Actor::AdminClient(auth.0.client_id)
-}
-
-/// A second id in the path: malformed names no object (404, like a missing one).
-fn parse_path_id<T, E>(id: &str, parse: fn(&str) -> Result<T, E>) -> Result<T, Box<Response>> {
-    parse(id).map_err(|_| {
-        Box::new(Problem::NotFound.response("No such object, or the credential may not see it."))
-    })
-}
-
 #[utoipa::path(get, path = "/core/v1/issuers/{slug}/users/{id}/grants", tag = "consents",
     params(("slug" = String, Path, description = "The issuer's slug"), ("id" = String, Path, description = "The user's id (`usr_…`)")),
     responses((status = 200, description = "The user's consents", body = GrantList), (status = 401, response = ProblemDoc), (status = 403, response = ProblemDoc), (status = 404, response = ProblemDoc)),
@@ -152,10 +141,10 @@ pub(crate) async fn revoke_grant(
 ) -> Response {
     let (issuer, user) =
         passed!(authorised_object(&state, &auth, WRITE, &slug, &id, UserId::parse).await);
-    let client = passed!(parse_path_id(&client_id, ClientId::parse));
+    let client = passed!(object_id(&client_id, ClientId::parse));
     match state
         .core
-        .revoke_user_grant(&issuer, user, client, actor(&auth))
+        .revoke_user_grant(&issuer, user, client, auth.actor())
         .await
     {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -194,10 +183,10 @@ pub(crate) async fn revoke_session(
 ) -> Response {
     let (issuer, user) =
         passed!(authorised_object(&state, &auth, WRITE, &slug, &id, UserId::parse).await);
-    let session = passed!(parse_path_id(&session_id, SessionId::parse));
+    let session = passed!(object_id(&session_id, SessionId::parse));
     match state
         .core
-        .revoke_user_session(&issuer, user, session, actor(&auth))
+        .revoke_user_session(&issuer, user, session, auth.actor())
         .await
     {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),

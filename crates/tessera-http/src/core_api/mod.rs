@@ -52,6 +52,13 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
 /// A caller whose bearer token the Core API accepted.
 pub(crate) struct CoreAuth(pub(crate) CoreCaller);
 
+impl CoreAuth {
+    /// Who the changes made with this credential are attributed to in the audit trail.
+    pub(crate) fn actor(&self) -> tessera_model::Actor {
+        tessera_model::Actor::AdminClient(self.0.client_id)
+    }
+}
+
 /// RFC 6750 §3: the challenge, with the error when there was a token.
 fn challenge(problem: Problem, error: Option<(&str, &str)>, detail: &str) -> Response {
     let mut value = String::from("Bearer realm=\"tessera-core\"");
@@ -152,8 +159,16 @@ pub(crate) async fn authorised_object<T, E>(
     parse: fn(&str) -> Result<T, E>,
 ) -> Result<(Issuer, T), Response> {
     let issuer = authorised_issuer(state, auth, scope, slug).await?;
-    let id = parse(id).map_err(|_| {
-        Problem::NotFound.response("No such object, or the credential may not see it.")
-    })?;
+    let id = object_id(id, parse).map_err(|refusal| *refusal)?;
     Ok((issuer, id))
+}
+
+/// An object's id from the path; a malformed one names no object (404, like a missing one).
+pub(crate) fn object_id<T, E>(
+    id: &str,
+    parse: fn(&str) -> Result<T, E>,
+) -> Result<T, Box<Response>> {
+    parse(id).map_err(|_| {
+        Box::new(Problem::NotFound.response("No such object, or the credential may not see it."))
+    })
 }

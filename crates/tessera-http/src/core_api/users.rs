@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tessera_core::users::{NewUser, UserFilter, UserPatch};
-use tessera_model::{Actor, User, UserId};
+use tessera_model::{User, UserId};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{CoreAuth, READ, WRITE, authorised_issuer, authorised_object};
@@ -97,10 +97,6 @@ fn user_response(user: &User) -> Response {
     with_etag(user.revision, Json(user_json(user)))
 }
 
-fn actor(auth: &CoreAuth) -> Actor {
-    Actor::AdminClient(auth.0.client_id)
-}
-
 /// `POST …/users` body.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -181,7 +177,7 @@ pub(crate) async fn create_user(
         user_metadata: body.user_metadata,
         app_metadata: body.app_metadata,
     };
-    match state.core.create_user(&issuer, input, actor(&auth)).await {
+    match state.core.create_user(&issuer, input, auth.actor()).await {
         Ok(user) => created(
             &format!("/core/v1/issuers/{slug}/users/{}", user.id),
             user.revision,
@@ -261,7 +257,7 @@ pub(crate) async fn update_user(
     };
     match state
         .core
-        .update_user(&issuer, id, expected, patch, actor(&auth))
+        .update_user(&issuer, id, expected, patch, auth.actor())
         .await
     {
         Ok(user) => user_response(&user),
@@ -284,7 +280,7 @@ pub(crate) async fn delete_user(
     let expected = passed!(if_match(&headers));
     match state
         .core
-        .delete_user(&issuer, id, expected, actor(&auth))
+        .delete_user(&issuer, id, expected, auth.actor())
         .await
     {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -303,7 +299,7 @@ async fn set_blocked(
         passed!(authorised_object(&state, &auth, WRITE, &slug, &id, UserId::parse).await);
     match state
         .core
-        .set_user_blocked(&issuer, id, blocked, actor(&auth))
+        .set_user_blocked(&issuer, id, blocked, auth.actor())
         .await
     {
         Ok(user) => user_response(&user),
@@ -349,7 +345,7 @@ pub(crate) async fn set_password(
         passed!(authorised_object(&state, &auth, WRITE, &slug, &id, UserId::parse).await);
     match state
         .core
-        .set_user_password(&issuer, id, &body.password, actor(&auth))
+        .set_user_password(&issuer, id, &body.password, auth.actor())
         .await
     {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_core::webhooks::{NewWebhook, WebhookPatch, WebhookWithSecret};
-use tessera_model::{Actor, Webhook, WebhookId};
+use tessera_model::{Webhook, WebhookId};
 use utoipa::ToSchema;
 
 use super::{CoreAuth, READ, WRITE, authorised_issuer, authorised_object};
@@ -88,10 +88,6 @@ fn with_secret_json(found: &WebhookWithSecret) -> WebhookOut {
     }
 }
 
-fn actor(auth: &CoreAuth) -> Actor {
-    Actor::AdminClient(auth.0.client_id)
-}
-
 fn default_enabled() -> bool {
     true
 }
@@ -137,7 +133,7 @@ pub(crate) async fn create_webhook(
     };
     match state
         .core
-        .create_webhook(&issuer, input, actor(&auth))
+        .create_webhook(&issuer, input, auth.actor())
         .await
     {
         Ok(found) => created(
@@ -209,7 +205,7 @@ pub(crate) async fn update_webhook(
     };
     match state
         .core
-        .update_webhook(&issuer, id, expected, patch, actor(&auth))
+        .update_webhook(&issuer, id, expected, patch, auth.actor())
         .await
     {
         Ok(webhook) => with_etag(webhook.revision, Json(webhook_json(&webhook))),
@@ -232,7 +228,7 @@ pub(crate) async fn delete_webhook(
     let expected = passed!(if_match(&headers));
     match state
         .core
-        .delete_webhook(&issuer, id, expected, actor(&auth))
+        .delete_webhook(&issuer, id, expected, auth.actor())
         .await
     {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -253,7 +249,7 @@ pub(crate) async fn rotate_secret(
         passed!(authorised_object(&state, &auth, WRITE, &slug, &id, WebhookId::parse).await);
     match state
         .core
-        .rotate_webhook_secret(&issuer, id, actor(&auth))
+        .rotate_webhook_secret(&issuer, id, auth.actor())
         .await
     {
         Ok(found) => with_etag(found.webhook.revision, Json(with_secret_json(&found))),
