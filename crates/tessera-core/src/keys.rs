@@ -239,6 +239,22 @@ impl Core {
             );
         let kept = kept_algorithms(issuer);
         let is_kept = |key: &SigningKey| kept.contains(&key.algorithm);
+        // Every new key pair is made before anything changes: generation is the step that can
+        // fail (an RSA key takes 100 ms or more on the blocking pool), and failing halfway
+        // would leave a chain without a published next key.
+        let mut fresh_current = Vec::new();
+        for &algorithm in &kept {
+            let has_next = keys
+                .iter()
+                .any(|k| k.algorithm == algorithm && k.state == KeyState::Next);
+            if !has_next {
+                fresh_current.push(self.new_key(issuer, algorithm, KeyState::Current).await?);
+            }
+        }
+        let mut fresh_next = Vec::new();
+        for &algorithm in &kept {
+            fresh_next.push(self.new_key(issuer, algorithm, KeyState::Next).await?);
+        }
         // Order matters for readers in between: a current key always exists.
         for key in keys
             .iter()
@@ -264,14 +280,8 @@ impl Core {
                 .set_state(scope, key.id, to, &event)
                 .await?;
         }
-        for &algorithm in &kept {
-            let has_next = keys
-                .iter()
-                .any(|k| k.algorithm == algorithm && k.state == KeyState::Next);
-            if !has_next {
-                self.create_key(issuer, algorithm, KeyState::Current)
-                    .await?;
-            }
+        for key in &fresh_current {
+            self.store_key(issuer, key).await?;
         }
         for key in keys.iter().filter(|k| k.state == KeyState::Current) {
             let event = step(key, KeyState::Previous);
@@ -280,8 +290,8 @@ impl Core {
                 .set_state(scope, key.id, KeyState::Previous, &event)
                 .await?;
         }
-        for &algorithm in &kept {
-            self.create_key(issuer, algorithm, KeyState::Next).await?;
+        for key in &fresh_next {
+            self.store_key(issuer, key).await?;
         }
         self.store
             .events()
@@ -300,10 +310,22 @@ impl Core {
         algorithm: KeyAlgorithm,
         state: KeyState,
     ) -> Result<SigningKey, CoreError> {
+        let key = self.new_key(issuer, algorithm, state).await?;
+        self.store_key(issuer, &key).await?;
+        Ok(key)
+    }
+
+    /// A new key pair, its private half sealed with the master key; not stored yet.
+    async fn new_key(
+        &self,
+        issuer: &Issuer,
+        algorithm: KeyAlgorithm,
+        state: KeyState,
+    ) -> Result<SigningKey, CoreError> {
         let id = KeyId::new();
         let (public_jwk, pkcs8) = generate_key(jws_algorithm(algorithm), id.to_string()).await?;
         let now = self.clock.now();
-        let key = SigningKey {
+        Ok(SigningKey {
             id,
             issuer_id: issuer.id,
             algorithm,
@@ -312,19 +334,23 @@ impl Core {
             private_key_sealed: self.master_key.seal(&sealing_purpose(id), &pkcs8),
             created_at: now,
             updated_at: now,
-        };
+        })
+    }
+
+    /// Stores a key made by [`Self::new_key`] with its `key.created` event.
+    async fn store_key(&self, issuer: &Issuer, key: &SigningKey) -> Result<(), CoreError> {
         let event = NewEvent::new(
             "key.created",
-            id,
+            key.id,
             Actor::System,
-            json!({ "alg": algorithm.as_str(), "state": state.as_str() }),
-            now,
+            json!({ "alg": key.algorithm.as_str(), "state": key.state.as_str() }),
+            key.created_at,
         );
-        self.store
+        Ok(self
+            .store
             .keys()
-            .create(IssuerScope::of(issuer), &key, &event)
-            .await?;
-        Ok(key)
+            .create(IssuerScope::of(issuer), key, &event)
+            .await?)
     }
 
     fn parse_keys(&self, issuer: &Issuer, stored: &[SigningKey]) -> Result<IssuerKeys, CoreError> {
