@@ -6,7 +6,8 @@
 //! 2. unless the installation allows private targets (`webhooks.allow_private_targets`), its
 //!    host must resolve, and to no refused address ([`tessera_model::refused_address`]): loopback, private
 //!    (RFC 1918, `fc00::/7`), link-local (`169.254.0.0/16` with the cloud metadata address
-//!    `169.254.169.254`, `fe80::/10`), unspecified, broadcast or shared (CGNAT `100.64.0.0/10`).
+//!    `169.254.169.254`, `fe80::/10`), unspecified, broadcast, shared (CGNAT `100.64.0.0/10`),
+//!    multicast or reserved (`240.0.0.0/4`), also inside IPv6 (mapped, NAT64, 6to4).
 //!    This is the server-side request forgery guard: a webhook must not let an API caller
 //!    make Tessera reach into its own network. (The delivery worker checks the address again
 //!    when it connects, since a name may resolve differently later.)
