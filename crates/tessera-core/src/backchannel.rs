@@ -23,6 +23,8 @@
 
 use serde_json::{Value, json};
 use tessera_model::{Delivery, DeliveryKind, Issuer, Session, UnixTime};
+
+use crate::deliveries::OutboundRequest;
 use tessera_store::IssuerScope;
 
 use crate::grant::new_jti;
@@ -36,19 +38,6 @@ pub const LOGOUT_TOKEN_TYPE: &str = "logout+jwt";
 
 /// How long a logout token is valid, in seconds: §2.4 recommends at most two minutes.
 pub const LOGOUT_TOKEN_LIFETIME: i64 = 120;
-
-/// An outbound request, ready for the delivery worker to send as is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboundRequest {
-    /// Where to `POST`.
-    pub url: String,
-    /// Headers, as (name, value).
-    pub headers: Vec<(String, String)>,
-    /// The body.
-    pub body: Vec<u8>,
-    /// The statuses that mean the receiver accepted it.
-    pub accepted: Vec<u16>,
-}
 
 impl Core {
     /// The back-channel logout deliveries that ending `session` at `now` causes: one per
@@ -90,20 +79,11 @@ impl Core {
         Ok(deliveries)
     }
 
-    /// Builds the request a claimed delivery sends, now. Called by the delivery worker at
-    /// every attempt, so what is signed is signed at send time.
-    pub async fn render_delivery(&self, delivery: &Delivery) -> Result<OutboundRequest, CoreError> {
-        match delivery.kind {
-            DeliveryKind::BackchannelLogout => self.render_logout(delivery).await,
-            // Issue #6 builds webhook events here; none is enqueued before it.
-            DeliveryKind::Webhook => Err(CoreError::Invalid(
-                "webhook event deliveries are not built yet".to_owned(),
-            )),
-        }
-    }
-
     /// §2.4, §2.5: a freshly signed logout token, form-encoded.
-    async fn render_logout(&self, delivery: &Delivery) -> Result<OutboundRequest, CoreError> {
+    pub(crate) async fn render_logout(
+        &self,
+        delivery: &Delivery,
+    ) -> Result<OutboundRequest, CoreError> {
         let issuer = self
             .store
             .issuers()

@@ -31,6 +31,9 @@ pub struct EventFilter {
 pub struct ChainReport {
     /// How many events the issuer's trail holds.
     pub events: u64,
+    /// The `seq` of the last event that retention removed (the chain is checked from the
+    /// hash it left); 0 when none was removed.
+    pub pruned_through: i64,
     /// The first broken link, if any.
     pub broken: Option<BrokenLink>,
 }
@@ -117,12 +120,16 @@ impl Core {
     }
 
     /// Recomputes every hash of `issuer`'s chain, in `seq` order, and reports the first link
-    /// that does not hold.
+    /// that does not hold. A chain whose beginning retention removed is checked from the
+    /// anchor that retention left (the last removed link), so a pruned beginning is not a
+    /// break, while a removed event after it still is.
     pub async fn verify_audit_chain(&self, issuer: &Issuer) -> Result<ChainReport, CoreError> {
         let scope = IssuerScope::of(issuer);
         let events = self.store.events().count(scope).await?;
-        let mut expected_seq = 1;
-        let mut prev_hash = GENESIS_HASH;
+        let anchor = self.store.events().chain_anchor(scope).await?;
+        let pruned_through = anchor.map_or(0, |a| a.seq);
+        let mut expected_seq = pruned_through + 1;
+        let mut prev_hash = anchor.map_or(GENESIS_HASH, |a| a.hash);
         loop {
             let page = self
                 .store
@@ -140,6 +147,7 @@ impl Core {
                     };
                     return Ok(ChainReport {
                         events,
+                        pruned_through,
                         broken: Some(BrokenLink {
                             seq,
                             event_id,
@@ -151,7 +159,7 @@ impl Core {
                 prev_hash = event.hash;
             }
         }
-        let chained = u64::try_from(expected_seq - 1).unwrap_or(0);
+        let chained = u64::try_from(expected_seq - 1 - pruned_through).unwrap_or(0);
         let broken = (events > chained).then(|| BrokenLink {
             seq: expected_seq,
             event_id: None,
@@ -159,7 +167,33 @@ impl Core {
                 count: events - chained,
             },
         });
-        Ok(ChainReport { events, broken })
+        Ok(ChainReport {
+            events,
+            pruned_through,
+            broken,
+        })
+    }
+
+    /// Retention: for every issuer with an `event_retention_days` setting, removes the events
+    /// older than that (and the finished deliveries last changed before it), keeping the chain
+    /// verifiable from the anchor left behind. Returns how many events were removed. Run by
+    /// each node's housekeeping loop; two nodes running it at once remove each event once,
+    /// since both take the issuer's append lock.
+    pub async fn apply_event_retention(&self) -> Result<u64, CoreError> {
+        let now = self.clock.now();
+        let mut removed = 0;
+        for issuer in self.all_issuers().await? {
+            let Some(days) = issuer.settings.event_retention_days() else {
+                continue;
+            };
+            let before = now.plus_seconds(-days * 86_400);
+            removed += self
+                .store
+                .events()
+                .prune(IssuerScope::of(&issuer), before, now)
+                .await?;
+        }
+        Ok(removed)
     }
 }
 

@@ -56,6 +56,8 @@ pub struct SettingsPatch {
     pub signing_algorithm: Option<String>,
     /// The sign-up policy, replaced as a whole.
     pub signup: Option<SignupPatch>,
+    /// How many days events are kept; `Some(None)` keeps them for ever.
+    pub event_retention_days: Option<Option<i64>>,
 }
 
 /// A sign-up policy as given: `disabled`, `open`, or `allowed_email_domains` with its domains.
@@ -97,6 +99,10 @@ impl SettingsPatch {
                 &signup.allowed_email_domains,
             )?);
             fields.push("settings.signup");
+        }
+        if let Some(days) = self.event_retention_days {
+            changed = changed.with_event_retention_days(days)?;
+            fields.push("settings.event_retention_days");
         }
         Ok((changed, fields))
     }

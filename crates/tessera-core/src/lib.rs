@@ -19,6 +19,7 @@ mod cache;
 pub mod clients;
 pub mod consents;
 mod csrf;
+pub mod deliveries;
 pub mod discovery;
 pub mod end_session;
 pub mod events;

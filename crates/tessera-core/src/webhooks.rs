@@ -425,6 +425,8 @@ mod tests {
         "webhook.updated",
         "webhook.deleted",
         "webhook.secret_rotated",
+        "webhook.ping",
+        "webhook.redelivery_requested",
     ];
 
     /// `docs/events.md` has a section for every catalog type, and none for a type that is

@@ -8,15 +8,18 @@
 //! Every request gets an `x-request-id` (kept from the caller if present, generated
 //! otherwise, echoed on the response), a tracing span carrying that id, and a count and
 //! latency in the Prometheus metrics. Query strings are never logged: they can carry codes
-//! and tokens.
+//! and tokens. Every request also runs inside its [`RequestContext`] (peer address, user
+//! agent, request id), which the events it causes record.
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderName, HeaderValue, Request};
 use tower::ServiceBuilder;
 use tower_http::request_id::{
@@ -26,6 +29,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use tessera_core::Core;
+use tessera_model::RequestContext;
 
 mod conventions;
 mod core_api;
@@ -138,7 +142,29 @@ fn with_middleware(router: Router) -> Router {
                     .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
             )
             .layer(axum::middleware::from_fn(metrics::track))
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(axum::middleware::from_fn(with_request_context)),
+    )
+}
+
+/// Runs the request inside its [`RequestContext`]: the TCP peer's address (when the server
+/// was given it: [`serve`] is), the `User-Agent`, and the request id set above.
+async fn with_request_context(
+    request: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    request_context(&request).scope(next.run(request)).await
+}
+
+fn request_context<B>(request: &Request<B>) -> RequestContext {
+    let header = |name: &HeaderName| request.headers().get(name).and_then(|v| v.to_str().ok());
+    RequestContext::new(
+        request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|peer| peer.0.ip().to_canonical().to_string()),
+        header(&axum::http::header::USER_AGENT),
+        header(&REQUEST_ID).map(str::to_owned),
     )
 }
 
@@ -166,7 +192,11 @@ async fn serve_router(
         tracing::info!("shutting down: no new connections, finishing requests in flight");
         let _ = stopping_tx.send(());
     };
-    let server = axum::serve(listener, router).with_graceful_shutdown(signal);
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal);
     let server = std::pin::pin!(server.into_future());
     // After the signal, wait at most `grace` for in-flight requests.
     let deadline = async move {

@@ -1,5 +1,5 @@
 //! Outbound deliveries: the durable queue of every call Tessera makes to someone else's
-//! endpoint (OpenID Back-Channel Logout tokens now, webhook events with issue #6).
+//! endpoint: OpenID Back-Channel Logout tokens and webhook events.
 //!
 //! A delivery is written in the transaction of the change that causes it (a session's end
 //! writes its logout deliveries), so nothing is sent for a change that did not happen and
@@ -9,9 +9,11 @@
 //!
 //! What a delivery carries is what is needed to *build* the request at send time, not the
 //! request itself: a logout token is signed at each attempt with a fresh `iat`/`exp` (OpenID
-//! Back-Channel Logout 1.0 §2.4) while its `jti`, stored here, stays the same across retries.
+//! Back-Channel Logout 1.0 §2.4) while its `jti`, stored here, stays the same across retries;
+//! a webhook delivery stores only its event's id, and the event is read and signed with the
+//! subscription's current secret at each attempt.
 
-use crate::{ClientId, DeliveryId, IssuerId, UnixTime};
+use crate::{ClientId, DeliveryId, EventId, IssuerId, UnixTime, Webhook, WebhookId};
 
 /// The longest `last_error` kept, in characters: enough to tell a refused connection from a
 /// timeout, not a place for response bodies.
@@ -22,7 +24,7 @@ pub const MAX_DELIVERY_ERROR_CHARS: usize = 200;
 pub enum DeliveryKind {
     /// A logout token to a client's `backchannel_logout_uri` (OpenID Back-Channel Logout 1.0).
     BackchannelLogout,
-    /// An event to a webhook subscription (issue #6).
+    /// An event to a webhook subscription (Standard Webhooks, CloudEvents envelope).
     Webhook,
 }
 
@@ -88,6 +90,8 @@ pub struct Delivery {
     pub kind: DeliveryKind,
     /// The client it is for (back-channel logout), if any: deleting the client drops it.
     pub client_id: Option<ClientId>,
+    /// The subscription it is for (webhook event), if any: deleting the webhook drops it.
+    pub webhook_id: Option<WebhookId>,
     /// Where it is sent.
     pub target_url: String,
     /// What is needed to build the request at send time (for a logout: `sub`, `sid`, `jti`).
@@ -127,6 +131,7 @@ impl Delivery {
             issuer_id,
             kind,
             client_id,
+            webhook_id: None,
             target_url,
             payload,
             state: DeliveryState::Pending,
@@ -139,6 +144,31 @@ impl Delivery {
             created_at: now,
             updated_at: now,
         }
+    }
+}
+
+impl Delivery {
+    /// A new delivery of event `event_id` to `webhook`, due at once.
+    pub fn webhook_event(webhook: &Webhook, event_id: EventId, now: UnixTime) -> Self {
+        Self {
+            webhook_id: Some(webhook.id),
+            ..Self::pending(
+                webhook.issuer_id,
+                DeliveryKind::Webhook,
+                None,
+                webhook.url.clone(),
+                serde_json::json!({ "event_id": event_id.to_string() }),
+                now,
+            )
+        }
+    }
+
+    /// The event a webhook delivery carries.
+    pub fn event_id(&self) -> Option<EventId> {
+        self.payload
+            .get("event_id")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|text| EventId::parse(text).ok())
     }
 }
 

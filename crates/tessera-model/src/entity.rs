@@ -2,8 +2,8 @@
 //! `revision` that every update increments, for optimistic concurrency (`ETag`/`If-Match`).
 
 use crate::{
-    ClientId, ClientTokenSettings, Email, IssuerId, IssuerSettings, IssuerSlug, KeyId, TicketId,
-    UnixTime, UserId, WebhookId,
+    ClientId, ClientTokenSettings, Email, IssuerId, IssuerSettings, IssuerSlug, KeyId, NewEvent,
+    TicketId, UnixTime, UserId, WebhookId,
 };
 
 /// An issuer: one independent identity hub (tenant).
@@ -314,4 +314,85 @@ pub struct Webhook {
     pub updated_at: UnixTime,
     /// Incremented by every update.
     pub revision: i64,
+}
+
+impl Webhook {
+    /// Whether this subscription delivers events of `event_type`: it is enabled, and the type
+    /// is one of its exact types or lies under one of its `family.*` wildcards (`user.*` covers
+    /// `user.created` and `user.login.failed`).
+    pub fn subscribes_to(&self, event_type: &str) -> bool {
+        self.enabled
+            && self
+                .event_types
+                .iter()
+                .any(|entry| match entry.strip_suffix('*') {
+                    Some(prefix) => event_type.starts_with(prefix),
+                    None => entry == event_type,
+                })
+    }
+
+    /// Whether `event` is delivered to this subscription: it [subscribes
+    /// to](Self::subscribes_to) the type, and the event is not the news that a delivery to this
+    /// very subscription failed (a dead endpoint would otherwise be sent its own failures, each
+    /// failing in turn).
+    pub fn receives(&self, event: &NewEvent) -> bool {
+        self.subscribes_to(event.event_type)
+            && !(event.event_type == "delivery.failed"
+                && event
+                    .data
+                    .get("webhook_id")
+                    .and_then(serde_json::Value::as_str)
+                    == Some(self.id.to_string().as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn webhook(types: &[&str], enabled: bool) -> Webhook {
+        Webhook {
+            id: WebhookId::new(),
+            issuer_id: IssuerId::new(),
+            url: "https://hooks.example/".to_owned(),
+            event_types: types.iter().map(|t| (*t).to_owned()).collect(),
+            enabled,
+            secret_sealed: Vec::new(),
+            failing: false,
+            created_at: UnixTime(0),
+            updated_at: UnixTime(0),
+            revision: 1,
+        }
+    }
+
+    #[test]
+    fn a_webhook_subscribes_to_its_exact_types_and_families_while_enabled() {
+        let hook = webhook(&["user.*", "client.created"], true);
+        assert!(hook.subscribes_to("user.created"));
+        assert!(hook.subscribes_to("user.login.failed"));
+        assert!(hook.subscribes_to("client.created"));
+        assert!(!hook.subscribes_to("client.deleted"));
+        assert!(!hook.subscribes_to("users.created"));
+        assert!(!hook.subscribes_to("user"));
+        assert!(!webhook(&["user.*"], false).subscribes_to("user.created"));
+        let login = webhook(&["user.login.*"], true);
+        assert!(login.subscribes_to("user.login.succeeded"));
+        assert!(!login.subscribes_to("user.locked"));
+    }
+
+    #[test]
+    fn a_webhook_is_not_sent_the_failures_of_its_own_deliveries() {
+        let hook = webhook(&["delivery.failed"], true);
+        let failed = |webhook_id: String| {
+            NewEvent::new(
+                "delivery.failed",
+                "dlv_x",
+                crate::Actor::System,
+                serde_json::json!({ "webhook_id": webhook_id }),
+                UnixTime(0),
+            )
+        };
+        assert!(!hook.receives(&failed(hook.id.to_string())));
+        assert!(hook.receives(&failed(WebhookId::new().to_string())));
+    }
 }

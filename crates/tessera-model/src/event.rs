@@ -1,7 +1,60 @@
 //! Events: the immutable record of what happened, appended to the outbox in the same
 //! transaction as the change they describe (DESIGN.md §4).
+//!
+//! An event made while a request is served carries that request's [`RequestContext`]
+//! (client address, user agent, request id). The HTTP layer sets the context for the
+//! duration of the request ([`RequestContext::scope`]) and [`NewEvent::new`] reads it, so the
+//! forty-odd use cases that write events do not each take it as a parameter; it is ambient the
+//! way a tracing span is. Work outside a request (the delivery worker, the command line) has
+//! none.
+
+use std::future::Future;
 
 use crate::{ClientId, EventId, IssuerId, UnixTime, UserId};
+
+/// The longest user agent kept with an event, in characters.
+pub const MAX_USER_AGENT_CHARS: usize = 256;
+
+/// The request an event was caused by, as far as Tessera saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    /// The client's address: the TCP peer (a proxy in front of Tessera is that peer).
+    pub ip: Option<String>,
+    /// The `User-Agent` header, cut to [`MAX_USER_AGENT_CHARS`].
+    pub user_agent: Option<String>,
+    /// The `x-request-id` of the request (Tessera's own or the caller's).
+    pub request_id: Option<String>,
+}
+
+tokio::task_local! {
+    static CURRENT: RequestContext;
+}
+
+impl RequestContext {
+    /// A context from what a request shows, the user agent cut to its limit.
+    pub fn new(ip: Option<String>, user_agent: Option<&str>, request_id: Option<String>) -> Self {
+        Self {
+            ip,
+            user_agent: user_agent.map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect()),
+            request_id,
+        }
+    }
+
+    /// Runs `future` with `self` as the context of the events it makes.
+    pub async fn scope<F: Future>(self, future: F) -> F::Output {
+        CURRENT.scope(self, future).await
+    }
+
+    /// The context of the request being served, if any.
+    pub fn current() -> Option<Self> {
+        CURRENT.try_with(Clone::clone).ok()
+    }
+
+    /// Whether it says nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.ip.is_none() && self.user_agent.is_none() && self.request_id.is_none()
+    }
+}
 
 /// Who caused an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,10 +104,12 @@ pub struct NewEvent {
     pub data: serde_json::Value,
     /// When it happened.
     pub occurred_at: UnixTime,
+    /// The request that caused it, if it was caused by one.
+    pub context: Option<RequestContext>,
 }
 
 impl NewEvent {
-    /// An event with a fresh id.
+    /// An event with a fresh id, in the context of the request being served, if any.
     pub fn new(
         event_type: &'static str,
         subject: impl ToString,
@@ -69,6 +124,7 @@ impl NewEvent {
             actor,
             data,
             occurred_at,
+            context: RequestContext::current().filter(|c| !c.is_empty()),
         }
     }
 }
@@ -90,6 +146,8 @@ pub struct Event {
     pub data: serde_json::Value,
     /// When it happened.
     pub occurred_at: UnixTime,
+    /// The request that caused it, if any.
+    pub context: Option<RequestContext>,
     /// Its place in the issuer's chain: 1 for the issuer's first event, then 2, 3, …
     pub seq: i64,
     /// The `hash` of the issuer's previous event ([`GENESIS_HASH`] for `seq` 1).
@@ -110,6 +168,7 @@ impl Event {
             actor: self.actor,
             data: &self.data,
             occurred_at: self.occurred_at,
+            context: self.context.as_ref(),
         }
     }
 }
@@ -139,17 +198,24 @@ pub struct ChainFields<'a> {
     pub data: &'a serde_json::Value,
     /// When it happened.
     pub occurred_at: UnixTime,
+    /// The request that caused it, if any.
+    pub context: Option<&'a RequestContext>,
 }
 
 /// Names the encoding, so that a later version can never collide with this one.
 const CHAIN_DOMAIN: &[u8] = b"tessera/event-chain/v1";
 
+/// Introduces the request context in the canonical encoding.
+const CONTEXT_MARKER: &[u8] = b"context";
+
 impl ChainFields<'_> {
     /// The bytes hashed for this event after `prev_hash`: a version tag, then every field
     /// as an 8-byte big-endian length followed by its bytes (ids as their 16 UUID bytes,
     /// numbers as 8 big-endian bytes, the actor in its storage spelling, `data` as compact
-    /// JSON text). Length prefixes make the encoding unambiguous: no two different events
-    /// share it, whatever their strings contain.
+    /// JSON text), and, only for an event with a request context, a context marker and its
+    /// three fields (absent ones as empty). Length prefixes make the encoding unambiguous: no
+    /// two different events share it, whatever their strings contain; and events without a
+    /// context hash as they did before contexts were recorded.
     pub fn canonical_bytes(&self, prev_hash: &[u8; 32]) -> Vec<u8> {
         let data = self.data.to_string();
         let actor = self.actor.to_storage();
@@ -169,9 +235,18 @@ impl ChainFields<'_> {
             CHAIN_DOMAIN.len() + fields.iter().map(|f| f.len() + 8).sum::<usize>(),
         );
         out.extend_from_slice(CHAIN_DOMAIN);
-        for field in fields {
+        let mut put = |field: &[u8]| {
             out.extend_from_slice(&(field.len() as u64).to_be_bytes());
             out.extend_from_slice(field);
+        };
+        for field in fields {
+            put(field);
+        }
+        if let Some(context) = self.context {
+            put(CONTEXT_MARKER);
+            for field in [&context.ip, &context.user_agent, &context.request_id] {
+                put(field.as_deref().unwrap_or("").as_bytes());
+            }
         }
         out
     }
@@ -206,6 +281,7 @@ mod tests {
             actor: Actor::System,
             data: &data,
             occurred_at: UnixTime(0),
+            context: None,
         };
         // The same characters split differently between two fields encode differently.
         assert_ne!(
@@ -216,5 +292,50 @@ mod tests {
             fields("a", "b").canonical_bytes(&GENESIS_HASH),
             fields("a", "b").canonical_bytes(&[1; 32])
         );
+        // A context is covered, and which of its fields holds a value matters.
+        let context = |ip: Option<&str>, ua: Option<&str>| RequestContext {
+            ip: ip.map(str::to_owned),
+            user_agent: ua.map(str::to_owned),
+            request_id: None,
+        };
+        let with = |c: &RequestContext| {
+            ChainFields {
+                context: Some(c),
+                ..fields("a", "b")
+            }
+            .canonical_bytes(&GENESIS_HASH)
+        };
+        let plain = fields("a", "b").canonical_bytes(&GENESIS_HASH);
+        assert_ne!(with(&context(Some("192.0.2.1"), None)), plain);
+        assert_ne!(
+            with(&context(Some("x"), None)),
+            with(&context(None, Some("x")))
+        );
+    }
+
+    #[tokio::test]
+    async fn events_made_inside_a_request_scope_carry_its_context() {
+        let make = || {
+            NewEvent::new(
+                "user.created",
+                "usr_x",
+                Actor::System,
+                serde_json::json!({}),
+                UnixTime(0),
+            )
+        };
+        assert_eq!(make().context, None);
+        let context = RequestContext::new(
+            Some("192.0.2.7".to_owned()),
+            Some(&"u".repeat(1000)),
+            Some("req-1".to_owned()),
+        );
+        let inside = context.clone().scope(async { make() }).await;
+        let carried = inside.context.unwrap();
+        assert_eq!(carried, context);
+        assert_eq!(carried.user_agent.unwrap().len(), MAX_USER_AGENT_CHARS);
+        // An empty context is no context.
+        let empty = RequestContext::default().scope(async { make() }).await;
+        assert_eq!(empty.context, None);
     }
 }

@@ -37,6 +37,10 @@ pub const REFRESH_TOKEN_LIFETIME: Bounds = Bounds {
     max: 365 * DAY,
 };
 
+/// The bounds of an event retention, in days: a day at least, ten years at most. A new issuer
+/// keeps its events for ever (no retention).
+pub const EVENT_RETENTION_DAYS: std::ops::RangeInclusive<i64> = 1..=3650;
+
 /// The most email domains an `allowed_email_domains` policy may list.
 pub const MAX_ALLOWED_EMAIL_DOMAINS: usize = 100;
 
@@ -200,6 +204,7 @@ pub struct IssuerSettings {
     refresh_token_lifetime: i64,
     signing_algorithm: KeyAlgorithm,
     signup: SignupPolicy,
+    event_retention_days: Option<i64>,
 }
 
 impl Default for IssuerSettings {
@@ -210,6 +215,7 @@ impl Default for IssuerSettings {
             refresh_token_lifetime: REFRESH_TOKEN_LIFETIME.default,
             signing_algorithm: KeyAlgorithm::Es256,
             signup: SignupPolicy::Open,
+            event_retention_days: None,
         }
     }
 }
@@ -238,6 +244,31 @@ impl IssuerSettings {
     /// Who may sign up.
     pub fn signup(&self) -> &SignupPolicy {
         &self.signup
+    }
+
+    /// How many days the issuer's events are kept; `None`: for ever.
+    pub fn event_retention_days(&self) -> Option<i64> {
+        self.event_retention_days
+    }
+
+    /// With another event retention ([`EVENT_RETENTION_DAYS`]); `None` keeps events for ever.
+    pub fn with_event_retention_days(self, days: Option<i64>) -> Result<Self, SettingsError> {
+        if let Some(days) = days
+            && !EVENT_RETENTION_DAYS.contains(&days)
+        {
+            return Err(SettingsError {
+                field: "settings.event_retention_days",
+                reason: format!(
+                    "must be {} to {} days, or null to keep events for ever",
+                    EVENT_RETENTION_DAYS.start(),
+                    EVENT_RETENTION_DAYS.end()
+                ),
+            });
+        }
+        Ok(Self {
+            event_retention_days: days,
+            ..self
+        })
     }
 
     /// With another access-token lifetime ([`ACCESS_TOKEN_LIFETIME`] bounds).
@@ -330,6 +361,29 @@ mod tests {
         assert_eq!(edges.access_token_lifetime(), 60);
         assert_eq!(edges.id_token_lifetime(), 86_400);
         assert_eq!(edges.refresh_token_lifetime(), 365 * 86_400);
+    }
+
+    #[test]
+    fn event_retention_is_a_day_to_ten_years_or_for_ever() {
+        assert_eq!(IssuerSettings::default().event_retention_days(), None);
+        for days in [1, 90, 3650] {
+            let set = IssuerSettings::default()
+                .with_event_retention_days(Some(days))
+                .unwrap();
+            assert_eq!(set.event_retention_days(), Some(days));
+            assert_eq!(
+                set.with_event_retention_days(None)
+                    .unwrap()
+                    .event_retention_days(),
+                None
+            );
+        }
+        for days in [0, -1, 3651] {
+            let err = IssuerSettings::default()
+                .with_event_retention_days(Some(days))
+                .unwrap_err();
+            assert_eq!(err.field, "settings.event_retention_days");
+        }
     }
 
     #[test]

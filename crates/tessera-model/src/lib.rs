@@ -27,15 +27,17 @@ pub use entity::{
     Client, ClientType, Issuer, KeyAlgorithm, KeyState, SigningKey, Ticket, TicketKind, User,
     Webhook,
 };
-pub use event::{Actor, ChainFields, Event, GENESIS_HASH, NewEvent};
+pub use event::{
+    Actor, ChainFields, Event, GENESIS_HASH, MAX_USER_AGENT_CHARS, NewEvent, RequestContext,
+};
 pub use flow::{Grant, Interaction, OpaqueAccessToken, RefreshToken, Session, TokenFamily};
 pub use id::{
     ClientId, DeliveryId, EventId, FamilyId, GrantId, IdError, InteractionId, IssuerId, KeyId,
     SessionId, TicketId, UserId, WebhookId,
 };
 pub use issuer_settings::{
-    ACCESS_TOKEN_LIFETIME, Bounds, EmailDomains, ID_TOKEN_LIFETIME, IssuerSettings,
-    MAX_ALLOWED_EMAIL_DOMAINS, REFRESH_TOKEN_LIFETIME, SettingsError, SignupPolicy,
+    ACCESS_TOKEN_LIFETIME, Bounds, EVENT_RETENTION_DAYS, EmailDomains, ID_TOKEN_LIFETIME,
+    IssuerSettings, MAX_ALLOWED_EMAIL_DOMAINS, REFRESH_TOKEN_LIFETIME, SettingsError, SignupPolicy,
 };
 pub use logout_uri::{BackchannelLogoutUri, BackchannelLogoutUriError};
 pub use redirect_uri::{RedirectUri, RedirectUriError};

@@ -68,6 +68,11 @@ pub struct WebhooksSection {
     pub allow_private_targets: bool,
     /// The delays between delivery attempts, in seconds; after the last, a delivery is dead.
     pub retry_schedule_seconds: Vec<u64>,
+    /// How long a node holds a delivery it claimed, in seconds: a node that dies mid-attempt
+    /// leaves its deliveries to others (or to itself, restarted) after this. More than the
+    /// 10 s request timeout; the default, 60, also covers the wait for a turn at a busy
+    /// endpoint.
+    pub lease_seconds: i64,
 }
 
 impl Default for WebhooksSection {
@@ -75,6 +80,7 @@ impl Default for WebhooksSection {
         Self {
             allow_private_targets: false,
             retry_schedule_seconds: tessera_webhooks::STANDARD_DELAYS_SECONDS.to_vec(),
+            lease_seconds: tessera_webhooks::DispatcherConfig::default().lease_seconds,
         }
     }
 }
@@ -84,6 +90,24 @@ impl WebhooksSection {
     pub fn retry_schedule(&self) -> Result<tessera_webhooks::RetrySchedule, ConfigError> {
         tessera_webhooks::RetrySchedule::from_seconds(&self.retry_schedule_seconds)
             .map_err(|e| invalid("webhooks.retry_schedule_seconds", e.to_string()))
+    }
+
+    /// The lease, checked: longer than the request timeout, at most an hour.
+    pub fn lease_seconds(&self) -> Result<i64, ConfigError> {
+        let timeout = tessera_webhooks::DispatcherConfig::default()
+            .request_timeout
+            .as_secs();
+        let timeout = i64::try_from(timeout).unwrap_or(i64::MAX);
+        if self.lease_seconds > timeout && self.lease_seconds <= 3600 {
+            Ok(self.lease_seconds)
+        } else {
+            Err(invalid(
+                "webhooks.lease_seconds",
+                format!(
+                    "must be more than the {timeout} s request timeout and at most 3600 seconds"
+                ),
+            ))
+        }
     }
 }
 
@@ -316,6 +340,7 @@ impl Config {
             return Err(invalid("database.max_connections", "must be at least 1"));
         }
         raw.webhooks.retry_schedule()?;
+        raw.webhooks.lease_seconds()?;
         Ok(Self {
             listen,
             public_url,
@@ -481,6 +506,23 @@ mod tests {
             let err = load(Some(&file), &[], Overrides::default()).unwrap_err();
             assert!(
                 err.to_string().contains("webhooks.retry_schedule_seconds"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_delivery_lease_outlasts_a_request() {
+        let config = load(None, &[], Overrides::default()).unwrap();
+        assert_eq!(config.webhooks.lease_seconds().unwrap(), 60);
+        let env = [("TESSERA_WEBHOOKS__LEASE_SECONDS", "12")];
+        let config = load(None, &env, Overrides::default()).unwrap();
+        assert_eq!(config.webhooks.lease_seconds().unwrap(), 12);
+        for bad in ["10", "0", "3601"] {
+            let env = [("TESSERA_WEBHOOKS__LEASE_SECONDS", bad)];
+            let err = load(None, &env, Overrides::default()).unwrap_err();
+            assert!(
+                err.to_string().contains("webhooks.lease_seconds"),
                 "{bad}: {err}"
             );
         }

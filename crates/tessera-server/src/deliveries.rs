@@ -59,6 +59,7 @@ pub fn dispatcher(
     let config = DispatcherConfig {
         allow_private_targets: webhooks.allow_private_targets,
         schedule: webhooks.retry_schedule()?,
+        lease_seconds: webhooks.lease_seconds()?,
         ..DispatcherConfig::default()
     };
     Ok(Dispatcher::new(

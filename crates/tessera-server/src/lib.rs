@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 mod data_dir;
 pub mod deliveries;
+mod housekeeping;
 mod startup;
 pub mod telemetry;
 

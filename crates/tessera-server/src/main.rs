@@ -94,9 +94,17 @@ async fn audit_verify(config: &Config, slug: Option<&str>) -> Result<ExitCode, S
     let mut intact = true;
     for issuer in &issuers {
         let report = core.verify_audit_chain(issuer).await?;
+        let pruned = if report.pruned_through > 0 {
+            format!(
+                " (events up to #{} removed by retention)",
+                report.pruned_through
+            )
+        } else {
+            String::new()
+        };
         match &report.broken {
             None => say(&format!(
-                "{}: {} events, chain intact",
+                "{}: {} events, chain intact{pruned}",
                 issuer.slug, report.events
             )),
             Some(link) => {

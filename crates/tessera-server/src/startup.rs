@@ -283,8 +283,8 @@ impl Application {
         &self.installation.core
     }
 
-    /// Serves, and runs the delivery worker, until `shutdown` completes; then lets requests
-    /// and delivery attempts in flight finish.
+    /// Serves, and runs the delivery worker and housekeeping, until `shutdown` completes; then
+    /// lets requests and delivery attempts in flight finish.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -317,14 +317,24 @@ impl Application {
             shutdown.await;
             let _ = stop_worker.send(true);
         };
+        let mut housekeeping_stopped = worker_stopped.clone();
         let worker = tokio::spawn(self.dispatcher.run(async move {
             let mut stopped = worker_stopped;
             let _ = stopped.wait_for(|stop| *stop).await;
         }));
+        let housekeeping = tokio::spawn(crate::housekeeping::run(
+            self.installation.core.clone(),
+            async move {
+                let _ = housekeeping_stopped.wait_for(|stop| *stop).await;
+            },
+        ));
         let state = tessera_http::AppState::new(self.installation.core.clone());
         let result = tessera_http::serve(self.listener, state, shutdown, self.grace).await;
         if let Err(error) = worker.await {
             tracing::error!(%error, "the delivery worker stopped abnormally");
+        }
+        if let Err(error) = housekeeping.await {
+            tracing::error!(%error, "housekeeping stopped abnormally");
         }
         store.close().await;
         tracing::info!("stopped");

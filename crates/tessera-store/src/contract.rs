@@ -95,7 +95,12 @@ macro_rules! contract_suite {
             an_expired_lease_is_claimable_again,
             a_delivered_or_dead_delivery_is_never_claimed_again,
             a_worker_that_never_held_the_lease_changes_nothing,
-            deleting_a_client_or_issuer_removes_its_deliveries
+            deleting_a_client_or_issuer_removes_its_deliveries,
+            an_event_is_fanned_out_to_the_webhooks_that_receive_it_in_its_transaction,
+            a_dead_webhook_delivery_marks_its_webhook_failing_until_one_succeeds,
+            deleting_a_webhook_removes_its_deliveries,
+            events_keep_their_request_context_under_the_chain_hash,
+            pruning_removes_old_events_and_anchors_the_chain
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -323,6 +328,8 @@ pub async fn issuer_settings_round_trip(store: Arc<dyn Store>) {
             .with_id_token_lifetime(86_400)
             .unwrap()
             .with_refresh_token_lifetime(365 * 86_400)
+            .unwrap()
+            .with_event_retention_days(Some(90))
             .unwrap()
             .with_signing_algorithm(KeyAlgorithm::Rs256)
             .with_signup(signup);

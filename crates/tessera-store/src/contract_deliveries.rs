@@ -5,7 +5,9 @@
 
 use std::collections::HashSet;
 
-use tessera_model::{ClientId, Delivery, DeliveryKind, DeliveryState, IssuerId};
+use tessera_model::{
+    ClientId, Delivery, DeliveryKind, DeliveryState, IssuerId, RequestContext, Webhook,
+};
 
 use super::*;
 use crate::AttemptFailure;
@@ -452,5 +454,307 @@ pub async fn deleting_a_client_or_issuer_removes_its_deliveries(store: Arc<dyn S
     assert_eq!(
         claimable.iter().map(|d| d.id).collect::<Vec<_>>(),
         vec![elsewhere[0].id]
+    );
+}
+
+/// Subscribes a webhook with `types` to `issuer`.
+async fn subscribe(store: &dyn Store, issuer: &Issuer, url: &str, types: &[&str]) -> Webhook {
+    let mut hook = super::webhook(issuer.id, url);
+    hook.event_types = types.iter().map(|t| (*t).to_owned()).collect();
+    store
+        .webhooks()
+        .create(
+            IssuerScope::of(issuer),
+            &hook,
+            &event("webhook.created", hook.id),
+        )
+        .await
+        .unwrap();
+    hook
+}
+
+/// Every event write enqueues one delivery per enabled webhook that receives it, with the
+/// event: an event whose transaction fails leaves no delivery, and another issuer's webhooks
+/// get nothing.
+pub async fn an_event_is_fanned_out_to_the_webhooks_that_receive_it_in_its_transaction(
+    store: Arc<dyn Store>,
+) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (other, _) = create_issuer(&*store, "other").await;
+    let users = subscribe(
+        &*store,
+        &acme,
+        "https://hooks.example.com/users",
+        &["user.*"],
+    )
+    .await;
+    let created = subscribe(
+        &*store,
+        &acme,
+        "https://hooks.example.com/created",
+        &["user.created", "client.created"],
+    )
+    .await;
+    let mut paused = super::webhook(acme.id, "https://hooks.example.com/paused");
+    paused.enabled = false;
+    store
+        .webhooks()
+        .create(scope, &paused, &event("webhook.created", paused.id))
+        .await
+        .unwrap();
+    let elsewhere = subscribe(&*store, &other, "https://hooks.example.com/o", &["user.*"]).await;
+
+    let ada = user(acme.id, "ada@example.com", None);
+    let created_event = event("user.created", ada.id);
+    store
+        .users()
+        .create(scope, &ada, &created_event)
+        .await
+        .unwrap();
+    let blocked = event("user.blocked", ada.id);
+    store.events().append(scope, &blocked).await.unwrap();
+
+    let of = |hook: &Webhook| {
+        let store = store.clone();
+        let id = hook.id;
+        let scope = IssuerScope::of(if hook.issuer_id == acme.id {
+            &acme
+        } else {
+            &other
+        });
+        async move {
+            store
+                .deliveries()
+                .list_for_webhook(scope, id, PageRequest::first(50))
+                .await
+                .unwrap()
+                .items
+        }
+    };
+    let to_users = of(&users).await;
+    assert_eq!(
+        to_users.iter().map(|d| d.event_id()).collect::<Vec<_>>(),
+        vec![Some(created_event.id), Some(blocked.id)]
+    );
+    for d in &to_users {
+        assert_eq!(d.kind, DeliveryKind::Webhook);
+        assert_eq!(d.webhook_id, Some(users.id));
+        assert_eq!(d.target_url, users.url);
+        assert_eq!(d.state, DeliveryState::Pending);
+        assert_eq!(d.next_attempt_at, T0);
+    }
+    let to_created = of(&created).await;
+    assert_eq!(to_created.len(), 1);
+    assert_eq!(to_created[0].event_id(), Some(created_event.id));
+    assert!(of(&paused).await.is_empty());
+    assert!(of(&elsewhere).await.is_empty());
+
+    // A change that fails (a duplicate email) writes neither its event nor a delivery.
+    let twin = user(acme.id, "ada@example.com", None);
+    assert!(
+        store
+            .users()
+            .create(scope, &twin, &event("user.created", twin.id))
+            .await
+            .is_err()
+    );
+    assert_eq!(of(&users).await.len(), 2);
+    // The deliveries are the worker's like any other.
+    let claimed = store
+        .deliveries()
+        .claim_due("w", T0, T0.plus_seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+}
+
+/// A dead-lettered webhook delivery marks its webhook failing, in the dead letter's
+/// transaction; a later success clears it. The webhook's revision does not move.
+pub async fn a_dead_webhook_delivery_marks_its_webhook_failing_until_one_succeeds(
+    store: Arc<dyn Store>,
+) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let hook = subscribe(&*store, &acme, "https://hooks.example.com/x", &["user.*"]).await;
+    for n in 0..2 {
+        let e = event("user.updated", format!("usr_{n}"));
+        store.events().append(scope, &e).await.unwrap();
+    }
+    let claimed = store
+        .deliveries()
+        .claim_due("w", T0, T0.plus_seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let dead_event = event("delivery.failed", claimed[0].id);
+    assert!(
+        store
+            .deliveries()
+            .dead_letter(
+                scope,
+                claimed[0].id,
+                "w",
+                &failure(Some(500), "HTTP 500"),
+                T0,
+                &dead_event
+            )
+            .await
+            .unwrap()
+    );
+    let failing = store
+        .webhooks()
+        .find(scope, hook.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(failing.failing);
+    assert_eq!(failing.revision, hook.revision);
+    assert!(
+        store
+            .deliveries()
+            .record_success(scope, claimed[1].id, "w", 204, T0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .webhooks()
+            .find(scope, hook.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .failing
+    );
+}
+
+/// Deleting a webhook drops its deliveries, whatever their state, and no others.
+pub async fn deleting_a_webhook_removes_its_deliveries(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let gone = subscribe(
+        &*store,
+        &acme,
+        "https://hooks.example.com/gone",
+        &["user.*"],
+    )
+    .await;
+    let kept = subscribe(
+        &*store,
+        &acme,
+        "https://hooks.example.com/kept",
+        &["user.*"],
+    )
+    .await;
+    store
+        .events()
+        .append(scope, &event("user.updated", "usr_1"))
+        .await
+        .unwrap();
+    store
+        .webhooks()
+        .delete(scope, gone.id, None, &event("webhook.deleted", gone.id))
+        .await
+        .unwrap();
+    let all = store
+        .deliveries()
+        .list(scope, PageRequest::first(50))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].webhook_id, Some(kept.id));
+}
+
+/// An event's request context is stored, read back, and covered by its chain hash.
+pub async fn events_keep_their_request_context_under_the_chain_hash(store: Arc<dyn Store>) {
+    let (_, scope) = create_issuer(&*store, "acme").await;
+    let context = RequestContext {
+        ip: Some("2001:db8::7".to_owned()),
+        user_agent: Some("curl/8.5".to_owned()),
+        request_id: None,
+    };
+    let with = NewEvent {
+        context: Some(context.clone()),
+        ..event("user.updated", "usr_1")
+    };
+    store.events().append(scope, &with).await.unwrap();
+    let found = store.events().find(scope, with.id).await.unwrap().unwrap();
+    assert_eq!(found.context, Some(context));
+    assert_eq!(
+        found.hash,
+        crate::chain::chain_hash(&found.prev_hash, &found.chain_fields())
+    );
+    let mut altered = found.clone();
+    altered.context.as_mut().unwrap().ip = Some("192.0.2.1".to_owned());
+    assert_ne!(
+        found.hash,
+        crate::chain::chain_hash(&altered.prev_hash, &altered.chain_fields())
+    );
+}
+
+/// Pruning removes the events before a time, and finished deliveries last changed before
+/// it, and anchors the chain at the last removed link: the next event links to it, and the
+/// kept events still form one chain from it.
+pub async fn pruning_removes_old_events_and_anchors_the_chain(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (_, other_scope) = create_issuer(&*store, "other").await;
+    let hook = subscribe(&*store, &acme, "https://hooks.example.com/x", &["user.*"]).await;
+    let at = |offset: i64, n: usize| NewEvent {
+        occurred_at: T0.plus_seconds(offset),
+        ..event("user.updated", format!("usr_{n}"))
+    };
+    for n in 0..3 {
+        store.events().append(scope, &at(100, n)).await.unwrap();
+    }
+    store.events().append(scope, &at(1000, 9)).await.unwrap();
+    // One delivery finished long ago, the others still pending.
+    let claimed = store
+        .deliveries()
+        .claim_due("w", T0.plus_seconds(100), T0.plus_seconds(160), 1)
+        .await
+        .unwrap();
+    store
+        .deliveries()
+        .record_success(scope, claimed[0].id, "w", 200, T0.plus_seconds(101))
+        .await
+        .unwrap();
+    assert_eq!(store.events().chain_anchor(scope).await.unwrap(), None);
+    let chain = store.events().list_chain(scope, 0, 100).await.unwrap();
+    // issuer.created, webhook.created, three old user events, one new.
+    assert_eq!(chain.len(), 6);
+    let removed = store
+        .events()
+        .prune(scope, T0.plus_seconds(500), T0.plus_seconds(2000))
+        .await
+        .unwrap();
+    assert_eq!(removed, 5);
+    let anchor = store.events().chain_anchor(scope).await.unwrap().unwrap();
+    assert_eq!((anchor.seq, anchor.hash), (chain[4].seq, chain[4].hash));
+    let kept = store.events().list_chain(scope, 0, 100).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].prev_hash, anchor.hash);
+    let deliveries = store
+        .deliveries()
+        .list_for_webhook(scope, hook.id, PageRequest::first(50))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(deliveries.len(), 3, "only the finished delivery is removed");
+    assert!(deliveries.iter().all(|d| d.state == DeliveryState::Pending));
+    // Pruning everything leaves the anchor as the chain's start.
+    store
+        .events()
+        .prune(scope, T0.plus_seconds(5000), T0.plus_seconds(6000))
+        .await
+        .unwrap();
+    assert_eq!(store.events().count(scope).await.unwrap(), 0);
+    let next = event("user.updated", "usr_next");
+    store.events().append(scope, &next).await.unwrap();
+    let after = store.events().find(scope, next.id).await.unwrap().unwrap();
+    assert_eq!(after.seq, kept[0].seq + 1);
+    assert_eq!(after.prev_hash, kept[0].hash);
+    // Another issuer's trail is untouched.
+    assert_eq!(store.events().count(other_scope).await.unwrap(), 1);
+    assert_eq!(
+        store.events().chain_anchor(other_scope).await.unwrap(),
+        None
     );
 }

@@ -29,9 +29,9 @@ pub mod contract;
 
 pub use error::StoreError;
 pub use repo::{
-    AttemptFailure, Backend, Begin, ClientRepo, DeliveryRepo, EventListFilter, EventRepo,
-    EventTypeFilter, GrantRepo, IdempotencyRepo, InteractionRepo, IssuerRepo, KeyRepo, Page,
-    PageRequest, Rotation, SchemaStatus, SessionRepo, Store, StoredResponse, TicketRepo, TokenRepo,
-    UserListFilter, UserRepo, WebhookRepo,
+    AttemptFailure, Backend, Begin, ChainAnchor, ClientRepo, DeliveryRepo, EventListFilter,
+    EventRepo, EventTypeFilter, GrantRepo, IdempotencyRepo, InteractionRepo, IssuerRepo, KeyRepo,
+    Page, PageRequest, Rotation, SchemaStatus, SessionRepo, Store, StoredResponse, TicketRepo,
+    TokenRepo, UserListFilter, UserRepo, WebhookRepo,
 };
 pub use scope::IssuerScope;

@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use tessera_model::{
-    Actor, Client, ClientId, Delivery, DeliveryId, Event, FamilyId, Grant, Interaction,
+    Actor, Client, ClientId, Delivery, DeliveryId, Event, EventId, FamilyId, Grant, Interaction,
     InteractionId, Issuer, IssuerId, IssuerSlug, KeyId, KeyState, NewEvent, OpaqueAccessToken,
     RefreshToken, Session, SessionId, SigningKey, Ticket, TicketKind, TokenFamily, UnixTime, User,
     UserId, Webhook, WebhookId,
@@ -345,6 +345,30 @@ pub trait EventRepo: Send + Sync {
     ) -> Result<Vec<Event>, StoreError>;
     /// How many events the issuer's trail holds (a row outside the chain included).
     async fn count(&self, scope: IssuerScope) -> Result<u64, StoreError>;
+    /// Finds one event.
+    async fn find(&self, scope: IssuerScope, id: EventId) -> Result<Option<Event>, StoreError>;
+    /// Where the issuer's chain starts once retention has removed its beginning: the `seq` and
+    /// `hash` of the last event removed; `None` while nothing was removed.
+    async fn chain_anchor(&self, scope: IssuerScope) -> Result<Option<ChainAnchor>, StoreError>;
+    /// Retention: removes, in one transaction, the issuer's events that happened before
+    /// `before` (the oldest links of its chain, up to the newest such event) and its finished
+    /// (delivered or dead) deliveries last changed before `before`; the last removed link
+    /// becomes the chain's anchor. Returns how many events were removed.
+    async fn prune(
+        &self,
+        scope: IssuerScope,
+        before: UnixTime,
+        now: UnixTime,
+    ) -> Result<u64, StoreError>;
+}
+
+/// The last link that retention removed from an issuer's chain: the next event's `prev_hash`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainAnchor {
+    /// Its `seq`.
+    pub seq: i64,
+    /// Its `hash`.
+    pub hash: [u8; 32],
 }
 
 /// Which events a listing returns. Every condition given must hold; an empty filter lists all.
@@ -680,6 +704,21 @@ pub trait DeliveryRepo: Send + Sync {
         scope: IssuerScope,
         page: PageRequest,
     ) -> Result<Page<Delivery>, StoreError>;
+    /// The deliveries of one webhook, in creation order.
+    async fn list_for_webhook(
+        &self,
+        scope: IssuerScope,
+        webhook: WebhookId,
+        page: PageRequest,
+    ) -> Result<Page<Delivery>, StoreError>;
+    /// Appends `event` and enqueues `deliveries` with it, in one transaction (a webhook ping,
+    /// a requested redelivery).
+    async fn enqueue_with_event(
+        &self,
+        scope: IssuerScope,
+        deliveries: &[Delivery],
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
     /// Claims up to `limit` pending deliveries that are due at `now` and not leased (or whose
     /// lease has expired), of every issuer, earliest due first, in one conditional statement:
     /// each gets `owner` and `lease_until`, and one more attempt. Of concurrent claimers, no
@@ -691,7 +730,8 @@ pub trait DeliveryRepo: Send + Sync {
         lease_until: UnixTime,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError>;
-    /// The receiver accepted the delivery: it is `delivered` and never claimed again.
+    /// The receiver accepted the delivery: it is `delivered` and never claimed again; the
+    /// webhook it was for, if any, is no longer failing.
     async fn record_success(
         &self,
         scope: IssuerScope,
@@ -712,7 +752,8 @@ pub trait DeliveryRepo: Send + Sync {
         now: UnixTime,
     ) -> Result<bool, StoreError>;
     /// The last attempt failed: the delivery is `dead` and never claimed again, with its event
-    /// (`delivery.failed`) in the same transaction.
+    /// (`delivery.failed`) in the same transaction; the webhook it was for, if any, is marked
+    /// failing.
     async fn dead_letter(
         &self,
         scope: IssuerScope,

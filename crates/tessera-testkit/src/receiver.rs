@@ -1,5 +1,6 @@
-//! A real HTTP receiver on port 0, for outbound deliveries (back-channel logout, webhooks):
-//! it records every request and answers with the statuses it is told, in order.
+//! A real HTTP receiver on port 0 (or a given port), for outbound deliveries (back-channel
+//! logout, webhooks): it records every request and answers with the statuses it is told, in
+//! order, at once or after a delay; it counts how many requests it holds at once.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -26,9 +27,27 @@ pub struct Received {
     pub content_type: Option<String>,
     /// The body.
     pub body: Vec<u8>,
+    /// Every header, names lowercase.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Received {
+    /// The first value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The body as JSON.
+    ///
+    /// # Panics
+    /// When it is not JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+
     /// The value of a form field of the body (`application/x-www-form-urlencoded`).
     pub fn form_field(&self, name: &str) -> Option<String> {
         form_urlencoded::parse(&self.body)
@@ -44,6 +63,8 @@ pub enum Reply {
     Status(u16),
     /// A redirect with this status to this location.
     Redirect(u16, String),
+    /// This status, after holding the request this long.
+    Slow(u16, Duration),
 }
 
 #[derive(Default)]
@@ -51,6 +72,8 @@ struct State {
     received: Vec<Received>,
     script: VecDeque<Reply>,
     otherwise: Option<Reply>,
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 /// A running receiver; stops when dropped.
@@ -81,7 +104,15 @@ impl Receiver {
     /// # Panics
     /// When no port can be bound.
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Self::start_on(0).await
+    }
+
+    /// Starts a receiver on `port` of 127.0.0.1 (0: any free port).
+    ///
+    /// # Panics
+    /// When the port cannot be bound.
+    pub async fn start_on(port: u16) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind a receiver");
         let address = listener.local_addr().expect("a bound address");
@@ -126,6 +157,11 @@ impl Receiver {
         self.lock().otherwise = Some(reply);
     }
 
+    /// The most requests held at once so far.
+    pub fn max_in_flight(&self) -> usize {
+        self.lock().max_in_flight
+    }
+
     /// Every request so far.
     pub fn received(&self) -> Vec<Received> {
         self.lock().received.clone()
@@ -158,6 +194,13 @@ async fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Response<Fu
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let headers = request
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
+        .collect();
     let body = request
         .into_body()
         .collect()
@@ -173,16 +216,26 @@ async fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Response<Fu
             uri,
             content_type,
             body,
+            headers,
         });
+        state.in_flight += 1;
+        state.max_in_flight = state.max_in_flight.max(state.in_flight);
         state
             .script
             .pop_front()
             .or_else(|| state.otherwise.clone())
             .unwrap_or(Reply::Status(200))
     };
+    if let Reply::Slow(_, delay) = &reply {
+        tokio::time::sleep(*delay).await;
+    }
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .in_flight -= 1;
     let mut response = Response::new(Full::new(Bytes::new()));
     match reply {
-        Reply::Status(status) => {
+        Reply::Status(status) | Reply::Slow(status, _) => {
             *response.status_mut() = status.try_into().unwrap_or_default();
         }
         Reply::Redirect(status, location) => {

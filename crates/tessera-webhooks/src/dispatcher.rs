@@ -1,5 +1,6 @@
 //! The polling loop, one attempt, and the outcome it records.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use async_trait::async_trait;
 use serde_json::json;
 use tessera_model::{Actor, Clock, Delivery, NewEvent, UnixTime};
 use tessera_store::{AttemptFailure, IssuerScope, Store, StoreError};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::RetrySchedule;
@@ -54,6 +55,11 @@ pub struct DispatcherConfig {
     pub poll_interval: Duration,
     /// The most deliveries in flight at once on this node.
     pub concurrency: usize,
+    /// The most deliveries in flight at once to one endpoint (scheme, host and port), so a
+    /// burst of events does not flood one receiver. An attempt waiting for its turn holds its
+    /// lease: with the defaults it waits at most `concurrency / per_endpoint_concurrency - 1`
+    /// request timeouts (30 s), well within the lease.
+    pub per_endpoint_concurrency: usize,
     /// How long a claim holds a delivery, in seconds: longer than an attempt can take (the
     /// request timeout), so that a live worker never loses its lease mid-attempt.
     pub lease_seconds: i64,
@@ -68,6 +74,7 @@ impl Default for DispatcherConfig {
             schedule: RetrySchedule::standard(),
             poll_interval: Duration::from_secs(1),
             concurrency: 16,
+            per_endpoint_concurrency: 4,
             lease_seconds: 60,
             request_timeout: Duration::from_secs(10),
         }
@@ -107,6 +114,10 @@ struct Inner {
     wake: Arc<Notify>,
     /// This worker's name on the leases it takes: unique per process.
     owner: String,
+    /// The turns of each endpoint with attempts in flight (see
+    /// [`DispatcherConfig::per_endpoint_concurrency`]); an endpoint's entry goes when its
+    /// last attempt ends.
+    endpoints: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -148,6 +159,7 @@ impl Dispatcher {
                 http: http.build()?,
                 wake,
                 owner,
+                endpoints: std::sync::Mutex::default(),
             }),
         })
     }
@@ -239,7 +251,35 @@ impl Dispatcher {
         }
     }
 
-    /// Sends `outgoing`: the guard first, then one `POST`, whose body is never read.
+    /// Waits for a turn at `endpoint`; the turn ends when the returned permit is dropped.
+    async fn endpoint_turn(&self, endpoint: &str) -> EndpointTurn {
+        let semaphore = {
+            let mut endpoints = self
+                .inner
+                .endpoints
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            endpoints
+                .entry(endpoint.to_owned())
+                .or_insert_with(|| {
+                    Arc::new(Semaphore::new(
+                        self.inner.config.per_endpoint_concurrency.max(1),
+                    ))
+                })
+                .clone()
+        };
+        // The semaphore is never closed, so acquiring cannot fail.
+        let permit = semaphore.clone().acquire_owned().await.ok();
+        EndpointTurn {
+            dispatcher: self.clone(),
+            endpoint: endpoint.to_owned(),
+            semaphore,
+            permit,
+        }
+    }
+
+    /// Sends `outgoing`: the guard first, then one `POST` when the endpoint has a free turn;
+    /// at most [`MAX_RESPONSE_BODY_BYTES`] of the answer are read, and none is kept.
     async fn send(&self, outgoing: &Outgoing) -> Outcome {
         let url = match url::Url::parse(&outgoing.url) {
             Ok(url) if matches!(url.scheme(), "http" | "https") => url,
@@ -250,13 +290,24 @@ impl Dispatcher {
         {
             return failed(None, refused);
         }
+        let endpoint = url.origin().ascii_serialization();
+        let _turn = self.endpoint_turn(&endpoint).await;
         let mut request = self.inner.http.post(url).body(outgoing.body.clone());
         for (name, value) in &outgoing.headers {
             request = request.header(name.as_str(), value.as_str());
         }
         match request.send().await {
-            Ok(response) => {
+            Ok(mut response) => {
                 let status = response.status().as_u16();
+                // Read (and drop) a bounded part of the body, so that the connection can be
+                // reused; the receiver's words are not kept.
+                let mut read = 0usize;
+                while read < MAX_RESPONSE_BODY_BYTES {
+                    match response.chunk().await {
+                        Ok(Some(chunk)) => read += chunk.len(),
+                        Ok(None) | Err(_) => break,
+                    }
+                }
                 if outgoing.accepted.contains(&status) {
                     Outcome::Accepted(status)
                 } else if response.status().is_redirection() {
@@ -336,6 +387,34 @@ impl Dispatcher {
     }
 }
 
+/// How much of a receiver's answer is read before the connection is let go.
+const MAX_RESPONSE_BODY_BYTES: usize = 64 * 1024;
+
+/// A turn at one endpoint. When it ends, an endpoint with no other attempt in flight is
+/// forgotten, so the table holds only endpoints being delivered to.
+struct EndpointTurn {
+    dispatcher: Dispatcher,
+    endpoint: String,
+    semaphore: Arc<Semaphore>,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Drop for EndpointTurn {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        let mut endpoints = self
+            .dispatcher
+            .inner
+            .endpoints
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Held by the table and by this turn only: nobody else waits for this endpoint.
+        if Arc::strong_count(&self.semaphore) == 2 {
+            endpoints.remove(&self.endpoint);
+        }
+    }
+}
+
 /// `delivery.failed`: what was given up on, and why. The payload is not repeated (it may hold
 /// what a receiver should see, not every reader of the trail).
 fn dead_letter_event(delivery: &Delivery, failure: &AttemptFailure, now: UnixTime) -> NewEvent {
@@ -346,6 +425,8 @@ fn dead_letter_event(delivery: &Delivery, failure: &AttemptFailure, now: UnixTim
         json!({
             "kind": delivery.kind.as_str(),
             "client_id": delivery.client_id.map(|c| c.to_string()),
+            "webhook_id": delivery.webhook_id.map(|w| w.to_string()),
+            "event_id": delivery.event_id().map(|e| e.to_string()),
             "target_url": delivery.target_url,
             "attempts": delivery.attempts,
             "last_status": failure.status,

@@ -40,8 +40,23 @@ pub(crate) struct EventOut {
     data: Value,
     /// When it happened, Unix seconds.
     time: i64,
+    /// The request that caused it; absent for work outside a request (background jobs, the
+    /// command line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context: Option<ContextOut>,
     /// The event's chain hash, lowercase hex (SHA-256).
     hash: String,
+}
+
+/// The request an event was caused by.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ContextOut {
+    /// The client's address as Tessera saw it (the TCP peer: behind a proxy, the proxy).
+    ip: Option<String>,
+    /// The `User-Agent` header, at most 256 characters.
+    user_agent: Option<String>,
+    /// The request's `x-request-id`, as in the logs.
+    request_id: Option<String>,
 }
 
 /// A page of events.
@@ -84,6 +99,11 @@ fn event_json(event: &Event) -> EventOut {
         actor: event.actor.to_storage(),
         data: event.data.clone(),
         time: event.occurred_at.0,
+        context: event.context.as_ref().map(|c| ContextOut {
+            ip: c.ip.clone(),
+            user_agent: c.user_agent.clone(),
+            request_id: c.request_id.clone(),
+        }),
         hash: event.hash.iter().map(|b| format!("{b:02x}")).collect(),
     }
 }

@@ -17,7 +17,8 @@ use utoipa::ToSchema;
 use super::{CoreAuth, READ, WRITE, authorised_issuer};
 use crate::AppState;
 use crate::conventions::{
-    JsonBody, PageQuery, QueryParams, created, encode_cursor, if_match, passed, with_etag,
+    JsonBody, PageQuery, QueryParams, created, double_option, encode_cursor, if_match, passed,
+    with_etag,
 };
 use crate::problem::{ProblemDoc, core_error};
 
@@ -62,6 +63,9 @@ pub(crate) struct SettingsOut {
     /// `id_token_signed_response_alg`.
     signing_algorithm: String,
     signup: SignupOut,
+    /// How many days events (and finished webhook deliveries) are kept, 1 to 3650; `null`:
+    /// for ever.
+    event_retention_days: Option<i64>,
 }
 
 /// Who may sign up.
@@ -102,6 +106,7 @@ fn settings_json(settings: &IssuerSettings) -> SettingsOut {
             policy: settings.signup().as_str().to_owned(),
             allowed_email_domains: settings.signup().domains().to_vec(),
         },
+        event_retention_days: settings.event_retention_days(),
     }
 }
 
@@ -116,6 +121,10 @@ pub(crate) struct SettingsBody {
     /// signs at once; another signs from the next key rotation.
     signing_algorithm: Option<String>,
     signup: Option<SignupBody>,
+    /// Days to keep events (and finished webhook deliveries), 1 to 3650; `null` keeps them
+    /// for ever (the default).
+    #[serde(default, deserialize_with = "double_option")]
+    event_retention_days: Option<Option<i64>>,
 }
 
 /// `settings.signup`: a policy and, for `allowed_email_domains`, its domains.
@@ -138,6 +147,7 @@ impl From<SettingsBody> for SettingsPatch {
                 policy: signup.policy,
                 allowed_email_domains: signup.allowed_email_domains,
             }),
+            event_retention_days: body.event_retention_days,
         }
     }
 }

@@ -9,7 +9,8 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use tessera_model::{
-    Delivery, DeliveryId, DeliveryState, IssuerId, NewEvent, UnixTime, short_delivery_error,
+    Delivery, DeliveryId, DeliveryState, IssuerId, NewEvent, UnixTime, WebhookId,
+    short_delivery_error,
 };
 use tessera_store::{AttemptFailure, DeliveryRepo, IssuerScope, Page, PageRequest, StoreError};
 
@@ -47,8 +48,8 @@ pub(super) async fn insert_delivery(
     sqlx::query(
         "INSERT INTO deliveries (id, issuer_id, kind, client_id, target_url, payload, state, \
          attempts, next_attempt_at, lease_owner, lease_until, last_status, last_error, \
-         created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+         created_at, updated_at, webhook_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(delivery.id.as_uuid())
     .bind(issuer.as_uuid())
@@ -65,6 +66,7 @@ pub(super) async fn insert_delivery(
     .bind(delivery.last_error.as_deref().map(short_delivery_error))
     .bind(delivery.created_at.0)
     .bind(delivery.updated_at.0)
+    .bind(delivery.webhook_id.map(|w| w.as_uuid()))
     .execute(&mut **tx)
     .await
     .map_err(|e| map("delivery", e))?;
@@ -107,6 +109,27 @@ async fn finish_attempt(
     .map_err(|e| map("delivery", e))?
     .rows_affected();
     Ok(changed > 0)
+}
+
+/// Marks the webhook that delivery `id` was for, if any, as failing or not, in `tx`. Only a
+/// change is written. `failing` is a status, not configuration: the webhook's revision stays.
+async fn mark_webhook(
+    tx: &mut Tx,
+    scope: IssuerScope,
+    id: DeliveryId,
+    failing: bool,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE webhooks SET failing = $3 WHERE issuer_id = $1 AND failing <> $3 \
+         AND id = (SELECT webhook_id FROM deliveries WHERE issuer_id = $1 AND id = $2)",
+    )
+    .bind(scope.issuer_id().as_uuid())
+    .bind(id.as_uuid())
+    .bind(failing)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| map("webhook", e))?;
+    Ok(())
 }
 
 #[async_trait]
@@ -156,6 +179,44 @@ impl DeliveryRepo for SqlStore {
         }))
     }
 
+    async fn list_for_webhook(
+        &self,
+        scope: IssuerScope,
+        webhook: WebhookId,
+        page: PageRequest,
+    ) -> Result<Page<Delivery>, StoreError> {
+        let rows: Vec<DeliveryRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            delivery_columns!(),
+            " FROM deliveries WHERE issuer_id = $1 AND webhook_id = $4 AND id > $2 \
+             ORDER BY id LIMIT $3"
+        ))
+        .bind(scope.issuer_id().as_uuid())
+        .bind(after_bound(page))
+        .bind(fetch_limit(page))
+        .bind(webhook.as_uuid())
+        .fetch_all(&self.read)
+        .await
+        .map_err(|e| map("delivery", e))?;
+        Ok(paginate(convert(rows)?, page.limit, |d: &Delivery| {
+            d.id.as_uuid()
+        }))
+    }
+
+    async fn enqueue_with_event(
+        &self,
+        scope: IssuerScope,
+        deliveries: &[Delivery],
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        insert_event(&mut tx, scope.issuer_id(), event).await?;
+        for delivery in deliveries {
+            insert_delivery(&mut tx, scope.issuer_id(), delivery).await?;
+        }
+        commit(tx).await
+    }
+
     async fn claim_due(
         &self,
         owner: &str,
@@ -202,6 +263,9 @@ impl DeliveryRepo for SqlStore {
             now,
         )
         .await?;
+        if held {
+            mark_webhook(&mut tx, scope, id, false).await?;
+        }
         commit(tx).await?;
         Ok(held)
     }
@@ -251,6 +315,7 @@ impl DeliveryRepo for SqlStore {
         )
         .await?;
         if held {
+            mark_webhook(&mut tx, scope, id, true).await?;
             insert_event(&mut tx, scope.issuer_id(), event).await?;
         }
         commit(tx).await?;

@@ -1,12 +1,44 @@
 use async_trait::async_trait;
-use tessera_model::{Event, NewEvent};
+use tessera_model::{Event, EventId, IssuerId, NewEvent, UnixTime};
 use tessera_store::{
-    EventListFilter, EventRepo, EventTypeFilter, IssuerScope, Page, PageRequest, StoreError,
+    ChainAnchor, EventListFilter, EventRepo, EventTypeFilter, IssuerScope, Page, PageRequest,
+    StoreError,
 };
 
 use super::rows::{EventRow, convert};
-use super::{SqlStore, after_bound, commit, fetch_limit, insert_event, paginate};
-use crate::error::map;
+use super::{
+    LOCK_ISSUER_FOR_APPEND, SqlStore, Tx, after_bound, commit, fetch_limit, insert_event, paginate,
+};
+use crate::error::{corrupt, map};
+
+/// The last link of `issuer`'s chain, read inside `tx`: the newest event's `seq` and `hash`, or,
+/// when retention removed every event, the anchor it left; `None` for a chain not begun.
+pub(super) async fn last_link(
+    tx: &mut Tx,
+    issuer: IssuerId,
+) -> Result<Option<(i64, [u8; 32])>, StoreError> {
+    let newest: Option<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT seq, hash FROM events WHERE issuer_id = $1 AND seq IS NOT NULL \
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(issuer.as_uuid())
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(|e| map("event", e))?;
+    let link = match newest {
+        Some(link) => Some(link),
+        None => sqlx::query_as("SELECT seq, hash FROM event_chain_anchors WHERE issuer_id = $1")
+            .bind(issuer.as_uuid())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(|e| map("event", e))?,
+    };
+    link.map(|(seq, hash)| {
+        let hash: [u8; 32] = hash.try_into().map_err(|_| corrupt("event hash"))?;
+        Ok((seq, hash))
+    })
+    .transpose()
+}
 
 #[async_trait]
 impl EventRepo for SqlStore {
@@ -78,6 +110,97 @@ impl EventRepo for SqlStore {
         .await
         .map_err(|e| map("event", e))?;
         convert(rows)
+    }
+
+    async fn find(&self, scope: IssuerScope, id: EventId) -> Result<Option<Event>, StoreError> {
+        let row: Option<EventRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE issuer_id = $1 AND id = $2"
+        ))
+        .bind(scope.issuer_id().as_uuid())
+        .bind(id.as_uuid())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(|e| map("event", e))?;
+        row.map(Event::try_from).transpose()
+    }
+
+    async fn chain_anchor(&self, scope: IssuerScope) -> Result<Option<ChainAnchor>, StoreError> {
+        let row: Option<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT seq, hash FROM event_chain_anchors WHERE issuer_id = $1")
+                .bind(scope.issuer_id().as_uuid())
+                .fetch_optional(&self.read)
+                .await
+                .map_err(|e| map("event", e))?;
+        row.map(|(seq, hash)| {
+            let hash = hash.try_into().map_err(|_| corrupt("chain anchor hash"))?;
+            Ok(ChainAnchor { seq, hash })
+        })
+        .transpose()
+    }
+
+    async fn prune(
+        &self,
+        scope: IssuerScope,
+        before: UnixTime,
+        now: UnixTime,
+    ) -> Result<u64, StoreError> {
+        let issuer = scope.issuer_id().as_uuid();
+        let mut tx = self.begin_write().await?;
+        // Appends lock the issuer first; so does pruning, so that no event is appended onto
+        // a link being removed.
+        sqlx::query(LOCK_ISSUER_FOR_APPEND)
+            .bind(issuer)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map("event", e))?;
+        sqlx::query(
+            "DELETE FROM deliveries WHERE issuer_id = $1 AND state <> 'pending' \
+             AND updated_at < $2",
+        )
+        .bind(issuer)
+        .bind(before.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map("delivery", e))?;
+        // The chain is cut after the newest old event, so that what stays is one unbroken
+        // run of links from the anchor.
+        let last: Option<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT seq, hash FROM events WHERE issuer_id = $1 AND seq IS NOT NULL \
+             AND occurred_at < $2 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(issuer)
+        .bind(before.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| map("event", e))?;
+        let Some((seq, hash)) = last else {
+            commit(tx).await?;
+            return Ok(0);
+        };
+        let removed = sqlx::query("DELETE FROM events WHERE issuer_id = $1 AND seq <= $2")
+            .bind(issuer)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map("event", e))?
+            .rows_affected();
+        sqlx::query(
+            "INSERT INTO event_chain_anchors (issuer_id, seq, hash, updated_at) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (issuer_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(issuer)
+        .bind(seq)
+        .bind(&hash)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map("event", e))?;
+        commit(tx).await?;
+        Ok(removed)
     }
 
     async fn count(&self, scope: IssuerScope) -> Result<u64, StoreError> {

@@ -17,8 +17,8 @@ impl IssuerRepo for SqlStore {
         sqlx::query(
             "INSERT INTO issuers (id, slug, display_name, access_token_lifetime, \
              id_token_lifetime, refresh_token_lifetime, signing_algorithm, signup_policy, \
-             signup_allowed_domains, created_at, updated_at, revision) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             signup_allowed_domains, created_at, updated_at, revision, event_retention_days) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(issuer.id.as_uuid())
         .bind(issuer.slug.as_str())
@@ -32,6 +32,7 @@ impl IssuerRepo for SqlStore {
         .bind(issuer.created_at.0)
         .bind(issuer.updated_at.0)
         .bind(issuer.revision)
+        .bind(issuer.settings.event_retention_days())
         .execute(&mut *tx)
         .await
         .map_err(|e| map("issuer", e))?;
@@ -86,7 +87,7 @@ impl IssuerRepo for SqlStore {
             "UPDATE issuers SET display_name = $1, access_token_lifetime = $2, \
              id_token_lifetime = $3, refresh_token_lifetime = $4, signing_algorithm = $5, \
              signup_policy = $6, signup_allowed_domains = $7, updated_at = $8, \
-             revision = revision + 1 \
+             event_retention_days = $11, revision = revision + 1 \
              WHERE id = $9 AND revision = $10",
         )
         .bind(&issuer.display_name)
@@ -99,6 +100,7 @@ impl IssuerRepo for SqlStore {
         .bind(issuer.updated_at.0)
         .bind(issuer.id.as_uuid())
         .bind(issuer.revision)
+        .bind(issuer.settings.event_retention_days())
         .execute(&mut *tx)
         .await
         .map_err(|e| map("issuer", e))?

@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use sqlx::Pool;
-use tessera_model::{ChainFields, GENESIS_HASH, IssuerId, NewEvent};
+use tessera_model::{ChainFields, Delivery, GENESIS_HASH, IssuerId, NewEvent};
 use tessera_store::chain::chain_hash;
 use tessera_store::{
     Backend, ClientRepo, DeliveryRepo, EventRepo, GrantRepo, IdempotencyRepo, InteractionRepo,
@@ -65,31 +65,29 @@ async fn commit(tx: Tx) -> Result<(), StoreError> {
     tx.commit().await.map_err(|e| map("transaction", e))
 }
 
-/// Appends `event` to `issuer`'s trail inside `tx`, as the next link of its chain: the
-/// issuer is locked for the append (a no-op under SQLite's single writer), the last link is
-/// read, and the new one stores `seq + 1`, the last hash, and its own hash.
+/// Appends `event` to `issuer`'s trail inside `tx`, as the next link of its chain, and
+/// enqueues its webhook deliveries.
+///
+/// The chain: the issuer is locked for the append (a no-op under SQLite's single writer), the
+/// last link is read (the newest event, or, when retention has removed them all, the anchor it
+/// left), and the new one stores `seq + 1`, the last hash, and its own hash.
+///
+/// The fan-out: one delivery per enabled webhook of the issuer that [receives] the event,
+/// in the same transaction, so no event is written without its deliveries and none is
+/// delivered whose change did not happen. An issuer without webhooks pays one indexed read.
+///
+/// [receives]: tessera_model::Webhook::receives
 async fn insert_event(tx: &mut Tx, issuer: IssuerId, event: &NewEvent) -> Result<(), StoreError> {
     sqlx::query(LOCK_ISSUER_FOR_APPEND)
         .bind(issuer.as_uuid())
         .execute(&mut **tx)
         .await
         .map_err(|e| map("event", e))?;
-    let last: Option<(i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT seq, hash FROM events WHERE issuer_id = $1 AND seq IS NOT NULL \
-         ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(issuer.as_uuid())
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(|e| map("event", e))?;
-    let (seq, prev_hash) = match last {
+    let (seq, prev_hash) = match events::last_link(tx, issuer).await? {
         None => (1, GENESIS_HASH),
-        Some((seq, hash)) => (
-            seq + 1,
-            hash.try_into()
-                .map_err(|_| crate::error::corrupt("event hash"))?,
-        ),
+        Some((seq, hash)) => (seq + 1, hash),
     };
+    let context = event.context.as_ref();
     let hash = chain_hash(
         &prev_hash,
         &ChainFields {
@@ -101,11 +99,13 @@ async fn insert_event(tx: &mut Tx, issuer: IssuerId, event: &NewEvent) -> Result
             actor: event.actor,
             data: &event.data,
             occurred_at: event.occurred_at,
+            context,
         },
     );
     sqlx::query(
         "INSERT INTO events (id, issuer_id, event_type, subject, actor, data, occurred_at, \
-         seq, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         seq, prev_hash, hash, ip, user_agent, request_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(event.id.as_uuid())
     .bind(issuer.as_uuid())
@@ -117,9 +117,18 @@ async fn insert_event(tx: &mut Tx, issuer: IssuerId, event: &NewEvent) -> Result
     .bind(seq)
     .bind(&prev_hash[..])
     .bind(&hash[..])
+    .bind(context.and_then(|c| c.ip.as_deref()))
+    .bind(context.and_then(|c| c.user_agent.as_deref()))
+    .bind(context.and_then(|c| c.request_id.as_deref()))
     .execute(&mut **tx)
     .await
     .map_err(|e| map("event", e))?;
+    for webhook in webhooks::enabled(tx, issuer).await? {
+        if webhook.receives(event) {
+            let delivery = Delivery::webhook_event(&webhook, event.id, event.occurred_at);
+            deliveries::insert_delivery(tx, issuer, &delivery).await?;
+        }
+    }
     Ok(())
 }
 

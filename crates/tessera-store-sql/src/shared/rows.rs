@@ -6,8 +6,9 @@ use tessera_model::{
     AccessTokenFormat, Actor, Client, ClientId, ClientTokenSettings, ClientType, Delivery,
     DeliveryId, DeliveryKind, DeliveryState, Email, Event, EventId, FamilyId, Grant, GrantId,
     Interaction, InteractionId, Issuer, IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm, KeyId,
-    KeyState, OpaqueAccessToken, RefreshToken, Session, SessionId, SigningKey, SignupPolicy,
-    Ticket, TicketId, TicketKind, TokenFamily, UnixTime, User, UserId, Webhook, WebhookId,
+    KeyState, OpaqueAccessToken, RefreshToken, RequestContext, Session, SessionId, SigningKey,
+    SignupPolicy, Ticket, TicketId, TicketKind, TokenFamily, UnixTime, User, UserId, Webhook,
+    WebhookId,
 };
 use tessera_store::StoreError;
 use uuid::Uuid;
@@ -34,7 +35,7 @@ macro_rules! issuer_columns {
     () => {
         "id, slug, display_name, access_token_lifetime, id_token_lifetime, \
      refresh_token_lifetime, signing_algorithm, signup_policy, signup_allowed_domains, \
-     created_at, updated_at, revision"
+     created_at, updated_at, revision, event_retention_days"
     };
 }
 
@@ -52,6 +53,7 @@ pub(super) struct IssuerRow {
     created_at: i64,
     updated_at: i64,
     revision: i64,
+    event_retention_days: Option<i64>,
 }
 
 impl TryFrom<IssuerRow> for Issuer {
@@ -81,8 +83,9 @@ fn issuer_settings(row: &IssuerRow) -> Result<IssuerSettings, StoreError> {
         .with_access_token_lifetime(row.access_token_lifetime)
         .and_then(|s| s.with_id_token_lifetime(row.id_token_lifetime))
         .and_then(|s| s.with_refresh_token_lifetime(row.refresh_token_lifetime))
+        .and_then(|s| s.with_event_retention_days(row.event_retention_days))
         .map(|s| s.with_signing_algorithm(algorithm).with_signup(signup))
-        .map_err(|_| corrupt("issuer token lifetimes"))
+        .map_err(|_| corrupt("issuer settings"))
 }
 
 macro_rules! client_columns {
@@ -282,7 +285,8 @@ impl TryFrom<KeyRow> for SigningKey {
 
 macro_rules! event_columns {
     () => {
-        "id, issuer_id, event_type, subject, actor, data, occurred_at, seq, prev_hash, hash"
+        "id, issuer_id, event_type, subject, actor, data, occurred_at, seq, prev_hash, hash, \
+         ip, user_agent, request_id"
     };
 }
 
@@ -298,6 +302,9 @@ pub(super) struct EventRow {
     seq: Option<i64>,
     prev_hash: Option<Vec<u8>>,
     hash: Option<Vec<u8>>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
 }
 
 impl TryFrom<EventRow> for Event {
@@ -311,6 +318,12 @@ impl TryFrom<EventRow> for Event {
             actor: Actor::from_storage(&row.actor).ok_or_else(|| corrupt("event actor"))?,
             data: parse_json(&row.data, "event data")?,
             occurred_at: UnixTime(row.occurred_at),
+            context: (row.ip.is_some() || row.user_agent.is_some() || row.request_id.is_some())
+                .then_some(RequestContext {
+                    ip: row.ip,
+                    user_agent: row.user_agent,
+                    request_id: row.request_id,
+                }),
             // A row outside the chain (written before migration 0004) cannot be an `Event`;
             // `tessera audit verify` finds it by counting.
             seq: row.seq.ok_or_else(|| corrupt("event seq"))?,
@@ -626,7 +639,7 @@ where
 macro_rules! delivery_columns {
     () => {
         "id, issuer_id, kind, client_id, target_url, payload, state, attempts, next_attempt_at, \
-     lease_owner, lease_until, last_status, last_error, created_at, updated_at"
+     lease_owner, lease_until, last_status, last_error, created_at, updated_at, webhook_id"
     };
 }
 
@@ -647,6 +660,7 @@ pub(super) struct DeliveryRow {
     last_error: Option<String>,
     created_at: i64,
     updated_at: i64,
+    webhook_id: Option<Uuid>,
 }
 
 impl TryFrom<DeliveryRow> for Delivery {
@@ -657,6 +671,7 @@ impl TryFrom<DeliveryRow> for Delivery {
             issuer_id: IssuerId::from_uuid(row.issuer_id),
             kind: DeliveryKind::parse(&row.kind).ok_or_else(|| corrupt("delivery kind"))?,
             client_id: row.client_id.map(ClientId::from_uuid),
+            webhook_id: row.webhook_id.map(WebhookId::from_uuid),
             target_url: row.target_url,
             payload: parse_json(&row.payload, "delivery payload")?,
             state: DeliveryState::parse(&row.state).ok_or_else(|| corrupt("delivery state"))?,

@@ -1,15 +1,29 @@
 //! Webhook subscriptions of an issuer.
 
 use async_trait::async_trait;
-use tessera_model::{NewEvent, Webhook, WebhookId};
+use tessera_model::{IssuerId, NewEvent, Webhook, WebhookId};
 use tessera_store::{IssuerScope, Page, PageRequest, StoreError, WebhookRepo};
 
 use super::rows::{WebhookRow, convert, json_list};
 use super::{
-    DeleteStatements, SqlStore, after_bound, commit, delete_scoped, fetch_limit, insert_event,
+    DeleteStatements, SqlStore, Tx, after_bound, commit, delete_scoped, fetch_limit, insert_event,
     missing_or_conflict, paginate,
 };
 use crate::error::map;
+
+/// The enabled webhooks of `issuer`, read inside `tx` (the event fan-out's question).
+pub(super) async fn enabled(tx: &mut Tx, issuer: IssuerId) -> Result<Vec<Webhook>, StoreError> {
+    let rows: Vec<WebhookRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        webhook_columns!(),
+        " FROM webhooks WHERE issuer_id = $1 AND enabled ORDER BY id"
+    ))
+    .bind(issuer.as_uuid())
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(|e| map("webhook", e))?;
+    convert(rows)
+}
 
 #[async_trait]
 impl WebhookRepo for SqlStore {
