@@ -5,11 +5,12 @@
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a failed assertion
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use tessera_store_sql::testing::{execute_sql, fresh_database};
-use tokio::process::Command;
+
+mod support;
+use support::tessera_command;
 
 /// How long one command may run.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -17,19 +18,8 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// `tessera ARGS --data-dir DATA --database-url URL` in `cwd`, configured by nothing else
 /// (the test run's `TESSERA_*` environment removed); returns exit code and standard output.
 async fn tessera(cwd: &Path, database_url: &str, args: &[&str]) -> (Option<i32>, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
-    command
-        .current_dir(cwd)
-        .args(args)
-        .args(["--data-dir", "data", "--database-url", database_url])
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("TESSERA_") && !key.starts_with("TESSERA_TEST_") {
-            command.env_remove(key.as_ref());
-        }
-    }
+    let mut command = tessera_command(cwd, args);
+    command.args(["--data-dir", "data", "--database-url", database_url]);
     let output = tokio::time::timeout(COMMAND_TIMEOUT, command.output())
         .await
         .expect("tessera exits in time")

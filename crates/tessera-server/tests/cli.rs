@@ -27,6 +27,8 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+mod support;
+
 /// How long a server may take to print its ready banner (a cold PostgreSQL migration
 /// included).
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -43,18 +45,7 @@ const READY: &str = "Tessera is ready";
 
 /// `tessera` in `cwd`, configured by nothing but the arguments the test adds.
 fn tessera(cwd: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
-    command
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("TESSERA_") && !key.starts_with("TESSERA_TEST_") {
-            command.env_remove(key.as_ref());
-        }
-    }
-    command
+    support::tessera_command(cwd, &[])
 }
 
 /// A command that ran to its end.

@@ -1,8 +1,9 @@
 //! The delivery worker against real receivers on port 0, over a real database of this run's
 //! backend, with a fixed clock moved by the test: retries follow the schedule and keep the
 //! `jti`, redirects are not followed, the last failure dead-letters, refused addresses are not
-//! contacted, and deliveries survive a restart. Each attempt is one `run_once`, so no test
-//! sleeps through a backoff.
+//! contacted, and deliveries survive a restart; webhook events take turns at a busy endpoint,
+//! and event retention leaves a chain that verifies. Each attempt is one `run_once`, so no
+//! test sleeps through a backoff.
 
 #![allow(clippy::unwrap_used, clippy::panic)] // test code: a panic is a failed assertion
 
@@ -12,6 +13,7 @@ use serde_json::{Value, json};
 use tessera_core::Core;
 use tessera_core::clients::NewClient;
 use tessera_core::users::NewUser;
+use tessera_core::webhooks::NewWebhook;
 use tessera_crypto::MasterKey;
 use tessera_model::{
     Actor, Client, ClientType, Delivery, DeliveryState, FixedClock, Issuer, NewEvent, Session,
@@ -54,7 +56,8 @@ async fn world() -> World {
         clock.clone(),
         master_key.clone(),
         "http://localhost:8080",
-    );
+    )
+    .with_private_webhook_targets(true);
     let issuer = core.ensure_builtin_issuers().await.unwrap().default;
     let user = core
         .create_user(
@@ -380,5 +383,137 @@ async fn only_clients_of_the_session_with_a_logout_uri_are_told_and_only_once() 
     assert_eq!(
         received[0].content_type.as_deref(),
         Some("application/x-www-form-urlencoded")
+    );
+}
+
+impl World {
+    /// Subscribes `url` to `user.*` events.
+    async fn subscribe(&self, url: String) -> tessera_model::Webhook {
+        self.core
+            .create_webhook(
+                &self.issuer,
+                NewWebhook {
+                    url,
+                    event_types: vec!["user.*".to_owned()],
+                    enabled: true,
+                },
+                Actor::System,
+            )
+            .await
+            .unwrap()
+            .webhook
+    }
+
+    /// Creates `count` users, each with its `user.created` event.
+    async fn users(&self, count: usize) {
+        for n in 0..count {
+            self.core
+                .create_user(
+                    &self.issuer,
+                    NewUser {
+                        email: format!("user{n}@example.com"),
+                        ..NewUser::default()
+                    },
+                    Actor::System,
+                )
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_endpoint_gets_at_most_four_deliveries_at_once() {
+    let w = world().await;
+    let busy = Receiver::start().await;
+    busy.otherwise(Reply::Slow(200, std::time::Duration::from_millis(300)));
+    let other = Receiver::start().await;
+    other.otherwise(Reply::Slow(200, std::time::Duration::from_millis(300)));
+    w.subscribe(busy.url("/hook")).await;
+    w.subscribe(other.url("/hook")).await;
+    w.users(12).await;
+
+    // One pass claims all 24 (concurrency 16, then the rest) and sends them.
+    let worker = w.dispatcher(true, &[1]);
+    let mut sent = 0;
+    while sent < 24 {
+        let attempted = worker.run_once().await;
+        assert!(attempted > 0, "deliveries left unclaimed");
+        sent += attempted;
+    }
+    assert_eq!(busy.received().len(), 12);
+    assert_eq!(other.received().len(), 12);
+    assert_eq!(busy.max_in_flight(), 4, "four turns per endpoint");
+    assert_eq!(other.max_in_flight(), 4);
+    assert!(
+        w.deliveries()
+            .await
+            .iter()
+            .all(|d| d.state == DeliveryState::Delivered)
+    );
+}
+
+#[tokio::test]
+async fn retention_removes_old_events_and_the_chain_still_verifies() {
+    let w = world().await;
+    let receiver = Receiver::start().await;
+    let hook = w.subscribe(receiver.url("/hook")).await;
+    w.users(3).await;
+    w.dispatcher(true, &[1]).run_once().await;
+    let old = w.deliveries().await;
+    let old_webhook_delivery = old.iter().find(|d| d.webhook_id == Some(hook.id)).unwrap();
+
+    // Keep a day; two days pass; one more event.
+    let mut issuer = w.issuer.clone();
+    issuer.settings = issuer
+        .settings
+        .clone()
+        .with_event_retention_days(Some(1))
+        .unwrap();
+    let issuer = w
+        .store
+        .issuers()
+        .update(
+            &issuer,
+            &NewEvent::new("issuer.updated", issuer.id, Actor::System, json!({}), T0),
+        )
+        .await
+        .unwrap();
+    w.clock.advance(2 * 86_400);
+    w.core
+        .create_user(
+            &issuer,
+            NewUser {
+                email: "late@example.com".to_owned(),
+                ..NewUser::default()
+            },
+            Actor::System,
+        )
+        .await
+        .unwrap();
+    let scope = IssuerScope::of(&issuer);
+    let before = w.store.events().count(scope).await.unwrap();
+
+    let removed = w.core.apply_event_retention().await.unwrap();
+    assert!(removed > 0);
+    assert_eq!(
+        w.store.events().count(scope).await.unwrap(),
+        before - removed
+    );
+    let report = w.core.verify_audit_chain(&issuer).await.unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert!(report.pruned_through > 0);
+    assert_eq!(report.events, 1, "only the late user's event is kept");
+    // The finished deliveries of removed events went with them; the pending one did not.
+    let kept = w.deliveries().await;
+    assert!(kept.iter().all(|d| d.created_at.0 > T0.0));
+    // A finished delivery went with its event: it is unknown now.
+    let refused = w
+        .core
+        .redeliver(&issuer, hook.id, old_webhook_delivery.id, Actor::System)
+        .await;
+    assert!(
+        matches!(refused, Err(tessera_core::CoreError::NotFound)),
+        "{refused:?}"
     );
 }

@@ -12,6 +12,13 @@
 //!    `POST /core/v1/issuers/default/users` by `--concurrency C` clients (default 16), once
 //!    with a 20-character password (an argon2id hash each) and once without, so the cost of
 //!    the hash shows; users per second and per-request p50/p99.
+//! 4. **Events and webhooks** (issue 6): `--webhook-users W` users (default 2,000) created over
+//!    HTTP without a password, each writing one `user.created` event, first with no webhook
+//!    subscribed, then with one subscribed to `user.*` at a receiver in this process (answering
+//!    204), so the fan-out's cost on the write shows; then how fast the worker delivers those
+//!    events (W over the time from the first creation to the last arrival); and client
+//!    credentials tokens for `--token-seconds` seconds with and without the webhook
+//!    subscribed (token issuance writes no event, so the two should match).
 //!
 //! It prints a Markdown table with the backend and the CPU count. Run it in release mode:
 //!
@@ -34,6 +41,7 @@ use serde_json::{Value, json};
 use tessera_core::users::NewUser;
 use tessera_model::Actor;
 use tessera_testkit::TestApp;
+use tessera_testkit::receiver::{Receiver, Reply};
 
 /// Tasks that seed users through the core.
 const SEED_TASKS: usize = 8;
@@ -41,7 +49,7 @@ const SEED_TASKS: usize = 8;
 const PAGE_LIMIT: usize = 200;
 
 /// Measures the Core API's user endpoints on a fresh in-process Tessera.
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 struct Args {
     /// Users to seed (without passwords) and then list page by page.
     #[arg(long, default_value_t = 10_000)]
@@ -52,6 +60,12 @@ struct Args {
     /// Concurrent HTTP clients for the creation phases.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
+    /// Users (so events) created over HTTP for each webhook phase; 0 skips them.
+    #[arg(long, default_value_t = 2000)]
+    webhook_users: usize,
+    /// Seconds of client-credentials load for each token phase.
+    #[arg(long, default_value_t = 5)]
+    token_seconds: u64,
 }
 
 /// One measured phase: a row of the table.
@@ -99,7 +113,13 @@ async fn main() {
     let backend = tessera_store_sql::testing::backend().as_str();
     eprintln!("core-api-bench: backend {backend}, {cpus} CPUs, {args:?}");
 
-    let app = Arc::new(TestApp::spawn().await);
+    let app = Arc::new(
+        TestApp::spawn_with(|config| {
+            // The webhook phases deliver to a receiver on loopback.
+            config.webhooks.allow_private_targets = true;
+        })
+        .await,
+    );
     let token = Arc::new(app.core_api_token(&[]).await);
     let mut rows = Vec::new();
 
@@ -116,6 +136,10 @@ async fn main() {
             )
             .await,
         );
+    }
+
+    if args.webhook_users > 0 {
+        rows.extend(webhook_phases(&app, &token, &args).await);
     }
 
     println!("Backend: **{backend}**, CPUs: **{cpus}**\n");
@@ -220,6 +244,113 @@ async fn list(app: &TestApp, token: &str, expected: usize) -> Row {
     }
 }
 
+/// Phase 4: user creation (so event writes) without and with a subscribed webhook, the
+/// delivery of those events, and token issuance without and with the webhook.
+async fn webhook_phases(app: &Arc<TestApp>, token: &Arc<String>, args: &Args) -> Vec<Row> {
+    let client = token_client(app, token).await;
+    // The issuer's first token makes its signing keys (an RSA key among them): not measured.
+    let warm_up = Args {
+        token_seconds: 1,
+        concurrency: 1,
+        ..args.clone()
+    };
+    tokens(app, &client, &warm_up, "warm-up").await;
+    let mut rows = Vec::new();
+    let mut quiet = create_over_http(app, token, args.webhook_users, args.concurrency, false).await;
+    quiet.phase = "Events: create users, no webhook subscribed".to_owned();
+    rows.push(quiet);
+    rows.push(tokens(app, &client, args, "no webhook subscribed").await);
+
+    let receiver = Receiver::start().await;
+    receiver.otherwise(Reply::Status(204));
+    let response = app
+        .core_request(Method::POST, "/core/v1/issuers/default/webhooks", token)
+        .json(&json!({"url": receiver.url("/hook"), "event_types": ["user.*"]}))
+        .send()
+        .await
+        .expect("the webhook request reaches the server");
+    assert_eq!(response.status(), 201, "webhook status");
+    let started = Instant::now();
+    let mut loud = create_over_http(app, token, args.webhook_users, args.concurrency, false).await;
+    loud.phase = "Events: create users, one webhook subscribed (fan-out)".to_owned();
+    rows.push(loud);
+    let delivered = receiver
+        .wait_for(args.webhook_users, Duration::from_secs(600))
+        .await;
+    assert_eq!(delivered.len(), args.webhook_users, "every event delivered");
+    rows.push(Row {
+        phase: "Webhook deliveries to a local receiver (first creation to last arrival)".to_owned(),
+        count: delivered.len(),
+        concurrency: 16,
+        total: started.elapsed(),
+        latencies: Vec::new(),
+    });
+    rows.push(tokens(app, &client, args, "one webhook subscribed").await);
+    rows
+}
+
+/// A confidential client-credentials client of `default`: (id, secret).
+async fn token_client(app: &TestApp, token: &str) -> (String, String) {
+    let response = app
+        .core_request(Method::POST, "/core/v1/issuers/default/clients", token)
+        .json(&json!({
+            "name": "Bench", "client_type": "confidential",
+            "grant_types": ["client_credentials"]
+        }))
+        .send()
+        .await
+        .expect("the client request reaches the server");
+    assert_eq!(response.status(), 201, "client status");
+    let client: Value = response.json().await.expect("a JSON client");
+    (
+        client["client_id"].as_str().expect("client_id").to_owned(),
+        client["client_secret"]
+            .as_str()
+            .expect("client_secret")
+            .to_owned(),
+    )
+}
+
+/// Client-credentials tokens for `args.token_seconds`, `args.concurrency` clients at once.
+async fn tokens(app: &Arc<TestApp>, client: &(String, String), args: &Args, label: &str) -> Row {
+    let url = format!("{}/default/oauth/token", app.base_url);
+    let until = Instant::now() + Duration::from_secs(args.token_seconds);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..args.concurrency.max(1) {
+        let (http, url, client) = (app.client.clone(), url.clone(), client.clone());
+        tasks.spawn(async move {
+            let mut latencies = Vec::new();
+            while Instant::now() < until {
+                let request_started = Instant::now();
+                let response = http
+                    .post(&url)
+                    .basic_auth(&client.0, Some(&client.1))
+                    .form(&[("grant_type", "client_credentials")])
+                    .send()
+                    .await
+                    .expect("the token request reaches the server");
+                let status = response.status();
+                let _ = response.bytes().await.expect("a response body");
+                latencies.push(request_started.elapsed());
+                assert_eq!(status, 200, "token status");
+            }
+            latencies
+        });
+    }
+    let mut latencies = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        latencies.extend(done.expect("a token task"));
+    }
+    Row {
+        phase: format!("Client-credentials tokens, {label}"),
+        count: latencies.len(),
+        concurrency: args.concurrency,
+        total: started.elapsed(),
+        latencies,
+    }
+}
+
 /// Creates `users` users over HTTP, `concurrency` requests at a time.
 async fn create_over_http(
     app: &Arc<TestApp>,
@@ -228,12 +359,19 @@ async fn create_over_http(
     concurrency: usize,
     with_password: bool,
 ) -> Row {
-    let prefix = if with_password { "pw" } else { "nopw" };
+    static ROUND: AtomicUsize = AtomicUsize::new(0);
+    let round = ROUND.fetch_add(1, Ordering::Relaxed);
+    let prefix: Arc<str> = if with_password {
+        format!("pw{round}-").into()
+    } else {
+        format!("nopw{round}-").into()
+    };
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..concurrency.max(1) {
         let (app, token, next) = (app.clone(), token.clone(), next.clone());
+        let prefix = prefix.clone();
         tasks.spawn(async move {
             let mut latencies = Vec::new();
             loop {
