@@ -14,6 +14,7 @@ fn default_settings() -> Value {
         "refresh_token_lifetime": 2_592_000,
         "signing_algorithm": "ES256",
         "signup": {"policy": "open", "allowed_email_domains": []},
+        "event_retention_days": null,
     })
 }
 
@@ -67,6 +68,7 @@ async fn settings_are_set_at_creation_read_back_and_patched_one_at_a_time() {
     assert_eq!(created.status(), 201);
     let mut expected = settings.clone();
     expected["signup"]["allowed_email_domains"] = json!(["acme.example", "corp.acme.example"]);
+    expected["event_retention_days"] = Value::Null;
     assert_eq!(created.json::<Value>().await.unwrap()["settings"], expected);
 
     let read = app
@@ -349,4 +351,41 @@ async fn an_issuer_set_to_rs256_signs_access_tokens_with_rs256() {
         &validation,
     )
     .expect("the RS256 token verifies against the published key");
+}
+
+#[tokio::test]
+async fn event_retention_is_set_in_days_cleared_with_null_and_checked() {
+    let app = TestApp::spawn().await;
+    let token = app.core_api_token(&[]).await;
+    let patch = |settings: Value| {
+        app.core_request(Method::PATCH, "/core/v1/issuers/default", &token)
+            .json(&json!({ "settings": settings }))
+            .send()
+    };
+    let set: Value = patch(json!({"event_retention_days": 30}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(set["settings"]["event_retention_days"], 30);
+    for (bad, code) in [
+        (json!(0), "invalid_field"),
+        (json!(3651), "invalid_field"),
+        (json!("30"), "invalid_body"),
+    ] {
+        let refused = patch(json!({ "event_retention_days": bad })).await.unwrap();
+        let problem = expect_problem(refused, 400, code).await;
+        assert!(
+            problem.to_string().contains("event_retention_days"),
+            "{bad}: {problem}"
+        );
+    }
+    let cleared: Value = patch(json!({"event_retention_days": null}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cleared["settings"]["event_retention_days"], Value::Null);
 }
