@@ -196,14 +196,14 @@ impl Core {
         let webhook = self.get_webhook(issuer, webhook).await?;
         let scope = IssuerScope::of(issuer);
         let event_id = original.event_id().ok_or(CoreError::NotFound)?;
-        if self.store.events().find(scope, event_id).await?.is_none() {
+        let Some(carried) = self.store.events().find(scope, event_id).await? else {
             return Err(CoreError::Invalid(format!(
                 "the event of delivery {id} is no longer kept (the issuer's event retention \
                  removed it), so it cannot be sent again"
             )));
-        }
+        };
         let now = self.clock.now();
-        let delivery = Delivery::webhook_event(&webhook, event_id, now);
+        let delivery = Delivery::webhook_event(&webhook, event_id, &carried.event_type, now);
         let event = NewEvent::new(
             "webhook.redelivery_requested",
             webhook.id,
@@ -240,7 +240,7 @@ impl Core {
             json!({ "webhook_id": webhook.id.to_string() }),
             now,
         );
-        let delivery = Delivery::webhook_event(&webhook, event.id, now);
+        let delivery = Delivery::webhook_event(&webhook, event.id, event.event_type, now);
         self.store
             .deliveries()
             .enqueue_with_event(

@@ -148,8 +148,14 @@ impl Delivery {
 }
 
 impl Delivery {
-    /// A new delivery of event `event_id` to `webhook`, due at once.
-    pub fn webhook_event(webhook: &Webhook, event_id: EventId, now: UnixTime) -> Self {
+    /// A new delivery of event `event_id`, of type `event_type`, to `webhook`, due at once.
+    /// The type is kept so that a failure of this delivery can say what failed to arrive.
+    pub fn webhook_event(
+        webhook: &Webhook,
+        event_id: EventId,
+        event_type: &str,
+        now: UnixTime,
+    ) -> Self {
         Self {
             webhook_id: Some(webhook.id),
             ..Self::pending(
@@ -157,10 +163,20 @@ impl Delivery {
                 DeliveryKind::Webhook,
                 None,
                 webhook.url.clone(),
-                serde_json::json!({ "event_id": event_id.to_string() }),
+                serde_json::json!({
+                    "event_id": event_id.to_string(),
+                    "event_type": event_type,
+                }),
                 now,
             )
         }
+    }
+
+    /// The type of the event a webhook delivery carries.
+    pub fn event_type(&self) -> Option<&str> {
+        self.payload
+            .get("event_type")
+            .and_then(serde_json::Value::as_str)
     }
 
     /// The event a webhook delivery carries.

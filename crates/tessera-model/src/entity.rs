@@ -291,6 +291,9 @@ pub struct Ticket {
     pub created_at: UnixTime,
 }
 
+/// The type of the event written when a delivery is given up on.
+pub const DELIVERY_FAILED: &str = "delivery.failed";
+
 /// A webhook subscription of an issuer: where its events are delivered, and which ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Webhook {
@@ -332,17 +335,21 @@ impl Webhook {
     }
 
     /// Whether `event` is delivered to this subscription: it [subscribes
-    /// to](Self::subscribes_to) the type, and the event is not the news that a delivery to this
-    /// very subscription failed (a dead endpoint would otherwise be sent its own failures, each
-    /// failing in turn).
+    /// to](Self::subscribes_to) the type, and the event is not a failure that failure news
+    /// could feed back into. A `delivery.failed` is not sent to the webhook whose delivery
+    /// failed (a dead endpoint would be sent its own failures, each failing in turn), nor
+    /// anywhere when the failed delivery itself carried a `delivery.failed` (two dead
+    /// subscribers would otherwise trade failure news for ever, more of it each round).
     pub fn receives(&self, event: &NewEvent) -> bool {
-        self.subscribes_to(event.event_type)
-            && !(event.event_type == "delivery.failed"
-                && event
-                    .data
-                    .get("webhook_id")
-                    .and_then(serde_json::Value::as_str)
-                    == Some(self.id.to_string().as_str()))
+        if !self.subscribes_to(event.event_type) {
+            return false;
+        }
+        if event.event_type != DELIVERY_FAILED {
+            return true;
+        }
+        let field = |name: &str| event.data.get(name).and_then(serde_json::Value::as_str);
+        field("event_type") != Some(DELIVERY_FAILED)
+            && field("webhook_id") != Some(self.id.to_string().as_str())
     }
 }
 
@@ -381,18 +388,20 @@ mod tests {
     }
 
     #[test]
-    fn a_webhook_is_not_sent_the_failures_of_its_own_deliveries() {
-        let hook = webhook(&["delivery.failed"], true);
-        let failed = |webhook_id: String| {
+    fn failure_news_about_failure_news_or_about_oneself_is_not_sent() {
+        let hook = webhook(&["delivery.*"], true);
+        let failed = |webhook_id: String, carried: &str| {
             NewEvent::new(
-                "delivery.failed",
+                DELIVERY_FAILED,
                 "dlv_x",
                 crate::Actor::System,
-                serde_json::json!({ "webhook_id": webhook_id }),
+                serde_json::json!({ "webhook_id": webhook_id, "event_type": carried }),
                 UnixTime(0),
             )
         };
-        assert!(!hook.receives(&failed(hook.id.to_string())));
-        assert!(hook.receives(&failed(WebhookId::new().to_string())));
+        let other = WebhookId::new().to_string();
+        assert!(hook.receives(&failed(other.clone(), "user.created")));
+        assert!(!hook.receives(&failed(hook.id.to_string(), "user.created")));
+        assert!(!hook.receives(&failed(other, DELIVERY_FAILED)));
     }
 }

@@ -24,8 +24,8 @@ pub use delivery::{
 };
 pub use email::{Email, EmailError};
 pub use entity::{
-    Client, ClientType, Issuer, KeyAlgorithm, KeyState, SigningKey, Ticket, TicketKind, User,
-    Webhook,
+    Client, ClientType, DELIVERY_FAILED, Issuer, KeyAlgorithm, KeyState, SigningKey, Ticket,
+    TicketKind, User, Webhook,
 };
 pub use event::{
     Actor, ChainFields, Event, GENESIS_HASH, MAX_USER_AGENT_CHARS, NewEvent, RequestContext,

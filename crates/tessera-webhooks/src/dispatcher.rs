@@ -419,7 +419,7 @@ impl Drop for EndpointTurn {
 /// what a receiver should see, not every reader of the trail).
 fn dead_letter_event(delivery: &Delivery, failure: &AttemptFailure, now: UnixTime) -> NewEvent {
     NewEvent::new(
-        "delivery.failed",
+        tessera_model::DELIVERY_FAILED,
         delivery.id,
         Actor::System,
         json!({
@@ -427,6 +427,7 @@ fn dead_letter_event(delivery: &Delivery, failure: &AttemptFailure, now: UnixTim
             "client_id": delivery.client_id.map(|c| c.to_string()),
             "webhook_id": delivery.webhook_id.map(|w| w.to_string()),
             "event_id": delivery.event_id().map(|e| e.to_string()),
+            "event_type": delivery.event_type(),
             "target_url": delivery.target_url,
             "attempts": delivery.attempts,
             "last_status": failure.status,

@@ -125,7 +125,8 @@ async fn insert_event(tx: &mut Tx, issuer: IssuerId, event: &NewEvent) -> Result
     .map_err(|e| map("event", e))?;
     for webhook in webhooks::enabled(tx, issuer).await? {
         if webhook.receives(event) {
-            let delivery = Delivery::webhook_event(&webhook, event.id, event.occurred_at);
+            let delivery =
+                Delivery::webhook_event(&webhook, event.id, event.event_type, event.occurred_at);
             deliveries::insert_delivery(tx, issuer, &delivery).await?;
         }
     }
