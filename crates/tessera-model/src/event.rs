@@ -242,7 +242,8 @@ impl ChainFields<'_> {
         for field in fields {
             put(field);
         }
-        if let Some(context) = self.context {
+        // An empty context is stored as none (its columns are all NULL), so it hashes as none.
+        if let Some(context) = self.context.filter(|c| !c.is_empty()) {
             put(CONTEXT_MARKER);
             for field in [&context.ip, &context.user_agent, &context.request_id] {
                 put(field.as_deref().unwrap_or("").as_bytes());
@@ -311,6 +312,7 @@ mod tests {
             with(&context(Some("x"), None)),
             with(&context(None, Some("x")))
         );
+        assert_eq!(with(&context(None, None)), plain);
     }
 
     #[tokio::test]

@@ -362,7 +362,8 @@ pub trait EventRepo: Send + Sync {
     ) -> Result<u64, StoreError>;
 }
 
-/// The last link that retention removed from an issuer's chain: the next event's `prev_hash`.
+/// One link of an issuer's chain, where the next event continues it: as an anchor, the last
+/// link that retention removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChainAnchor {
     /// Its `seq`.

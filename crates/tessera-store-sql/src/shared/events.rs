@@ -16,7 +16,7 @@ use crate::error::{corrupt, map};
 pub(super) async fn last_link(
     tx: &mut Tx,
     issuer: IssuerId,
-) -> Result<Option<(i64, [u8; 32])>, StoreError> {
+) -> Result<Option<ChainAnchor>, StoreError> {
     let newest: Option<(i64, Vec<u8>)> = sqlx::query_as(
         "SELECT seq, hash FROM events WHERE issuer_id = $1 AND seq IS NOT NULL \
          ORDER BY seq DESC LIMIT 1",
@@ -27,15 +27,23 @@ pub(super) async fn last_link(
     .map_err(|e| map("event", e))?;
     let link = match newest {
         Some(link) => Some(link),
-        None => sqlx::query_as("SELECT seq, hash FROM event_chain_anchors WHERE issuer_id = $1")
+        None => sqlx::query_as(SELECT_ANCHOR)
             .bind(issuer.as_uuid())
             .fetch_optional(&mut **tx)
             .await
             .map_err(|e| map("event", e))?,
     };
-    link.map(|(seq, hash)| {
-        let hash: [u8; 32] = hash.try_into().map_err(|_| corrupt("event hash"))?;
-        Ok((seq, hash))
+    as_link(link)
+}
+
+/// The anchor retention left in an issuer's chain (`$1`).
+const SELECT_ANCHOR: &str = "SELECT seq, hash FROM event_chain_anchors WHERE issuer_id = $1";
+
+/// A `(seq, hash)` row as a link of the chain.
+fn as_link(row: Option<(i64, Vec<u8>)>) -> Result<Option<ChainAnchor>, StoreError> {
+    row.map(|(seq, hash)| {
+        let hash = hash.try_into().map_err(|_| corrupt("event hash"))?;
+        Ok(ChainAnchor { seq, hash })
     })
     .transpose()
 }
@@ -127,17 +135,12 @@ impl EventRepo for SqlStore {
     }
 
     async fn chain_anchor(&self, scope: IssuerScope) -> Result<Option<ChainAnchor>, StoreError> {
-        let row: Option<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT seq, hash FROM event_chain_anchors WHERE issuer_id = $1")
-                .bind(scope.issuer_id().as_uuid())
-                .fetch_optional(&self.read)
-                .await
-                .map_err(|e| map("event", e))?;
-        row.map(|(seq, hash)| {
-            let hash = hash.try_into().map_err(|_| corrupt("chain anchor hash"))?;
-            Ok(ChainAnchor { seq, hash })
-        })
-        .transpose()
+        let row = sqlx::query_as(SELECT_ANCHOR)
+            .bind(scope.issuer_id().as_uuid())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(|e| map("event", e))?;
+        as_link(row)
     }
 
     async fn prune(

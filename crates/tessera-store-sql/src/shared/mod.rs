@@ -85,7 +85,7 @@ async fn insert_event(tx: &mut Tx, issuer: IssuerId, event: &NewEvent) -> Result
         .map_err(|e| map("event", e))?;
     let (seq, prev_hash) = match events::last_link(tx, issuer).await? {
         None => (1, GENESIS_HASH),
-        Some((seq, hash)) => (seq + 1, hash),
+        Some(last) => (last.seq + 1, last.hash),
     };
     let context = event.context.as_ref();
     let hash = chain_hash(

@@ -318,12 +318,12 @@ impl TryFrom<EventRow> for Event {
             actor: Actor::from_storage(&row.actor).ok_or_else(|| corrupt("event actor"))?,
             data: parse_json(&row.data, "event data")?,
             occurred_at: UnixTime(row.occurred_at),
-            context: (row.ip.is_some() || row.user_agent.is_some() || row.request_id.is_some())
-                .then_some(RequestContext {
-                    ip: row.ip,
-                    user_agent: row.user_agent,
-                    request_id: row.request_id,
-                }),
+            context: Some(RequestContext {
+                ip: row.ip,
+                user_agent: row.user_agent,
+                request_id: row.request_id,
+            })
+            .filter(|c| !c.is_empty()),
             // A row outside the chain (written before migration 0004) cannot be an `Event`;
             // `tessera audit verify` finds it by counting.
             seq: row.seq.ok_or_else(|| corrupt("event seq"))?,
