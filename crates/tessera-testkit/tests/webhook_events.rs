@@ -92,7 +92,7 @@ async fn a_change_arrives_as_a_signed_cloudevent_with_its_request_context() {
     let app = app().await;
     let token = app.core_api_token(&[]).await;
     let receiver = Receiver::start().await;
-    let (_, secret) = subscribe(&app, &token, &receiver.url("/hook"), &["user.*"]).await;
+    let (hook, secret) = subscribe(&app, &token, &receiver.url("/hook"), &["user.*"]).await;
 
     let response = call(
         &app,
@@ -122,8 +122,21 @@ async fn a_change_arrives_as_a_signed_cloudevent_with_its_request_context() {
     .await;
     assert_eq!(response.status(), 201);
 
+    // Deliveries are queued with their event: the client's creation queued none.
+    let queued: Value = call(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/core/v1/issuers/default/webhooks/{hook}/deliveries"),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(queued["items"].as_array().unwrap().len(), 1, "{queued}");
     let received = receiver.wait_for(1, ARRIVAL).await;
-    assert_eq!(received.len(), 1, "one user event, no client event");
+    assert_eq!(received.len(), 1);
     let delivery = &received[0];
     assert_eq!(delivery.method, "POST");
     assert_eq!(
