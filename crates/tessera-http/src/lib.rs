@@ -8,7 +8,7 @@
 //! Every request gets an `x-request-id` (kept from the caller if present, generated
 //! otherwise, echoed on the response), a tracing span carrying that id, and a count and
 //! latency in the Prometheus metrics. Query strings are never logged: they can carry codes
-//! and tokens. Every request also runs inside its [`RequestContext`] (peer address, user
+//! and tokens. Every request also runs inside its [`RequestOrigin`] (peer address, user
 //! agent, request id), which the events it causes record.
 
 use std::future::Future;
@@ -29,7 +29,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use tessera_core::Core;
-use tessera_model::RequestContext;
+use tessera_model::RequestOrigin;
 
 mod conventions;
 mod core_api;
@@ -147,25 +147,28 @@ fn with_middleware(router: Router) -> Router {
     )
 }
 
-/// Runs the request inside its [`RequestContext`]: the TCP peer's address (when the server
-/// was given it: [`serve`] is), the `User-Agent`, and the request id set above.
+/// Runs the request inside its [`RequestOrigin`]: the TCP peer's address (when the server
+/// was given it: [`serve`] is), the `User-Agent`, and the request id set above. Nothing is
+/// formatted here; an event made by the request does that.
 async fn with_request_context(
     request: Request<axum::body::Body>,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    request_context(&request).scope(next.run(request)).await
+    request_origin(&request).scope(next.run(request)).await
 }
 
-fn request_context<B>(request: &Request<B>) -> RequestContext {
-    let header = |name: &HeaderName| request.headers().get(name).and_then(|v| v.to_str().ok());
-    RequestContext::new(
-        request
+fn request_origin<B>(request: &Request<B>) -> RequestOrigin {
+    RequestOrigin {
+        peer: request
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|peer| peer.0.ip().to_canonical().to_string()),
-        header(&axum::http::header::USER_AGENT),
-        header(&REQUEST_ID).map(str::to_owned),
-    )
+            .map(|peer| peer.0.ip()),
+        user_agent: request
+            .headers()
+            .get(axum::http::header::USER_AGENT)
+            .cloned(),
+        request_id: request.headers().get(REQUEST_ID).cloned(),
+    }
 }
 
 /// Serves Tessera on `listener` until `shutdown` completes; then stops accepting, lets the

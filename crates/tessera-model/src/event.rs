@@ -2,13 +2,16 @@
 //! transaction as the change they describe (DESIGN.md §4).
 //!
 //! An event made while a request is served carries that request's [`RequestContext`]
-//! (client address, user agent, request id). The HTTP layer sets the context for the
-//! duration of the request ([`RequestContext::scope`]) and [`NewEvent::new`] reads it, so the
-//! forty-odd use cases that write events do not each take it as a parameter; it is ambient the
-//! way a tracing span is. Work outside a request (the delivery worker, the command line) has
-//! none.
+//! (client address, user agent, request id). The HTTP layer sets the request's
+//! [`RequestOrigin`] for its duration ([`RequestOrigin::scope`]) and [`NewEvent::new`] reads
+//! it, so the forty-odd use cases that write events do not each take it as a parameter; it is
+//! ambient the way a tracing span is. The origin is kept as the request brought it (an address,
+//! shared header values) and turned into text only when an event is made: most requests
+//! (tokens, JWKS) make none and pay nothing for it. Work outside a request (the delivery
+//! worker, the command line) has none.
 
 use std::future::Future;
+use std::net::IpAddr;
 
 use crate::{ClientId, EventId, IssuerId, UnixTime, UserId};
 
@@ -26,8 +29,39 @@ pub struct RequestContext {
     pub request_id: Option<String>,
 }
 
+/// What a request shows of itself, as it arrived; see the module documentation.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOrigin {
+    /// The TCP peer's address.
+    pub peer: Option<IpAddr>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<http::HeaderValue>,
+    /// The `x-request-id` header.
+    pub request_id: Option<http::HeaderValue>,
+}
+
 tokio::task_local! {
-    static CURRENT: RequestContext;
+    static CURRENT: RequestOrigin;
+}
+
+impl RequestOrigin {
+    /// Runs `future` with `self` as the origin of the events it makes.
+    pub async fn scope<F: Future>(self, future: F) -> F::Output {
+        CURRENT.scope(self, future).await
+    }
+
+    /// The context an event records: the address in its canonical text form (an IPv4-mapped
+    /// IPv6 address as IPv4), the headers that are text.
+    fn context(&self) -> RequestContext {
+        fn text(value: &Option<http::HeaderValue>) -> Option<&str> {
+            value.as_ref().and_then(|v| v.to_str().ok())
+        }
+        RequestContext::new(
+            self.peer.map(|ip| ip.to_canonical().to_string()),
+            text(&self.user_agent),
+            text(&self.request_id).map(str::to_owned),
+        )
+    }
 }
 
 impl RequestContext {
@@ -40,14 +74,9 @@ impl RequestContext {
         }
     }
 
-    /// Runs `future` with `self` as the context of the events it makes.
-    pub async fn scope<F: Future>(self, future: F) -> F::Output {
-        CURRENT.scope(self, future).await
-    }
-
     /// The context of the request being served, if any.
     pub fn current() -> Option<Self> {
-        CURRENT.try_with(Clone::clone).ok()
+        CURRENT.try_with(RequestOrigin::context).ok()
     }
 
     /// Whether it says nothing at all.
@@ -327,17 +356,22 @@ mod tests {
             )
         };
         assert_eq!(make().context, None);
-        let context = RequestContext::new(
-            Some("192.0.2.7".to_owned()),
-            Some(&"u".repeat(1000)),
-            Some("req-1".to_owned()),
-        );
-        let inside = context.clone().scope(async { make() }).await;
+        let origin = RequestOrigin {
+            peer: Some("::ffff:192.0.2.7".parse().unwrap()),
+            user_agent: Some(http::HeaderValue::from_str(&"u".repeat(1000)).unwrap()),
+            request_id: Some(http::HeaderValue::from_static("req-1")),
+        };
+        let inside = origin.scope(async { make() }).await;
         let carried = inside.context.unwrap();
-        assert_eq!(carried, context);
+        assert_eq!(
+            carried.ip.as_deref(),
+            Some("192.0.2.7"),
+            "IPv4-mapped as IPv4"
+        );
+        assert_eq!(carried.request_id.as_deref(), Some("req-1"));
         assert_eq!(carried.user_agent.unwrap().len(), MAX_USER_AGENT_CHARS);
-        // An empty context is no context.
-        let empty = RequestContext::default().scope(async { make() }).await;
+        // A request that shows nothing gives no context.
+        let empty = RequestOrigin::default().scope(async { make() }).await;
         assert_eq!(empty.context, None);
     }
 }

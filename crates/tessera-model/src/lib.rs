@@ -29,6 +29,7 @@ pub use entity::{
 };
 pub use event::{
     Actor, ChainFields, Event, GENESIS_HASH, MAX_USER_AGENT_CHARS, NewEvent, RequestContext,
+    RequestOrigin,
 };
 pub use flow::{Grant, Interaction, OpaqueAccessToken, RefreshToken, Session, TokenFamily};
 pub use id::{
