@@ -22,9 +22,10 @@
 //!   The worker counts 200 and 204 as success (§2.8); anything else is retried.
 
 use serde_json::{Value, json};
-use tessera_model::{Delivery, DeliveryKind, Issuer, Session, UnixTime};
+use tessera_model::{
+    AcceptedStatuses, Delivery, DeliveryKind, Issuer, OutboundRequest, Session, UnixTime,
+};
 
-use crate::deliveries::OutboundRequest;
 use tessera_store::IssuerScope;
 
 use crate::grant::new_jti;
@@ -82,19 +83,14 @@ impl Core {
     /// §2.4, §2.5: a freshly signed logout token, form-encoded.
     pub(crate) async fn render_logout(
         &self,
+        issuer: &Issuer,
         delivery: &Delivery,
     ) -> Result<OutboundRequest, CoreError> {
-        let issuer = self
-            .store
-            .issuers()
-            .find(delivery.issuer_id)
-            .await?
-            .ok_or(CoreError::NotFound)?;
         let client_id = delivery.client_id.ok_or(CoreError::NotFound)?;
         let client = self
             .store
             .clients()
-            .find(IssuerScope::of(&issuer), client_id)
+            .find(IssuerScope::of(issuer), client_id)
             .await?
             .ok_or(CoreError::NotFound)?;
         let field = |name: &str| -> Result<Value, CoreError> {
@@ -107,7 +103,7 @@ impl Core {
         };
         let now = self.clock.now().0;
         let claims = json!({
-            "iss": self.issuer_url(&issuer),
+            "iss": self.issuer_url(issuer),
             "aud": client.id.to_string(),
             "iat": now,
             "exp": now + LOGOUT_TOKEN_LIFETIME,
@@ -116,7 +112,7 @@ impl Core {
             "sid": field("sid")?,
             "events": { BACKCHANNEL_LOGOUT_EVENT: {} },
         });
-        let keys = self.issuer_keys(&issuer).await?;
+        let keys = self.issuer_keys(issuer).await?;
         let token = keys
             .id_token_signer(&client)
             .sign(LOGOUT_TOKEN_TYPE, &claims)
@@ -133,7 +129,7 @@ impl Core {
             body: body.into_bytes(),
             // §2.8: "the RP MUST respond with HTTP 200 OK", and the OP should be prepared for
             // the 204 No Content some frameworks send instead.
-            accepted: vec![200, 204],
+            accepted: AcceptedStatuses::Only(&[200, 204]),
         })
     }
 }

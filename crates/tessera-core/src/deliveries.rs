@@ -26,24 +26,12 @@
 
 use serde_json::{Value, json};
 use tessera_model::{
-    Actor, Delivery, DeliveryId, DeliveryKind, Event, Issuer, NewEvent, UnixTime, WebhookId,
+    AcceptedStatuses, Actor, Delivery, DeliveryId, DeliveryKind, Event, Issuer, NewEvent,
+    OutboundRequest, UnixTime, WebhookId,
 };
 use tessera_store::{IssuerScope, Page, PageRequest};
 
 use crate::{Core, CoreError};
-
-/// An outbound request, ready for the delivery worker to send as is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboundRequest {
-    /// Where to `POST`.
-    pub url: String,
-    /// Headers, as (name, value).
-    pub headers: Vec<(String, String)>,
-    /// The body.
-    pub body: Vec<u8>,
-    /// The statuses that mean the receiver accepted it.
-    pub accepted: Vec<u16>,
-}
 
 /// The content type of a structured-mode CloudEvent (CloudEvents HTTP binding §3.2).
 pub const CLOUDEVENTS_JSON: &str = "application/cloudevents+json";
@@ -92,24 +80,25 @@ impl Core {
     /// Builds the request a claimed delivery sends, now. Called by the delivery worker at
     /// every attempt, so what is signed is signed at send time.
     pub async fn render_delivery(&self, delivery: &Delivery) -> Result<OutboundRequest, CoreError> {
-        match delivery.kind {
-            DeliveryKind::BackchannelLogout => self.render_logout(delivery).await,
-            DeliveryKind::Webhook => self.render_webhook_event(delivery).await,
-        }
-    }
-
-    /// A webhook event: its CloudEvent, signed with the webhook's current secret.
-    async fn render_webhook_event(
-        &self,
-        delivery: &Delivery,
-    ) -> Result<OutboundRequest, CoreError> {
         let issuer = self
             .store
             .issuers()
             .find(delivery.issuer_id)
             .await?
             .ok_or(CoreError::NotFound)?;
-        let scope = IssuerScope::of(&issuer);
+        match delivery.kind {
+            DeliveryKind::BackchannelLogout => self.render_logout(&issuer, delivery).await,
+            DeliveryKind::Webhook => self.render_webhook_event(&issuer, delivery).await,
+        }
+    }
+
+    /// A webhook event: its CloudEvent, signed with the webhook's current secret.
+    async fn render_webhook_event(
+        &self,
+        issuer: &Issuer,
+        delivery: &Delivery,
+    ) -> Result<OutboundRequest, CoreError> {
+        let scope = IssuerScope::of(issuer);
         let webhook_id = delivery
             .webhook_id
             .ok_or_else(|| CoreError::Invalid("a webhook delivery names no webhook".to_owned()))?;
@@ -130,7 +119,7 @@ impl Core {
             .ok_or_else(|| {
                 CoreError::Invalid("its event is no longer kept (event retention)".to_owned())
             })?;
-        let body = cloud_event(&self.issuer_url(&issuer), &event).to_string();
+        let body = cloud_event(&self.issuer_url(issuer), &event).to_string();
         let timestamp = self.clock.now().0;
         let message_id = event.id.to_string();
         let secret = self.webhook_secret(&webhook)?;
@@ -149,7 +138,7 @@ impl Core {
                 ("webhook-signature".to_owned(), signature),
             ],
             body: body.into_bytes(),
-            accepted: (200..300).collect(),
+            accepted: AcceptedStatuses::AnySuccess,
         })
     }
 

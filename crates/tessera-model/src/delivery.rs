@@ -188,6 +188,40 @@ impl Delivery {
     }
 }
 
+/// A delivery's request as built at send time (`tessera-core` builds it, the worker in
+/// `tessera-webhooks` sends it as is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundRequest {
+    /// Where to `POST`.
+    pub url: String,
+    /// Headers, as (name, value).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// Which answers mean the receiver accepted it; any other status, like a network error,
+    /// is a failed attempt.
+    pub accepted: AcceptedStatuses,
+}
+
+/// The answers that count as success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcceptedStatuses {
+    /// Any 2xx (Standard Webhooks).
+    AnySuccess,
+    /// These only (OpenID Back-Channel Logout: 200, and the 204 some frameworks send).
+    Only(&'static [u16]),
+}
+
+impl AcceptedStatuses {
+    /// Whether `status` is one of them.
+    pub fn includes(self, status: u16) -> bool {
+        match self {
+            Self::AnySuccess => (200..300).contains(&status),
+            Self::Only(statuses) => statuses.contains(&status),
+        }
+    }
+}
+
 /// `text` cut to [`MAX_DELIVERY_ERROR_CHARS`] characters, as `last_error` keeps it.
 pub fn short_delivery_error(text: &str) -> String {
     text.chars().take(MAX_DELIVERY_ERROR_CHARS).collect()
@@ -210,6 +244,17 @@ mod tests {
             assert_eq!(DeliveryState::parse(state.as_str()), Some(state));
         }
         assert_eq!(DeliveryKind::parse("Webhook"), None);
+    }
+
+    #[test]
+    fn accepted_statuses_are_any_2xx_or_a_list() {
+        assert!(AcceptedStatuses::AnySuccess.includes(200));
+        assert!(AcceptedStatuses::AnySuccess.includes(299));
+        assert!(!AcceptedStatuses::AnySuccess.includes(300));
+        assert!(!AcceptedStatuses::AnySuccess.includes(199));
+        let logout = AcceptedStatuses::Only(&[200, 204]);
+        assert!(logout.includes(204));
+        assert!(!logout.includes(202));
     }
 
     #[test]

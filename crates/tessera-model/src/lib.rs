@@ -20,7 +20,8 @@ mod token_settings;
 
 pub use address::refused_address;
 pub use delivery::{
-    Delivery, DeliveryKind, DeliveryState, MAX_DELIVERY_ERROR_CHARS, short_delivery_error,
+    AcceptedStatuses, Delivery, DeliveryKind, DeliveryState, MAX_DELIVERY_ERROR_CHARS,
+    OutboundRequest, short_delivery_error,
 };
 pub use email::{Email, EmailError};
 pub use entity::{

@@ -6,19 +6,20 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tessera_core::Core;
+use tessera_model::OutboundRequest;
 use tessera_model::{Clock, Delivery};
-use tessera_webhooks::{Dispatcher, DispatcherConfig, Outgoing, Render, RenderError};
+use tessera_webhooks::{Dispatcher, DispatcherConfig, Render, RenderError};
 
 use crate::config::{ConfigError, WebhooksSection};
 
 /// [`Render`] by [`Core::render_delivery`].
 #[derive(Debug, Clone)]
-pub struct CoreRender(pub Core);
+struct CoreRender(Core);
 
 #[async_trait]
 impl Render for CoreRender {
-    async fn render(&self, delivery: &Delivery) -> Result<Outgoing, RenderError> {
-        let request = self.0.render_delivery(delivery).await.map_err(|error| {
+    async fn render(&self, delivery: &Delivery) -> Result<OutboundRequest, RenderError> {
+        self.0.render_delivery(delivery).await.map_err(|error| {
             // The text is kept as the delivery's last error and lands in its events, which
             // the Core API lists: storage failures are logged here and named only
             // generically there; the use cases' own refusals are written for people.
@@ -29,12 +30,6 @@ impl Render for CoreRender {
                 }
                 other => RenderError(other.to_string()),
             }
-        })?;
-        Ok(Outgoing {
-            url: request.url,
-            headers: request.headers,
-            body: request.body,
-            accepted: request.accepted,
         })
     }
 }

@@ -19,12 +19,12 @@ use tessera_model::{
     Actor, Client, ClientType, Delivery, DeliveryState, FixedClock, Issuer, NewEvent, Session,
     SessionId, UnixTime, User,
 };
-use tessera_server::deliveries::CoreRender;
+use tessera_server::config::WebhooksSection;
 use tessera_store::{EventListFilter, EventTypeFilter, IssuerScope, PageRequest, Store};
 use tessera_store_sql::PoolSize;
 use tessera_store_sql::testing::{FreshDatabase, fresh_database};
 use tessera_testkit::receiver::{Receiver, Reply};
-use tessera_webhooks::{Dispatcher, DispatcherConfig, RetrySchedule};
+use tessera_webhooks::Dispatcher;
 
 const T0: UnixTime = UnixTime(1_750_000_000);
 
@@ -148,18 +148,12 @@ impl World {
     }
 
     fn dispatcher(&self, allow_private_targets: bool, schedule: &[u64]) -> Dispatcher {
-        Dispatcher::new(
-            self.store.clone(),
+        worker(
+            &self.core,
             self.clock.clone(),
-            Arc::new(CoreRender(self.core.clone())),
-            self.core.deliveries_enqueued(),
-            DispatcherConfig {
-                allow_private_targets,
-                schedule: RetrySchedule::from_seconds(schedule).unwrap(),
-                ..DispatcherConfig::default()
-            },
+            allow_private_targets,
+            schedule,
         )
-        .unwrap()
     }
 
     async fn deliveries(&self) -> Vec<Delivery> {
@@ -170,6 +164,26 @@ impl World {
             .unwrap()
             .items
     }
+}
+
+/// The delivery worker as `tessera serve` wires it, over `core`, with these `[webhooks]`
+/// settings.
+fn worker(
+    core: &Core,
+    clock: Arc<FixedClock>,
+    allow_private_targets: bool,
+    schedule: &[u64],
+) -> Dispatcher {
+    tessera_server::deliveries::dispatcher(
+        core,
+        clock,
+        &WebhooksSection {
+            allow_private_targets,
+            retry_schedule_seconds: schedule.to_vec(),
+            ..WebhooksSection::default()
+        },
+    )
+    .unwrap()
 }
 
 /// The claims of a logout token, unverified (the end-to-end tests verify signatures).
@@ -340,17 +354,7 @@ async fn deliveries_enqueued_before_a_restart_are_delivered_by_the_next_worker()
         w.master_key.clone(),
         "http://localhost:8080",
     );
-    let worker = Dispatcher::new(
-        store.clone(),
-        w.clock.clone(),
-        Arc::new(CoreRender(core.clone())),
-        core.deliveries_enqueued(),
-        DispatcherConfig {
-            allow_private_targets: true,
-            ..DispatcherConfig::default()
-        },
-    )
-    .unwrap();
+    let worker = worker(&core, w.clock.clone(), true, &[1]);
     assert_eq!(worker.run_once().await, 1);
     let received = receiver.received();
     assert_eq!(received.len(), 1);

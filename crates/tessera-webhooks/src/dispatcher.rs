@@ -7,27 +7,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::json;
-use tessera_model::{Actor, Clock, Delivery, NewEvent, UnixTime};
+use tessera_model::{Actor, Clock, Delivery, NewEvent, OutboundRequest, UnixTime};
 use tessera_store::{AttemptFailure, IssuerScope, Store, StoreError};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::RetrySchedule;
 use crate::guard::{GuardedResolver, check_literal_host};
-
-/// A request to send, as a [`Render`] builds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outgoing {
-    /// Where to `POST`.
-    pub url: String,
-    /// Headers, as (name, value).
-    pub headers: Vec<(String, String)>,
-    /// The body.
-    pub body: Vec<u8>,
-    /// The response statuses that mean the receiver accepted the delivery; any other status,
-    /// like a network error, is a failed attempt.
-    pub accepted: Vec<u16>,
-}
 
 /// Why a delivery could not be built (e.g. its issuer has no signing key yet). A failed
 /// attempt like any other: retried, then dead.
@@ -40,7 +26,7 @@ pub struct RenderError(pub String);
 #[async_trait]
 pub trait Render: Send + Sync + 'static {
     /// The request `delivery` sends now.
-    async fn render(&self, delivery: &Delivery) -> Result<Outgoing, RenderError>;
+    async fn render(&self, delivery: &Delivery) -> Result<OutboundRequest, RenderError>;
 }
 
 /// How the worker runs.
@@ -242,7 +228,7 @@ impl Dispatcher {
     /// One attempt of a claimed delivery, and its outcome recorded.
     async fn attempt(&self, delivery: Delivery) {
         let outcome = match self.inner.render.render(&delivery).await {
-            Ok(outgoing) => self.send(&outgoing).await,
+            Ok(outgoing) => self.send(outgoing).await,
             Err(error) => failed(None, format!("cannot build the request: {error}")),
         };
         if let Err(error) = self.record(&delivery, outcome).await {
@@ -280,7 +266,7 @@ impl Dispatcher {
 
     /// Sends `outgoing`: the guard first, then one `POST` when the endpoint has a free turn;
     /// at most [`MAX_RESPONSE_BODY_BYTES`] of the answer are read, and none is kept.
-    async fn send(&self, outgoing: &Outgoing) -> Outcome {
+    async fn send(&self, outgoing: OutboundRequest) -> Outcome {
         let url = match url::Url::parse(&outgoing.url) {
             Ok(url) if matches!(url.scheme(), "http" | "https") => url,
             _ => return failed(None, "the target is not an http(s) URL"),
@@ -292,7 +278,7 @@ impl Dispatcher {
         }
         let endpoint = url.origin().ascii_serialization();
         let _turn = self.endpoint_turn(&endpoint).await;
-        let mut request = self.inner.http.post(url).body(outgoing.body.clone());
+        let mut request = self.inner.http.post(url).body(outgoing.body);
         for (name, value) in &outgoing.headers {
             request = request.header(name.as_str(), value.as_str());
         }
@@ -308,7 +294,7 @@ impl Dispatcher {
                         Ok(None) | Err(_) => break,
                     }
                 }
-                if outgoing.accepted.contains(&status) {
+                if outgoing.accepted.includes(status) {
                     Outcome::Accepted(status)
                 } else if response.status().is_redirection() {
                     failed(

@@ -15,7 +15,8 @@
 //!
 //! - `POST`, a 10-second timeout, **no redirect followed** (a 3xx is a failed attempt: a
 //!   receiver must not be able to point Tessera somewhere else), no proxy from the environment,
-//!   and the response body is never read;
+//!   at most 4 requests at once to one endpoint, and at most 64 KiB of an answer read (so the
+//!   connection can be reused), none of it kept;
 //! - the server-side request forgery guard ([`guard`]): unless
 //!   `webhooks.allow_private_targets` is set, the target's addresses are resolved by the worker
 //!   itself and any refused address ([`tessera_model::refused_address`]) is dropped before
@@ -29,7 +30,7 @@ mod dispatcher;
 pub mod guard;
 mod schedule;
 
-pub use dispatcher::{Dispatcher, DispatcherConfig, Outgoing, Render, RenderError, SetupError};
+pub use dispatcher::{Dispatcher, DispatcherConfig, Render, RenderError, SetupError};
 pub use schedule::{
     MAX_DELAY_SECONDS, MAX_DELAYS, RetrySchedule, STANDARD_DELAYS_SECONDS, ScheduleError,
 };
