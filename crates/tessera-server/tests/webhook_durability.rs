@@ -10,21 +10,17 @@
 #![allow(clippy::unwrap_used, clippy::panic)] // test code: a panic is a failed assertion
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tessera_store::Backend;
 use tessera_store_sql::testing::{backend, fresh_database};
 use tessera_testkit::receiver::{Receiver, Reply};
-use tokio::process::Child;
 
 mod support;
-use support::tessera_command;
+use support::{Server, credential_from, run};
 
-/// How long a node may take to become ready.
-const START: Duration = Duration::from_secs(60);
 /// How long every queued event may take to arrive once the receiver accepts them: the lease
 /// of a killed node's claims (12 s here) and a few one-second retries.
 const ARRIVAL: Duration = Duration::from_secs(90);
@@ -38,85 +34,32 @@ const CONFIG: &str = "[webhooks]\nallow_private_targets = true\nlease_seconds = 
 /// Where the installation's nodes are reached from outside (never contacted here).
 const PUBLIC_URL: &str = "http://localhost:9";
 
-/// A free port on 127.0.0.1 (bound, then released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// One `tessera serve` process.
-struct Node {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Node {
-    /// Starts a node in `dir` (its data folder and configuration) over `database_url`, and
-    /// waits until it is ready.
-    async fn start(dir: &Path, database_url: &str, name: &str) -> Self {
-        let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
-        let log = dir.join(format!("{name}.log"));
-        let mut command = tessera_command(
-            dir,
-            &[
-                "serve",
-                "--config",
-                "tessera.toml",
-                "--data-dir",
-                "data",
-                "--database-url",
-                database_url,
-                "--listen",
-                &listen,
-                // One public URL for every node, as behind a load balancer: tokens name it as
-                // their issuer, so any node accepts what another issued.
-                "--public-url",
-                PUBLIC_URL,
-            ],
-        );
-        command
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap());
-        let child = command.spawn().unwrap();
-        let node = Self {
-            child,
-            base: format!("http://{listen}"),
-            log,
-        };
-        let deadline = tokio::time::Instant::now() + START;
-        loop {
-            if let Ok(response) = reqwest::get(format!("{}/readyz", node.base)).await
-                && response.status() == 200
-            {
-                return node;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{name} did not become ready: {}",
-                node.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGKILL: no shutdown, no lease released, nothing flushed.
-    async fn kill(mut self) {
-        self.child.kill().await.unwrap();
-    }
+/// Starts a node of the installation in `dir` (its data folder and configuration) over
+/// `database_url`, on a port of its own choosing.
+async fn start_node(dir: &Path, database_url: &str) -> Server {
+    Server::start(
+        dir,
+        &[
+            "--config",
+            "tessera.toml",
+            "--data-dir",
+            "data",
+            "--database-url",
+            database_url,
+            "--listen",
+            "127.0.0.1:0",
+            // One public URL for every node, as behind a load balancer: tokens name it as
+            // their issuer, so any node accepts what another issued.
+            "--public-url",
+            PUBLIC_URL,
+        ],
+    )
+    .await
 }
 
 /// A Core API token for the installation in `dir`, from a credential made by the CLI.
-async fn core_token(dir: &Path, database_url: &str, node: &Node) -> String {
-    let output = tessera_command(
+async fn core_token(dir: &Path, database_url: &str, node: &Server) -> String {
+    let made = run(
         dir,
         &[
             "admin",
@@ -132,17 +75,13 @@ async fn core_token(dir: &Path, database_url: &str, node: &Node) -> String {
             database_url,
         ],
     )
-    .output()
-    .await
-    .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let credential: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let token: Value = reqwest::Client::new()
-        .post(format!("{}/system/oauth/token", node.base))
-        .basic_auth(
-            credential["client_id"].as_str().unwrap(),
-            credential["client_secret"].as_str(),
-        )
+    .await;
+    assert_eq!(made.code(), Some(0), "{}", made.stderr);
+    let credential = credential_from(&made.stdout, None);
+    let token: Value = node
+        .http
+        .post(node.url("/system/oauth/token"))
+        .basic_auth(&credential.client_id, Some(&credential.client_secret))
         .form(&[("grant_type", "client_credentials")])
         .send()
         .await
@@ -155,9 +94,10 @@ async fn core_token(dir: &Path, database_url: &str, node: &Node) -> String {
 
 /// `POST {node}/core/v1/issuers/default{path}` with `body`; the JSON answer, after checking
 /// the status is 201.
-async fn create(node: &Node, token: &str, path: &str, body: Value) -> Value {
-    let response = reqwest::Client::new()
-        .post(format!("{}/core/v1/issuers/default{path}", node.base))
+async fn create(node: &Server, token: &str, path: &str, body: Value) -> Value {
+    let response = node
+        .http
+        .post(node.url(&format!("/core/v1/issuers/default{path}")))
         .bearer_auth(token)
         .json(&body)
         .send()
@@ -168,12 +108,10 @@ async fn create(node: &Node, token: &str, path: &str, body: Value) -> Value {
 }
 
 /// The ids of the `user.created` events of the default issuer.
-async fn user_events(node: &Node, token: &str) -> BTreeSet<String> {
-    let page: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/core/v1/issuers/default/events?type=user.created&limit=200",
-            node.base
-        ))
+async fn user_events(node: &Server, token: &str) -> BTreeSet<String> {
+    let page: Value = node
+        .http
+        .get(node.url("/core/v1/issuers/default/events?type=user.created&limit=200"))
         .bearer_auth(token)
         .send()
         .await
@@ -228,9 +166,10 @@ async fn arrivals(
 async fn events_queued_while_the_receiver_is_down_all_arrive_after_a_sigkill_mid_delivery() {
     let database = fresh_database().await;
     let dir = installation();
-    let node = Node::start(dir.path(), &database.url, "first").await;
+    let node = start_node(dir.path(), &database.url).await;
     let token = core_token(dir.path(), &database.url, &node).await;
-    let receiver_port = free_port();
+    // A port where nothing listens (yet): taken by the receiver, then let go.
+    let receiver_port = Receiver::start().await.address.port();
     create(
         &node,
         &token,
@@ -263,7 +202,7 @@ async fn events_queued_while_the_receiver_is_down_all_arrive_after_a_sigkill_mid
     let before_restart = receiver.received().len();
     receiver.otherwise(Reply::Status(204));
 
-    let node = Node::start(dir.path(), &database.url, "restarted").await;
+    let node = start_node(dir.path(), &database.url).await;
     let seen = arrivals(&receiver, before_restart, &expected).await;
     assert!(
         seen.keys().all(|id| expected.contains(id)),
@@ -282,8 +221,8 @@ async fn two_nodes_on_one_postgresql_deliver_each_event_once() {
     let database = fresh_database().await;
     let dir = installation();
     let receiver = Receiver::start().await;
-    let first = Node::start(dir.path(), &database.url, "first").await;
-    let second = Node::start(dir.path(), &database.url, "second").await;
+    let first = start_node(dir.path(), &database.url).await;
+    let second = start_node(dir.path(), &database.url).await;
     let token = core_token(dir.path(), &database.url, &first).await;
     create(
         &first,
