@@ -410,11 +410,7 @@ impl Core {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use proptest::prelude::*;
-    use tessera_crypto::MasterKey;
-    use tessera_model::{FixedClock, UnixTime};
 
     use super::*;
 
@@ -517,14 +513,8 @@ mod tests {
     async fn core(
         allow_private: bool,
     ) -> (Core, Issuer, Issuer, tessera_store::contract::TestStore) {
-        let db = tessera_store_sql::testing::fresh_store().await;
-        let core = Core::new(
-            db.store.clone(),
-            Arc::new(FixedClock::at(UnixTime(1_750_000_000))),
-            MasterKey::generate(),
-            crate::TEST_URL,
-        )
-        .with_private_webhook_targets(allow_private);
+        let (core, _, db) = crate::test_core().await;
+        let core = core.with_private_webhook_targets(allow_private);
         let builtin = core.ensure_builtin_issuers().await.unwrap();
         (core, builtin.default, builtin.system, db)
     }

@@ -23,8 +23,6 @@ pub struct Received {
     pub method: String,
     /// The path and query.
     pub uri: String,
-    /// The `content-type` header, if any.
-    pub content_type: Option<String>,
     /// The body.
     pub body: Vec<u8>,
     /// Every header, names lowercase.
@@ -32,6 +30,11 @@ pub struct Received {
 }
 
 impl Received {
+    /// The `content-type` header, if any.
+    pub fn content_type(&self) -> Option<&str> {
+        self.header("content-type")
+    }
+
     /// The first value of header `name` (lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -168,15 +171,14 @@ impl Receiver {
     }
 
     /// Waits until `count` requests have arrived (or `within` has passed) and returns them.
+    /// Only the count is looked at while waiting, so a long wait costs the process under test
+    /// nothing.
     pub async fn wait_for(&self, count: usize, within: Duration) -> Vec<Received> {
         let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let received = self.received();
-            if received.len() >= count || tokio::time::Instant::now() >= deadline {
-                return received;
-            }
+        while self.lock().received.len() < count && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        self.received()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -186,14 +188,21 @@ impl Receiver {
     }
 }
 
+/// One request being held; counted out when dropped.
+struct InFlight<'a>(&'a Mutex<State>);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .in_flight -= 1;
+    }
+}
+
 async fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let method = request.method().to_string();
     let uri = request.uri().to_string();
-    let content_type = request
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
     let headers = request
         .headers()
         .iter()
@@ -214,7 +223,6 @@ async fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Response<Fu
         state.received.push(Received {
             method,
             uri,
-            content_type,
             body,
             headers,
         });
@@ -226,13 +234,11 @@ async fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Response<Fu
             .or_else(|| state.otherwise.clone())
             .unwrap_or(Reply::Status(200))
     };
+    // Counted out however the request ends: answered, or dropped when its client goes away.
+    let _held = InFlight(state);
     if let Reply::Slow(_, delay) = &reply {
         tokio::time::sleep(*delay).await;
     }
-    state
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .in_flight -= 1;
     let mut response = Response::new(Full::new(Bytes::new()));
     match reply {
         Reply::Status(status) | Reply::Slow(status, _) => {

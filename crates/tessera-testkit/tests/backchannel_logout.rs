@@ -159,7 +159,7 @@ async fn rp_initiated_logout_sends_a_logout_token_to_each_client_of_the_session_
         let received = receiver.wait_for(1, WAIT).await;
         assert_eq!(received.len(), 1, "one logout token for {}", c.id);
         assert_eq!(
-            received[0].content_type.as_deref(),
+            received[0].content_type(),
             Some("application/x-www-form-urlencoded"),
             "§2.5"
         );

@@ -386,7 +386,7 @@ async fn only_clients_of_the_session_with_a_logout_uri_are_told_and_only_once() 
     assert_eq!(received[0].uri, "/a");
     assert_eq!(received[0].method, "POST");
     assert_eq!(
-        received[0].content_type.as_deref(),
+        received[0].content_type(),
         Some("application/x-www-form-urlencoded")
     );
 }

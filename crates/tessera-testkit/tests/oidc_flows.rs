@@ -356,7 +356,9 @@ async fn first_party_clients_skip_consent_and_wrong_passwords_are_retried() {
     let Landing::Page(200, login) = browser.follow(&url, &base).await else {
         panic!("the sign-in page");
     };
-    // RFC 4647 lookup over the page languages: `en-GB` reaches `en` (`fr` has no pages).
+    // `en-GB` reaches `en` (`fr` has no pages). With English the only page language this
+    // shows the page takes the interaction's language, not the lookup, which could not pick
+    // anything else yet: the lookup's rules are tested in `tessera_oauth::locale`.
     assert!(login.contains(r#"<html lang="en">"#), "{login}");
     for (username, password) in [(EMAIL, "wrong password"), ("nobody@example.com", PASSWORD)] {
         let Landing::Page(200, again) = browser

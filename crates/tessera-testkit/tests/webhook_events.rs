@@ -140,7 +140,7 @@ async fn a_change_arrives_as_a_signed_cloudevent_with_its_request_context() {
     let delivery = &received[0];
     assert_eq!(delivery.method, "POST");
     assert_eq!(
-        delivery.content_type.as_deref(),
+        delivery.content_type(),
         Some("application/cloudevents+json")
     );
     assert!(signature_holds(delivery, &secret));

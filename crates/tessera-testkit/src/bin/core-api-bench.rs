@@ -247,7 +247,19 @@ async fn list(app: &TestApp, token: &str, expected: usize) -> Row {
 /// Phase 4: user creation (so event writes) without and with a subscribed webhook, the
 /// delivery of those events, and token issuance without and with the webhook.
 async fn webhook_phases(app: &Arc<TestApp>, token: &Arc<String>, args: &Args) -> Vec<Row> {
-    let client = token_client(app, token).await;
+    let registered = app
+        .register_client(
+            "default",
+            json!({
+                "name": "Bench", "client_type": "confidential",
+                "grant_types": ["client_credentials"]
+            }),
+        )
+        .await;
+    let client = (
+        registered.id,
+        registered.secret.expect("a confidential client's secret"),
+    );
     // The issuer's first token makes its signing keys (an RSA key among them): not measured.
     let warm_up = Args {
         token_seconds: 1,
@@ -281,34 +293,12 @@ async fn webhook_phases(app: &Arc<TestApp>, token: &Arc<String>, args: &Args) ->
     rows.push(Row {
         phase: "Webhook deliveries to a local receiver (first creation to last arrival)".to_owned(),
         count: delivered.len(),
-        concurrency: 16,
+        concurrency: tessera_webhooks::DispatcherConfig::default().concurrency,
         total: started.elapsed(),
         latencies: Vec::new(),
     });
     rows.push(tokens(app, &client, args, "one webhook subscribed").await);
     rows
-}
-
-/// A confidential client-credentials client of `default`: (id, secret).
-async fn token_client(app: &TestApp, token: &str) -> (String, String) {
-    let response = app
-        .core_request(Method::POST, "/core/v1/issuers/default/clients", token)
-        .json(&json!({
-            "name": "Bench", "client_type": "confidential",
-            "grant_types": ["client_credentials"]
-        }))
-        .send()
-        .await
-        .expect("the client request reaches the server");
-    assert_eq!(response.status(), 201, "client status");
-    let client: Value = response.json().await.expect("a JSON client");
-    (
-        client["client_id"].as_str().expect("client_id").to_owned(),
-        client["client_secret"]
-            .as_str()
-            .expect("client_secret")
-            .to_owned(),
-    )
 }
 
 /// Client-credentials tokens for `args.token_seconds`, `args.concurrency` clients at once.
