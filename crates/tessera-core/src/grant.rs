@@ -535,6 +535,14 @@ mod tests {
             .into_owned())
     }
 
+    /// A refresh-token grant request for `token`, with the scope unchanged.
+    fn refresh(token: String) -> TokenRequest {
+        TokenRequest::RefreshToken {
+            refresh_token: token,
+            scope: None,
+        }
+    }
+
     async fn exchange(f: &Fixture, code: &str) -> Result<TokenResponse, OAuthError> {
         let request = TokenRequest::AuthorizationCode {
             code: code.to_owned(),
@@ -587,10 +595,6 @@ mod tests {
 
         // The refresh token lives as long as the issuer's refresh lifetime, from the code
         // exchange, however often it is rotated.
-        let refresh = |token: String| TokenRequest::RefreshToken {
-            refresh_token: token,
-            scope: None,
-        };
         let rotated = f
             .core
             .token(
@@ -638,10 +642,6 @@ mod tests {
 
         // The refresh token lives the client's 600 s from the code exchange, not the
         // issuer's thirty days: it rotates at 599 s, and its successor dies with the family.
-        let refresh = |token: String| TokenRequest::RefreshToken {
-            refresh_token: token,
-            scope: None,
-        };
         f.clock.advance(599 - 120);
         let rotated = f
             .core
