@@ -1,63 +1,115 @@
-//! Per-node caches of hot, rarely changing records: issuers by slug and clients by id.
+//! Per-node caches of hot, rarely changing records: issuers by slug, clients by id, and
+//! issuers' parsed signing keys.
 //!
-//! The token endpoint must not touch the database when the client and the keys are known
-//! (DESIGN.md §7): every request names an issuer and authenticates a client, and both change
-//! rarely. A change made through this node drops its entry at once; a change made through
-//! another node is seen here at the latest [`TTL`] seconds later. (Change notifications
-//! between nodes arrive with multi-node operation; the TTL stays as the safety net.)
+//! The token endpoint must not touch the database when the issuer, the client and the keys
+//! are known (DESIGN.md §7). So each is cached per node, bounded and read lazily: an issuer
+//! that is never used costs nothing, and ten thousand issuers cost ten thousand entries at
+//! most ([`CacheLimits::capacity`] per cache; beyond it the least useful entries are evicted,
+//! by quick_cache's S3-FIFO policy, not the whole cache).
+//!
+//! **Staleness.** A change made through this node drops its entry at once; a change made
+//! through another node drops it when that node's notice arrives (PostgreSQL `NOTIFY`, see
+//! `tessera_store::Change`), within milliseconds. Notices can be lost, so every entry also
+//! expires [`CacheLimits::ttl_seconds`] after it was read: the safety net, not the mechanism.
+//!
+//! **The read-forget race.** A request may read a record from the database just before
+//! another commits a change to it, and store its copy just after the notice dropped the old
+//! one, leaving a stale copy for a whole time to live. Each cache therefore counts its
+//! forgets (a generation); a copy read before a forget is not kept after it.
 //!
 //! Only records that exist are cached: an unknown slug or client id goes to the database
 //! every time, so creating one is seen at once everywhere.
 
-use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tessera_model::UnixTime;
 
-/// How long a cached record is trusted, in seconds.
-pub(crate) const TTL: i64 = 5;
+/// How big the caches are and how long an entry is trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheLimits {
+    /// Entries per cache (issuers, clients, issuers' keys).
+    pub capacity: usize,
+    /// Seconds an entry is trusted without a change notice.
+    pub ttl_seconds: i64,
+}
 
-/// The most entries one cache holds; when full it starts over (a flood of distinct ids must
-/// not grow memory without bound).
-const CAPACITY: usize = 10_000;
+impl Default for CacheLimits {
+    fn default() -> Self {
+        Self {
+            capacity: 10_000,
+            ttl_seconds: 30,
+        }
+    }
+}
+
+/// A mark taken before reading the database, for [`Cache::put`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Generation(u64);
 
 /// Records by key, each with the time it was read.
 pub(crate) struct Cache<K, V> {
-    entries: RwLock<HashMap<K, (UnixTime, V)>>,
+    entries: quick_cache::sync::Cache<K, (UnixTime, V)>,
+    ttl_seconds: i64,
+    /// How many forgets there have been.
+    generation: AtomicU64,
 }
 
-impl<K, V> Default for Cache<K, V> {
-    fn default() -> Self {
+impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
+    pub(crate) fn new(limits: CacheLimits) -> Self {
         Self {
-            entries: RwLock::new(HashMap::new()),
+            entries: quick_cache::sync::Cache::new(limits.capacity.max(1)),
+            ttl_seconds: limits.ttl_seconds,
+            generation: AtomicU64::new(0),
         }
     }
-}
 
-impl<K: Eq + Hash, V: Clone> Cache<K, V> {
-    /// The record, if it was read less than [`TTL`] seconds before `now`.
+    /// The record, if it was read less than the time to live before `now`.
     pub(crate) fn get(&self, key: &K, now: UnixTime) -> Option<V> {
-        let entries = self.entries.read().ok()?;
-        let (read_at, value) = entries.get(key)?;
-        (now.0 - read_at.0 < TTL && now.0 >= read_at.0).then(|| value.clone())
+        let (read_at, value) = self.entries.get(key)?;
+        (now.0 - read_at.0 < self.ttl_seconds && now.0 >= read_at.0).then_some(value)
     }
 
-    /// Remembers a record read at `now`.
-    pub(crate) fn put(&self, key: K, value: V, now: UnixTime) {
-        if let Ok(mut entries) = self.entries.write() {
-            if entries.len() >= CAPACITY {
-                entries.clear();
-            }
-            entries.insert(key, (now, value));
+    /// Take before reading the record that will be [`put`](Self::put).
+    pub(crate) fn generation(&self) -> Generation {
+        Generation(self.generation.load(Ordering::SeqCst))
+    }
+
+    /// Remembers a record read at `now`, unless something was forgotten since `before` (then
+    /// the copy may predate the change that caused the forget).
+    pub(crate) fn put(&self, key: K, value: V, now: UnixTime, before: Generation) {
+        if self.generation.load(Ordering::SeqCst) != before.0 {
+            return;
         }
+        self.entries.insert(key.clone(), (now, value));
+        // A forget between the check above and the insert would have missed this entry.
+        if self.generation.load(Ordering::SeqCst) != before.0 {
+            self.entries.remove(&key);
+        }
+    }
+
+    /// Drops one record.
+    pub(crate) fn forget(&self, key: &K) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.remove(key);
     }
 
     /// Drops every record for which `stale` holds.
-    pub(crate) fn forget_where(&self, mut stale: impl FnMut(&K, &V) -> bool) {
-        if let Ok(mut entries) = self.entries.write() {
-            entries.retain(|key, (_, value)| !stale(key, value));
-        }
+    pub(crate) fn forget_where(&self, stale: impl Fn(&K, &V) -> bool) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.retain(|key, (_, value)| !stale(key, value));
+    }
+
+    /// Drops everything.
+    pub(crate) fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.clear();
+    }
+
+    /// How many records are held.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
     }
 }
 
@@ -65,17 +117,61 @@ impl<K: Eq + Hash, V: Clone> Cache<K, V> {
 mod tests {
     use super::*;
 
+    const LIMITS: CacheLimits = CacheLimits {
+        capacity: 100,
+        ttl_seconds: 5,
+    };
+
     #[test]
     fn records_live_for_the_ttl_and_can_be_forgotten() {
-        let cache = Cache::<u32, &str>::default();
-        cache.put(1, "one", UnixTime(100));
+        let cache = Cache::<u32, &str>::new(LIMITS);
+        cache.put(1, "one", UnixTime(100), cache.generation());
         assert_eq!(cache.get(&1, UnixTime(100)), Some("one"));
-        assert_eq!(cache.get(&1, UnixTime(100 + TTL - 1)), Some("one"));
-        assert_eq!(cache.get(&1, UnixTime(100 + TTL)), None);
+        assert_eq!(cache.get(&1, UnixTime(104)), Some("one"));
+        assert_eq!(cache.get(&1, UnixTime(105)), None);
         assert_eq!(cache.get(&1, UnixTime(99)), None, "a clock that went back");
-        cache.put(2, "two", UnixTime(100));
-        cache.forget_where(|key, _| *key == 2);
+        cache.put(2, "two", UnixTime(100), cache.generation());
+        cache.forget(&2);
         assert_eq!(cache.get(&2, UnixTime(100)), None);
         assert_eq!(cache.get(&1, UnixTime(100)), Some("one"));
+        cache.put(3, "three", UnixTime(100), cache.generation());
+        cache.forget_where(|key, _| *key == 3);
+        assert_eq!(cache.get(&3, UnixTime(100)), None);
+        assert_eq!(cache.get(&1, UnixTime(100)), Some("one"));
+        cache.clear();
+        assert_eq!(cache.get(&1, UnixTime(100)), None);
+    }
+
+    #[test]
+    fn a_copy_read_before_a_forget_is_not_kept_after_it() {
+        let cache = Cache::<u32, &str>::new(LIMITS);
+        let before = cache.generation();
+        // Meanwhile another request's change drops the record…
+        cache.forget(&1);
+        // …so the copy read before it is stale and must not be stored.
+        cache.put(1, "old", UnixTime(100), before);
+        assert_eq!(cache.get(&1, UnixTime(100)), None);
+        cache.put(1, "new", UnixTime(100), cache.generation());
+        assert_eq!(cache.get(&1, UnixTime(100)), Some("new"));
+    }
+
+    #[test]
+    fn a_flood_of_keys_stays_within_the_capacity() {
+        let cache = Cache::<u32, u32>::new(LIMITS);
+        for round in 0..10 {
+            for key in 1..=1_000 {
+                cache.put(round * 1_000 + key, key, UnixTime(100), cache.generation());
+            }
+            assert!(
+                cache.len() <= 2 * LIMITS.capacity,
+                "{} entries",
+                cache.len()
+            );
+        }
+        assert!(
+            cache.len() >= LIMITS.capacity / 2,
+            "{} entries",
+            cache.len()
+        );
     }
 }

@@ -53,7 +53,7 @@ use tessera_model::{
     ClientType, Issuer, KeyAlgorithm, NewEvent, RedirectUri,
 };
 use tessera_oauth::Scope;
-use tessera_store::{IssuerScope, Page, PageRequest, StoreError};
+use tessera_store::{Change, IssuerScope, Page, PageRequest, StoreError};
 
 use crate::{Core, CoreError};
 
@@ -774,7 +774,7 @@ impl Core {
             .update(IssuerScope::of(issuer), &client, &event)
             .await
             .map_err(not_found_as_core)?;
-        self.forget_client(issuer.id, updated.id);
+        self.invalidate(Change::Client(issuer.id, updated.id)).await;
         Ok(updated)
     }
 
@@ -800,7 +800,7 @@ impl Core {
             .delete(IssuerScope::of(issuer), id, expected_revision, &event)
             .await
             .map_err(not_found_as_core)?;
-        self.forget_client(issuer.id, id);
+        self.invalidate(Change::Client(issuer.id, id)).await;
         Ok(())
     }
 
@@ -835,7 +835,7 @@ impl Core {
             .update(IssuerScope::of(issuer), &client, &event)
             .await
             .map_err(not_found_as_core)?;
-        self.forget_client(issuer.id, client.id);
+        self.invalidate(Change::Client(issuer.id, client.id)).await;
         Ok(RegisteredClient {
             client,
             client_secret: Some(secret),

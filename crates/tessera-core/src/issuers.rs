@@ -14,7 +14,7 @@ use tessera_model::{
     Actor, Issuer, IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm, NewEvent, SettingsError,
     SignupPolicy,
 };
-use tessera_store::{IssuerScope, Page, PageRequest, StoreError};
+use tessera_store::{Change, IssuerScope, Page, PageRequest, StoreError};
 
 use crate::token::CoreCaller;
 use crate::{Core, CoreError};
@@ -256,11 +256,8 @@ impl Core {
             changed.updated_at,
         );
         let updated = self.store.issuers().update(&changed, &event).await?;
-        self.forget_issuer(issuer.id);
-        if updated.settings.signing_algorithm() != issuer.settings.signing_algorithm() {
-            // The default signer follows the setting (see `keys`).
-            self.keys.forget(issuer.id);
-        }
+        // Its keys go too: the default signer follows the setting (see `keys`).
+        self.invalidate(Change::Issuer(issuer.id)).await;
         Ok(updated)
     }
 
@@ -299,8 +296,7 @@ impl Core {
                 StoreError::NotFound => CoreError::NotFound,
                 other => other.into(),
             })?;
-        self.keys.forget(issuer.id);
-        self.forget_issuer(issuer.id);
+        self.invalidate(Change::Issuer(issuer.id)).await;
         Ok(())
     }
 }

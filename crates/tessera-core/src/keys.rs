@@ -30,44 +30,18 @@
 //! pool, never on an async worker.
 //!
 //! Private keys are stored sealed with the master key, bound to their key id. Parsed keys are
-//! cached per node (`KeyCache`), so the token endpoint neither reads the database nor parses a
-//! key per request; a rotation through this node drops its entry. (Cross-node invalidation
-//! arrives with multi-node operation.)
+//! cached per node (see `cache`), so the token endpoint neither reads the database nor parses a
+//! key per request; a rotation drops the entry on every node (`Change::Keys`).
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tessera_crypto::jws::{Algorithm, Signer, VerifyingKey};
-use tessera_model::{Actor, Issuer, IssuerId, KeyAlgorithm, KeyId, KeyState, NewEvent, SigningKey};
-use tessera_store::IssuerScope;
+use tessera_model::{Actor, Issuer, KeyAlgorithm, KeyId, KeyState, NewEvent, SigningKey};
+use tessera_store::{Change, IssuerScope};
 
 use crate::users::shutting_down;
 use crate::{Core, CoreError};
-
-/// Parsed keys per issuer, on this node.
-#[derive(Default)]
-pub(crate) struct KeyCache {
-    by_issuer: RwLock<HashMap<IssuerId, Arc<IssuerKeys>>>,
-}
-
-impl KeyCache {
-    fn get(&self, issuer: IssuerId) -> Option<Arc<IssuerKeys>> {
-        self.by_issuer.read().ok()?.get(&issuer).cloned()
-    }
-
-    fn put(&self, issuer: IssuerId, keys: Arc<IssuerKeys>) {
-        if let Ok(mut map) = self.by_issuer.write() {
-            map.insert(issuer, keys);
-        }
-    }
-
-    pub(crate) fn forget(&self, issuer: IssuerId) {
-        if let Ok(mut map) = self.by_issuer.write() {
-            map.remove(&issuer);
-        }
-    }
-}
 
 /// An issuer's published keys, parsed: the signers of new tokens (the current key of each
 /// chain), the keys tokens are verified against, and the JWKS document.
@@ -168,9 +142,11 @@ async fn generate_key(algorithm: Algorithm, kid: String) -> Result<(Value, Vec<u
 impl Core {
     /// The issuer's keys, made on first use.
     pub async fn issuer_keys(&self, issuer: &Issuer) -> Result<Arc<IssuerKeys>, CoreError> {
-        if let Some(keys) = self.keys.get(issuer.id) {
+        let now = self.clock.now();
+        if let Some(keys) = self.keys.get(&issuer.id, now) {
             return Ok(keys);
         }
+        let before = self.keys.generation();
         let scope = IssuerScope::of(issuer);
         let mut stored = self.store.keys().list_active(scope).await?;
         let is_first_use = !stored.iter().any(|k| k.state == KeyState::Current);
@@ -195,7 +171,7 @@ impl Core {
             stored = self.store.keys().list_active(scope).await?;
         }
         let keys = Arc::new(self.parse_keys(issuer, &stored)?);
-        self.keys.put(issuer.id, keys.clone());
+        self.keys.put(issuer.id, keys.clone(), now, before);
         Ok(keys)
     }
 
@@ -300,7 +276,7 @@ impl Core {
                 &NewEvent::new("key.rotated", issuer.id, actor, json!({}), now),
             )
             .await?;
-        self.keys.forget(issuer.id);
+        self.invalidate(Change::Keys(issuer.id)).await;
         Ok(())
     }
 
@@ -404,7 +380,7 @@ mod tests {
     use tessera_crypto::jws::{Algorithm, verify};
     use tessera_model::{Actor, FixedClock, Issuer, KeyAlgorithm, KeyState, NewEvent, UnixTime};
     use tessera_oauth::{ClientAuth, TokenRequest};
-    use tessera_store::IssuerScope;
+    use tessera_store::{Change, IssuerScope};
 
     use crate::Core;
 
@@ -425,7 +401,7 @@ mod tests {
         );
         let updated = core.store.issuers().update(&changed, &event).await.unwrap();
         // As `update_issuer` does.
-        core.keys.forget(issuer.id);
+        core.invalidate(Change::Issuer(issuer.id)).await;
         updated
     }
 

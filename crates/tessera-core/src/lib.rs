@@ -9,13 +9,14 @@ use std::sync::Arc;
 
 use tessera_crypto::MasterKey;
 use tessera_model::{Clock, Issuer};
-use tessera_store::{Store, StoreError};
+use tessera_store::{Change, Notice, Store, StoreError};
 
 pub mod admin;
 pub mod authorize;
 pub mod backchannel;
 pub mod bootstrap;
 mod cache;
+pub use cache::CacheLimits;
 pub mod clients;
 pub mod consents;
 mod csrf;
@@ -26,6 +27,7 @@ pub mod events;
 mod grant;
 pub mod idempotency;
 pub mod issuers;
+mod jobs;
 pub mod keys;
 mod resource;
 mod sessions;
@@ -80,7 +82,8 @@ pub struct Core {
     master_key: MasterKey,
     /// Where clients reach the installation, without a trailing slash.
     public_url: Arc<str>,
-    keys: Arc<keys::KeyCache>,
+    /// Issuers' parsed keys, on this node.
+    keys: Arc<cache::Cache<tessera_model::IssuerId, Arc<keys::IssuerKeys>>>,
     /// Issuers by slug, on this node.
     issuers_by_slug: Arc<cache::Cache<tessera_model::IssuerSlug, Issuer>>,
     /// Clients by issuer and id, on this node, with their keys parsed.
@@ -93,12 +96,6 @@ pub struct Core {
     /// Signalled when this node enqueues deliveries, so the worker sends them without waiting
     /// for its next poll.
     deliveries_enqueued: Arc<tokio::sync::Notify>,
-}
-
-impl std::fmt::Debug for keys::KeyCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KeyCache")
-    }
 }
 
 impl std::fmt::Debug for Core {
@@ -148,9 +145,9 @@ impl Core {
             clock,
             master_key,
             public_url: public_url.trim_end_matches('/').into(),
-            keys: Arc::default(),
-            issuers_by_slug: Arc::default(),
-            clients: Arc::default(),
+            keys: Arc::new(cache::Cache::new(CacheLimits::default())),
+            issuers_by_slug: Arc::new(cache::Cache::new(CacheLimits::default())),
+            clients: Arc::new(cache::Cache::new(CacheLimits::default())),
             passwords: users::PasswordPool::sized_to_cpus(),
             allow_private_webhook_targets: false,
             deliveries_enqueued: Arc::default(),
@@ -161,6 +158,14 @@ impl Core {
     /// between polls.
     pub fn deliveries_enqueued(&self) -> Arc<tokio::sync::Notify> {
         self.deliveries_enqueued.clone()
+    }
+
+    /// Sizes this node's caches and sets how long their entries are trusted (see [`cache`]).
+    pub fn with_cache_limits(mut self, limits: CacheLimits) -> Self {
+        self.keys = Arc::new(cache::Cache::new(limits));
+        self.issuers_by_slug = Arc::new(cache::Cache::new(limits));
+        self.clients = Arc::new(cache::Cache::new(limits));
+        self
     }
 
     /// Lets webhooks target loopback, private and link-local addresses (refused by default:
@@ -188,9 +193,11 @@ impl Core {
         if let Some(issuer) = self.issuers_by_slug.get(slug, now) {
             return Ok(Some(issuer));
         }
+        let before = self.issuers_by_slug.generation();
         let found = self.store.issuers().find_by_slug(slug).await?;
         if let Some(issuer) = &found {
-            self.issuers_by_slug.put(slug.clone(), issuer.clone(), now);
+            self.issuers_by_slug
+                .put(slug.clone(), issuer.clone(), now, before);
         }
         Ok(found)
     }
@@ -205,6 +212,7 @@ impl Core {
         if let Some(loaded) = self.clients.get(&(issuer.id, id), now) {
             return Ok(Some(loaded));
         }
+        let before = self.clients.generation();
         let found = self
             .store
             .clients()
@@ -214,24 +222,47 @@ impl Core {
             return Ok(None);
         };
         let loaded = LoadedClient::load(client)?;
-        self.clients.put((issuer.id, id), loaded.clone(), now);
+        self.clients
+            .put((issuer.id, id), loaded.clone(), now, before);
         Ok(Some(loaded))
     }
 
-    /// Drops this node's cached copies of an issuer and its clients (it changed here).
-    pub(crate) fn forget_issuer(&self, issuer: tessera_model::IssuerId) {
-        self.issuers_by_slug
-            .forget_where(|_, cached| cached.id == issuer);
-        self.clients.forget_where(|(owner, _), _| *owner == issuer);
+    /// Makes every node drop its cached copies of what `change` names: this node's at once,
+    /// the others' when they receive the notice. Called after the change committed; a notice
+    /// that cannot be sent is logged, not reported, since the change itself stands (the other
+    /// nodes' copies then expire with their time to live).
+    pub(crate) async fn invalidate(&self, change: Change) {
+        self.forget(change);
+        if let Err(error) = self.store.announce(change).await {
+            tracing::warn!(%error, ?change, "other nodes were not told of a change");
+        }
     }
 
-    /// Drops this node's cached copy of a client (it changed here).
-    pub(crate) fn forget_client(
-        &self,
-        issuer: tessera_model::IssuerId,
-        client: tessera_model::ClientId,
-    ) {
-        self.clients.forget_where(|key, _| *key == (issuer, client));
+    /// Drops this node's cached copies of what `change` names.
+    fn forget(&self, change: Change) {
+        match change {
+            Change::Issuer(issuer) => {
+                self.issuers_by_slug
+                    .forget_where(|_, cached| cached.id == issuer);
+                self.clients.forget_where(|(owner, _), _| *owner == issuer);
+                self.keys.forget(&issuer);
+            }
+            Change::Client(issuer, client) => self.clients.forget(&(issuer, client)),
+            Change::Keys(issuer) => self.keys.forget(&issuer),
+        }
+    }
+
+    /// Applies a notice from the change feed (see [`Store::change_feed`]): drops what it
+    /// names, or, after a gap, everything.
+    pub fn apply_notice(&self, notice: Notice) {
+        match notice {
+            Notice::Changed(change) => self.forget(change),
+            Notice::Gap => {
+                self.issuers_by_slug.clear();
+                self.clients.clear();
+                self.keys.clear();
+            }
+        }
     }
 
     /// An issuer's URL, its `iss`: `{public_url}/{slug}`.

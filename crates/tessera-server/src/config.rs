@@ -111,6 +111,49 @@ impl WebhooksSection {
     }
 }
 
+/// `[cache]`: each node's caches of issuers, clients and signing keys (see
+/// `tessera_core::CacheLimits`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheSection {
+    /// Entries per cache.
+    pub capacity: usize,
+    /// Seconds an entry is trusted without a change notice.
+    pub ttl_seconds: i64,
+}
+
+impl Default for CacheSection {
+    fn default() -> Self {
+        let limits = tessera_core::CacheLimits::default();
+        Self {
+            capacity: limits.capacity,
+            ttl_seconds: limits.ttl_seconds,
+        }
+    }
+}
+
+impl CacheSection {
+    /// The limits, checked: 100 to 10,000,000 entries, 1 to 3600 seconds.
+    pub fn limits(&self) -> Result<tessera_core::CacheLimits, ConfigError> {
+        if !(100..=10_000_000).contains(&self.capacity) {
+            return Err(invalid(
+                "cache.capacity",
+                "must be between 100 and 10000000 entries",
+            ));
+        }
+        if !(1..=3600).contains(&self.ttl_seconds) {
+            return Err(invalid(
+                "cache.ttl_seconds",
+                "must be between 1 and 3600 seconds",
+            ));
+        }
+        Ok(tessera_core::CacheLimits {
+            capacity: self.capacity,
+            ttl_seconds: self.ttl_seconds,
+        })
+    }
+}
+
 /// The configuration as the layers give it, before validation.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -129,6 +172,8 @@ struct RawConfig {
     database: DatabaseSection,
     #[serde(default)]
     webhooks: WebhooksSection,
+    #[serde(default)]
+    cache: CacheSection,
 }
 
 impl Default for RawConfig {
@@ -144,6 +189,7 @@ impl Default for RawConfig {
             http: HttpSection::default(),
             database: DatabaseSection::default(),
             webhooks: WebhooksSection::default(),
+            cache: CacheSection::default(),
         }
     }
 }
@@ -271,6 +317,8 @@ pub struct Config {
     pub database: DatabaseSection,
     /// `[webhooks]`
     pub webhooks: WebhooksSection,
+    /// `[cache]`
+    pub cache: CacheSection,
 }
 
 impl Config {
@@ -341,6 +389,7 @@ impl Config {
         }
         raw.webhooks.retry_schedule()?;
         raw.webhooks.lease_seconds()?;
+        raw.cache.limits()?;
         Ok(Self {
             listen,
             public_url,
@@ -352,6 +401,7 @@ impl Config {
             http: raw.http,
             database: raw.database,
             webhooks: raw.webhooks,
+            cache: raw.cache,
         })
     }
 

@@ -1,33 +1,130 @@
-//! Periodic work of a node that is not a request: event retention now (expired tickets and
-//! sessions join it with the scale issue). Every node runs it; the work is safe to run on
-//! several nodes at once (each prune takes the issuer's append lock, so an event is removed
-//! once), so no job lease is needed yet.
+//! Periodic work of a node that is not a request: sweeping expired records and applying event
+//! retention.
+//!
+//! Every node runs this loop, and each job is taken with a lease (`Core::lease_job`), so at
+//! most one node works on a job at a time and any node can take over from one that died: its
+//! lease expires after [`Job::lease_seconds`]. Both jobs work in batches that are complete in
+//! themselves, so a run cut short leaves nothing half-done, and the next run carries on.
+//! There is no timer per issuer: each job is one sweep over the installation.
 
 use std::time::Duration;
 
-use tessera_core::Core;
+use tessera_core::{Core, CoreError};
 
-/// How often retention runs. Retention is counted in days; an hour's lag is nothing.
-const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
+/// A kind of periodic work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Job {
+    /// Expired tickets, interactions, sessions, token families, opaque tokens, idempotency keys.
+    ExpirySweep,
+    /// Events older than their issuer's retention.
+    EventRetention,
+}
 
-/// The first run waits this long after start, so that a restart under load does not add work
+impl Job {
+    const ALL: [Job; 2] = [Job::ExpirySweep, Job::EventRetention];
+
+    /// The lease's name, shared by every node.
+    fn name(self) -> &'static str {
+        match self {
+            Self::ExpirySweep => "expiry-sweep",
+            Self::EventRetention => "event-retention",
+        }
+    }
+
+    /// How often the job runs. Expired rows cost only space; retention is counted in days.
+    fn every(self) -> Duration {
+        match self {
+            Self::ExpirySweep => Duration::from_secs(300),
+            Self::EventRetention => Duration::from_secs(3600),
+        }
+    }
+
+    /// How long a node holds the job without renewing: longer than one batch can take.
+    fn lease_seconds(self) -> i64 {
+        120
+    }
+}
+
+/// Rows of each kind the sweep deletes per statement, so no statement holds locks for long.
+const SWEEP_BATCH: u32 = 1000;
+
+/// The first runs wait this long after start, so that a restart under load does not add work
 /// to the moment the node joins.
 const FIRST_RUN_AFTER: Duration = Duration::from_secs(60);
 
-/// Runs housekeeping until `stop` completes.
-pub(crate) async fn run(core: Core, stop: impl Future<Output = ()> + Send) {
+/// Runs housekeeping until `stop` completes. `holder` names this node in the leases.
+pub(crate) async fn run(core: Core, holder: String, stop: impl Future<Output = ()> + Send) {
     tokio::pin!(stop);
-    let mut next = tokio::time::Instant::now() + FIRST_RUN_AFTER;
+    let start = tokio::time::Instant::now() + FIRST_RUN_AFTER;
+    let mut next = Job::ALL.map(|_| start);
     loop {
+        let (index, due) = next
+            .iter()
+            .copied()
+            .enumerate()
+            .min_by_key(|(_, at)| *at)
+            .expect("there are jobs");
         tokio::select! {
             () = &mut stop => return,
-            () = tokio::time::sleep_until(next) => {}
+            () = tokio::time::sleep_until(due) => {}
         }
-        match core.apply_event_retention().await {
-            Ok(0) => {}
-            Ok(removed) => tracing::info!(removed, "event retention removed old events"),
-            Err(error) => tracing::warn!(%error, "event retention failed; it runs again later"),
+        let job = Job::ALL[index];
+        if let Err(error) = run_job(&core, &holder, job).await {
+            tracing::warn!(%error, job = job.name(), "a housekeeping job failed; it runs again later");
         }
-        next += RETENTION_INTERVAL;
+        next[index] = due + job.every();
     }
+}
+
+/// Runs `job` if this node gets its lease; gives the lease back when done.
+async fn run_job(core: &Core, holder: &str, job: Job) -> Result<(), CoreError> {
+    if !core
+        .lease_job(job.name(), holder, job.lease_seconds())
+        .await?
+    {
+        tracing::debug!(job = job.name(), "another node holds the job");
+        return Ok(());
+    }
+    let outcome = match job {
+        Job::ExpirySweep => sweep(core, holder, job).await,
+        Job::EventRetention => core.apply_event_retention().await,
+    };
+    core.release_job(job.name(), holder).await?;
+    match outcome? {
+        0 => {}
+        removed => tracing::info!(
+            removed,
+            job = job.name(),
+            "housekeeping removed old records"
+        ),
+    }
+    Ok(())
+}
+
+/// Sweeps batch after batch until nothing expired is left, renewing the lease in between; stops
+/// early if the lease was lost (another node took over after a pause longer than the lease).
+async fn sweep(core: &Core, holder: &str, job: Job) -> Result<u64, CoreError> {
+    let mut removed = 0;
+    loop {
+        let batch = core.purge_expired(SWEEP_BATCH).await?;
+        removed += batch;
+        if batch == 0
+            || !core
+                .lease_job(job.name(), holder, job.lease_seconds())
+                .await?
+        {
+            return Ok(removed);
+        }
+    }
+}
+
+/// The name this node goes by in job leases: the host's name if it has one, the process id,
+/// and a random part (two processes on one host, or one restarted, never share a name).
+pub(crate) fn node_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "node".to_owned());
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        tessera_crypto::base64url(&tessera_crypto::random_bytes::<6>())
+    )
 }

@@ -6,6 +6,7 @@
 //! around it; tests build an [`Application`] from a `Config` exactly as `main` does, bind it
 //! to port 0 and stop it when they want (STYLE.md, zero-to-production's `startup.rs`).
 
+mod changes;
 pub mod cli;
 pub mod config;
 mod data_dir;

@@ -186,7 +186,8 @@ impl Installation {
             claim.master_key,
             public_url.as_str(),
         )
-        .with_private_webhook_targets(config.webhooks.allow_private_targets);
+        .with_private_webhook_targets(config.webhooks.allow_private_targets)
+        .with_cache_limits(config.cache.limits()?);
         core.verify_master_key().await?;
         let builtin = core.ensure_builtin_issuers().await?;
         Ok(Self {
@@ -317,17 +318,19 @@ impl Application {
             shutdown.await;
             let _ = stop_worker.send(true);
         };
-        let mut housekeeping_stopped = worker_stopped.clone();
-        let worker = tokio::spawn(self.dispatcher.run(async move {
-            let mut stopped = worker_stopped;
-            let _ = stopped.wait_for(|stop| *stop).await;
-        }));
+        let stopped = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = receiver.wait_for(|stop| *stop).await;
+        };
+        let changes = tokio::spawn(crate::changes::run(
+            self.installation.core.clone(),
+            stopped(worker_stopped.clone()),
+        ));
         let housekeeping = tokio::spawn(crate::housekeeping::run(
             self.installation.core.clone(),
-            async move {
-                let _ = housekeeping_stopped.wait_for(|stop| *stop).await;
-            },
+            crate::housekeeping::node_name(),
+            stopped(worker_stopped.clone()),
         ));
+        let worker = tokio::spawn(self.dispatcher.run(stopped(worker_stopped)));
         let state = tessera_http::AppState::new(self.installation.core.clone());
         let result = tessera_http::serve(self.listener, state, shutdown, self.grace).await;
         if let Err(error) = worker.await {
@@ -335,6 +338,9 @@ impl Application {
         }
         if let Err(error) = housekeeping.await {
             tracing::error!(%error, "housekeeping stopped abnormally");
+        }
+        if let Err(error) = changes.await {
+            tracing::error!(%error, "the change feed stopped abnormally");
         }
         store.close().await;
         tracing::info!("stopped");

@@ -4,9 +4,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
-use tessera_store::{Backend, StoreError};
+use tessera_store::{Backend, Change, ChangeFeed, Notice, StoreError};
 
 use crate::PoolSize;
 
@@ -54,4 +54,59 @@ pub async fn connect(url: &str, size: PoolSize) -> Result<PgStore, StoreError> {
         .await
         .map_err(|e| crate::error::map("database", e))?;
     Ok(shared::SqlStore::new(pool.clone(), pool))
+}
+
+/// The channel change notices travel on.
+const CHANGES_CHANNEL: &str = "tessera_changes";
+
+/// How long the feed waits before trying again when it cannot reach the database.
+const FEED_RETRY: Duration = Duration::from_secs(1);
+
+/// `NOTIFY`, through `pg_notify` so the payload is a bound parameter. Sent after the change
+/// committed, outside its transaction: a notice may then be lost if this node dies in between,
+/// which the caches' time to live covers.
+async fn announce(pool: &sqlx::PgPool, change: Change) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANGES_CHANNEL)
+        .bind(change.encode())
+        .execute(pool)
+        .await
+        .map_err(|e| crate::error::map("change notice", e))?;
+    Ok(())
+}
+
+/// `LISTEN` on a connection of its own (taken from the pool and detached from it).
+async fn change_feed(pool: &sqlx::PgPool) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
+    let mut listener = PgListener::connect_with(pool)
+        .await
+        .map_err(|e| crate::error::map("change feed", e))?;
+    listener
+        .listen(CHANGES_CHANNEL)
+        .await
+        .map_err(|e| crate::error::map("change feed", e))?;
+    Ok(Some(Box::new(PgChangeFeed { listener })))
+}
+
+/// The notices on [`CHANGES_CHANNEL`].
+struct PgChangeFeed {
+    listener: PgListener,
+}
+
+#[async_trait::async_trait]
+impl ChangeFeed for PgChangeFeed {
+    async fn next(&mut self) -> Notice {
+        match self.listener.try_recv().await {
+            Ok(Some(notification)) => {
+                Change::decode(notification.payload()).map_or(Notice::Gap, Notice::Changed)
+            }
+            // The connection was lost; the next call reconnects and listens again. Whatever
+            // was announced in between is not replayed.
+            Ok(None) => Notice::Gap,
+            Err(error) => {
+                tracing::warn!(%error, "the change feed cannot reach the database; retrying");
+                tokio::time::sleep(FEED_RETRY).await;
+                Notice::Gap
+            }
+        }
+    }
 }

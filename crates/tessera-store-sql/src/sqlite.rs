@@ -59,3 +59,16 @@ pub async fn connect(url: &str, size: PoolSize) -> Result<SqliteStore, StoreErro
         .map_err(|e| crate::error::map("database", e))?;
     Ok(shared::SqlStore::new(read, write))
 }
+
+/// One node is all there is on SQLite (the serve lock sees to that): a change made here is
+/// forgotten here at once, so there is no one to tell.
+async fn announce(_: &sqlx::Pool<Db>, _: tessera_store::Change) -> Result<(), StoreError> {
+    Ok(())
+}
+
+/// No other node announces anything (see [`announce`]).
+async fn change_feed(
+    _: &sqlx::Pool<Db>,
+) -> Result<Option<Box<dyn tessera_store::ChangeFeed>>, StoreError> {
+    Ok(None)
+}

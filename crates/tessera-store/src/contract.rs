@@ -100,7 +100,11 @@ macro_rules! contract_suite {
             a_dead_webhook_delivery_marks_its_webhook_failing_until_one_succeeds,
             deleting_a_webhook_removes_its_deliveries,
             events_keep_their_request_context_under_the_chain_hash,
-            pruning_removes_old_events_and_anchors_the_chain
+            pruning_removes_old_events_and_anchors_the_chain,
+            a_job_lease_has_one_holder_until_it_expires_or_is_released,
+            concurrent_askers_for_one_job_lease_have_exactly_one_winner,
+            expired_records_are_swept_in_batches_and_live_ones_stay,
+            announced_changes_reach_every_listener
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -119,6 +123,10 @@ const T0: UnixTime = UnixTime(1_750_000_000);
 #[path = "contract_deliveries.rs"]
 mod deliveries;
 pub use deliveries::*;
+
+#[path = "contract_jobs.rs"]
+mod jobs;
+pub use jobs::*;
 
 fn event(event_type: &'static str, subject: impl ToString) -> NewEvent {
     NewEvent::new(event_type, subject, Actor::System, json!({}), T0)

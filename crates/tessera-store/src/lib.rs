@@ -20,6 +20,7 @@
 //! No SQL and no sqlx here: `tessera-store-sql` implements these traits.
 
 pub mod chain;
+mod changes;
 mod error;
 mod repo;
 mod scope;
@@ -27,6 +28,7 @@ mod scope;
 #[cfg(feature = "testing")]
 pub mod contract;
 
+pub use changes::{Change, ChangeFeed, Notice};
 pub use error::StoreError;
 pub use repo::{
     AttemptFailure, Backend, Begin, ChainAnchor, ClientRepo, DeliveryRepo, EventListFilter,

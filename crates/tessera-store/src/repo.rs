@@ -13,7 +13,7 @@ use tessera_model::{
 };
 use uuid::Uuid;
 
-use crate::{IssuerScope, StoreError};
+use crate::{Change, ChangeFeed, IssuerScope, StoreError};
 
 /// Which database is behind a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +111,36 @@ pub trait Store: Send + Sync + 'static {
 
     /// Closes the connections (waits for checked-out ones to come back).
     async fn close(&self);
+
+    /// Tells every node that `change` has committed, so they drop their cached copies. A
+    /// no-op where one node is all there is (SQLite).
+    async fn announce(&self, change: Change) -> Result<(), StoreError>;
+
+    /// The changes every node announces, this one's included; `None` where one node is all
+    /// there is (SQLite).
+    async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError>;
+
+    /// Takes or renews the lease on the background job `job` for `holder` until `until`: true
+    /// if no other holder's lease is live at `now`. One conditional statement, so of nodes
+    /// asking at once exactly one gets it.
+    async fn lease_job(
+        &self,
+        job: &str,
+        holder: &str,
+        now: UnixTime,
+        until: UnixTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives up `holder`'s lease on `job` (a no-op if it holds none), so another node need not
+    /// wait for it to expire.
+    async fn release_job(&self, job: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// Deletes up to `batch` rows of each kind that expired before `now`, across all issuers:
+    /// tickets, interactions, sessions, token families (with their refresh tokens), opaque
+    /// access tokens and idempotency keys. Returns how many rows went; the caller repeats
+    /// until none do. (Installation level on purpose: a sweep per issuer would cost every
+    /// issuer a query whether or not it has anything to remove.)
+    async fn purge_expired(&self, now: UnixTime, batch: u32) -> Result<u64, StoreError>;
 
     /// Issuers (installation level).
     fn issuers(&self) -> &dyn IssuerRepo;

@@ -6,12 +6,12 @@
 
 use async_trait::async_trait;
 use sqlx::Pool;
-use tessera_model::{ChainFields, Delivery, GENESIS_HASH, IssuerId, NewEvent};
+use tessera_model::{ChainFields, Delivery, GENESIS_HASH, IssuerId, NewEvent, UnixTime};
 use tessera_store::chain::chain_hash;
 use tessera_store::{
-    Backend, ClientRepo, DeliveryRepo, EventRepo, GrantRepo, IdempotencyRepo, InteractionRepo,
-    IssuerRepo, IssuerScope, KeyRepo, SchemaStatus, SessionRepo, Store, StoreError, TicketRepo,
-    TokenRepo, UserRepo, WebhookRepo,
+    Backend, Change, ChangeFeed, ClientRepo, DeliveryRepo, EventRepo, GrantRepo, IdempotencyRepo,
+    InteractionRepo, IssuerRepo, IssuerScope, KeyRepo, SchemaStatus, SessionRepo, Store,
+    StoreError, TicketRepo, TokenRepo, UserRepo, WebhookRepo,
 };
 use uuid::Uuid;
 
@@ -29,6 +29,7 @@ mod grants;
 mod idempotency;
 mod interactions;
 mod issuers;
+mod jobs;
 mod keys;
 mod sessions;
 mod tickets;
@@ -294,6 +295,32 @@ impl Store for SqlStore {
     async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+    }
+
+    async fn announce(&self, change: Change) -> Result<(), StoreError> {
+        super::announce(&self.write, change).await
+    }
+
+    async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
+        super::change_feed(&self.read).await
+    }
+
+    async fn lease_job(
+        &self,
+        job: &str,
+        holder: &str,
+        now: UnixTime,
+        until: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.lease(job, holder, now, until).await
+    }
+
+    async fn release_job(&self, job: &str, holder: &str) -> Result<(), StoreError> {
+        self.release(job, holder).await
+    }
+
+    async fn purge_expired(&self, now: UnixTime, batch: u32) -> Result<u64, StoreError> {
+        self.purge(now, batch).await
     }
 
     fn issuers(&self) -> &dyn IssuerRepo {
