@@ -10,7 +10,9 @@ pub mod receiver;
 
 use tessera_core::Core;
 use tessera_crypto::MasterKey;
-use tessera_server::config::{DatabaseSection, DatabaseUrl, HttpSection, WebhooksSection};
+use tessera_server::config::{
+    CacheSection, DatabaseSection, DatabaseUrl, HttpSection, WebhooksSection,
+};
 use tessera_server::{Application, Config, LogFormat, StartupError};
 use tessera_store_sql::testing::{FreshDatabase, fresh_database};
 use tokio::sync::oneshot;
@@ -70,6 +72,7 @@ impl TestApp {
             http: HttpSection::default(),
             database: DatabaseSection::default(),
             webhooks: WebhooksSection::default(),
+            cache: CacheSection::default(),
         };
         let mut config = config;
         adjust(&mut config);
