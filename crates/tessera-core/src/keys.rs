@@ -117,6 +117,17 @@ fn kept_algorithms(issuer: &Issuer) -> Vec<KeyAlgorithm> {
     }
 }
 
+/// The event that records a new key.
+fn key_created(key: &SigningKey) -> NewEvent {
+    NewEvent::new(
+        "key.created",
+        key.id,
+        Actor::System,
+        json!({ "alg": key.algorithm.as_str(), "state": key.state.as_str() }),
+        key.created_at,
+    )
+}
+
 pub(crate) fn jws_algorithm(algorithm: KeyAlgorithm) -> Algorithm {
     match algorithm {
         KeyAlgorithm::Es256 => Algorithm::Es256,
@@ -149,23 +160,32 @@ impl Core {
         let before = self.keys.generation();
         let scope = IssuerScope::of(issuer);
         let mut stored = self.store.keys().list_active(scope).await?;
-        let is_first_use = !stored.iter().any(|k| k.state == KeyState::Current);
+        if !stored.iter().any(|k| k.state == KeyState::Current) {
+            // First use: the current and next key of every chain, stored together only if no
+            // other node stored first keys meanwhile; either way, the stored ones are read.
+            let mut first = Vec::new();
+            for algorithm in kept_algorithms(issuer) {
+                for state in [KeyState::Current, KeyState::Next] {
+                    let key = self.new_key(issuer, algorithm, state).await?;
+                    let event = key_created(&key);
+                    first.push((key, event));
+                }
+            }
+            self.store.keys().create_first(scope, &first).await?;
+            stored = self.store.keys().list_active(scope).await?;
+        }
         let mut made = false;
         for algorithm in kept_algorithms(issuer) {
             let has_chain = stored.iter().any(|k| {
                 k.algorithm == algorithm && matches!(k.state, KeyState::Current | KeyState::Next)
             });
-            if has_chain {
-                continue;
+            if !has_chain {
+                // A new chain beside keys already in use starts with its next key only, so
+                // that it is published before it signs (see the module docs on changing the
+                // setting).
+                self.create_key(issuer, algorithm, KeyState::Next).await?;
+                made = true;
             }
-            // A new chain beside keys already in use starts with its next key only, so that it
-            // is published before it signs (see the module docs on changing the setting).
-            if is_first_use {
-                self.create_key(issuer, algorithm, KeyState::Current)
-                    .await?;
-            }
-            self.create_key(issuer, algorithm, KeyState::Next).await?;
-            made = true;
         }
         if made {
             stored = self.store.keys().list_active(scope).await?;
@@ -315,17 +335,10 @@ impl Core {
 
     /// Stores a key made by [`Self::new_key`] with its `key.created` event.
     async fn store_key(&self, issuer: &Issuer, key: &SigningKey) -> Result<(), CoreError> {
-        let event = NewEvent::new(
-            "key.created",
-            key.id,
-            Actor::System,
-            json!({ "alg": key.algorithm.as_str(), "state": key.state.as_str() }),
-            key.created_at,
-        );
         Ok(self
             .store
             .keys()
-            .create(IssuerScope::of(issuer), key, &event)
+            .create(IssuerScope::of(issuer), key, &key_created(key))
             .await?)
     }
 

@@ -104,7 +104,8 @@ macro_rules! contract_suite {
             a_job_lease_has_one_holder_until_it_expires_or_is_released,
             concurrent_askers_for_one_job_lease_have_exactly_one_winner,
             expired_records_are_swept_in_batches_and_live_ones_stay,
-            announced_changes_reach_every_listener
+            announced_changes_reach_every_listener,
+            concurrent_makers_of_first_keys_have_exactly_one_winner
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {

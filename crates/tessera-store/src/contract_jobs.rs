@@ -267,3 +267,46 @@ pub async fn announced_changes_reach_every_listener(store: Arc<dyn Store>) {
         assert_eq!(notice, Notice::Changed(change));
     }
 }
+
+/// Of nodes making an issuer's first keys at the same moment, exactly one stores its set; the
+/// issuer ends up with one current and one next key, the winner's.
+pub async fn concurrent_makers_of_first_keys_have_exactly_one_winner(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let makers = (0..6).map(|_| {
+        let store = store.clone();
+        let keys: Vec<(SigningKey, NewEvent)> = [KeyState::Current, KeyState::Next]
+            .into_iter()
+            .map(|state| {
+                let key = SigningKey {
+                    state,
+                    ..signing_key(acme.id)
+                };
+                let created = event("key.created", key.id);
+                (key, created)
+            })
+            .collect();
+        tokio::spawn(async move {
+            let won = store.keys().create_first(scope, &keys).await.unwrap();
+            won.then(|| keys.into_iter().map(|(key, _)| key.id).collect::<Vec<_>>())
+        })
+    });
+    let mut winners = Vec::new();
+    for maker in makers {
+        winners.extend(maker.await.unwrap());
+    }
+    assert_eq!(winners.len(), 1, "exactly one maker stored its keys");
+    let stored: Vec<_> = store
+        .keys()
+        .list_active(scope)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|key| key.id)
+        .collect();
+    assert_eq!(stored, winners[0]);
+    let again = [(signing_key(acme.id), event("key.created", "k"))];
+    assert!(
+        !store.keys().create_first(scope, &again).await.unwrap(),
+        "an issuer with a current key gets no first keys"
+    );
+}

@@ -341,6 +341,15 @@ pub trait KeyRepo: Send + Sync {
         key: &SigningKey,
         event: &NewEvent,
     ) -> Result<(), StoreError>;
+    /// Stores an issuer's first keys, each with its event, if it has no current key yet: all
+    /// or nothing, in one transaction that holds the issuer, so of nodes making an issuer's
+    /// first keys at once exactly one stores them (`true`); the others store nothing and read
+    /// the winner's.
+    async fn create_first(
+        &self,
+        scope: IssuerScope,
+        keys: &[(SigningKey, NewEvent)],
+    ) -> Result<bool, StoreError>;
     /// All keys of the issuer that are not retired, oldest first.
     async fn list_active(&self, scope: IssuerScope) -> Result<Vec<SigningKey>, StoreError>;
     /// Moves a key to another state.

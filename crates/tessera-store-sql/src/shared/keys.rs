@@ -5,8 +5,34 @@ use tessera_model::{KeyId, KeyState, NewEvent, SigningKey};
 use tessera_store::{IssuerScope, KeyRepo, StoreError};
 
 use super::rows::{KeyRow, convert};
-use super::{SqlStore, commit, insert_event};
+use super::{LOCK_ISSUER_FOR_APPEND, SqlStore, Tx, commit, insert_event};
 use crate::error::map;
+
+/// Inserts a key and its event inside `tx`.
+async fn insert_key(
+    tx: &mut Tx,
+    scope: IssuerScope,
+    key: &SigningKey,
+    event: &NewEvent,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO signing_keys (issuer_id, id, algorithm, state, public_jwk, \
+         private_key_sealed, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(scope.issuer_id().as_uuid())
+    .bind(key.id.as_uuid())
+    .bind(key.algorithm.as_str())
+    .bind(key.state.as_str())
+    .bind(&key.public_jwk)
+    .bind(&key.private_key_sealed)
+    .bind(key.created_at.0)
+    .bind(key.updated_at.0)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| map("key", e))?;
+    insert_event(tx, scope.issuer_id(), event).await
+}
 
 #[async_trait]
 impl KeyRepo for SqlStore {
@@ -17,24 +43,38 @@ impl KeyRepo for SqlStore {
         event: &NewEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO signing_keys (issuer_id, id, algorithm, state, public_jwk, \
-             private_key_sealed, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        insert_key(&mut tx, scope, key, event).await?;
+        commit(tx).await
+    }
+
+    async fn create_first(
+        &self,
+        scope: IssuerScope,
+        keys: &[(SigningKey, NewEvent)],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        // The issuer's append lock serializes makers of first keys on PostgreSQL (SQLite's
+        // single writer already does); the second then sees the first's keys below.
+        sqlx::query(LOCK_ISSUER_FOR_APPEND)
+            .bind(scope.issuer_id().as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map("key", e))?;
+        let current: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM signing_keys WHERE issuer_id = $1 AND state = 'current'",
         )
         .bind(scope.issuer_id().as_uuid())
-        .bind(key.id.as_uuid())
-        .bind(key.algorithm.as_str())
-        .bind(key.state.as_str())
-        .bind(&key.public_jwk)
-        .bind(&key.private_key_sealed)
-        .bind(key.created_at.0)
-        .bind(key.updated_at.0)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| map("key", e))?;
-        insert_event(&mut tx, scope.issuer_id(), event).await?;
-        commit(tx).await
+        if current > 0 {
+            return Ok(false);
+        }
+        for (key, event) in keys {
+            insert_key(&mut tx, scope, key, event).await?;
+        }
+        commit(tx).await?;
+        Ok(true)
     }
 
     async fn list_active(&self, scope: IssuerScope) -> Result<Vec<SigningKey>, StoreError> {
