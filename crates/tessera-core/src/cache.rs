@@ -70,6 +70,12 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
         (now.0 - read_at.0 < self.ttl_seconds && now.0 >= read_at.0).then_some(value)
     }
 
+    /// The record however old it is, for a caller that can check it against the store more
+    /// cheaply than it can make it again.
+    pub(crate) fn get_expired(&self, key: &K) -> Option<V> {
+        self.entries.get(key).map(|(_, value)| value)
+    }
+
     /// Take before reading the record that will be [`put`](Self::put).
     pub(crate) fn generation(&self) -> Generation {
         Generation(self.generation.load(Ordering::SeqCst))

@@ -55,6 +55,23 @@ pub struct IssuerKeys {
     verifying: Vec<VerifyingKey>,
     /// The JWKS document, serialized once: the endpoint sends it as is.
     jwks: String,
+    /// What these were parsed from: each stored key's id and state, and the settings'
+    /// algorithm. When a cached copy's time is up and the store still says the same, the copy
+    /// is kept instead of parsed again (unsealing and parsing an RSA key is the costly part).
+    source: (Vec<(KeyId, KeyState)>, KeyAlgorithm),
+}
+
+impl IssuerKeys {
+    fn is_parsed_from(&self, issuer: &Issuer, stored: &[SigningKey]) -> bool {
+        self.source.1 == issuer.settings.signing_algorithm()
+            && self.source.0.len() == stored.len()
+            && self
+                .source
+                .0
+                .iter()
+                .zip(stored)
+                .all(|(&(id, state), key)| id == key.id && state == key.state)
+    }
 }
 
 impl IssuerKeys {
@@ -190,7 +207,10 @@ impl Core {
         if made {
             stored = self.store.keys().list_active(scope).await?;
         }
-        let keys = Arc::new(self.parse_keys(issuer, &stored)?);
+        let keys = match self.keys.get_expired(&issuer.id) {
+            Some(cached) if cached.is_parsed_from(issuer, &stored) => cached,
+            _ => Arc::new(self.parse_keys(issuer, &stored)?),
+        };
         self.keys.put(issuer.id, keys.clone(), now, before);
         Ok(keys)
     }
@@ -356,7 +376,8 @@ impl Core {
                     .map_err(|e| CoreError::Invalid(e.to_string()))?;
             verifying.push(signer.verifying_key());
             jwks.push(signer.public_jwk());
-            // The newest current key of a chain signs (two nodes may each have made a first key).
+            // The newest current key of a chain signs (rotation makes the next key current
+            // before the old one becomes previous).
             if key.state == KeyState::Current {
                 current.retain(|s| s.algorithm() != signer.algorithm());
                 current.push(signer);
@@ -380,6 +401,10 @@ impl Core {
             default,
             verifying,
             jwks: json!({ "keys": jwks }).to_string(),
+            source: (
+                stored.iter().map(|key| (key.id, key.state)).collect(),
+                issuer.settings.signing_algorithm(),
+            ),
         })
     }
 }
@@ -643,6 +668,49 @@ mod tests {
                 "{alg:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn expired_cached_keys_are_kept_while_the_store_says_the_same_and_parsed_again_after_a_change()
+     {
+        let (core, clock, db) = crate::test_core().await;
+        let issuer = core.ensure_builtin_issuers().await.unwrap().default;
+        let first = core.issuer_keys(&issuer).await.unwrap();
+        assert!(Arc::ptr_eq(
+            &first,
+            &core.issuer_keys(&issuer).await.unwrap()
+        ));
+
+        clock.advance(crate::CacheLimits::default().ttl_seconds);
+        let checked = core.issuer_keys(&issuer).await.unwrap();
+        assert!(Arc::ptr_eq(&first, &checked), "unchanged: not parsed again");
+
+        // Another node rotates, and this node's notice is lost: the time to live catches it.
+        let stored = core.list_keys(&issuer).await.unwrap();
+        let key = stored.iter().find(|k| k.state == KeyState::Next).unwrap();
+        let event = NewEvent::new(
+            "key.state_changed",
+            key.id,
+            Actor::System,
+            json!({}),
+            core.clock.now(),
+        );
+        db.store
+            .keys()
+            .set_state(IssuerScope::of(&issuer), key.id, KeyState::Retired, &event)
+            .await
+            .unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &core.issuer_keys(&issuer).await.unwrap()),
+            "still trusted"
+        );
+        clock.advance(crate::CacheLimits::default().ttl_seconds);
+        let changed = core.issuer_keys(&issuer).await.unwrap();
+        assert!(!Arc::ptr_eq(&first, &changed), "changed: parsed again");
+        assert_eq!(
+            published(changed.jwks()).len() + 1,
+            published(first.jwks()).len()
+        );
     }
 
     #[tokio::test]
