@@ -117,6 +117,9 @@ pub struct UserPatch {
 /// Which users a listing returns; empty prefixes are ignored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserFilter {
+    /// The user with this email address, ignoring case: one indexed read however many users
+    /// the issuer has (the prefixes below are compared row by row).
+    pub email: Option<String>,
     /// Users whose email starts with this, ignoring case.
     pub email_prefix: Option<String>,
     /// Users whose username starts with this (usernames are case-sensitive).
@@ -495,6 +498,9 @@ impl Core {
         filter: &UserFilter,
         page: PageRequest,
     ) -> Result<Page<User>, CoreError> {
+        if let Some(email) = &filter.email {
+            return self.user_by_email(issuer, email, filter, page).await;
+        }
         let filter = UserListFilter {
             // Compared with the normalized addresses, which makes the match case-insensitive.
             email_prefix: prefix(filter.email_prefix.as_deref()).map(str::to_lowercase),
@@ -505,6 +511,43 @@ impl Core {
             .users()
             .list(IssuerScope::of(issuer), &filter, page)
             .await?)
+    }
+
+    /// The page of at most one user that has `email`, if it also matches the other filters
+    /// and comes after the page's cursor.
+    async fn user_by_email(
+        &self,
+        issuer: &Issuer,
+        email: &str,
+        filter: &UserFilter,
+        page: PageRequest,
+    ) -> Result<Page<User>, CoreError> {
+        let email = Email::parse(email).map_err(|e| CoreError::InvalidField {
+            field: "email",
+            reason: e.to_string(),
+        })?;
+        let found = self
+            .store
+            .users()
+            .find_by_email(IssuerScope::of(issuer), email.normalized())
+            .await?;
+        let starts = |value: Option<&str>, start: Option<&str>| match prefix(start) {
+            None => true,
+            Some(start) => value.is_some_and(|v| v.starts_with(start)),
+        };
+        let items = found
+            .filter(|user| page.after.is_none_or(|after| user.id.as_uuid() > after))
+            .filter(|user| {
+                let lowered = filter.email_prefix.as_deref().map(str::to_lowercase);
+                starts(Some(email.normalized()), lowered.as_deref())
+                    && starts(user.username.as_deref(), filter.username_prefix.as_deref())
+            })
+            .into_iter()
+            .collect();
+        Ok(Page {
+            items,
+            next_after: None,
+        })
     }
 
     /// Applies `patch`. With `expected_revision`, only if the user is still at it
@@ -969,7 +1012,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn users_are_listed_by_email_prefix_ignoring_case_or_by_username_prefix() {
+    async fn users_are_listed_by_email_prefix_ignoring_case_or_by_username_prefix_or_found_by_email()
+     {
         let f = fixture().await;
         for (email, username) in [
             ("Ada@Example.com", Some("ada")),
@@ -1012,7 +1056,7 @@ mod tests {
         };
         let by_email = |p: &str| UserFilter {
             email_prefix: Some(p.to_owned()),
-            username_prefix: None,
+            ..UserFilter::default()
         };
         assert_eq!(
             walk(by_email("ADA")).await,
@@ -1022,8 +1066,8 @@ mod tests {
         assert_eq!(walk(by_email("")).await.len(), 5, "empty prefix: no filter");
         assert_eq!(walk(UserFilter::default()).await.len(), 5);
         let by_username = UserFilter {
-            email_prefix: None,
             username_prefix: Some("ada".to_owned()),
+            ..UserFilter::default()
         };
         assert_eq!(
             walk(by_username).await,
@@ -1032,8 +1076,42 @@ mod tests {
         let both = UserFilter {
             email_prefix: Some("a".to_owned()),
             username_prefix: Some("Ad".to_owned()),
+            ..UserFilter::default()
         };
         assert_eq!(walk(both).await, ["alan@example.com"]);
+
+        // The exact address, in any case; with other filters, only if it matches them too.
+        let exactly = |email: &str, username_prefix: Option<&str>| UserFilter {
+            email: Some(email.to_owned()),
+            username_prefix: username_prefix.map(str::to_owned),
+            ..UserFilter::default()
+        };
+        assert_eq!(
+            walk(exactly("ADA@example.COM", None)).await,
+            ["Ada@Example.com"]
+        );
+        assert_eq!(
+            walk(exactly("ada@example.com", Some("ada"))).await,
+            ["Ada@Example.com"]
+        );
+        assert!(
+            walk(exactly("ada@example.com", Some("alan")))
+                .await
+                .is_empty()
+        );
+        assert!(walk(exactly("nobody@example.com", None)).await.is_empty());
+        let wrong = f
+            .core
+            .list_users(
+                &f.acme,
+                &exactly("not an address", None),
+                PageRequest::first(2),
+            )
+            .await;
+        assert!(
+            matches!(wrong, Err(CoreError::InvalidField { field: "email", .. })),
+            "{wrong:?}"
+        );
     }
 
     #[tokio::test]

@@ -212,7 +212,7 @@ async fn user_input_errors_name_their_field() {
 }
 
 #[tokio::test]
-async fn users_are_searched_by_prefix_and_paged_and_stay_in_their_issuer() {
+async fn users_are_searched_by_prefix_or_found_by_email_and_paged_and_stay_in_their_issuer() {
     let app = TestApp::spawn().await;
     let token = app.core_api_token(&[]).await;
     for (email, username) in [
@@ -246,6 +246,43 @@ async fn users_are_searched_by_prefix_and_paged_and_stay_in_their_issuer() {
         .map(|u| u["email"].as_str().unwrap())
         .collect();
     assert_eq!(emails, ["ann@example.com", "anna@example.com"]);
+
+    // `email` is the exact address, in any case: one user or none.
+    for (query, expected) in [
+        ("ANN@example.com", vec!["ann@example.com"]),
+        ("an@example.com", vec![]),
+    ] {
+        let found: Value = app
+            .core_request(
+                Method::GET,
+                &format!("/core/v1/issuers/default/users?email={query}"),
+                &token,
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let emails: Vec<_> = found["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["email"].as_str().unwrap())
+            .collect();
+        assert_eq!(emails, expected, "{query}");
+        assert_eq!(found["next_cursor"], Value::Null);
+    }
+    let refused = app
+        .core_request(
+            Method::GET,
+            "/core/v1/issuers/default/users?email=nope",
+            &token,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
 
     let first: Value = app
         .core_request(

@@ -151,7 +151,11 @@ pub(crate) struct SetPassword {
 pub(crate) struct ListUsers {
     limit: Option<u32>,
     cursor: Option<String>,
+    /// The user with exactly this email address (ignoring case); an indexed lookup.
+    email: Option<String>,
+    /// Users whose email address starts with this (ignoring case); compared row by row.
     email_prefix: Option<String>,
+    /// Users whose username starts with this (case-sensitive).
     username_prefix: Option<String>,
 }
 
@@ -200,6 +204,7 @@ pub(crate) async fn list_users(
     let issuer = passed!(authorised_issuer(&state, &auth, READ, &slug).await);
     let page = passed!(page_request(query.limit, query.cursor.as_deref()));
     let filter = UserFilter {
+        email: query.email,
         email_prefix: query.email_prefix,
         username_prefix: query.username_prefix,
     };
