@@ -118,12 +118,11 @@ async fn sweep(core: &Core, holder: &str, job: Job) -> Result<u64, CoreError> {
     }
 }
 
-/// The name this node goes by in job leases: the host's name if it has one, the process id,
-/// and a random part (two processes on one host, or one restarted, never share a name).
+/// The name this node goes by in job leases: the process id and a random part (two processes,
+/// or one restarted, never share a name).
 pub(crate) fn node_name() -> String {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "node".to_owned());
     format!(
-        "{host}-{}-{}",
+        "node-{}-{}",
         std::process::id(),
         tessera_crypto::base64url(&tessera_crypto::random_bytes::<6>())
     )

@@ -27,9 +27,6 @@ use tessera_testkit::oidc::Browser;
 mod support;
 use support::{Server, credential_from, run};
 
-/// Where the installation is reached from outside, the same for every node (as behind a load
-/// balancer): tokens name it as their issuer, so any node accepts what another issued.
-const PUBLIC_URL: &str = "http://localhost:9";
 const REDIRECT: &str = "https://app.example.com/callback";
 const EMAIL: &str = "ada@example.com";
 const PASSWORD: &str = "correct horse battery staple";
@@ -53,10 +50,9 @@ struct Cluster {
 }
 
 impl Cluster {
-    /// `None` (after saying why) when this run's backend is not PostgreSQL.
+    /// `None` when this run's backend is not PostgreSQL: a SQLite file has one server.
     async fn start(nodes: usize) -> Option<Self> {
         if backend() != Backend::Postgres {
-            eprintln!("skipped: several nodes need PostgreSQL (TESSERA_TEST_POSTGRES_URL)");
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -64,7 +60,7 @@ impl Cluster {
         let database = fresh_database().await;
         let mut started = Vec::new();
         for _ in 0..nodes {
-            started.push(start_node(dir.path(), &database.url).await);
+            started.push(Server::node(dir.path(), &database.url).await);
         }
         let made = run(
             dir.path(),
@@ -222,26 +218,6 @@ impl Drop for Cluster {
         self.nodes.clear();
         let _ = (&self.dir, &self.database);
     }
-}
-
-/// Starts a node of the installation in `dir` over `database_url`, on a port of its own.
-async fn start_node(dir: &std::path::Path, database_url: &str) -> Server {
-    Server::start(
-        dir,
-        &[
-            "--config",
-            "tessera.toml",
-            "--data-dir",
-            "data",
-            "--database-url",
-            database_url,
-            "--listen",
-            "127.0.0.1:0",
-            "--public-url",
-            PUBLIC_URL,
-        ],
-    )
-    .await
 }
 
 /// `POST /{issuer}/oauth/token` at `node` with client authentication; status and JSON body.
@@ -424,7 +400,7 @@ async fn changes_made_through_one_node_take_effect_on_another_within_a_second() 
             client,
             &[
                 ("grant_type", "refresh_token"),
-                ("refresh_token", &refresh_token),
+                ("refresh_token", refresh_token),
             ],
         )
         .await

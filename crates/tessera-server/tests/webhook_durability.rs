@@ -31,32 +31,6 @@ const CONFIG: &str = "[webhooks]\nallow_private_targets = true\nlease_seconds = 
                       1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, \
                       1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n";
 
-/// Where the installation's nodes are reached from outside (never contacted here).
-const PUBLIC_URL: &str = "http://localhost:9";
-
-/// Starts a node of the installation in `dir` (its data folder and configuration) over
-/// `database_url`, on a port of its own choosing.
-async fn start_node(dir: &Path, database_url: &str) -> Server {
-    Server::start(
-        dir,
-        &[
-            "--config",
-            "tessera.toml",
-            "--data-dir",
-            "data",
-            "--database-url",
-            database_url,
-            "--listen",
-            "127.0.0.1:0",
-            // One public URL for every node, as behind a load balancer: tokens name it as
-            // their issuer, so any node accepts what another issued.
-            "--public-url",
-            PUBLIC_URL,
-        ],
-    )
-    .await
-}
-
 /// A Core API token for the installation in `dir`, from a credential made by the CLI.
 async fn core_token(dir: &Path, database_url: &str, node: &Server) -> String {
     let made = run(
@@ -166,7 +140,7 @@ async fn arrivals(
 async fn events_queued_while_the_receiver_is_down_all_arrive_after_a_sigkill_mid_delivery() {
     let database = fresh_database().await;
     let dir = installation();
-    let node = start_node(dir.path(), &database.url).await;
+    let node = Server::node(dir.path(), &database.url).await;
     let token = core_token(dir.path(), &database.url, &node).await;
     // A port where nothing listens (yet): taken by the receiver, then let go.
     let receiver_port = Receiver::start().await.address.port();
@@ -202,7 +176,7 @@ async fn events_queued_while_the_receiver_is_down_all_arrive_after_a_sigkill_mid
     let before_restart = receiver.received().len();
     receiver.otherwise(Reply::Status(204));
 
-    let node = start_node(dir.path(), &database.url).await;
+    let node = Server::node(dir.path(), &database.url).await;
     let seen = arrivals(&receiver, before_restart, &expected).await;
     assert!(
         seen.keys().all(|id| expected.contains(id)),
@@ -221,8 +195,8 @@ async fn two_nodes_on_one_postgresql_deliver_each_event_once() {
     let database = fresh_database().await;
     let dir = installation();
     let receiver = Receiver::start().await;
-    let first = start_node(dir.path(), &database.url).await;
-    let second = start_node(dir.path(), &database.url).await;
+    let first = Server::node(dir.path(), &database.url).await;
+    let second = Server::node(dir.path(), &database.url).await;
     let token = core_token(dir.path(), &database.url, &first).await;
     create(
         &first,

@@ -113,7 +113,34 @@ impl Drop for Server {
     }
 }
 
+/// Where an installation of several nodes is reached from outside, the same for every node (as
+/// behind a load balancer): tokens name it as their issuer, so any node accepts what another
+/// issued. Never contacted by the tests, which talk to each node's own address.
+pub(crate) const NODES_PUBLIC_URL: &str = "http://localhost:9";
+
 impl Server {
+    /// Starts a node of the installation in `dir` (its `tessera.toml` and `data` folder, so
+    /// its master key) over `database_url`, on a port of its own choosing, under
+    /// [`NODES_PUBLIC_URL`].
+    pub(crate) async fn node(dir: &Path, database_url: &str) -> Self {
+        Self::start(
+            dir,
+            &[
+                "--config",
+                "tessera.toml",
+                "--data-dir",
+                "data",
+                "--database-url",
+                database_url,
+                "--listen",
+                "127.0.0.1:0",
+                "--public-url",
+                NODES_PUBLIC_URL,
+            ],
+        )
+        .await
+    }
+
     /// Starts `tessera serve ARGS` in `cwd` and waits for its ready banner.
     pub(crate) async fn start(cwd: &Path, args: &[&str]) -> Self {
         let mut command = tessera_command(cwd, &[]);
