@@ -32,7 +32,9 @@
 //! Private keys are stored sealed with the master key, bound to their key id. Parsed keys are
 //! cached per node (`KeyCache`), so the token endpoint neither reads the database nor parses a
 //! key per request; a rotation through this node drops its entry. (Cross-node invalidation
-//! arrives with multi-node operation.)
+//! arrives with multi-node operation.) Nodes that make an issuer's first keys at the same
+//! moment store one chain per algorithm between them (`KeyRepo::create_chains`), so they
+//! all publish and sign with the same keys.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -151,6 +153,17 @@ pub(crate) fn jws_algorithm(algorithm: KeyAlgorithm) -> Algorithm {
     }
 }
 
+/// The event of a key's creation.
+fn key_created(key: &SigningKey) -> NewEvent {
+    NewEvent::new(
+        "key.created",
+        key.id,
+        Actor::System,
+        json!({ "alg": key.algorithm.as_str(), "state": key.state.as_str() }),
+        key.created_at,
+    )
+}
+
 /// Makes a key pair on the blocking pool (an RSA key takes 100 ms or more) and returns its
 /// public JWK and its PKCS#8 document.
 async fn generate_key(algorithm: Algorithm, kid: String) -> Result<(Value, Vec<u8>), CoreError> {
@@ -174,7 +187,7 @@ impl Core {
         let scope = IssuerScope::of(issuer);
         let mut stored = self.store.keys().list_active(scope).await?;
         let is_first_use = !stored.iter().any(|k| k.state == KeyState::Current);
-        let mut made = false;
+        let mut chains = Vec::new();
         for algorithm in kept_algorithms(issuer) {
             let has_chain = stored.iter().any(|k| {
                 k.algorithm == algorithm && matches!(k.state, KeyState::Current | KeyState::Next)
@@ -185,13 +198,21 @@ impl Core {
             // A new chain beside keys already in use starts with its next key only, so that it
             // is published before it signs (see the module docs on changing the setting).
             if is_first_use {
-                self.create_key(issuer, algorithm, KeyState::Current)
-                    .await?;
+                chains.push(self.new_key(issuer, algorithm, KeyState::Current).await?);
             }
-            self.create_key(issuer, algorithm, KeyState::Next).await?;
-            made = true;
+            chains.push(self.new_key(issuer, algorithm, KeyState::Next).await?);
         }
-        if made {
+        if !chains.is_empty() {
+            // Stored all together unless another node started one of these chains meanwhile:
+            // then its keys are the issuer's, read below, and these are dropped unused.
+            let chains: Vec<_> = chains
+                .into_iter()
+                .map(|key| {
+                    let event = key_created(&key);
+                    (key, event)
+                })
+                .collect();
+            self.store.keys().create_chains(scope, &chains).await?;
             stored = self.store.keys().list_active(scope).await?;
         }
         let keys = Arc::new(self.parse_keys(issuer, &stored)?);
@@ -304,17 +325,6 @@ impl Core {
         Ok(())
     }
 
-    async fn create_key(
-        &self,
-        issuer: &Issuer,
-        algorithm: KeyAlgorithm,
-        state: KeyState,
-    ) -> Result<SigningKey, CoreError> {
-        let key = self.new_key(issuer, algorithm, state).await?;
-        self.store_key(issuer, &key).await?;
-        Ok(key)
-    }
-
     /// A new key pair, its private half sealed with the master key; not stored yet.
     async fn new_key(
         &self,
@@ -339,17 +349,10 @@ impl Core {
 
     /// Stores a key made by [`Self::new_key`] with its `key.created` event.
     async fn store_key(&self, issuer: &Issuer, key: &SigningKey) -> Result<(), CoreError> {
-        let event = NewEvent::new(
-            "key.created",
-            key.id,
-            Actor::System,
-            json!({ "alg": key.algorithm.as_str(), "state": key.state.as_str() }),
-            key.created_at,
-        );
         Ok(self
             .store
             .keys()
-            .create(IssuerScope::of(issuer), key, &event)
+            .create(IssuerScope::of(issuer), key, &key_created(key))
             .await?)
     }
 
@@ -367,7 +370,8 @@ impl Core {
                     .map_err(|e| CoreError::Invalid(e.to_string()))?;
             verifying.push(signer.verifying_key());
             jwks.push(signer.public_jwk());
-            // The newest current key of a chain signs (two nodes may each have made a first key).
+            // The newest current key of a chain signs (nodes of an older release may each have made
+            // a first key).
             if key.state == KeyState::Current {
                 current.retain(|s| s.algorithm() != signer.algorithm());
                 current.push(signer);

@@ -311,6 +311,16 @@ pub trait KeyRepo: Send + Sync {
         key: &SigningKey,
         event: &NewEvent,
     ) -> Result<(), StoreError>;
+    /// Starts chains of keys: stores `keys` (each with its event), all or none, unless the
+    /// issuer already has a current or next key of an algorithm among them; whether they were
+    /// stored. Nodes that make an issuer's first keys at the same moment take turns here, so
+    /// one set is stored and the others are dropped, and every node publishes and signs with
+    /// the same keys.
+    async fn create_chains(
+        &self,
+        scope: IssuerScope,
+        keys: &[(SigningKey, NewEvent)],
+    ) -> Result<bool, StoreError>;
     /// All keys of the issuer that are not retired, oldest first.
     async fn list_active(&self, scope: IssuerScope) -> Result<Vec<SigningKey>, StoreError>;
     /// Moves a key to another state.

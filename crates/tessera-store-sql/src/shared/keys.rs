@@ -5,7 +5,7 @@ use tessera_model::{KeyId, KeyState, NewEvent, SigningKey};
 use tessera_store::{IssuerScope, KeyRepo, StoreError};
 
 use super::rows::{KeyRow, convert};
-use super::{SqlStore, commit, insert_event};
+use super::{LOCK_ISSUER_FOR_APPEND, SqlStore, Tx, commit, insert_event};
 use crate::error::map;
 
 #[async_trait]
@@ -17,24 +17,48 @@ impl KeyRepo for SqlStore {
         event: &NewEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO signing_keys (issuer_id, id, algorithm, state, public_jwk, \
-             private_key_sealed, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(scope.issuer_id().as_uuid())
-        .bind(key.id.as_uuid())
-        .bind(key.algorithm.as_str())
-        .bind(key.state.as_str())
-        .bind(&key.public_jwk)
-        .bind(&key.private_key_sealed)
-        .bind(key.created_at.0)
-        .bind(key.updated_at.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| map("key", e))?;
+        insert_key(&mut tx, scope, key).await?;
         insert_event(&mut tx, scope.issuer_id(), event).await?;
         commit(tx).await
+    }
+
+    async fn create_chains(
+        &self,
+        scope: IssuerScope,
+        keys: &[(SigningKey, NewEvent)],
+    ) -> Result<bool, StoreError> {
+        if keys.is_empty() {
+            return Ok(false);
+        }
+        let mut tx = self.begin_write().await?;
+        // The lock that event appends take: a second maker of the chains waits here until the
+        // first commits, then finds its keys (SQLite's single writer serializes anyway).
+        sqlx::query(LOCK_ISSUER_FOR_APPEND)
+            .bind(scope.issuer_id().as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map("key", e))?;
+        for (key, _) in keys {
+            let started: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM signing_keys \
+                 WHERE issuer_id = $1 AND algorithm = $2 AND state IN ('current', 'next')",
+            )
+            .bind(scope.issuer_id().as_uuid())
+            .bind(key.algorithm.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| map("key", e))?;
+            if started > 0 {
+                // Dropping `tx` rolls back: nothing of this set is stored.
+                return Ok(false);
+            }
+        }
+        for (key, event) in keys {
+            insert_key(&mut tx, scope, key).await?;
+            insert_event(&mut tx, scope.issuer_id(), event).await?;
+        }
+        commit(tx).await?;
+        Ok(true)
     }
 
     async fn list_active(&self, scope: IssuerScope) -> Result<Vec<SigningKey>, StoreError> {
@@ -76,4 +100,24 @@ impl KeyRepo for SqlStore {
         insert_event(&mut tx, scope.issuer_id(), event).await?;
         commit(tx).await
     }
+}
+
+async fn insert_key(tx: &mut Tx, scope: IssuerScope, key: &SigningKey) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO signing_keys (issuer_id, id, algorithm, state, public_jwk, \
+         private_key_sealed, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(scope.issuer_id().as_uuid())
+    .bind(key.id.as_uuid())
+    .bind(key.algorithm.as_str())
+    .bind(key.state.as_str())
+    .bind(&key.public_jwk)
+    .bind(&key.private_key_sealed)
+    .bind(key.created_at.0)
+    .bind(key.updated_at.0)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| map("key", e))?;
+    Ok(())
 }
