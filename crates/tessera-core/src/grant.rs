@@ -188,6 +188,20 @@ impl Core {
             }
             None => granted,
         };
+        // Everything that reads or writes beside the rotation happens before it, so that the
+        // rotation is the last step that can fail: a database lost before it leaves the
+        // presented token usable (the client retries it after a 503), and once it commits,
+        // only signing remains. Were the user read after it, a failure there would answer 503
+        // with the presented token spent and its successor never delivered, and the client's
+        // retry would then revoke the family as a reuse.
+        let user = self
+            .usable_user(issuer, family.user_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| invalid_grant("The user can no longer sign in."))?;
+        let mut response = self
+            .user_tokens(issuer, client, &user, &family, &scope_now, None)
+            .await?;
         let successor = SecretToken::generate();
         let next = RefreshToken {
             secret_hash: *successor.hash().as_bytes(),
@@ -206,13 +220,16 @@ impl Core {
                 now,
             )
         };
-        let family = match self
+        // The tokens made above are handed out only if this rotation wins. If it loses (a
+        // reuse, or the family died meanwhile), they are dropped unseen: an opaque access
+        // token stored for them belongs to a revoked or expired family, so nothing accepts it.
+        match self
             .store
             .tokens()
             .rotate_refresh(scope, hash.as_bytes(), &next, now, &reuse_event)
             .await
         {
-            Ok(Rotation::Rotated(family)) => family,
+            Ok(Rotation::Rotated(_)) => {}
             Ok(Rotation::Reused(_)) => {
                 return Err(invalid_grant(
                     "The refresh token was already used; its whole family is now revoked.",
@@ -220,15 +237,7 @@ impl Core {
             }
             Err(StoreError::NotFound) => return Err(unknown()),
             Err(e) => return Err(internal(e)),
-        };
-        let user = self
-            .usable_user(issuer, family.user_id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| invalid_grant("The user can no longer sign in."))?;
-        let mut response = self
-            .user_tokens(issuer, client, &user, &family, &scope_now, None)
-            .await?;
+        }
         response.refresh_token = Some(successor.expose().to_owned());
         Ok(response)
     }

@@ -31,7 +31,9 @@
 //!
 //! Private keys are stored sealed with the master key, bound to their key id. Parsed keys are
 //! cached per node (see `cache`), so the token endpoint neither reads the database nor parses a
-//! key per request; a rotation drops the entry on every node (`Change::Keys`).
+//! key per request; a rotation drops the entry on every node (`Change::Keys`). Nodes that make
+//! an issuer's first keys at the same moment store one chain per algorithm between them
+//! (`KeyRepo::create_chains`), so they all publish and sign with the same keys.
 
 use std::sync::Arc;
 
@@ -134,7 +136,15 @@ fn kept_algorithms(issuer: &Issuer) -> Vec<KeyAlgorithm> {
     }
 }
 
-/// The event that records a new key.
+pub(crate) fn jws_algorithm(algorithm: KeyAlgorithm) -> Algorithm {
+    match algorithm {
+        KeyAlgorithm::Es256 => Algorithm::Es256,
+        KeyAlgorithm::Rs256 => Algorithm::Rs256,
+        KeyAlgorithm::EdDsa => Algorithm::EdDsa,
+    }
+}
+
+/// The event of a key's creation.
 fn key_created(key: &SigningKey) -> NewEvent {
     NewEvent::new(
         "key.created",
@@ -143,14 +153,6 @@ fn key_created(key: &SigningKey) -> NewEvent {
         json!({ "alg": key.algorithm.as_str(), "state": key.state.as_str() }),
         key.created_at,
     )
-}
-
-pub(crate) fn jws_algorithm(algorithm: KeyAlgorithm) -> Algorithm {
-    match algorithm {
-        KeyAlgorithm::Es256 => Algorithm::Es256,
-        KeyAlgorithm::Rs256 => Algorithm::Rs256,
-        KeyAlgorithm::EdDsa => Algorithm::EdDsa,
-    }
 }
 
 /// Makes a key pair on the blocking pool (an RSA key takes 100 ms or more) and returns its
@@ -177,34 +179,33 @@ impl Core {
         let before = self.keys.generation();
         let scope = IssuerScope::of(issuer);
         let mut stored = self.store.keys().list_active(scope).await?;
-        if !stored.iter().any(|k| k.state == KeyState::Current) {
-            // First use: the current and next key of every chain, stored together only if no
-            // other node stored first keys meanwhile; either way, the stored ones are read.
-            let mut first = Vec::new();
-            for algorithm in kept_algorithms(issuer) {
-                for state in [KeyState::Current, KeyState::Next] {
-                    let key = self.new_key(issuer, algorithm, state).await?;
-                    let event = key_created(&key);
-                    first.push((key, event));
-                }
-            }
-            self.store.keys().create_first(scope, &first).await?;
-            stored = self.store.keys().list_active(scope).await?;
-        }
-        let mut made = false;
+        let is_first_use = !stored.iter().any(|k| k.state == KeyState::Current);
+        let mut chains = Vec::new();
         for algorithm in kept_algorithms(issuer) {
             let has_chain = stored.iter().any(|k| {
                 k.algorithm == algorithm && matches!(k.state, KeyState::Current | KeyState::Next)
             });
-            if !has_chain {
-                // A new chain beside keys already in use starts with its next key only, so
-                // that it is published before it signs (see the module docs on changing the
-                // setting).
-                self.create_key(issuer, algorithm, KeyState::Next).await?;
-                made = true;
+            if has_chain {
+                continue;
             }
+            // A new chain beside keys already in use starts with its next key only, so that it
+            // is published before it signs (see the module docs on changing the setting).
+            if is_first_use {
+                chains.push(self.new_key(issuer, algorithm, KeyState::Current).await?);
+            }
+            chains.push(self.new_key(issuer, algorithm, KeyState::Next).await?);
         }
-        if made {
+        if !chains.is_empty() {
+            // Stored all together unless another node started one of these chains meanwhile:
+            // then its keys are the issuer's, read below, and these are dropped unused.
+            let chains: Vec<_> = chains
+                .into_iter()
+                .map(|key| {
+                    let event = key_created(&key);
+                    (key, event)
+                })
+                .collect();
+            self.store.keys().create_chains(scope, &chains).await?;
             stored = self.store.keys().list_active(scope).await?;
         }
         let keys = match self.keys.get_expired(&issuer.id) {
@@ -318,17 +319,6 @@ impl Core {
             .await?;
         self.invalidate(Change::Keys(issuer.id)).await;
         Ok(())
-    }
-
-    async fn create_key(
-        &self,
-        issuer: &Issuer,
-        algorithm: KeyAlgorithm,
-        state: KeyState,
-    ) -> Result<SigningKey, CoreError> {
-        let key = self.new_key(issuer, algorithm, state).await?;
-        self.store_key(issuer, &key).await?;
-        Ok(key)
     }
 
     /// A new key pair, its private half sealed with the master key; not stored yet.

@@ -47,6 +47,8 @@ pub struct AppState {
     core: Arc<Core>,
     /// Whether cookies are `Secure` (decided once from the public URL).
     secure_cookies: bool,
+    /// Whether this node is draining (see [`Draining`]).
+    draining: Draining,
 }
 
 impl AppState {
@@ -56,7 +58,32 @@ impl AppState {
         Self {
             core: Arc::new(core),
             secure_cookies,
+            draining: Draining::default(),
         }
+    }
+
+    /// The switch that puts this server into draining.
+    pub fn draining(&self) -> Draining {
+        self.draining.clone()
+    }
+}
+
+/// Whether a node is on its way out. A draining node still serves every request, but its
+/// `/readyz` answers 503 (`"reason": "draining"`), so a load balancer stops sending it new
+/// traffic before it stops accepting connections; what the balancer already sent still gets
+/// an answer. Once on, it stays on: a node does not come back from draining.
+#[derive(Clone, Debug, Default)]
+pub struct Draining(Arc<std::sync::atomic::AtomicBool>);
+
+impl Draining {
+    /// From now on, `/readyz` says this node is draining.
+    pub fn start(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Self::start`] was called.
+    pub fn is_on(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
     }
 }
 
@@ -95,6 +122,7 @@ impl MakeRequestId for RequestIds {
 
 /// The complete router with its middleware.
 fn app(state: AppState) -> Router {
+    let draining = state.draining();
     with_middleware(
         Router::new()
             .merge(health::routes())
@@ -103,8 +131,32 @@ fn app(state: AppState) -> Router {
             .merge(oauth::routes())
             .merge(pages::routes())
             .fallback(problem::not_found)
-            .with_state(state),
+            .with_state(state)
+            .layer(axum::middleware::from_fn_with_state(
+                draining,
+                close_when_draining,
+            )),
     )
+}
+
+/// While the node drains, every response asks the client to close its connection
+/// (`Connection: close`, RFC 9112 §9.6), and the server closes it once the response is
+/// written: clients and load balancers open their next connection afresh (to another node,
+/// once the balancer has seen `/readyz`) instead of finding an idle one closed under them
+/// when this node stops accepting.
+async fn close_when_draining(
+    axum::extract::State(draining): axum::extract::State<Draining>,
+    request: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    if draining.is_on() {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 /// Wraps a router in the middleware every request gets (outermost first): request id,

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use minijinja::context;
+use tessera_core::CoreError;
 use tessera_core::authorize::AuthorizeOutcome;
 use tessera_core::discovery::Document;
 use tessera_core::end_session::EndSessionOutcome;
@@ -73,6 +74,40 @@ pub(crate) async fn issuer(state: &AppState, slug: &str) -> Result<Issuer, Respo
     }
 }
 
+/// The issuer of a back-channel request (token, introspection, revocation, userinfo). A failure to
+/// read it answers in the RFC's JSON like every other error of these endpoints: a client
+/// whose node lost its database gets `temporarily_unavailable` and `Retry-After`, not a
+/// Core API problem document it cannot parse.
+async fn back_channel_issuer(
+    state: &AppState,
+    slug: &str,
+    headers: &HeaderMap,
+) -> Result<Issuer, Response> {
+    match state.core.find_issuer(slug).await {
+        Ok(Some(issuer)) => Ok(issuer),
+        Ok(None) => Err(problem::not_found().await),
+        Err(error) => Err(oauth_error(&failure(&error), used_basic(headers))),
+    }
+}
+
+/// A use case's failure below the protocol, in the protocol's words: the database away is
+/// `temporarily_unavailable` (RFC 6749 §4.1.2.1), anything else `server_error`. The cause is
+/// logged, never sent.
+fn failure(error: &CoreError) -> OAuthError {
+    match error {
+        CoreError::Store(store) if store.is_unavailable() => {
+            tracing::warn!(%error, "database unavailable");
+            OAuthError::temporarily_unavailable(
+                "The service is temporarily unavailable; retry shortly.",
+            )
+        }
+        _ => {
+            tracing::error!(%error, "request failed");
+            OAuthError::server_error("An internal error occurred.")
+        }
+    }
+}
+
 fn no_store(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -91,12 +126,17 @@ fn oauth_error(error: &OAuthError, used_basic: bool) -> Response {
             HeaderValue::from_static("Basic realm=\"tessera\""),
         );
     }
+    no_store(retry_after(response, error))
+}
+
+/// `Retry-After` on a `temporarily_unavailable` answer (a 503: RFC 9110 §10.2.3).
+fn retry_after(mut response: Response, error: &OAuthError) -> Response {
     if error.code == ErrorCode::TemporarilyUnavailable {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
-    no_store(response)
+    response
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -152,7 +192,7 @@ async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
+    let issuer = passed!(back_channel_issuer(&state, &slug, &headers).await);
     let result = async {
         let (form, auth) = client_request(&headers, &body)?;
         let request = parse_token_request(&form)?;
@@ -171,7 +211,7 @@ async fn introspect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
+    let issuer = passed!(back_channel_issuer(&state, &slug, &headers).await);
     let result = async {
         let (form, auth) = client_request(&headers, &body)?;
         let reference = parse_token_reference(&form)?;
@@ -190,7 +230,7 @@ async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
+    let issuer = passed!(back_channel_issuer(&state, &slug, &headers).await);
     let result = async {
         let (form, auth) = client_request(&headers, &body)?;
         let reference = parse_token_reference(&form)?;
@@ -214,7 +254,7 @@ async fn userinfo(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
+    let issuer = passed!(back_channel_issuer(&state, &slug, &headers).await);
     let realm = state.core.issuer_url(&issuer);
     let result = async {
         let form = if method != Method::GET && !body.is_empty() && is_form(&headers) {
@@ -249,7 +289,7 @@ fn bearer_challenge(realm: &str, error: Option<&OAuthError>) -> Response {
         StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
     });
     let mut response = match error {
-        Some(error) => (status, Json(error.to_json())).into_response(),
+        Some(error) => retry_after((status, Json(error.to_json())).into_response(), error),
         None => status.into_response(),
     };
     if let Ok(value) = HeaderValue::from_str(&www_authenticate(realm, error)) {

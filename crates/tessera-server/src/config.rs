@@ -33,14 +33,36 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSection {
-    /// After SIGTERM/SIGINT, how long requests in flight may take to finish.
+    /// After SIGTERM/SIGINT, how long the node keeps serving while `/readyz` answers 503, so
+    /// that load balancers stop sending it traffic before it stops accepting connections.
+    pub drain_seconds: u64,
+    /// After the drain, how long requests in flight may take to finish.
     pub shutdown_grace_seconds: u64,
 }
 
 impl Default for HttpSection {
     fn default() -> Self {
         Self {
+            drain_seconds: 2,
             shutdown_grace_seconds: 30,
+        }
+    }
+}
+
+impl HttpSection {
+    /// The longest drain: five minutes is longer than any load balancer's health-check
+    /// interval times its failure threshold, and an orchestrator's stop timeout must cover it.
+    pub const MAX_DRAIN_SECONDS: u64 = 300;
+
+    /// The drain, checked: at most [`Self::MAX_DRAIN_SECONDS`].
+    pub fn drain(&self) -> Result<std::time::Duration, ConfigError> {
+        if self.drain_seconds <= Self::MAX_DRAIN_SECONDS {
+            Ok(std::time::Duration::from_secs(self.drain_seconds))
+        } else {
+            Err(invalid(
+                "http.drain_seconds",
+                format!("must be from 0 to {} seconds", Self::MAX_DRAIN_SECONDS),
+            ))
         }
     }
 }
@@ -387,6 +409,7 @@ impl Config {
         if raw.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
         }
+        raw.http.drain()?;
         raw.webhooks.retry_schedule()?;
         raw.webhooks.lease_seconds()?;
         raw.cache.limits()?;
@@ -527,6 +550,30 @@ mod tests {
             ..Overrides::default()
         };
         assert_eq!(load(Some(file), &env, flags).unwrap().listen.port(), 9200);
+    }
+
+    #[test]
+    fn the_drain_defaults_to_two_seconds_and_is_at_most_five_minutes() {
+        let config = load(None, &[], Overrides::default()).unwrap();
+        assert_eq!(
+            config.http.drain().unwrap(),
+            std::time::Duration::from_secs(2)
+        );
+        for good in ["0", "300"] {
+            let env = [("TESSERA_HTTP__DRAIN_SECONDS", good)];
+            let config = load(None, &env, Overrides::default()).unwrap();
+            assert_eq!(config.http.drain_seconds.to_string(), good);
+        }
+        let file = "[http]\ndrain_seconds = 301\n";
+        let err = load(Some(file), &[], Overrides::default()).unwrap_err();
+        assert!(err.contains("http.drain_seconds"), "{err}");
+        let err = load(
+            None,
+            &[("TESSERA_HTTP__DRAIN_SECONDS", "-1")],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.contains("drain_seconds"), "{err}");
     }
 
     #[test]

@@ -17,5 +17,5 @@ pub mod telemetry;
 
 pub use config::{Config, ConfigError, DatabaseUrl, LogFormat};
 pub use startup::{
-    Application, Claim, Installation, Purpose, StartupError, SystemClock, migrate, shutdown_signal,
+    Application, Claim, Installation, Purpose, StartupError, StopSignals, SystemClock, migrate,
 };

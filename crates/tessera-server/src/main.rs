@@ -6,7 +6,9 @@ use clap::Parser;
 use serde_json::json;
 use tessera_model::IssuerSlug;
 use tessera_server::cli::{AdminCommand, AuditCommand, Cli, Command};
-use tessera_server::{Application, Claim, Config, Installation, Purpose, StartupError};
+use tessera_server::{
+    Application, Claim, Config, Installation, Purpose, StartupError, StopSignals,
+};
 
 /// mimalloc rather than the C library's allocator: a token request allocates and frees many
 /// small buffers (headers, claims, JSON), and under load glibc's malloc and free were ~8 % of
@@ -50,9 +52,9 @@ fn fail(error: &StartupError) -> ExitCode {
 async fn run(command: Command, config: Config) -> Result<ExitCode, StartupError> {
     match command {
         Command::Serve => {
-            let shutdown = tessera_server::shutdown_signal();
+            let signals = StopSignals::install();
             let app = Application::build(&config).await?;
-            app.run_until(shutdown).await?;
+            app.run_until_signalled(signals).await?;
         }
         Command::Migrate => {
             let status = tessera_server::migrate(&config).await?;

@@ -16,6 +16,7 @@ use tessera_core::{Core, CoreError};
 use tessera_model::{Clock, UnixTime};
 use tessera_store::{SchemaStatus, Store, StoreError};
 use tessera_store_sql::PoolSize;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::config::{Config, ConfigError, DatabaseUrl};
 use crate::data_dir;
@@ -225,6 +226,7 @@ pub struct Application {
     installation: Installation,
     listener: tokio::net::TcpListener,
     public_url: url::Url,
+    drain: Duration,
     grace: Duration,
     dispatcher: tessera_webhooks::Dispatcher,
 }
@@ -262,6 +264,7 @@ impl Application {
             installation,
             listener,
             public_url,
+            drain: config.http.drain()?,
             grace: Duration::from_secs(config.http.shutdown_grace_seconds),
             dispatcher,
         })
@@ -285,11 +288,46 @@ impl Application {
     }
 
     /// Serves, and runs the delivery worker and housekeeping, until `shutdown` completes; then
-    /// lets requests and delivery attempts in flight finish.
+    /// stops accepting at once (no drain) and lets requests and delivery attempts in flight
+    /// finish.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
+        self.run(|_| shutdown).await
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains: for `http.drain_seconds` every request is
+    /// still served while `/readyz` answers 503, so that load balancers take the node out of
+    /// rotation while it still answers what they send; a second signal ends the drain early.
+    /// Then it stops as [`Self::run_until`] does.
+    pub async fn run_until_signalled(self, mut signals: StopSignals) -> Result<(), StartupError> {
+        let drain = self.drain;
+        self.run(move |draining| async move {
+            signals.recv().await;
+            draining.start();
+            tracing::info!(
+                ?drain,
+                "draining: /readyz answers 503 while requests are still served (a second \
+                 signal ends the drain)"
+            );
+            tokio::select! {
+                () = tokio::time::sleep(drain) => {}
+                () = signals.recv() => tracing::info!("second signal: the drain ends early"),
+            }
+        })
+        .await
+    }
+
+    /// Serves until the future that `shutdown` makes (given the switch that puts the server
+    /// into draining) completes.
+    async fn run<F>(
+        self,
+        shutdown: impl FnOnce(tessera_http::Draining) -> F,
+    ) -> Result<(), StartupError>
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
         let public_url = self.public_url();
         let store = self.installation.core.store().clone();
         tracing::info!(
@@ -312,6 +350,8 @@ impl Application {
         tracing::info!(
             "  health:         {public_url}/healthz, {public_url}/readyz, {public_url}/metrics"
         );
+        let state = tessera_http::AppState::new(self.installation.core.clone());
+        let shutdown = shutdown(state.draining());
         // One signal stops both: the worker stops claiming while requests drain.
         let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
         let shutdown = async move {
@@ -331,7 +371,6 @@ impl Application {
             stopped(worker_stopped.clone()),
         ));
         let worker = tokio::spawn(self.dispatcher.run(stopped(worker_stopped)));
-        let state = tessera_http::AppState::new(self.installation.core.clone());
         let result = tessera_http::serve(self.listener, state, shutdown, self.grace).await;
         if let Err(error) = worker.await {
             tracing::error!(%error, "the delivery worker stopped abnormally");
@@ -348,24 +387,41 @@ impl Application {
     }
 }
 
-/// A future that completes on SIGTERM or SIGINT. The handlers are installed when this is
-/// called, not when the future is first polled: a signal that arrives between the ready banner
-/// and the first poll must still mean a graceful stop, not the default action (death).
-/// Call it inside the runtime, before the server is built.
-pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
-    use tokio::signal::unix::{SignalKind, signal};
-    let terminate = signal(SignalKind::terminate());
-    let interrupt = signal(SignalKind::interrupt());
-    async move {
-        match (terminate, interrupt) {
-            (Ok(mut terminate), Ok(mut interrupt)) => {
+/// SIGTERM and SIGINT, each time one arrives. The handlers are installed when this is made,
+/// not when it is first awaited: a signal that arrives between the ready banner and the first
+/// poll must still mean a graceful stop, not the default action (death). Make it inside the
+/// runtime, before the server is built.
+#[derive(Debug)]
+pub struct StopSignals {
+    /// `None` when the handlers could not be installed: then no signal ever arrives here,
+    /// and the process can only be killed.
+    handlers: Option<(Signal, Signal)>,
+}
+
+impl StopSignals {
+    /// Installs the handlers.
+    pub fn install() -> Self {
+        let handlers = match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(terminate), Ok(interrupt)) => Some((terminate, interrupt)),
+            _ => None,
+        };
+        Self { handlers }
+    }
+
+    /// Completes when the next SIGTERM or SIGINT arrives.
+    pub async fn recv(&mut self) {
+        match &mut self.handlers {
+            Some((terminate, interrupt)) => {
                 tokio::select! {
-                    _ = terminate.recv() => {},
-                    _ = interrupt.recv() => {},
+                    Some(()) = terminate.recv() => {},
+                    Some(()) = interrupt.recv() => {},
+                    else => std::future::pending::<()>().await,
                 }
             }
-            // Without signal handlers the process can only be killed; serve until then.
-            _ => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
     }
 }

@@ -585,7 +585,17 @@ async fn a_credential_survives_a_restart_on_this_runs_backend() {
 async fn sigterm_right_after_the_ready_banner_shuts_down_cleanly() {
     for _ in 0..20 {
         let cwd = tempfile::tempdir().expect("a folder");
-        let mut server = Server::start(cwd.path(), &["--listen", "127.0.0.1:0"]).await;
+        // No drain: this is about the handlers, and twenty drains would only add waiting.
+        std::fs::write(
+            cwd.path().join("tessera.toml"),
+            "[http]\ndrain_seconds = 0\n",
+        )
+        .expect("write the configuration");
+        let mut server = Server::start(
+            cwd.path(),
+            &["--listen", "127.0.0.1:0", "--config", "tessera.toml"],
+        )
+        .await;
         server.stop_cleanly().await;
     }
 }

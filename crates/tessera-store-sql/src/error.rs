@@ -21,6 +21,20 @@ fn is_transient_sqlstate(code: &str) -> bool {
     code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01")
 }
 
+/// Whether PostgreSQL ended the session with this error (severity `FATAL` or `PANIC`): the
+/// connection is gone, whatever the code says. A database that refuses connections answers
+/// the start-up with `FATAL` 55000 ("not currently accepting connections"), a code that,
+/// raised by a statement, means a broken precondition; only the severity tells the two apart.
+/// Either way the request may succeed on a new connection later, so it is transient. (A
+/// misconfiguration, such as a wrong password, is `FATAL` too, but it stops Tessera at
+/// start-up, where the error's text is what is reported.)
+fn ends_the_session(error: &dyn sqlx::error::DatabaseError) -> bool {
+    use sqlx::postgres::{PgDatabaseError, PgSeverity};
+    error
+        .try_downcast_ref::<PgDatabaseError>()
+        .is_some_and(|pg| matches!(pg.severity(), PgSeverity::Fatal | PgSeverity::Panic))
+}
+
 /// SQLite result codes (primary code in the low byte) for a busy or locked database.
 fn is_transient_sqlite_code(code: &str) -> bool {
     code.parse::<u32>()
@@ -46,7 +60,10 @@ pub(crate) fn map(entity: &'static str, error: sqlx::Error) -> StoreError {
                     return StoreError::AlreadyExists { entity, field };
                 }
             }
-            if is_transient_sqlstate(&code) || is_transient_sqlite_code(&code) {
+            if is_transient_sqlstate(&code)
+                || is_transient_sqlite_code(&code)
+                || ends_the_session(db.as_ref())
+            {
                 StoreError::Unavailable(db.into_error())
             } else {
                 StoreError::Backend(db.into_error())

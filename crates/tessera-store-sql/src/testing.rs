@@ -62,6 +62,64 @@ impl FreshDatabase {
             Guard::Postgres { .. } => None,
         }
     }
+
+    /// PostgreSQL: makes this database unreachable, as a lost network or a server restart
+    /// would, without touching the server (other tests use it at the same time): new
+    /// connections are refused (`ALLOW_CONNECTIONS false`) and every open one is ended.
+    ///
+    /// # Panics
+    /// On SQLite, or when the server cannot be reached.
+    pub async fn cut_connections(&self) {
+        let (admin_url, name) = self.postgres();
+        let mut admin = admin_connection(admin_url).await;
+        admin
+            .execute(format!("ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS false").as_str())
+            .await
+            .expect("refuse connections to the test database");
+        // A connection that was starting while the setting changed may still get in: sweep
+        // until none is left.
+        for _ in 0..50 {
+            if terminate_all(&mut admin, name).await == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let _ = admin.close().await;
+    }
+
+    /// PostgreSQL: accepts connections again after [`Self::cut_connections`].
+    ///
+    /// # Panics
+    /// On SQLite, or when the server cannot be reached.
+    pub async fn restore_connections(&self) {
+        let (admin_url, name) = self.postgres();
+        let mut admin = admin_connection(admin_url).await;
+        admin
+            .execute(format!("ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS true").as_str())
+            .await
+            .expect("accept connections to the test database again");
+        let _ = admin.close().await;
+    }
+
+    /// PostgreSQL: ends every connection open to this database now (`pg_terminate_backend`),
+    /// as a database restart would; new ones are accepted. How many were ended.
+    ///
+    /// # Panics
+    /// On SQLite, or when the server cannot be reached.
+    pub async fn terminate_connections(&self) -> usize {
+        let (admin_url, name) = self.postgres();
+        let mut admin = admin_connection(admin_url).await;
+        let ended = terminate_all(&mut admin, name).await;
+        let _ = admin.close().await;
+        ended
+    }
+
+    fn postgres(&self) -> (&str, &str) {
+        match &self.guard {
+            Guard::Postgres { admin_url, name } => (admin_url, name),
+            Guard::Sqlite(_) => panic!("only a PostgreSQL database can lose its connections"),
+        }
+    }
 }
 
 /// Makes a new empty database on this run's backend.
@@ -94,6 +152,19 @@ pub async fn fresh_database() -> FreshDatabase {
             }
         }
     }
+}
+
+/// Ends every other connection to the database `name`; how many.
+async fn terminate_all(admin: &mut sqlx::PgConnection, name: &str) -> usize {
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(name)
+    .fetch_all(admin)
+    .await
+    .expect("terminate the test database's connections");
+    ended.len()
 }
 
 async fn admin_connection(admin_url: &str) -> sqlx::PgConnection {
@@ -164,5 +235,31 @@ pub async fn execute_sql(url: &str, sql: &str) {
             .await
             .expect("run the test statement");
         let _ = connection.close().await;
+    }
+}
+
+/// Runs one query that answers one integer (a count) on the database at `url`, behind
+/// Tessera's back: for tests that check what is stored where no API shows it.
+///
+/// # Panics
+/// When the query fails.
+pub async fn query_i64(url: &str, sql: &str) -> i64 {
+    if url.starts_with("sqlite:") {
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).expect("a SQLite URL");
+        let mut connection = options.connect().await.expect("open the SQLite database");
+        let value = sqlx::query_scalar(sql)
+            .fetch_one(&mut connection)
+            .await
+            .expect("run the test query");
+        let _ = connection.close().await;
+        value
+    } else {
+        let mut connection = admin_connection(url).await;
+        let value = sqlx::query_scalar(sql)
+            .fetch_one(&mut connection)
+            .await
+            .expect("run the test query");
+        let _ = connection.close().await;
+        value
     }
 }

@@ -341,11 +341,12 @@ pub trait KeyRepo: Send + Sync {
         key: &SigningKey,
         event: &NewEvent,
     ) -> Result<(), StoreError>;
-    /// Stores an issuer's first keys, each with its event, if it has no current key yet: all
-    /// or nothing, in one transaction that holds the issuer, so of nodes making an issuer's
-    /// first keys at once exactly one stores them (`true`); the others store nothing and read
-    /// the winner's.
-    async fn create_first(
+    /// Starts chains of keys: stores `keys` (each with its event), all or none, unless the
+    /// issuer already has a current or next key of an algorithm among them; whether they were
+    /// stored. Nodes that make an issuer's first keys at the same moment take turns here, so
+    /// one set is stored and the others are dropped, and every node publishes and signs with
+    /// the same keys.
+    async fn create_chains(
         &self,
         scope: IssuerScope,
         keys: &[(SigningKey, NewEvent)],

@@ -112,6 +112,11 @@ impl TestApp {
         &self.database.url
     }
 
+    /// This app's database, e.g. to cut its connections ([`FreshDatabase::cut_connections`]).
+    pub fn database(&self) -> &FreshDatabase {
+        &self.database
+    }
+
     /// A Core API access token, from a new credential (restricted to `issuers` unless empty)
     /// through the token endpoint's client-credentials grant.
     ///

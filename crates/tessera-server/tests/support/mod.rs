@@ -225,17 +225,27 @@ impl Server {
 
     /// Sends SIGTERM and waits for the process to exit; its status.
     pub(crate) async fn stop(&mut self) -> ExitStatus {
+        self.signal("TERM");
+        self.exited(EXIT_TIMEOUT).await
+    }
+
+    /// Sends the signal `name` (`TERM`, `INT`) to the server, without waiting.
+    pub(crate) fn signal(&self, name: &str) {
         let pid = self.child.id().expect("the server is still running");
         let sent = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
+            .args([format!("-{name}"), pid.to_string()])
             .status()
             .expect("run kill");
-        assert!(sent.success(), "kill -TERM {pid}");
-        let status = tokio::time::timeout(EXIT_TIMEOUT, self.child.wait())
+        assert!(sent.success(), "kill -{name} {pid}");
+    }
+
+    /// Waits up to `timeout` for the process to exit (after a signal); its status.
+    pub(crate) async fn exited(&mut self, timeout: Duration) -> ExitStatus {
+        let status = tokio::time::timeout(timeout, self.child.wait())
             .await
             .unwrap_or_else(|_| {
                 panic!(
-                    "the server did not exit within {EXIT_TIMEOUT:?} of SIGTERM:\n{}",
+                    "the server did not exit within {timeout:?} of the signal:\n{}",
                     self.stderr_text()
                 )
             })

@@ -8,32 +8,6 @@ use super::rows::{KeyRow, convert};
 use super::{LOCK_ISSUER_FOR_APPEND, SqlStore, Tx, commit, insert_event};
 use crate::error::map;
 
-/// Inserts a key and its event inside `tx`.
-async fn insert_key(
-    tx: &mut Tx,
-    scope: IssuerScope,
-    key: &SigningKey,
-    event: &NewEvent,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO signing_keys (issuer_id, id, algorithm, state, public_jwk, \
-         private_key_sealed, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(scope.issuer_id().as_uuid())
-    .bind(key.id.as_uuid())
-    .bind(key.algorithm.as_str())
-    .bind(key.state.as_str())
-    .bind(&key.public_jwk)
-    .bind(&key.private_key_sealed)
-    .bind(key.created_at.0)
-    .bind(key.updated_at.0)
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| map("key", e))?;
-    insert_event(tx, scope.issuer_id(), event).await
-}
-
 #[async_trait]
 impl KeyRepo for SqlStore {
     async fn create(
@@ -43,35 +17,45 @@ impl KeyRepo for SqlStore {
         event: &NewEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        insert_key(&mut tx, scope, key, event).await?;
+        insert_key(&mut tx, scope, key).await?;
+        insert_event(&mut tx, scope.issuer_id(), event).await?;
         commit(tx).await
     }
 
-    async fn create_first(
+    async fn create_chains(
         &self,
         scope: IssuerScope,
         keys: &[(SigningKey, NewEvent)],
     ) -> Result<bool, StoreError> {
+        if keys.is_empty() {
+            return Ok(false);
+        }
         let mut tx = self.begin_write().await?;
-        // The issuer's append lock serializes makers of first keys on PostgreSQL (SQLite's
-        // single writer already does); the second then sees the first's keys below.
+        // The lock that event appends take: a second maker of the chains waits here until the
+        // first commits, then finds its keys (SQLite's single writer serializes anyway).
         sqlx::query(LOCK_ISSUER_FOR_APPEND)
             .bind(scope.issuer_id().as_uuid())
             .execute(&mut *tx)
             .await
             .map_err(|e| map("key", e))?;
-        let current: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM signing_keys WHERE issuer_id = $1 AND state = 'current'",
-        )
-        .bind(scope.issuer_id().as_uuid())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| map("key", e))?;
-        if current > 0 {
-            return Ok(false);
+        for (key, _) in keys {
+            let started: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM signing_keys \
+                 WHERE issuer_id = $1 AND algorithm = $2 AND state IN ('current', 'next')",
+            )
+            .bind(scope.issuer_id().as_uuid())
+            .bind(key.algorithm.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| map("key", e))?;
+            if started > 0 {
+                // Dropping `tx` rolls back: nothing of this set is stored.
+                return Ok(false);
+            }
         }
         for (key, event) in keys {
-            insert_key(&mut tx, scope, key, event).await?;
+            insert_key(&mut tx, scope, key).await?;
+            insert_event(&mut tx, scope.issuer_id(), event).await?;
         }
         commit(tx).await?;
         Ok(true)
@@ -116,4 +100,24 @@ impl KeyRepo for SqlStore {
         insert_event(&mut tx, scope.issuer_id(), event).await?;
         commit(tx).await
     }
+}
+
+async fn insert_key(tx: &mut Tx, scope: IssuerScope, key: &SigningKey) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO signing_keys (issuer_id, id, algorithm, state, public_jwk, \
+         private_key_sealed, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(scope.issuer_id().as_uuid())
+    .bind(key.id.as_uuid())
+    .bind(key.algorithm.as_str())
+    .bind(key.state.as_str())
+    .bind(&key.public_jwk)
+    .bind(&key.private_key_sealed)
+    .bind(key.created_at.0)
+    .bind(key.updated_at.0)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| map("key", e))?;
+    Ok(())
 }
