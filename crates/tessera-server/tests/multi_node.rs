@@ -29,10 +29,9 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 mod support;
-use support::{Credential, EXIT_TIMEOUT, Server, credential_from, run};
-
-/// Where the installation's nodes are reached from outside (never contacted here).
-const PUBLIC_URL: &str = "http://localhost:9";
+use support::{
+    Credential, EXIT_TIMEOUT, NODES_PUBLIC_URL, Server, credential_from, node_args, run,
+};
 
 /// How long a node may take to show a change that the test just caused (draining, a node
 /// back in rotation): generous, for a loaded machine.
@@ -51,28 +50,6 @@ fn installation(config: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("tessera.toml"), config).unwrap();
     dir
-}
-
-fn node_args(database_url: &str) -> [&str; 10] {
-    [
-        "--config",
-        "tessera.toml",
-        "--data-dir",
-        "data",
-        "--database-url",
-        database_url,
-        "--listen",
-        "127.0.0.1:0",
-        // One public URL for every node, as behind a load balancer: tokens name it as their
-        // issuer, so any node accepts what another issued.
-        "--public-url",
-        PUBLIC_URL,
-    ]
-}
-
-/// Starts a node of the installation in `dir` over `database_url`, on a port of its own.
-async fn start_node(dir: &Path, database_url: &str) -> Server {
-    Server::start(dir, &node_args(database_url)).await
 }
 
 /// A Core API credential of the installation, made by the CLI.
@@ -133,9 +110,9 @@ async fn three_nodes_started_at_once_on_a_fresh_database_serve_one_installation(
     // Each start spawns its process when first polled: the three race through migrations,
     // the master-key check and the built-in issuers.
     let (first, second, third) = tokio::join!(
-        start_node(dir.path(), &database.url),
-        start_node(dir.path(), &database.url),
-        start_node(dir.path(), &database.url),
+        Server::node(dir.path(), &database.url),
+        Server::node(dir.path(), &database.url),
+        Server::node(dir.path(), &database.url),
     );
     let nodes = [first, second, third];
 
@@ -181,7 +158,7 @@ async fn three_nodes_started_at_once_on_a_fresh_database_serve_one_installation(
             assert_eq!(response.status(), 200, "{path}");
             documents.push(response.json::<Value>().await.unwrap());
         }
-        assert_eq!(documents[0]["issuer"], format!("{PUBLIC_URL}/{slug}"));
+        assert_eq!(documents[0]["issuer"], format!("{NODES_PUBLIC_URL}/{slug}"));
         assert!(
             documents.iter().all(|d| *d == documents[0]),
             "every node serves the same {slug} issuer: {documents:#?}"
@@ -223,7 +200,7 @@ async fn a_stopping_node_drains_while_still_serving_then_exits_cleanly() {
     let database = fresh_database().await;
     let drain = Duration::from_secs(8);
     let dir = installation(&format!("[http]\ndrain_seconds = {}\n", drain.as_secs()));
-    let mut node = start_node(dir.path(), &database.url).await;
+    let mut node = Server::node(dir.path(), &database.url).await;
     let credential = credential(dir.path(), &database.url).await;
     let response = token_request(&node, &credential).await;
     assert_eq!(response.status(), 200);
@@ -249,7 +226,7 @@ async fn a_stopping_node_drains_while_still_serving_then_exits_cleanly() {
 async fn a_second_signal_cuts_the_drain_short() {
     let database = fresh_database().await;
     let dir = installation("[http]\ndrain_seconds = 300\n");
-    let mut node = start_node(dir.path(), &database.url).await;
+    let mut node = Server::node(dir.path(), &database.url).await;
     node.signal("TERM");
     wait_until_draining(&node).await;
     node.signal("INT");
@@ -468,8 +445,8 @@ async fn a_rolling_restart_under_load_loses_no_request_a_balancer_can_retry() {
     }
     let database = fresh_database().await;
     let dir = installation("");
-    let mut a = start_node(dir.path(), &database.url).await;
-    let mut b = start_node(dir.path(), &database.url).await;
+    let mut a = Server::node(dir.path(), &database.url).await;
+    let mut b = Server::node(dir.path(), &database.url).await;
     let credential = credential(dir.path(), &database.url).await;
     for node in [&a, &b] {
         assert_eq!(token_request(node, &credential).await.status(), 200);
@@ -512,7 +489,7 @@ async fn a_rolling_restart_under_load_loses_no_request_a_balancer_can_retry() {
         tally
             .wait_for(other, tally.served(other), 50, "one node down")
             .await;
-        *node = start_node(dir.path(), &database.url).await;
+        *node = Server::node(dir.path(), &database.url).await;
         nodes.lock().unwrap()[index] = node.address;
         tally
             .wait_for(

@@ -118,27 +118,30 @@ impl Drop for Server {
 /// issued. Never contacted by the tests, which talk to each node's own address.
 pub(crate) const NODES_PUBLIC_URL: &str = "http://localhost:9";
 
+/// The arguments of `tessera serve` for a node of the installation in the current folder over
+/// `database_url` (the first six name its configuration, data folder and database, and serve
+/// an admin command as well).
+pub(crate) fn node_args(database_url: &str) -> [&str; 10] {
+    [
+        "--config",
+        "tessera.toml",
+        "--data-dir",
+        "data",
+        "--database-url",
+        database_url,
+        "--listen",
+        "127.0.0.1:0",
+        "--public-url",
+        NODES_PUBLIC_URL,
+    ]
+}
+
 impl Server {
     /// Starts a node of the installation in `dir` (its `tessera.toml` and `data` folder, so
     /// its master key) over `database_url`, on a port of its own choosing, under
     /// [`NODES_PUBLIC_URL`].
     pub(crate) async fn node(dir: &Path, database_url: &str) -> Self {
-        Self::start(
-            dir,
-            &[
-                "--config",
-                "tessera.toml",
-                "--data-dir",
-                "data",
-                "--database-url",
-                database_url,
-                "--listen",
-                "127.0.0.1:0",
-                "--public-url",
-                NODES_PUBLIC_URL,
-            ],
-        )
-        .await
+        Self::start(dir, &node_args(database_url)).await
     }
 
     /// Starts `tessera serve ARGS` in `cwd` and waits for its ready banner.
