@@ -3,7 +3,7 @@
 //!
 //! Every node runs this loop, and each job is taken with a lease (`Core::lease_job`), so at
 //! most one node works on a job at a time and any node can take over from one that died: its
-//! lease expires after [`Job::lease_seconds`]. Both jobs work in batches that are complete in
+//! lease expires after [`LEASE_SECONDS`]. Both jobs work in batches that are complete in
 //! themselves, so a run cut short leaves nothing half-done, and the next run carries on.
 //! There is no timer per issuer: each job is one sweep over the installation.
 
@@ -38,12 +38,10 @@ impl Job {
             Self::EventRetention => Duration::from_secs(3600),
         }
     }
-
-    /// How long a node holds the job without renewing: longer than one batch can take.
-    fn lease_seconds(self) -> i64 {
-        120
-    }
 }
+
+/// How long a node holds a job without renewing it: longer than one batch can take.
+const LEASE_SECONDS: i64 = 120;
 
 /// Rows of each kind the sweep deletes per statement, so no statement holds locks for long.
 const SWEEP_BATCH: u32 = 1000;
@@ -78,10 +76,7 @@ pub(crate) async fn run(core: Core, holder: String, stop: impl Future<Output = (
 
 /// Runs `job` if this node gets its lease; gives the lease back when done.
 async fn run_job(core: &Core, holder: &str, job: Job) -> Result<(), CoreError> {
-    if !core
-        .lease_job(job.name(), holder, job.lease_seconds())
-        .await?
-    {
+    if !core.lease_job(job.name(), holder, LEASE_SECONDS).await? {
         tracing::debug!(job = job.name(), "another node holds the job");
         return Ok(());
     }
@@ -108,11 +103,7 @@ async fn sweep(core: &Core, holder: &str, job: Job) -> Result<u64, CoreError> {
     loop {
         let batch = core.purge_expired(SWEEP_BATCH).await?;
         removed += batch;
-        if batch == 0
-            || !core
-                .lease_job(job.name(), holder, job.lease_seconds())
-                .await?
-        {
+        if batch == 0 || !core.lease_job(job.name(), holder, LEASE_SECONDS).await? {
             return Ok(removed);
         }
     }

@@ -72,10 +72,7 @@ impl FreshDatabase {
     pub async fn cut_connections(&self) {
         let (admin_url, name) = self.postgres();
         let mut admin = admin_connection(admin_url).await;
-        admin
-            .execute(format!("ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS false").as_str())
-            .await
-            .expect("refuse connections to the test database");
+        allow_connections(&mut admin, name, false).await;
         // A connection that was starting while the setting changed may still get in: sweep
         // until none is left.
         for _ in 0..50 {
@@ -94,10 +91,7 @@ impl FreshDatabase {
     pub async fn restore_connections(&self) {
         let (admin_url, name) = self.postgres();
         let mut admin = admin_connection(admin_url).await;
-        admin
-            .execute(format!("ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS true").as_str())
-            .await
-            .expect("accept connections to the test database again");
+        allow_connections(&mut admin, name, true).await;
         let _ = admin.close().await;
     }
 
@@ -152,6 +146,14 @@ pub async fn fresh_database() -> FreshDatabase {
             }
         }
     }
+}
+
+/// Lets the database `name` accept new connections, or refuse them (even a superuser's).
+async fn allow_connections(admin: &mut sqlx::PgConnection, name: &str, allow: bool) {
+    admin
+        .execute(format!("ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS {allow}").as_str())
+        .await
+        .expect("change whether the test database accepts connections");
 }
 
 /// Ends every other connection to the database `name`; how many.
