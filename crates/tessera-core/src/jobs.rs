@@ -1,8 +1,7 @@
-//! Background work that any node may do but no two may do at once: each job is taken with a
-//! lease in the database ([`Core::lease_job`]), renewed while it runs and given back when it
-//! is done. A node that dies holding one blocks the job only until the lease expires; then
-//! the next node to ask takes it over. The jobs themselves are idempotent batches, so one cut
-//! short half-way leaves nothing half-done.
+//! Background work that any node may do but no two may do at once: a run of a job is taken
+//! with a lease in the database ([`Core::lease_job`]), renewed while it runs. A node that dies
+//! holding one blocks the job only until the lease expires; then the next node to ask takes it
+//! over.
 
 use crate::{Core, CoreError};
 
@@ -20,11 +19,6 @@ impl Core {
             .store
             .lease_job(job, holder, now, now.plus_seconds(seconds))
             .await?)
-    }
-
-    /// Gives the lease on `job` back, so that the next run need not wait for it to expire.
-    pub async fn release_job(&self, job: &str, holder: &str) -> Result<(), CoreError> {
-        Ok(self.store.release_job(job, holder).await?)
     }
 
     /// Deletes what expired (single-use tickets, interactions, sessions, token families with

@@ -14,12 +14,15 @@ pub(crate) async fn run(core: Core, stop: impl Future<Output = ()> + Send) {
     tokio::pin!(stop);
     let mut feed = loop {
         match core.store().change_feed().await {
-            Ok(Some(feed)) => break feed,
+            Ok(Some(feed)) => {
+                // Whatever was announced before the feed listened (since start-up, or while it
+                // could not) is unknown here: anything cached until now is suspect.
+                core.apply_notice(tessera_store::Notice::Gap);
+                break feed;
+            }
             Ok(None) => return,
             Err(error) => {
                 tracing::warn!(%error, "cannot listen for changes from other nodes; retrying");
-                // Whatever was announced meanwhile is unknown here.
-                core.apply_notice(tessera_store::Notice::Gap);
             }
         }
         tokio::select! {

@@ -1,11 +1,12 @@
 //! Periodic work of a node that is not a request: sweeping expired records and applying event
 //! retention.
 //!
-//! Every node runs this loop, and each job is taken with a lease (`Core::lease_job`), so at
-//! most one node works on a job at a time and any node can take over from one that died: its
-//! lease expires after [`LEASE_SECONDS`]. Both jobs work in batches that are complete in
-//! themselves, so a run cut short leaves nothing half-done, and the next run carries on.
-//! There is no timer per issuer: each job is one sweep over the installation.
+//! Every node runs this loop, and each run of a job is taken with a lease for one period
+//! (`Core::lease_job`, [`Job::lease_seconds`]), so a job runs once per period across all nodes,
+//! never on two at once, and a node that died holding it delays it by one period at most.
+//! Each step of a job is complete in itself (a batch of the sweep in its own statements, one
+//! issuer's prune in one transaction), so a run cut short leaves nothing half-done and the next
+//! run carries on. There is no timer per issuer: each job is one pass over the installation.
 
 use std::time::Duration;
 
@@ -38,10 +39,13 @@ impl Job {
             Self::EventRetention => Duration::from_secs(3600),
         }
     }
-}
 
-/// How long a node holds a job without renewing it: longer than one batch can take.
-const LEASE_SECONDS: i64 = 120;
+    /// The lease a run takes: one period, so the job runs once per period across all nodes,
+    /// and a node that dies mid-run holds it up for one period at most.
+    fn lease_seconds(self) -> i64 {
+        i64::try_from(self.every().as_secs()).unwrap_or(i64::MAX)
+    }
+}
 
 /// Rows of each kind the sweep deletes per statement, so no statement holds locks for long.
 const SWEEP_BATCH: u32 = 1000;
@@ -74,17 +78,21 @@ pub(crate) async fn run(core: Core, holder: String, stop: impl Future<Output = (
     }
 }
 
-/// Runs `job` if this node gets its lease; gives the lease back when done.
+/// Runs `job` if this node gets its lease for the coming period: the lease says "this period's
+/// run is taken", so it is kept, not given back, and the other nodes, whose timers fire at
+/// other moments of the period, skip it.
 async fn run_job(core: &Core, holder: &str, job: Job) -> Result<(), CoreError> {
-    if !core.lease_job(job.name(), holder, LEASE_SECONDS).await? {
-        tracing::debug!(job = job.name(), "another node holds the job");
+    if !core
+        .lease_job(job.name(), holder, job.lease_seconds())
+        .await?
+    {
+        tracing::debug!(job = job.name(), "another node ran the job in this period");
         return Ok(());
     }
     let outcome = match job {
         Job::ExpirySweep => sweep(core, holder, job).await,
         Job::EventRetention => core.apply_event_retention().await,
     };
-    core.release_job(job.name(), holder).await?;
     match outcome? {
         0 => {}
         removed => tracing::info!(
@@ -103,7 +111,11 @@ async fn sweep(core: &Core, holder: &str, job: Job) -> Result<u64, CoreError> {
     loop {
         let batch = core.purge_expired(SWEEP_BATCH).await?;
         removed += batch;
-        if batch == 0 || !core.lease_job(job.name(), holder, LEASE_SECONDS).await? {
+        if batch == 0
+            || !core
+                .lease_job(job.name(), holder, job.lease_seconds())
+                .await?
+        {
             return Ok(removed);
         }
     }

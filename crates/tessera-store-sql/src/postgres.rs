@@ -99,9 +99,12 @@ impl ChangeFeed for PgChangeFeed {
             Ok(Some(notification)) => {
                 Change::decode(notification.payload()).map_or(Notice::Gap, Notice::Changed)
             }
-            // The connection was lost; the next call reconnects and listens again. Whatever
-            // was announced in between is not replayed.
+            // The connection was lost, and sqlx has already reconnected and listens again
+            // (it reconnects eagerly). Whatever was announced in between is not replayed.
             Ok(None) => Notice::Gap,
+            // The reconnection failed. A later call reconnects without saying so, so notices
+            // sent between this gap and that reconnection go unseen: the caches' time to live
+            // covers them.
             Err(error) => {
                 tracing::warn!(%error, "the change feed cannot reach the database; retrying");
                 tokio::time::sleep(FEED_RETRY).await;

@@ -61,8 +61,9 @@ pub enum Notice {
 /// The changes every node announces, as one stream.
 #[async_trait]
 pub trait ChangeFeed: Send {
-    /// Waits for the next notice. Reconnects by itself; reports [`Notice::Gap`] after a
-    /// reconnection.
+    /// Waits for the next notice. Reconnects by itself; reports [`Notice::Gap`] when the
+    /// connection was lost or could not be made again (a reconnection that follows a failed
+    /// one is not reported again: the caches' time to live covers that stretch).
     async fn next(&mut self) -> Notice;
 }
 

@@ -102,7 +102,7 @@ macro_rules! contract_suite {
             deleting_a_webhook_removes_its_deliveries,
             events_keep_their_request_context_under_the_chain_hash,
             pruning_removes_old_events_and_anchors_the_chain,
-            a_job_lease_has_one_holder_until_it_expires_or_is_released,
+            a_job_lease_has_one_holder_until_it_expires,
             concurrent_askers_for_one_job_lease_have_exactly_one_winner,
             expired_records_are_swept_in_batches_and_live_ones_stay,
             announced_changes_reach_every_listener

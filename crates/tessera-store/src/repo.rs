@@ -131,10 +131,6 @@ pub trait Store: Send + Sync + 'static {
         until: UnixTime,
     ) -> Result<bool, StoreError>;
 
-    /// Gives up `holder`'s lease on `job` (a no-op if it holds none), so another node need not
-    /// wait for it to expire.
-    async fn release_job(&self, job: &str, holder: &str) -> Result<(), StoreError>;
-
     /// Deletes up to `batch` rows of each kind that expired before `now`, across all issuers:
     /// tickets, interactions, sessions, token families (with their refresh tokens), opaque
     /// access tokens and idempotency keys. Returns how many rows went; the caller repeats

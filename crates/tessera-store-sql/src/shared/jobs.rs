@@ -51,16 +51,6 @@ impl SqlStore {
         Ok(result.rows_affected() == 1)
     }
 
-    pub(super) async fn release(&self, job: &str, holder: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM job_leases WHERE name = $1 AND holder = $2")
-            .bind(job)
-            .bind(holder)
-            .execute(&self.write)
-            .await
-            .map_err(|e| map("job lease", e))?;
-        Ok(())
-    }
-
     /// Each table in its own short transaction, so the sweep never holds the write lock
     /// (SQLite's only one) for long.
     pub(super) async fn purge(&self, now: UnixTime, batch: u32) -> Result<u64, StoreError> {

@@ -315,10 +315,6 @@ impl Store for SqlStore {
         self.lease(job, holder, now, until).await
     }
 
-    async fn release_job(&self, job: &str, holder: &str) -> Result<(), StoreError> {
-        self.release(job, holder).await
-    }
-
     async fn purge_expired(&self, now: UnixTime, batch: u32) -> Result<u64, StoreError> {
         self.purge(now, batch).await
     }
