@@ -38,18 +38,19 @@ pub const FAMILY_CLAIM: &str = "tessera_family";
 /// The private claim that restricts a Core API token to some issuers.
 pub const ISSUERS_CLAIM: &str = "tessera_issuers";
 
-/// Turns a failure below the protocol into the protocol's words, logging the cause (which
-/// never reaches the client).
-pub(crate) fn internal(error: impl Into<CoreError>) -> OAuthError {
+/// Turns a failure below the protocol into the protocol's words: the database away is
+/// `temporarily_unavailable` (RFC 6749 §4.1.2.1), anything else `server_error`. The cause is
+/// logged, never sent.
+pub fn internal(error: impl Into<CoreError>) -> OAuthError {
     match error.into() {
         CoreError::Store(e) if e.is_unavailable() => {
-            tracing::warn!(error = %e, "storage unavailable at the token endpoint");
+            tracing::warn!(error = %e, "storage unavailable at an OAuth endpoint");
             OAuthError::temporarily_unavailable(
                 "The service is temporarily unavailable; retry shortly.",
             )
         }
         other => {
-            tracing::error!(error = %other, "token endpoint failure");
+            tracing::error!(error = %other, "OAuth endpoint failure");
             OAuthError::server_error("An internal error occurred.")
         }
     }

@@ -522,10 +522,7 @@ impl Core {
         filter: &UserFilter,
         page: PageRequest,
     ) -> Result<Page<User>, CoreError> {
-        let email = Email::parse(email).map_err(|e| CoreError::InvalidField {
-            field: "email",
-            reason: e.to_string(),
-        })?;
+        let email = parse_email(email)?;
         let found = self
             .store
             .users()

@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use minijinja::context;
-use tessera_core::CoreError;
 use tessera_core::authorize::AuthorizeOutcome;
 use tessera_core::discovery::Document;
 use tessera_core::end_session::EndSessionOutcome;
@@ -86,25 +85,10 @@ async fn back_channel_issuer(
     match state.core.find_issuer(slug).await {
         Ok(Some(issuer)) => Ok(issuer),
         Ok(None) => Err(problem::not_found().await),
-        Err(error) => Err(oauth_error(&failure(&error), used_basic(headers))),
-    }
-}
-
-/// A use case's failure below the protocol, in the protocol's words: the database away is
-/// `temporarily_unavailable` (RFC 6749 §4.1.2.1), anything else `server_error`. The cause is
-/// logged, never sent.
-fn failure(error: &CoreError) -> OAuthError {
-    match error {
-        CoreError::Store(store) if store.is_unavailable() => {
-            tracing::warn!(%error, "database unavailable");
-            OAuthError::temporarily_unavailable(
-                "The service is temporarily unavailable; retry shortly.",
-            )
-        }
-        _ => {
-            tracing::error!(%error, "request failed");
-            OAuthError::server_error("An internal error occurred.")
-        }
+        Err(error) => Err(oauth_error(
+            &tessera_core::token::internal(error),
+            used_basic(headers),
+        )),
     }
 }
 
