@@ -262,6 +262,10 @@ async fn refreshes_under_ended_connections_rotate_or_answer_503_and_the_family_s
     eprintln!("{rotated} refreshes rotated, {unavailable} answered 503, {ended} connections ended");
     assert!(ended > 0, "connections were ended under the refreshes");
     assert!(rotated > 0, "refreshes still succeeded between the losses");
+    assert!(
+        unavailable > 0,
+        "a loss landed during a refresh (the case this test exists for)"
+    );
 
     let (status, _, tokens) = refresh(&s, &newest).await;
     assert_eq!(

@@ -438,7 +438,7 @@ async fn a_busy_endpoint_gets_at_most_four_deliveries_at_once() {
     w.subscribe(other.url("/hook")).await;
     w.users(12).await;
 
-    // One pass claims all 24 (concurrency 16, then the rest) and sends them.
+    // Passes claim 16 at most (the concurrency) until all 24 are sent: two passes.
     let worker = w.dispatcher(true, &[1]);
     let mut sent = 0;
     while sent < 24 {
