@@ -30,7 +30,8 @@
 //! (`private_key_jwt`) or nothing (`none`). A `private_key_jwt` client has no secret: none is
 //! made when it is registered, a secret is dropped when a client changes to `private_key_jwt`,
 //! and rotating its secret is refused — its credential changes by replacing `jwks` (PATCH),
-//! effective at once (the per-node client cache drops the client; other nodes within its TTL).
+//! effective at once (every node's client cache drops the client: this one at once, the others
+//! when the change notice arrives).
 //! A client that changes from `private_key_jwt` to a secret method has no secret until it is
 //! rotated. Public keys are not secrets: `jwks` is stored in clear, in its canonical form, and
 //! shown by the API.

@@ -160,7 +160,8 @@ async fn close_when_draining(
 }
 
 /// Wraps a router in the middleware every request gets (outermost first): request id,
-/// tracing span, metrics, then the id echoed on the response.
+/// tracing span, metrics, the id echoed on the response, and innermost the request's origin
+/// for events (`with_request_context`, which reads the id set above).
 fn with_middleware(router: Router) -> Router {
     router.layer(
         ServiceBuilder::new()

@@ -10,7 +10,8 @@
 //! What a delivery carries is what is needed to *build* the request at send time, not the
 //! request itself: a logout token is signed at each attempt with a fresh `iat`/`exp` (OpenID
 //! Back-Channel Logout 1.0 §2.4) while its `jti`, stored here, stays the same across retries;
-//! a webhook delivery stores only its event's id, and the event is read and signed with the
+//! a webhook delivery stores its event's id and type (the type so that a failure can be
+//! judged without reading the event), and the event is read and signed with the
 //! subscription's current secret at each attempt.
 
 use crate::{ClientId, DeliveryId, EventId, IssuerId, UnixTime, Webhook, WebhookId};

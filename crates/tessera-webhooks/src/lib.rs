@@ -1,5 +1,5 @@
 //! The delivery worker: sends the outbound deliveries that `tessera-core` enqueues (OpenID
-//! Back-Channel Logout tokens now, webhook events with issue #6), from the durable queue of
+//! Back-Channel Logout tokens, webhook events), from the durable queue of
 //! `tessera-store` (`DeliveryRepo`).
 //!
 //! The [`Dispatcher`] polls for due deliveries (every [`DispatcherConfig::poll_interval`], and
@@ -23,8 +23,9 @@
 //!   connecting, so a name that resolved to a public address at registration and to a private
 //!   one now is not followed (DNS rebinding).
 //!
-//! **Architecture Invariant:** no business rules. The dispatcher never looks inside a
-//! delivery's payload; `tessera-core` builds the request and decides what counts as accepted.
+//! **Architecture Invariant:** no business rules. `tessera-core` builds the request and decides
+//! what counts as accepted; the dispatcher reads a payload only through `Delivery`'s accessors
+//! (`event_id`, `event_type`), to say in a dead letter what the failed delivery carried.
 
 mod dispatcher;
 pub mod guard;

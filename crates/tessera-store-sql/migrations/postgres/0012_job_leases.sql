@@ -7,7 +7,9 @@
 -- one blocks the job only until `expires_at`.
 --
 -- The sweep deletes expired rows across all issuers in batches, oldest first, so each table it
--- sweeps gets an index on `expires_at` (interactions and idempotency keys have one).
+-- sweeps gets an index on `expires_at` (interactions and idempotency keys have one). The sweep
+-- deletes expired sessions while token families may still name them in `session_id` (a plain
+-- reference, see 0006): a session is no longer deleted only with its user.
 
 CREATE TABLE job_leases (
     name TEXT PRIMARY KEY,
