@@ -51,7 +51,7 @@ use tessera_crypto::SecretToken;
 use tessera_crypto::jwk::PublicJwkSet;
 use tessera_model::{
     AccessTokenFormat, Actor, BackchannelLogoutUri, Client, ClientId, ClientTokenSettings,
-    ClientType, Issuer, KeyAlgorithm, NewEvent, RedirectUri,
+    ClientType, Issuer, KeyAlgorithm, NewEvent, RedirectUri, UnixTime,
 };
 use tessera_oauth::Scope;
 use tessera_store::{Change, IssuerScope, Page, PageRequest, StoreError};
@@ -589,6 +589,48 @@ fn not_found_as_core(error: StoreError) -> CoreError {
     }
 }
 
+/// A new client of `issuer` made from `input` at `now`, checked by every rule, with its secret
+/// if it gets one; not stored yet. What [`Core::create_client`] stores, and what the seeder
+/// stores by the thousand.
+pub(crate) fn new_client(
+    issuer: &Issuer,
+    input: &NewClient,
+    now: UnixTime,
+) -> Result<RegisteredClient, CoreError> {
+    let settings = check_settings(issuer, input)?;
+    // Only the secret methods get a secret; `private_key_jwt` clients have keys instead.
+    let secret = (input.client_type == ClientType::Confidential
+        && settings.token_endpoint_auth_method != PRIVATE_KEY_JWT)
+        .then(SecretToken::generate);
+    let mut client = Client {
+        id: ClientId::new(),
+        issuer_id: issuer.id,
+        name: String::new(),
+        client_type: input.client_type,
+        secret_hash: secret.as_ref().map(|s| *s.hash().as_bytes()),
+        redirect_uris: Vec::new(),
+        post_logout_redirect_uris: Vec::new(),
+        grant_types: Vec::new(),
+        token_endpoint_auth_method: String::new(),
+        allowed_scopes: Vec::new(),
+        first_party: false,
+        allowed_issuers: None,
+        id_token_signed_response_alg: None,
+        token_settings: ClientTokenSettings::default(),
+        jwks: None,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
+        created_at: now,
+        updated_at: now,
+        revision: 1,
+    };
+    settings.apply_to(&mut client);
+    Ok(RegisteredClient {
+        client,
+        client_secret: secret,
+    })
+}
+
 impl Core {
     /// Registers a client at `issuer`; a confidential client gets its secret, returned once.
     pub async fn create_client(
@@ -597,35 +639,9 @@ impl Core {
         input: NewClient,
         actor: Actor,
     ) -> Result<RegisteredClient, CoreError> {
-        let settings = check_settings(issuer, &input)?;
-        // Only the secret methods get a secret; `private_key_jwt` clients have keys instead.
-        let secret = (input.client_type == ClientType::Confidential
-            && settings.token_endpoint_auth_method != PRIVATE_KEY_JWT)
-            .then(SecretToken::generate);
         let now = self.clock.now();
-        let mut client = Client {
-            id: ClientId::new(),
-            issuer_id: issuer.id,
-            name: String::new(),
-            client_type: input.client_type,
-            secret_hash: secret.as_ref().map(|s| *s.hash().as_bytes()),
-            redirect_uris: Vec::new(),
-            post_logout_redirect_uris: Vec::new(),
-            grant_types: Vec::new(),
-            token_endpoint_auth_method: String::new(),
-            allowed_scopes: Vec::new(),
-            first_party: false,
-            allowed_issuers: None,
-            id_token_signed_response_alg: None,
-            token_settings: ClientTokenSettings::default(),
-            jwks: None,
-            backchannel_logout_uri: None,
-            backchannel_logout_session_required: false,
-            created_at: now,
-            updated_at: now,
-            revision: 1,
-        };
-        settings.apply_to(&mut client);
+        let registered = new_client(issuer, &input, now)?;
+        let client = &registered.client;
         let event = NewEvent::new(
             "client.created",
             client.id,
@@ -655,12 +671,9 @@ impl Core {
         );
         self.store
             .clients()
-            .create(IssuerScope::of(issuer), &client, &event)
+            .create(IssuerScope::of(issuer), client, &event)
             .await?;
-        Ok(RegisteredClient {
-            client,
-            client_secret: secret,
-        })
+        Ok(registered)
     }
 
     /// A client of `issuer`; [`CoreError::NotFound`] if `issuer` has none with this id.

@@ -107,10 +107,25 @@ impl Core {
 
     /// Every issuer of the installation, in creation order (for the operator's commands).
     pub async fn all_issuers(&self) -> Result<Vec<Issuer>, CoreError> {
+        self.issuers_where(IssuerListing::All).await
+    }
+
+    /// The issuers of `listing`, page after page of the largest size.
+    pub(crate) async fn issuers_where(
+        &self,
+        listing: IssuerListing,
+    ) -> Result<Vec<Issuer>, CoreError> {
         let mut issuers = Vec::new();
         let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
         loop {
-            let found = self.store.issuers().list(page).await?;
+            let repo = self.store.issuers();
+            let found = match listing {
+                IssuerListing::All => repo.list(page).await?,
+                IssuerListing::WithEventRetention => repo.list_with_event_retention(page).await?,
+                IssuerListing::DueForKeyRotation(now) => {
+                    repo.list_due_for_key_rotation(now, page).await?
+                }
+            };
             issuers.extend(found.items);
             match found.next_after {
                 Some(after) => page = PageRequest::after(after, PageRequest::MAX_LIMIT),
@@ -174,7 +189,8 @@ impl Core {
         })
     }
 
-    /// Retention: for every issuer with an `event_retention_days` setting, removes the events
+    /// Retention: for every issuer with an `event_retention_days` setting (the only ones read),
+    /// removes the events
     /// older than that (and the finished deliveries last changed before it), keeping the chain
     /// verifiable from the anchor left behind. Returns how many events were removed. Run by
     /// each node's housekeeping loop; two nodes running it at once remove each event once,
@@ -182,7 +198,10 @@ impl Core {
     pub async fn apply_event_retention(&self) -> Result<u64, CoreError> {
         let now = self.clock.now();
         let mut removed = 0;
-        for issuer in self.all_issuers().await? {
+        for issuer in self
+            .issuers_where(IssuerListing::WithEventRetention)
+            .await?
+        {
             let Some(days) = issuer.settings.event_retention_days() else {
                 continue;
             };
@@ -195,6 +214,17 @@ impl Core {
         }
         Ok(removed)
     }
+}
+
+/// Which issuers [`Core::issuers_where`] reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum IssuerListing {
+    /// Every issuer.
+    All,
+    /// Those with an `event_retention_days` setting.
+    WithEventRetention,
+    /// Those whose keys are older than their `key_rotation_days` at this moment.
+    DueForKeyRotation(UnixTime),
 }
 
 /// The checks of one link, in order: its place, its pointer, its own hash.

@@ -7,7 +7,8 @@
 //! have signed has expired (it has been previous for longer than the issuer's longest token
 //! lifetime), so rotating twice in a row never invalidates a live token. An issuer gets its first
 //! keys (current and next of each chain) when it first needs one: creating an issuer costs
-//! nothing until it is used.
+//! nothing until it is used. (`tessera dev seed` writes those first keys itself, made by
+//! `Core::first_keys` from shared RSA material: see `seed`.)
 //!
 //! **Algorithms and chains.** Every key has one algorithm for life, and each algorithm an
 //! issuer signs with has its own chain of keys (current, next, previous), rotated together.
@@ -155,17 +156,38 @@ fn key_created(key: &SigningKey) -> NewEvent {
     )
 }
 
-/// Makes a key pair on the blocking pool (an RSA key takes 100 ms or more) and returns its
-/// public JWK and its PKCS#8 document.
-async fn generate_key(algorithm: Algorithm, kid: String) -> Result<(Value, Vec<u8>), CoreError> {
-    let generated = tokio::task::spawn_blocking(move || {
-        Signer::generate(algorithm, &kid).map(|(signer, pkcs8)| (signer.public_jwk(), pkcs8))
-    })
-    .await;
-    match generated {
-        Ok(key) => key.map_err(|e| CoreError::Invalid(e.to_string())),
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => Err(shutting_down(Box::new(e))),
+/// What a stored key is made of before it has an id: a key pair's private half (PKCS#8) and
+/// its public JWK without a `kid`. Every key the server makes has material of its own;
+/// `tessera dev seed` gives its issuers' RS256 chains material from a small shared pool
+/// (see `seed`), as making RSA keys for ten thousand issuers would take half an hour.
+#[derive(Clone)]
+pub(crate) struct KeyMaterial {
+    algorithm: KeyAlgorithm,
+    pkcs8: Vec<u8>,
+    public_jwk: Value,
+}
+
+impl KeyMaterial {
+    /// A new key pair, made on this thread: an RSA key takes 100 ms or more, so async callers
+    /// use [`Self::generate`].
+    pub(crate) fn generate_here(algorithm: KeyAlgorithm) -> Result<Self, CoreError> {
+        // The kid is set per stored key (`Core::key_from_material`).
+        let (signer, pkcs8) = Signer::generate(jws_algorithm(algorithm), "")
+            .map_err(|e| CoreError::Invalid(e.to_string()))?;
+        Ok(Self {
+            algorithm,
+            pkcs8,
+            public_jwk: signer.public_jwk(),
+        })
+    }
+
+    /// A new key pair, made on the blocking pool, never on an async worker.
+    pub(crate) async fn generate(algorithm: KeyAlgorithm) -> Result<Self, CoreError> {
+        match tokio::task::spawn_blocking(move || Self::generate_here(algorithm)).await {
+            Ok(material) => material,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(shutting_down(Box::new(e))),
+        }
     }
 }
 
@@ -328,19 +350,57 @@ impl Core {
         algorithm: KeyAlgorithm,
         state: KeyState,
     ) -> Result<SigningKey, CoreError> {
+        let material = KeyMaterial::generate(algorithm).await?;
+        Ok(self.key_from_material(issuer, &material, state))
+    }
+
+    /// `material` as a key of `issuer` in `state`, not stored yet: a new id, which is its
+    /// `kid`, and the private half sealed with the master key, bound to that id.
+    pub(crate) fn key_from_material(
+        &self,
+        issuer: &Issuer,
+        material: &KeyMaterial,
+        state: KeyState,
+    ) -> SigningKey {
         let id = KeyId::new();
-        let (public_jwk, pkcs8) = generate_key(jws_algorithm(algorithm), id.to_string()).await?;
+        let mut public_jwk = material.public_jwk.clone();
+        public_jwk["kid"] = Value::from(id.to_string());
         let now = self.clock.now();
-        Ok(SigningKey {
+        SigningKey {
             id,
             issuer_id: issuer.id,
-            algorithm,
+            algorithm: material.algorithm,
             state,
             public_jwk: public_jwk.to_string(),
-            private_key_sealed: self.master_key.seal(&sealing_purpose(id), &pkcs8),
+            private_key_sealed: self.master_key.seal(&sealing_purpose(id), &material.pkcs8),
             created_at: now,
             updated_at: now,
-        })
+        }
+    }
+
+    /// The keys a new issuer starts with, not stored yet: a current and a next key of every
+    /// chain it keeps, as [`Self::issuer_keys`] makes them on first use, from the material
+    /// `material` gives for each algorithm.
+    pub(crate) fn first_keys(
+        &self,
+        issuer: &Issuer,
+        mut material: impl FnMut(KeyAlgorithm) -> Result<KeyMaterial, CoreError>,
+    ) -> Result<Vec<SigningKey>, CoreError> {
+        let mut keys = Vec::new();
+        for algorithm in kept_algorithms(issuer) {
+            for state in [KeyState::Current, KeyState::Next] {
+                let material = material(algorithm)?;
+                if material.algorithm != algorithm {
+                    return Err(CoreError::Invalid(format!(
+                        "key material for {} given for a {} key",
+                        material.algorithm.as_str(),
+                        algorithm.as_str()
+                    )));
+                }
+                keys.push(self.key_from_material(issuer, &material, state));
+            }
+        }
+        Ok(keys)
     }
 
     /// Stores a key made by [`Self::new_key`] with its `key.created` event.

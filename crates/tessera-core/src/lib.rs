@@ -30,6 +30,7 @@ pub mod issuers;
 mod jobs;
 pub mod keys;
 mod resource;
+pub mod seed;
 mod sessions;
 pub mod token;
 pub mod users;

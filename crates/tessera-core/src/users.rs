@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tessera_crypto::password;
-use tessera_model::{Actor, Email, Issuer, NewEvent, User, UserId};
+use tessera_model::{Actor, Email, Issuer, NewEvent, UnixTime, User, UserId};
 use tessera_store::{IssuerScope, Page, PageRequest, StoreError, UserListFilter};
 use tokio::sync::Semaphore;
 
@@ -390,6 +390,74 @@ impl CheckedPatch {
     }
 }
 
+/// A new user's fields, checked by the rules of the module documentation; all but the
+/// password, which is hashed before [`CheckedUser::into_user`], and uniqueness, which only the
+/// store can decide.
+pub(crate) struct CheckedUser {
+    email: Email,
+    username: Option<String>,
+    email_verified: bool,
+    name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    user_metadata: Value,
+    app_metadata: Value,
+}
+
+impl CheckedUser {
+    /// Checks `input`; returns its password (checked against the policy) apart.
+    pub(crate) fn check(input: NewUser) -> Result<(Self, Option<String>), CoreError> {
+        let email = parse_email(&input.email)?;
+        if let Some(username) = &input.username {
+            check_username(username)?;
+        }
+        if let Some(password) = &input.password {
+            check_password(password)?;
+        }
+        check_name("name", input.name.as_deref())?;
+        check_name("given_name", input.given_name.as_deref())?;
+        check_name("family_name", input.family_name.as_deref())?;
+        let checked = Self {
+            email,
+            username: input.username,
+            email_verified: input.email_verified,
+            name: input.name,
+            given_name: input.given_name,
+            family_name: input.family_name,
+            user_metadata: metadata("user_metadata", input.user_metadata)?,
+            app_metadata: metadata("app_metadata", input.app_metadata)?,
+        };
+        Ok((checked, input.password))
+    }
+
+    /// The user of `issuer` to store, created at `now` with `password_hash` (a PHC string from
+    /// [`password::hash_password`]).
+    pub(crate) fn into_user(
+        self,
+        issuer: &Issuer,
+        password_hash: Option<String>,
+        now: UnixTime,
+    ) -> User {
+        User {
+            id: UserId::new(),
+            issuer_id: issuer.id,
+            email: Some(self.email),
+            email_verified: self.email_verified,
+            username: self.username,
+            password_hash,
+            name: self.name,
+            given_name: self.given_name,
+            family_name: self.family_name,
+            user_metadata: self.user_metadata,
+            app_metadata: self.app_metadata,
+            blocked: false,
+            created_at: now,
+            updated_at: now,
+            revision: 1,
+        }
+    }
+}
+
 impl Core {
     /// Creates a user in `issuer`. A duplicate email (in any case) or username is
     /// [`StoreError::AlreadyExists`] with `field` `email` or `username`.
@@ -401,23 +469,11 @@ impl Core {
     ) -> Result<User, CoreError> {
         // The cheap checks first, then the duplicates (so a doomed request costs no hash);
         // the store's unique constraints still decide races.
-        let email = parse_email(&input.email)?;
-        if let Some(username) = &input.username {
-            check_username(username)?;
-        }
-        if let Some(password) = &input.password {
-            check_password(password)?;
-        }
-        check_name("name", input.name.as_deref())?;
-        check_name("given_name", input.given_name.as_deref())?;
-        check_name("family_name", input.family_name.as_deref())?;
-        let user_metadata = metadata("user_metadata", input.user_metadata)?;
-        let app_metadata = metadata("app_metadata", input.app_metadata)?;
-
+        let (checked, password) = CheckedUser::check(input)?;
         let scope = IssuerScope::of(issuer);
         let users = self.store.users();
         if users
-            .find_by_email(scope, email.normalized())
+            .find_by_email(scope, checked.email.normalized())
             .await?
             .is_some()
         {
@@ -427,7 +483,7 @@ impl Core {
             }
             .into());
         }
-        if let Some(username) = &input.username
+        if let Some(username) = &checked.username
             && users.find_by_username(scope, username).await?.is_some()
         {
             return Err(StoreError::AlreadyExists {
@@ -436,29 +492,11 @@ impl Core {
             }
             .into());
         }
-        let password_hash = match input.password {
+        let password_hash = match password {
             Some(password) => Some(self.passwords.hash(password).await?),
             None => None,
         };
-
-        let now = self.clock.now();
-        let user = User {
-            id: UserId::new(),
-            issuer_id: issuer.id,
-            email: Some(email),
-            email_verified: input.email_verified,
-            username: input.username,
-            password_hash,
-            name: input.name,
-            given_name: input.given_name,
-            family_name: input.family_name,
-            user_metadata,
-            app_metadata,
-            blocked: false,
-            created_at: now,
-            updated_at: now,
-            revision: 1,
-        };
+        let user = checked.into_user(issuer, password_hash, self.clock.now());
         let mut fields = vec!["email", "email_verified"];
         for (field, present) in [
             ("username", user.username.is_some()),
@@ -476,10 +514,16 @@ impl Core {
             user.id,
             actor,
             json!({ "fields": fields }),
-            now,
+            user.created_at,
         );
         users.create(scope, &user, &event).await?;
         Ok(user)
+    }
+
+    /// Hashes a new password, checked against the policy first, on the bounded password pool.
+    pub(crate) async fn hash_new_password(&self, password: String) -> Result<String, CoreError> {
+        check_password(&password)?;
+        self.passwords.hash(password).await
     }
 
     /// A user of `issuer`; [`CoreError::NotFound`] if it has none with this id.

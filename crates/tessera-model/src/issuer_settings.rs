@@ -41,6 +41,10 @@ pub const REFRESH_TOKEN_LIFETIME: Bounds = Bounds {
 /// keeps its events for ever (no retention).
 pub const EVENT_RETENTION_DAYS: std::ops::RangeInclusive<i64> = 1..=3650;
 
+/// The bounds of a key rotation period, in days: a day at least, ten years at most. A new
+/// issuer rotates its keys only when told to (no period), as Auth0 and Keycloak do.
+pub const KEY_ROTATION_DAYS: std::ops::RangeInclusive<i64> = 1..=3650;
+
 /// The most email domains an `allowed_email_domains` policy may list.
 pub const MAX_ALLOWED_EMAIL_DOMAINS: usize = 100;
 
@@ -205,6 +209,7 @@ pub struct IssuerSettings {
     signing_algorithm: KeyAlgorithm,
     signup: SignupPolicy,
     event_retention_days: Option<i64>,
+    key_rotation_days: Option<i64>,
 }
 
 impl Default for IssuerSettings {
@@ -216,6 +221,7 @@ impl Default for IssuerSettings {
             signing_algorithm: KeyAlgorithm::Es256,
             signup: SignupPolicy::Open,
             event_retention_days: None,
+            key_rotation_days: None,
         }
     }
 }
@@ -267,6 +273,33 @@ impl IssuerSettings {
         }
         Ok(Self {
             event_retention_days: days,
+            ..self
+        })
+    }
+
+    /// How many days a key signs before the housekeeping job rotates the issuer's keys;
+    /// `None`: only when rotated through the Core API.
+    pub fn key_rotation_days(&self) -> Option<i64> {
+        self.key_rotation_days
+    }
+
+    /// With another key rotation period ([`KEY_ROTATION_DAYS`]); `None` rotates only on
+    /// request.
+    pub fn with_key_rotation_days(self, days: Option<i64>) -> Result<Self, SettingsError> {
+        if let Some(days) = days
+            && !KEY_ROTATION_DAYS.contains(&days)
+        {
+            return Err(SettingsError {
+                field: "settings.key_rotation_days",
+                reason: format!(
+                    "must be {} to {} days, or null to rotate keys only on request",
+                    KEY_ROTATION_DAYS.start(),
+                    KEY_ROTATION_DAYS.end()
+                ),
+            });
+        }
+        Ok(Self {
+            key_rotation_days: days,
             ..self
         })
     }
@@ -383,6 +416,29 @@ mod tests {
                 .with_event_retention_days(Some(days))
                 .unwrap_err();
             assert_eq!(err.field, "settings.event_retention_days");
+        }
+    }
+
+    #[test]
+    fn key_rotation_is_every_day_to_ten_years_or_on_request() {
+        assert_eq!(IssuerSettings::default().key_rotation_days(), None);
+        for days in [1, 90, 3650] {
+            let set = IssuerSettings::default()
+                .with_key_rotation_days(Some(days))
+                .unwrap();
+            assert_eq!(set.key_rotation_days(), Some(days));
+            assert_eq!(
+                set.with_key_rotation_days(None)
+                    .unwrap()
+                    .key_rotation_days(),
+                None
+            );
+        }
+        for days in [0, -1, 3651] {
+            let err = IssuerSettings::default()
+                .with_key_rotation_days(Some(days))
+                .unwrap_err();
+            assert_eq!(err.field, "settings.key_rotation_days");
         }
     }
 

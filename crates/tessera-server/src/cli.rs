@@ -90,6 +90,46 @@ pub enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Tools for development and benchmarks.
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+/// `tessera dev …`
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Fill the database with made-up issuers (`seed-00001`, …), clients and users, fast (bulk
+    /// inserts, no events), for benchmarks.
+    ///
+    /// For benchmarks and development only: every seeded user has the same password hash, and
+    /// seeded issuers share RSA signing key material. Refuses if one of its issuer slugs is
+    /// taken.
+    Seed(SeedArgs),
+}
+
+/// The password of seeded users unless `--password` is given.
+pub const DEFAULT_SEED_PASSWORD: &str = "tessera-dev-password";
+
+/// `tessera dev seed` flags.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// How many issuers.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub issuers: usize,
+    /// Confidential clients per issuer (client credentials, and the authorization code with
+    /// redirect URI http://127.0.0.1/callback).
+    #[arg(long, default_value_t = 1, value_name = "C")]
+    pub clients_per_issuer: usize,
+    /// Users per issuer (`user0000001@seed-00001.example.com`, …).
+    #[arg(long, default_value_t = 0, value_name = "M")]
+    pub users_per_issuer: usize,
+    /// Every seeded user's password.
+    #[arg(long, default_value = DEFAULT_SEED_PASSWORD, value_name = "P")]
+    pub password: String,
+    /// Write what was seeded as one JSON document: each issuer's slug, its clients' ids and
+    /// secrets (shown nowhere else), a sample of its users' addresses.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// `tessera audit …`

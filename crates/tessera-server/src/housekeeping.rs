@@ -1,5 +1,5 @@
-//! Periodic work of a node that is not a request: sweeping expired records and applying event
-//! retention.
+//! Periodic work of a node that is not a request: sweeping expired records, applying event
+//! retention and rotating the keys of issuers that asked for it (`key_rotation_days`).
 //!
 //! Every node runs this loop, and each run of a job is taken with a lease for one period
 //! (`Core::lease_job`, [`Job::lease_seconds`]), so a job runs once per period across all nodes,
@@ -19,24 +19,28 @@ enum Job {
     ExpirySweep,
     /// Events older than their issuer's retention.
     EventRetention,
+    /// Keys older than their issuer's rotation period.
+    KeyRotation,
 }
 
 impl Job {
-    const ALL: [Job; 2] = [Job::ExpirySweep, Job::EventRetention];
+    const ALL: [Job; 3] = [Job::ExpirySweep, Job::EventRetention, Job::KeyRotation];
 
     /// The lease's name, shared by every node.
     fn name(self) -> &'static str {
         match self {
             Self::ExpirySweep => "expiry-sweep",
             Self::EventRetention => "event-retention",
+            Self::KeyRotation => "key-rotation",
         }
     }
 
-    /// How often the job runs. Expired rows cost only space; retention is counted in days.
+    /// How often the job runs. Expired rows cost only space; retention and rotation periods
+    /// are counted in days.
     fn every(self) -> Duration {
         match self {
             Self::ExpirySweep => Duration::from_secs(300),
-            Self::EventRetention => Duration::from_secs(3600),
+            Self::EventRetention | Self::KeyRotation => Duration::from_secs(3600),
         }
     }
 
@@ -92,13 +96,14 @@ async fn run_job(core: &Core, holder: &str, job: Job) -> Result<(), CoreError> {
     let outcome = match job {
         Job::ExpirySweep => sweep(core, holder, job).await,
         Job::EventRetention => core.apply_event_retention().await,
+        Job::KeyRotation => core.rotate_due_keys().await,
     };
     match outcome? {
         0 => {}
-        removed => tracing::info!(
-            removed,
+        count => tracing::info!(
+            count,
             job = job.name(),
-            "housekeeping removed old records"
+            "housekeeping done (records removed, or issuers whose keys rotated)"
         ),
     }
     Ok(())

@@ -1,11 +1,13 @@
 //! `tessera`: parse the command line, load the configuration, run the command.
 
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::Parser;
-use serde_json::json;
+use serde_json::{Value, json};
+use tessera_core::seed::{SEED_REDIRECT_URI, SeedPlan, SeedProgress, SeedReport};
 use tessera_model::IssuerSlug;
-use tessera_server::cli::{AdminCommand, AuditCommand, Cli, Command};
+use tessera_server::cli::{AdminCommand, AuditCommand, Cli, Command, DevCommand, SeedArgs};
 use tessera_server::{
     Application, Claim, Config, Installation, Purpose, StartupError, StopSignals,
 };
@@ -72,6 +74,7 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, StartupError>
         Command::Audit(AuditCommand::Verify { issuer }) => {
             return audit_verify(&config, issuer.as_deref()).await;
         }
+        Command::Dev(DevCommand::Seed(args)) => seed(&config, &args).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -172,6 +175,107 @@ async fn create_credential(
     }
     installation.core.store().close().await;
     Ok(())
+}
+
+/// `tessera dev seed`: seeds, writes the report to `--out`, says what it did and how long it
+/// took (opening the database and making the RSA key pool included).
+async fn seed(config: &Config, args: &SeedArgs) -> Result<(), StartupError> {
+    let started = Instant::now();
+    let claim = Claim::take(config, Purpose::Admin)?;
+    let public_url = config.public_url_for(config.listen);
+    let installation = Installation::open(claim, config, &public_url).await?;
+    let plan = SeedPlan {
+        issuers: args.issuers,
+        clients_per_issuer: args.clients_per_issuer,
+        users_per_issuer: args.users_per_issuer,
+        password: args.password.clone(),
+    };
+    let mut progress = |written: SeedProgress| {
+        note(&format!(
+            "seeded {}/{} issuers, {}/{} users ({:.1} s)",
+            written.issuers,
+            plan.issuers,
+            written.users,
+            plan.issuers * plan.users_per_issuer,
+            started.elapsed().as_secs_f64()
+        ));
+    };
+    let report = installation.core.seed(&plan, &mut progress).await?;
+    installation.core.store().close().await;
+    let elapsed = started.elapsed();
+    if let Some(path) = &args.out {
+        let document = seed_document(&report, &args.password);
+        write_private(path, format!("{document}\n").as_bytes()).map_err(|source| {
+            StartupError::WriteFile {
+                path: path.clone(),
+                source,
+            }
+        })?;
+    }
+    say(&format!(
+        "Seeded {} issuers, {} clients, {} users and {} signing keys in {:.2} s.{}",
+        report.issuers.len(),
+        report.clients,
+        report.users,
+        report.keys,
+        elapsed.as_secs_f64(),
+        args.out
+            .as_ref()
+            .map(|path| format!(" Client secrets are in {}.", path.display()))
+            .unwrap_or_default()
+    ));
+    Ok(())
+}
+
+/// Writes `bytes` to `path`, readable by its owner only (it holds client secrets).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// What `--out` receives: one JSON document.
+fn seed_document(report: &SeedReport, password: &str) -> Value {
+    let issuers: Vec<Value> = report
+        .issuers
+        .iter()
+        .map(|issuer| {
+            let clients: Vec<Value> = issuer
+                .clients
+                .iter()
+                .map(|client| {
+                    json!({
+                        "client_id": client.client_id.to_string(),
+                        "client_secret": client.client_secret.expose(),
+                    })
+                })
+                .collect();
+            json!({
+                "slug": issuer.slug.as_str(),
+                "clients": clients,
+                "users": issuer.users,
+                "sample_emails": issuer.sample_emails,
+            })
+        })
+        .collect();
+    json!({
+        "redirect_uri": SEED_REDIRECT_URI,
+        "password": password,
+        "issuers": issuers,
+    })
+}
+
+/// Progress, on standard error.
+#[allow(clippy::print_stderr)]
+fn note(text: &str) {
+    eprintln!("{text}");
 }
 
 /// A command's result, on standard output.

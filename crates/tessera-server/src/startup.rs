@@ -94,6 +94,14 @@ pub enum StartupError {
     /// The server stopped with an I/O error.
     #[error("the server stopped with an error: {0}")]
     Serve(std::io::Error),
+    /// A file a command was asked to write cannot be written.
+    #[error("cannot write {path}: {source}")]
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
 }
 
 impl StartupError {

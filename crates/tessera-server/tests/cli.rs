@@ -599,3 +599,211 @@ async fn sigterm_right_after_the_ready_banner_shuts_down_cleanly() {
         server.stop_cleanly().await;
     }
 }
+
+/// `tessera dev seed` on this run's backend: 3 issuers × 2 clients × 5 users, then a running
+/// server treats them as its own. A seeded client gets a client-credentials token, a seeded
+/// user signs in through the hosted page and is found by the Core API, and a second run that
+/// would reuse a slug is refused without writing anything.
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_seed_fills_a_database_that_a_running_server_serves() {
+    let database = fresh_database().await;
+    let cwd = tempfile::tempdir().expect("a folder");
+    let data = tempfile::tempdir().expect("a data folder");
+    let data_dir = data.path().to_str().expect("a UTF-8 path");
+    let out = cwd.path().join("seeded.json");
+    let out_path = out.to_str().expect("a UTF-8 path");
+    let store_flags = ["--data-dir", data_dir, "--database-url", &database.url];
+    let mut args = vec![
+        "dev",
+        "seed",
+        "--issuers",
+        "3",
+        "--clients-per-issuer",
+        "2",
+        "--users-per-issuer",
+        "5",
+        "--password",
+        "correct horse battery",
+        "--out",
+        out_path,
+    ];
+    args.extend(store_flags);
+    let seeded = run(cwd.path(), &args).await;
+    assert_eq!(seeded.code(), Some(0), "{seeded:?}");
+    assert!(
+        seeded
+            .stdout
+            .starts_with("Seeded 3 issuers, 6 clients, 15 users and 12 signing keys in "),
+        "{seeded:?}"
+    );
+    let mode = std::fs::metadata(&out)
+        .expect("the report file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the report holds secrets: {mode:o}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("read the report"))
+            .expect("the report is one JSON document");
+    let issuers = report["issuers"].as_array().expect("issuers");
+    let slugs: Vec<&str> = issuers
+        .iter()
+        .map(|i| i["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["seed-00001", "seed-00002", "seed-00003"]);
+    for issuer in issuers {
+        assert_eq!(issuer["clients"].as_array().unwrap().len(), 2, "{issuer}");
+        assert_eq!(issuer["users"], 5, "{issuer}");
+        assert_eq!(issuer["sample_emails"].as_array().unwrap().len(), 5);
+    }
+    let client = &issuers[1]["clients"][1];
+    let client_id = client["client_id"].as_str().expect("a client id");
+    let client_secret = client["client_secret"].as_str().expect("a secret");
+    let email = issuers[2]["sample_emails"][4].as_str().expect("an address");
+    assert_eq!(email, "user0000005@seed-00003.example.com");
+    if let Some(dir) = database.sqlite_dir() {
+        assert_secret_not_in_files(dir, client_secret);
+    }
+
+    let mut serve_flags = vec!["--listen", "127.0.0.1:0"];
+    serve_flags.extend(store_flags);
+    let mut server = Server::start(cwd.path(), &serve_flags).await;
+    let base = format!("http://localhost:{}", server.address.port());
+
+    // A seeded client gets a token, signed by the seeded issuer's seeded ES256 key.
+    let response = server
+        .http
+        .post(server.url("/seed-00002/oauth/token"))
+        .basic_auth(client_id, Some(client_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("the token request");
+    assert_eq!(response.status(), 200, "{}", server.stderr_text());
+    let token: Value = response.json().await.expect("a token response");
+    let access_token = token["access_token"].as_str().expect("an access token");
+    let jwks: Value = server
+        .get("/seed-00002/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .expect("a JWKS");
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["kid"].as_str().expect("a kid"))
+        .collect();
+    assert_eq!(kids.len(), 4, "the seeded keys, no new ones: {jwks}");
+    let published = tessera_crypto::jwk::PublicJwkSet::parse(&jwks).expect("a public JWK Set");
+    let verified = tessera_crypto::jws::verify(access_token, published.keys())
+        .expect("the token verifies with the issuer's published keys");
+    assert_eq!(verified.header["alg"], "ES256");
+    assert_eq!(
+        verified.claims["client_id"], client_id,
+        "{:?}",
+        verified.claims
+    );
+    let wrong = server
+        .http
+        .post(server.url("/seed-00001/oauth/token"))
+        .basic_auth(client_id, Some(client_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("the token request");
+    assert_eq!(
+        wrong.status(),
+        401,
+        "a client exists only in its own issuer"
+    );
+
+    // A seeded user signs in with the seeded password through the hosted page.
+    let authorize = format!(
+        "{base}/seed-00003/oauth/authorize?response_type=code&client_id={}&redirect_uri={}\
+         &scope=openid&state=s1",
+        issuers[2]["clients"][0]["client_id"].as_str().unwrap(),
+        "http%3A%2F%2F127.0.0.1%2Fcallback",
+    );
+    let landing = tessera_testkit::oidc::Browser::new()
+        .authorize(&authorize, &base, email, "correct horse battery")
+        .await;
+    assert!(
+        landing.location().starts_with("http://127.0.0.1/callback?"),
+        "{landing:?}"
+    );
+    assert!(landing.param("code").is_some(), "{landing:?}");
+    let refused = tessera_testkit::oidc::Browser::new()
+        .authorize(&authorize, &base, email, "not the password")
+        .await;
+    assert!(
+        matches!(refused, tessera_testkit::oidc::Landing::Page(_, _)),
+        "a wrong password stays on the page: {refused:?}"
+    );
+
+    // The Core API finds the user by address.
+    let mut args = vec!["admin", "create-credential", "--name", "ci", "--json"];
+    args.extend(store_flags);
+    let created = run(cwd.path(), &args).await;
+    assert_eq!(created.code(), Some(0), "{created:?}");
+    let credential = credential_from(&created.stdout, None);
+    let token: Value = server
+        .http
+        .post(server.url("/system/oauth/token"))
+        .basic_auth(&credential.client_id, Some(&credential.client_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("the token request")
+        .json()
+        .await
+        .expect("a token response");
+    let core_token = token["access_token"].as_str().expect("a Core API token");
+    let listed: Value = server
+        .http
+        .get(server.url("/core/v1/issuers/seed-00003/users?email_prefix=USER0000005@seed-00003"))
+        .bearer_auth(core_token)
+        .send()
+        .await
+        .expect("the list request")
+        .json()
+        .await
+        .expect("a page of users");
+    let items = listed["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{listed}");
+    assert_eq!(items[0]["email"], email);
+    assert_eq!(items[0]["email_verified"], true);
+    let id = items[0]["id"].as_str().expect("a user id");
+    let found = server
+        .http
+        .get(server.url(&format!("/core/v1/issuers/seed-00003/users/{id}")))
+        .bearer_auth(core_token)
+        .send()
+        .await
+        .expect("the get request");
+    assert_eq!(found.status(), 200);
+    server.stop_cleanly().await;
+
+    // Seeding again would reuse seed-00001: refused, nothing written.
+    let mut args = vec!["dev", "seed", "--issuers", "4", "--users-per-issuer", "1"];
+    args.extend(store_flags);
+    let again = run(cwd.path(), &args).await;
+    assert_eq!(again.code(), Some(1), "{again:?}");
+    assert!(again.stderr.starts_with("error:"), "{again:?}");
+    assert!(
+        again.stderr.contains("`seed-00001` already exists"),
+        "{again:?}"
+    );
+    let store = tessera_store_sql::connect(&database.url, Default::default())
+        .await
+        .expect("open the database");
+    let fourth = IssuerSlug::parse("seed-00004").expect("a slug");
+    assert_eq!(
+        store
+            .issuers()
+            .find_by_slug(&fourth)
+            .await
+            .expect("a lookup"),
+        None
+    );
+    store.close().await;
+}

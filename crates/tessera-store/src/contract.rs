@@ -59,7 +59,10 @@ macro_rules! contract_suite {
             stale_revisions_are_refused,
             listings_paginate_without_gaps_or_repeats,
             keys_are_stored_and_change_state,
+            periodic_jobs_read_only_the_issuers_that_set_their_period,
             concurrent_makers_of_one_key_chain_store_it_once,
+            seeded_records_are_read_by_the_normal_repositories,
+            seeding_a_taken_slug_or_email_writes_nothing,
             a_ticket_is_consumed_once_and_not_after_it_expires,
             concurrent_consumers_of_one_ticket_have_exactly_one_winner,
             concurrent_creators_of_one_ticket_have_exactly_one_winner,
@@ -128,6 +131,10 @@ pub use deliveries::*;
 #[path = "contract_jobs.rs"]
 mod jobs;
 pub use jobs::*;
+
+#[path = "contract_seed.rs"]
+mod seed;
+pub use seed::*;
 
 fn event(event_type: &'static str, subject: impl ToString) -> NewEvent {
     NewEvent::new(event_type, subject, Actor::System, json!({}), T0)
@@ -339,6 +346,8 @@ pub async fn issuer_settings_round_trip(store: Arc<dyn Store>) {
             .with_refresh_token_lifetime(365 * 86_400)
             .unwrap()
             .with_event_retention_days(Some(90))
+            .unwrap()
+            .with_key_rotation_days(Some(30))
             .unwrap()
             .with_signing_algorithm(KeyAlgorithm::Rs256)
             .with_signup(signup);
@@ -1330,6 +1339,118 @@ pub async fn keys_are_stored_and_change_state(store: Arc<dyn Store>) {
             .await,
         Err(StoreError::NotFound)
     ));
+}
+
+/// Key rotation reads the issuers whose current keys are older than their period, and event
+/// retention the issuers that keep events for a limited time; no others, and page by page.
+pub async fn periodic_jobs_read_only_the_issuers_that_set_their_period(store: Arc<dyn Store>) {
+    const DAY: i64 = 86_400;
+    let mut made = Vec::new();
+    for (slug, rotation, retention, key_at) in [
+        ("daily", Some(1), None, Some(T0)),
+        ("daily-unused", Some(1), None, None),
+        ("manual", None, Some(30), Some(T0)),
+        ("every-other-day", Some(2), Some(7), Some(T0)),
+    ] {
+        let mut issuer = issuer(slug);
+        issuer.settings = IssuerSettings::default()
+            .with_key_rotation_days(rotation)
+            .unwrap()
+            .with_event_retention_days(retention)
+            .unwrap();
+        store
+            .issuers()
+            .create(&issuer, &event("issuer.created", issuer.id))
+            .await
+            .unwrap();
+        if let Some(at) = key_at {
+            let scope = IssuerScope::of(&issuer);
+            for state in [KeyState::Current, KeyState::Next] {
+                let key = SigningKey {
+                    state,
+                    created_at: at,
+                    updated_at: at,
+                    ..signing_key(issuer.id)
+                };
+                store
+                    .keys()
+                    .create(scope, &key, &event("key.created", key.id))
+                    .await
+                    .unwrap();
+            }
+        }
+        made.push(issuer);
+    }
+    let [daily, _unused, manual, every_other_day] = &made[..] else {
+        unreachable!()
+    };
+    let due = async |now: UnixTime, limit: u32| {
+        let mut slugs = Vec::new();
+        let mut page = PageRequest::first(limit);
+        loop {
+            let found = store
+                .issuers()
+                .list_due_for_key_rotation(now, page)
+                .await
+                .unwrap();
+            slugs.extend(found.items.into_iter().map(|i| i.slug.as_str().to_owned()));
+            match found.next_after {
+                Some(after) => page = PageRequest::after(after, limit),
+                None => return slugs,
+            }
+        }
+    };
+    assert!(due(T0.plus_seconds(DAY - 1), 10).await.is_empty());
+    assert_eq!(due(T0.plus_seconds(DAY), 10).await, ["daily"]);
+    let mut both = vec![daily.slug.as_str(), every_other_day.slug.as_str()];
+    both.sort_by_key(|slug| made.iter().find(|i| i.slug.as_str() == *slug).unwrap().id);
+    assert_eq!(
+        due(T0.plus_seconds(2 * DAY), 1).await,
+        both,
+        "paged one by one"
+    );
+
+    // A rotation makes the next key current now: the issuer waits a whole period again.
+    let scope = IssuerScope::of(daily);
+    let next = store
+        .keys()
+        .list_active(scope)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.state == KeyState::Next)
+        .unwrap();
+    let rotated_at = T0.plus_seconds(2 * DAY);
+    let mut rotated = event("key.state_changed", next.id);
+    rotated.occurred_at = rotated_at;
+    store
+        .keys()
+        .set_state(scope, next.id, KeyState::Current, &rotated)
+        .await
+        .unwrap();
+    assert_eq!(
+        due(rotated_at, 10).await,
+        [every_other_day.slug.as_str()],
+        "one current key inside the period is enough"
+    );
+
+    let mut kept = Vec::new();
+    let mut page = PageRequest::first(1);
+    loop {
+        let found = store
+            .issuers()
+            .list_with_event_retention(page)
+            .await
+            .unwrap();
+        kept.extend(found.items.into_iter().map(|i| i.id));
+        match found.next_after {
+            Some(after) => page = PageRequest::after(after, 1),
+            None => break,
+        }
+    }
+    let mut expected = vec![manual.id, every_other_day.id];
+    expected.sort();
+    assert_eq!(kept, expected);
 }
 
 /// Nodes that make an issuer's first keys at the same moment: one set is stored and the

@@ -36,4 +36,6 @@ pub use repo::{
     Page, PageRequest, Rotation, SchemaStatus, SessionRepo, Store, StoredResponse, TicketRepo,
     TokenRepo, UserListFilter, UserRepo, WebhookRepo,
 };
+// Bulk insertion for `tessera dev seed`, apart from the repositories the product runs on.
+pub use repo::{IssuerContents, SeedBatch, SeedRepo};
 pub use scope::IssuerScope;

@@ -164,6 +164,8 @@ pub trait Store: Send + Sync + 'static {
     fn tokens(&self) -> &dyn TokenRepo;
     /// Outbound deliveries (back-channel logout, webhook events).
     fn deliveries(&self) -> &dyn DeliveryRepo;
+    /// Bulk insertion of made-up records, for `tessera dev seed`.
+    fn seed(&self) -> &dyn SeedRepo;
 }
 
 /// Issuers. The event of `create` is written to the new issuer's own trail.
@@ -177,6 +179,20 @@ pub trait IssuerRepo: Send + Sync {
     async fn find_by_slug(&self, slug: &IssuerSlug) -> Result<Option<Issuer>, StoreError>;
     /// Lists issuers in creation order.
     async fn list(&self, page: PageRequest) -> Result<Page<Issuer>, StoreError>;
+    /// Lists, in creation order, the issuers that keep their events for a limited time
+    /// (`event_retention_days` set), without reading the others.
+    async fn list_with_event_retention(
+        &self,
+        page: PageRequest,
+    ) -> Result<Page<Issuer>, StoreError>;
+    /// Lists, in creation order, the issuers with a key rotation period whose current key (of
+    /// any chain) became current longer than that period before `now`. Issuers without keys
+    /// yet, or without a period, are not read.
+    async fn list_due_for_key_rotation(
+        &self,
+        now: UnixTime,
+        page: PageRequest,
+    ) -> Result<Page<Issuer>, StoreError>;
     /// Updates an issuer read at `issuer.revision`; returns it at its new revision.
     async fn update(&self, issuer: &Issuer, event: &NewEvent) -> Result<Issuer, StoreError>;
     /// Deletes an issuer and everything it owns; the event is written to `audit`'s trail.
@@ -800,4 +816,55 @@ pub trait DeliveryRepo: Send + Sync {
         now: UnixTime,
         event: &NewEvent,
     ) -> Result<bool, StoreError>;
+}
+
+/// Bulk insertion for development and benchmarks (`tessera dev seed`): thousands of issuers or
+/// millions of users in minutes, where the create methods (one transaction and one event each)
+/// would take hours.
+///
+/// Each record is stored exactly as its repository's `create` stores it (the same statement
+/// text, columns and normalization), so every other method reads it back like any other. What
+/// differs is that **no events are written**: seeded records are made-up data for a dev tool,
+/// not changes anyone made, so there is nothing to audit and nothing for a webhook to report
+/// (an issuer's chain simply starts with its first real change).
+#[async_trait]
+pub trait SeedRepo: Send + Sync {
+    /// Inserts `batch` in one transaction, in multi-row statements: all of it or none of it.
+    /// A taken slug, email or username is [`StoreError::AlreadyExists`].
+    async fn insert(&self, batch: &SeedBatch) -> Result<(), StoreError>;
+}
+
+/// What one [`SeedRepo::insert`] writes: new issuers, and records of issuers (new in this batch
+/// or stored before), each under its issuer's scope.
+#[derive(Debug, Clone, Default)]
+pub struct SeedBatch {
+    /// New issuers.
+    pub issuers: Vec<Issuer>,
+    /// Their records, and those of issuers stored earlier.
+    pub contents: Vec<IssuerContents>,
+}
+
+/// Records of one issuer, to be seeded.
+#[derive(Debug, Clone)]
+pub struct IssuerContents {
+    /// The issuer they belong to (the store binds its id, as every scoped write does).
+    pub scope: IssuerScope,
+    /// Clients.
+    pub clients: Vec<Client>,
+    /// Users.
+    pub users: Vec<User>,
+    /// Signing keys.
+    pub keys: Vec<SigningKey>,
+}
+
+impl IssuerContents {
+    /// No records yet, for `scope`.
+    pub fn empty(scope: IssuerScope) -> Self {
+        Self {
+            scope,
+            clients: Vec::new(),
+            users: Vec::new(),
+            keys: Vec::new(),
+        }
+    }
 }

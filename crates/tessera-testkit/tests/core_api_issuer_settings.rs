@@ -15,6 +15,7 @@ fn default_settings() -> Value {
         "signing_algorithm": "ES256",
         "signup": {"policy": "open", "allowed_email_domains": []},
         "event_retention_days": null,
+        "key_rotation_days": null,
     })
 }
 
@@ -69,6 +70,7 @@ async fn settings_are_set_at_creation_read_back_and_patched_one_at_a_time() {
     let mut expected = settings.clone();
     expected["signup"]["allowed_email_domains"] = json!(["acme.example", "corp.acme.example"]);
     expected["event_retention_days"] = Value::Null;
+    expected["key_rotation_days"] = Value::Null;
     assert_eq!(created.json::<Value>().await.unwrap()["settings"], expected);
 
     let read = app
@@ -354,7 +356,7 @@ async fn an_issuer_set_to_rs256_signs_access_tokens_with_rs256() {
 }
 
 #[tokio::test]
-async fn event_retention_is_set_in_days_cleared_with_null_and_checked() {
+async fn periods_in_days_are_set_cleared_with_null_and_checked() {
     let app = TestApp::spawn().await;
     let token = app.core_api_token(&[]).await;
     let patch = |settings: Value| {
@@ -362,30 +364,41 @@ async fn event_retention_is_set_in_days_cleared_with_null_and_checked() {
             .json(&json!({ "settings": settings }))
             .send()
     };
-    let set: Value = patch(json!({"event_retention_days": 30}))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(set["settings"]["event_retention_days"], 30);
-    for (bad, code) in [
-        (json!(0), "invalid_field"),
-        (json!(3651), "invalid_field"),
-        (json!("30"), "invalid_body"),
-    ] {
-        let refused = patch(json!({ "event_retention_days": bad })).await.unwrap();
-        let problem = expect_problem(refused, 400, code).await;
-        assert!(
-            problem.to_string().contains("event_retention_days"),
-            "{bad}: {problem}"
+    for field in ["event_retention_days", "key_rotation_days"] {
+        let set: Value = patch(json!({ field: 30 }))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(set["settings"][field], 30);
+        for (bad, code) in [
+            (json!(0), "invalid_field"),
+            (json!(3651), "invalid_field"),
+            (json!("30"), "invalid_body"),
+        ] {
+            let refused = patch(json!({ field: bad })).await.unwrap();
+            let problem = expect_problem(refused, 400, code).await;
+            assert!(problem.to_string().contains(field), "{bad}: {problem}");
+        }
+        let read: Value = app
+            .core_request(Method::GET, "/core/v1/issuers/default", &token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            read["settings"][field], 30,
+            "a refused value changed nothing"
         );
+        let cleared: Value = patch(json!({ field: null }))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(cleared["settings"][field], Value::Null);
     }
-    let cleared: Value = patch(json!({"event_retention_days": null}))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(cleared["settings"]["event_retention_days"], Value::Null);
 }

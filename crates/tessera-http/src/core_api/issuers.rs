@@ -66,6 +66,9 @@ pub(crate) struct SettingsOut {
     /// How many days events (and finished webhook deliveries) are kept, 1 to 3650; `null`:
     /// for ever.
     event_retention_days: Option<i64>,
+    /// How many days a key signs before the issuer's keys are rotated on their own, 1 to
+    /// 3650; `null`: only when rotated through `POST …/keys/rotate`.
+    key_rotation_days: Option<i64>,
 }
 
 /// Who may sign up.
@@ -107,6 +110,7 @@ fn settings_json(settings: &IssuerSettings) -> SettingsOut {
             allowed_email_domains: settings.signup().domains().to_vec(),
         },
         event_retention_days: settings.event_retention_days(),
+        key_rotation_days: settings.key_rotation_days(),
     }
 }
 
@@ -125,6 +129,10 @@ pub(crate) struct SettingsBody {
     /// for ever (the default).
     #[serde(default, deserialize_with = "double_option")]
     event_retention_days: Option<Option<i64>>,
+    /// Days a key signs before the keys rotate on their own (checked hourly), 1 to 3650;
+    /// `null` rotates only on request (the default).
+    #[serde(default, deserialize_with = "double_option")]
+    key_rotation_days: Option<Option<i64>>,
 }
 
 /// `settings.signup`: a policy and, for `allowed_email_domains`, its domains.
@@ -148,6 +156,7 @@ impl From<SettingsBody> for SettingsPatch {
                 allowed_email_domains: signup.allowed_email_domains,
             }),
             event_retention_days: body.event_retention_days,
+            key_rotation_days: body.key_rotation_days,
         }
     }
 }

@@ -1,15 +1,56 @@
 //! Clients of an issuer.
 
 use async_trait::async_trait;
+use sqlx::query_builder::Separated;
 use tessera_model::{Client, ClientId, NewEvent};
 use tessera_store::{ClientRepo, IssuerScope, Page, PageRequest, StoreError};
 
 use super::rows::{ClientRow, convert, json_list};
+use super::seed::insert_rows;
 use super::{
-    DeleteStatements, SqlStore, after_bound, commit, delete_scoped, fetch_limit, insert_event,
+    Db, DeleteStatements, SqlStore, after_bound, commit, delete_scoped, fetch_limit, insert_event,
     missing_or_conflict, paginate,
 };
 use crate::error::map;
+
+/// How client rows are written, by `create` and by the seeder alike.
+pub(super) const INSERT_CLIENTS: &str = "INSERT INTO clients (issuer_id, id, name, client_type, \
+     secret_hash, redirect_uris, post_logout_redirect_uris, grant_types, \
+     token_endpoint_auth_method, allowed_scopes, first_party, allowed_issuers, created_at, \
+     updated_at, revision, id_token_signed_response_alg, access_token_format, \
+     access_token_lifetime, id_token_lifetime, refresh_token_lifetime, jwks, \
+     backchannel_logout_uri, backchannel_logout_session_required) ";
+
+/// Binds one row of [`INSERT_CLIENTS`]: the client under `scope`, lists as JSON text.
+pub(super) fn push_client<'a>(
+    mut row: Separated<'_, 'a, Db, &'static str>,
+    scope: IssuerScope,
+    client: &'a Client,
+) {
+    row.push_bind(scope.issuer_id().as_uuid())
+        .push_bind(client.id.as_uuid())
+        .push_bind(client.name.as_str())
+        .push_bind(client.client_type.as_str())
+        .push_bind(client.secret_hash.map(|h| h.to_vec()))
+        .push_bind(json_list(&client.redirect_uris))
+        .push_bind(json_list(&client.post_logout_redirect_uris))
+        .push_bind(json_list(&client.grant_types))
+        .push_bind(client.token_endpoint_auth_method.as_str())
+        .push_bind(json_list(&client.allowed_scopes))
+        .push_bind(client.first_party)
+        .push_bind(allowed_issuers(client))
+        .push_bind(client.created_at.0)
+        .push_bind(client.updated_at.0)
+        .push_bind(client.revision)
+        .push_bind(id_token_alg(client))
+        .push_bind(client.token_settings.access_token_format().as_str())
+        .push_bind(client.token_settings.access_token_lifetime_override())
+        .push_bind(client.token_settings.id_token_lifetime_override())
+        .push_bind(client.token_settings.refresh_token_lifetime_override())
+        .push_bind(client.jwks.as_deref())
+        .push_bind(client.backchannel_logout_uri.as_deref())
+        .push_bind(client.backchannel_logout_session_required);
+}
 
 fn id_token_alg(client: &Client) -> Option<&'static str> {
     client.id_token_signed_response_alg.map(|alg| alg.as_str())
@@ -31,42 +72,11 @@ impl ClientRepo for SqlStore {
         event: &NewEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO clients (issuer_id, id, name, client_type, secret_hash, redirect_uris, \
-             post_logout_redirect_uris, grant_types, token_endpoint_auth_method, allowed_scopes, \
-             first_party, allowed_issuers, created_at, updated_at, revision, \
-             id_token_signed_response_alg, access_token_format, access_token_lifetime, \
-             id_token_lifetime, refresh_token_lifetime, jwks, backchannel_logout_uri, \
-             backchannel_logout_session_required) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22, $23)",
-        )
-        .bind(scope.issuer_id().as_uuid())
-        .bind(client.id.as_uuid())
-        .bind(&client.name)
-        .bind(client.client_type.as_str())
-        .bind(client.secret_hash.map(|h| h.to_vec()))
-        .bind(json_list(&client.redirect_uris))
-        .bind(json_list(&client.post_logout_redirect_uris))
-        .bind(json_list(&client.grant_types))
-        .bind(&client.token_endpoint_auth_method)
-        .bind(json_list(&client.allowed_scopes))
-        .bind(client.first_party)
-        .bind(allowed_issuers(client))
-        .bind(client.created_at.0)
-        .bind(client.updated_at.0)
-        .bind(client.revision)
-        .bind(id_token_alg(client))
-        .bind(client.token_settings.access_token_format().as_str())
-        .bind(client.token_settings.access_token_lifetime_override())
-        .bind(client.token_settings.id_token_lifetime_override())
-        .bind(client.token_settings.refresh_token_lifetime_override())
-        .bind(client.jwks.as_deref())
-        .bind(client.backchannel_logout_uri.as_deref())
-        .bind(client.backchannel_logout_session_required)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| map("client", e))?;
+        let rows = std::slice::from_ref(client);
+        insert_rows(&mut tx, "client", INSERT_CLIENTS, rows, |row, client| {
+            push_client(row, scope, client);
+        })
+        .await?;
         insert_event(&mut tx, scope.issuer_id(), event).await?;
         commit(tx).await
     }

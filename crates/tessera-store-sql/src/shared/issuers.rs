@@ -1,41 +1,53 @@
 //! Issuers: the only installation-level aggregate.
 
 use async_trait::async_trait;
-use tessera_model::{Issuer, IssuerId, IssuerSlug, NewEvent};
+use sqlx::query_builder::Separated;
+use tessera_model::{Issuer, IssuerId, IssuerSlug, NewEvent, UnixTime};
 use tessera_store::{IssuerRepo, IssuerScope, Page, PageRequest, StoreError};
 
 use super::rows::{IssuerRow, json_list};
+use super::seed::insert_rows;
 use super::{
-    SqlStore, after_bound, commit, fetch_limit, insert_event, missing_or_conflict, paginate,
+    Db, SqlStore, after_bound, commit, fetch_limit, insert_event, missing_or_conflict, paginate,
 };
 use crate::error::map;
+
+/// How issuer rows are written, by `create` and by the seeder alike.
+pub(super) const INSERT_ISSUERS: &str = "INSERT INTO issuers (id, slug, display_name, \
+     access_token_lifetime, id_token_lifetime, refresh_token_lifetime, signing_algorithm, \
+     signup_policy, signup_allowed_domains, created_at, updated_at, revision, \
+     event_retention_days, key_rotation_days) ";
+
+/// Binds one row of [`INSERT_ISSUERS`].
+pub(super) fn push_issuer<'a>(mut row: Separated<'_, 'a, Db, &'static str>, issuer: &'a Issuer) {
+    row.push_bind(issuer.id.as_uuid())
+        .push_bind(issuer.slug.as_str())
+        .push_bind(issuer.display_name.as_str())
+        .push_bind(issuer.settings.access_token_lifetime())
+        .push_bind(issuer.settings.id_token_lifetime())
+        .push_bind(issuer.settings.refresh_token_lifetime())
+        .push_bind(issuer.settings.signing_algorithm().as_str())
+        .push_bind(issuer.settings.signup().as_str())
+        .push_bind(json_list(issuer.settings.signup().domains()))
+        .push_bind(issuer.created_at.0)
+        .push_bind(issuer.updated_at.0)
+        .push_bind(issuer.revision)
+        .push_bind(issuer.settings.event_retention_days())
+        .push_bind(issuer.settings.key_rotation_days());
+}
 
 #[async_trait]
 impl IssuerRepo for SqlStore {
     async fn create(&self, issuer: &Issuer, event: &NewEvent) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO issuers (id, slug, display_name, access_token_lifetime, \
-             id_token_lifetime, refresh_token_lifetime, signing_algorithm, signup_policy, \
-             signup_allowed_domains, created_at, updated_at, revision, event_retention_days) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        insert_rows(
+            &mut tx,
+            "issuer",
+            INSERT_ISSUERS,
+            std::slice::from_ref(issuer),
+            push_issuer,
         )
-        .bind(issuer.id.as_uuid())
-        .bind(issuer.slug.as_str())
-        .bind(&issuer.display_name)
-        .bind(issuer.settings.access_token_lifetime())
-        .bind(issuer.settings.id_token_lifetime())
-        .bind(issuer.settings.refresh_token_lifetime())
-        .bind(issuer.settings.signing_algorithm().as_str())
-        .bind(issuer.settings.signup().as_str())
-        .bind(json_list(issuer.settings.signup().domains()))
-        .bind(issuer.created_at.0)
-        .bind(issuer.updated_at.0)
-        .bind(issuer.revision)
-        .bind(issuer.settings.event_retention_days())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| map("issuer", e))?;
+        .await?;
         insert_event(&mut tx, issuer.id, event).await?;
         commit(tx).await
     }
@@ -81,13 +93,59 @@ impl IssuerRepo for SqlStore {
         Ok(paginate(items, page.limit, |i: &Issuer| i.id.as_uuid()))
     }
 
+    async fn list_with_event_retention(
+        &self,
+        page: PageRequest,
+    ) -> Result<Page<Issuer>, StoreError> {
+        let rows: Vec<IssuerRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            issuer_columns!(),
+            " FROM issuers WHERE event_retention_days IS NOT NULL AND id > $1 \
+             ORDER BY id LIMIT $2"
+        ))
+        .bind(after_bound(page))
+        .bind(fetch_limit(page))
+        .fetch_all(&self.read)
+        .await
+        .map_err(|e| map("issuer", e))?;
+        let items = super::rows::convert(rows)?;
+        Ok(paginate(items, page.limit, |i: &Issuer| i.id.as_uuid()))
+    }
+
+    async fn list_due_for_key_rotation(
+        &self,
+        now: UnixTime,
+        page: PageRequest,
+    ) -> Result<Page<Issuer>, StoreError> {
+        // A rotation makes every chain's current key current at once, and the newest one
+        // decides, so an issuer rotated through the Core API waits a whole period again.
+        let rows: Vec<IssuerRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            issuer_columns!(),
+            " FROM issuers WHERE key_rotation_days IS NOT NULL AND id > $1 \
+             AND EXISTS (SELECT 1 FROM signing_keys k WHERE k.issuer_id = issuers.id \
+                 AND k.state = 'current') \
+             AND NOT EXISTS (SELECT 1 FROM signing_keys k WHERE k.issuer_id = issuers.id \
+                 AND k.state = 'current' AND k.updated_at > $3 - key_rotation_days * 86400) \
+             ORDER BY id LIMIT $2"
+        ))
+        .bind(after_bound(page))
+        .bind(fetch_limit(page))
+        .bind(now.0)
+        .fetch_all(&self.read)
+        .await
+        .map_err(|e| map("issuer", e))?;
+        let items = super::rows::convert(rows)?;
+        Ok(paginate(items, page.limit, |i: &Issuer| i.id.as_uuid()))
+    }
+
     async fn update(&self, issuer: &Issuer, event: &NewEvent) -> Result<Issuer, StoreError> {
         let mut tx = self.begin_write().await?;
         let changed = sqlx::query(
             "UPDATE issuers SET display_name = $1, access_token_lifetime = $2, \
              id_token_lifetime = $3, refresh_token_lifetime = $4, signing_algorithm = $5, \
              signup_policy = $6, signup_allowed_domains = $7, updated_at = $8, \
-             event_retention_days = $11, revision = revision + 1 \
+             event_retention_days = $11, key_rotation_days = $12, revision = revision + 1 \
              WHERE id = $9 AND revision = $10",
         )
         .bind(&issuer.display_name)
@@ -101,6 +159,7 @@ impl IssuerRepo for SqlStore {
         .bind(issuer.id.as_uuid())
         .bind(issuer.revision)
         .bind(issuer.settings.event_retention_days())
+        .bind(issuer.settings.key_rotation_days())
         .execute(&mut *tx)
         .await
         .map_err(|e| map("issuer", e))?

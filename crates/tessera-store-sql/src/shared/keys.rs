@@ -1,12 +1,34 @@
 //! Signing keys of an issuer.
 
 use async_trait::async_trait;
+use sqlx::query_builder::Separated;
 use tessera_model::{KeyId, KeyState, NewEvent, SigningKey};
 use tessera_store::{IssuerScope, KeyRepo, StoreError};
 
 use super::rows::{KeyRow, convert};
-use super::{LOCK_ISSUER_FOR_APPEND, SqlStore, Tx, commit, insert_event};
+use super::seed::insert_rows;
+use super::{Db, LOCK_ISSUER_FOR_APPEND, SqlStore, Tx, commit, insert_event};
 use crate::error::map;
+
+/// How key rows are written, by `create` and by the seeder alike.
+pub(super) const INSERT_KEYS: &str = "INSERT INTO signing_keys (issuer_id, id, algorithm, state, \
+     public_jwk, private_key_sealed, created_at, updated_at) ";
+
+/// Binds one row of [`INSERT_KEYS`]: the key under `scope`, its private half as sealed.
+pub(super) fn push_key<'a>(
+    mut row: Separated<'_, 'a, Db, &'static str>,
+    scope: IssuerScope,
+    key: &'a SigningKey,
+) {
+    row.push_bind(scope.issuer_id().as_uuid())
+        .push_bind(key.id.as_uuid())
+        .push_bind(key.algorithm.as_str())
+        .push_bind(key.state.as_str())
+        .push_bind(key.public_jwk.as_str())
+        .push_bind(key.private_key_sealed.as_slice())
+        .push_bind(key.created_at.0)
+        .push_bind(key.updated_at.0);
+}
 
 #[async_trait]
 impl KeyRepo for SqlStore {
@@ -103,21 +125,14 @@ impl KeyRepo for SqlStore {
 }
 
 async fn insert_key(tx: &mut Tx, scope: IssuerScope, key: &SigningKey) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO signing_keys (issuer_id, id, algorithm, state, public_jwk, \
-         private_key_sealed, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    insert_rows(
+        tx,
+        "key",
+        INSERT_KEYS,
+        std::slice::from_ref(key),
+        |row, key| {
+            push_key(row, scope, key);
+        },
     )
-    .bind(scope.issuer_id().as_uuid())
-    .bind(key.id.as_uuid())
-    .bind(key.algorithm.as_str())
-    .bind(key.state.as_str())
-    .bind(&key.public_jwk)
-    .bind(&key.private_key_sealed)
-    .bind(key.created_at.0)
-    .bind(key.updated_at.0)
-    .execute(&mut **tx)
     .await
-    .map_err(|e| map("key", e))?;
-    Ok(())
 }

@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use sqlx::Pool;
 use tessera_model::{ChainFields, Delivery, GENESIS_HASH, IssuerId, NewEvent, UnixTime};
+use tessera_store::SeedRepo;
 use tessera_store::chain::chain_hash;
 use tessera_store::{
     Backend, Change, ChangeFeed, ClientRepo, DeliveryRepo, EventRepo, GrantRepo, IdempotencyRepo,
@@ -31,6 +32,7 @@ mod interactions;
 mod issuers;
 mod jobs;
 mod keys;
+mod seed;
 mod sessions;
 mod tickets;
 mod tokens;
@@ -356,6 +358,9 @@ impl Store for SqlStore {
         self
     }
     fn deliveries(&self) -> &dyn DeliveryRepo {
+        self
+    }
+    fn seed(&self) -> &dyn SeedRepo {
         self
     }
 }

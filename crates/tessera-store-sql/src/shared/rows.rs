@@ -35,7 +35,7 @@ macro_rules! issuer_columns {
     () => {
         "id, slug, display_name, access_token_lifetime, id_token_lifetime, \
      refresh_token_lifetime, signing_algorithm, signup_policy, signup_allowed_domains, \
-     created_at, updated_at, revision, event_retention_days"
+     created_at, updated_at, revision, event_retention_days, key_rotation_days"
     };
 }
 
@@ -54,6 +54,7 @@ pub(super) struct IssuerRow {
     updated_at: i64,
     revision: i64,
     event_retention_days: Option<i64>,
+    key_rotation_days: Option<i64>,
 }
 
 impl TryFrom<IssuerRow> for Issuer {
@@ -84,6 +85,7 @@ fn issuer_settings(row: &IssuerRow) -> Result<IssuerSettings, StoreError> {
         .and_then(|s| s.with_id_token_lifetime(row.id_token_lifetime))
         .and_then(|s| s.with_refresh_token_lifetime(row.refresh_token_lifetime))
         .and_then(|s| s.with_event_retention_days(row.event_retention_days))
+        .and_then(|s| s.with_key_rotation_days(row.key_rotation_days))
         .map(|s| s.with_signing_algorithm(algorithm).with_signup(signup))
         .map_err(|_| corrupt("issuer settings"))
 }

@@ -1,15 +1,47 @@
 //! Users of an issuer.
 
 use async_trait::async_trait;
+use sqlx::query_builder::Separated;
 use tessera_model::{NewEvent, User, UserId};
 use tessera_store::{IssuerScope, Page, PageRequest, StoreError, UserListFilter, UserRepo};
 
 use super::rows::{UserRow, convert};
+use super::seed::insert_rows;
 use super::{
-    DeleteStatements, SqlStore, after_bound, commit, delete_scoped, fetch_limit, insert_event,
+    Db, DeleteStatements, SqlStore, after_bound, commit, delete_scoped, fetch_limit, insert_event,
     missing_or_conflict, paginate,
 };
 use crate::error::map;
+
+/// How user rows are written, by `create` and by the seeder alike.
+pub(super) const INSERT_USERS: &str = "INSERT INTO users (issuer_id, id, email, \
+     email_normalized, email_verified, username, password_hash, name, given_name, family_name, \
+     user_metadata, app_metadata, blocked, created_at, updated_at, revision) ";
+
+/// Binds one row of [`INSERT_USERS`]: the user under `scope`, its email beside its normalized
+/// form (which `find_by_email` and the unique constraint compare).
+pub(super) fn push_user<'a>(
+    mut row: Separated<'_, 'a, Db, &'static str>,
+    scope: IssuerScope,
+    user: &'a User,
+) {
+    row.push_bind(scope.issuer_id().as_uuid())
+        .push_bind(user.id.as_uuid())
+        .push_bind(user.email.as_ref().map(|e| e.as_str()))
+        .push_bind(user.email.as_ref().map(|e| e.normalized()))
+        .push_bind(user.email_verified)
+        .push_bind(user.username.as_deref())
+        .push_bind(user.password_hash.as_deref())
+        .push_bind(user.name.as_deref())
+        .push_bind(user.given_name.as_deref())
+        .push_bind(user.family_name.as_deref())
+        .push_bind(user.user_metadata.to_string())
+        .push_bind(user.app_metadata.to_string())
+        .push_bind(user.blocked)
+        .push_bind(user.created_at.0)
+        .push_bind(user.updated_at.0)
+        .push_bind(user.revision);
+}
 
 impl SqlStore {
     async fn find_user_where(
@@ -37,31 +69,16 @@ impl UserRepo for SqlStore {
         event: &NewEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO users (issuer_id, id, email, email_normalized, email_verified, \
-             username, password_hash, name, given_name, family_name, user_metadata, \
-             app_metadata, blocked, created_at, updated_at, revision) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        insert_rows(
+            &mut tx,
+            "user",
+            INSERT_USERS,
+            std::slice::from_ref(user),
+            |row, user| {
+                push_user(row, scope, user);
+            },
         )
-        .bind(scope.issuer_id().as_uuid())
-        .bind(user.id.as_uuid())
-        .bind(user.email.as_ref().map(|e| e.as_str()))
-        .bind(user.email.as_ref().map(|e| e.normalized()))
-        .bind(user.email_verified)
-        .bind(&user.username)
-        .bind(&user.password_hash)
-        .bind(&user.name)
-        .bind(&user.given_name)
-        .bind(&user.family_name)
-        .bind(user.user_metadata.to_string())
-        .bind(user.app_metadata.to_string())
-        .bind(user.blocked)
-        .bind(user.created_at.0)
-        .bind(user.updated_at.0)
-        .bind(user.revision)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| map("user", e))?;
+        .await?;
         insert_event(&mut tx, scope.issuer_id(), event).await?;
         commit(tx).await
     }
