@@ -7,13 +7,19 @@
 //! endpoints that check tokens (userinfo, introspection).
 //!
 //! Rules enforced here, in order, for a code:
-//! 1. the code is consumed by one conditional statement; a second presentation is refused and
-//!    revokes what the first issued (RFC 6749 §4.1.2, RFC 9700 §4.2.4);
+//! 1. the code is known, unexpired and unspent; a second presentation of a spent code is
+//!    refused and revokes what the first issued (RFC 6749 §4.1.2, RFC 9700 §4.2.4);
 //! 2. it was issued to the authenticating client (§4.1.3);
 //! 3. `redirect_uri` repeats the authorization request's, when that named one (§4.1.3);
 //! 4. PKCE: a challenge needs its verifier; no challenge refuses any verifier, which stops a
 //!    downgrade (RFC 9700 §2.1.1, §4.8.2);
 //! 5. the user still exists and is not blocked.
+//!
+//! A presentation that breaks a rule spends the code. One that passes spends it in the same
+//! transaction that stores its token family (`TokenRepo::redeem_code`, one conditional
+//! statement deciding the winner among concurrent presenters), after everything else that
+//! reads the database: a database lost before that commit leaves the code usable for the
+//! client's retry instead of spent with nothing issued.
 //!
 //! Refresh tokens are single use: a presented token is exchanged for a successor; presenting a
 //! used one revokes its family (RFC 9700 §4.14.2). There is no grace period for a lost
@@ -36,6 +42,10 @@ fn invalid_grant(description: &str) -> OAuthError {
     OAuthError::invalid_grant(description.to_owned())
 }
 
+fn unknown_code() -> OAuthError {
+    invalid_grant("The authorization code is invalid or expired.")
+}
+
 impl Core {
     /// RFC 6749 §4.1.3: exchanges an authorization code.
     pub(crate) async fn authorization_code(
@@ -49,55 +59,34 @@ impl Core {
         let scope = IssuerScope::of(issuer);
         let hash = SecretHash::of(code);
         let now = self.clock.now();
-        let ticket = match self
+        let ticket = self
             .store
             .tickets()
-            .consume(scope, TicketKind::AuthorizationCode, hash.as_bytes(), now)
+            .find(scope, TicketKind::AuthorizationCode, hash.as_bytes())
             .await
-        {
-            Ok(ticket) => ticket,
-            Err(StoreError::AlreadyConsumed) => {
-                self.code_replayed(issuer, hash.as_bytes()).await?;
-                return Err(invalid_grant("The authorization code was already used."));
+            .map_err(internal)?;
+        let ticket = match ticket {
+            Some(ticket) if ticket.consumed_at.is_some() => {
+                return Err(self.code_spent(issuer, hash.as_bytes()).await);
             }
-            Err(StoreError::NotFound) => {
-                return Err(invalid_grant(
-                    "The authorization code is invalid or expired.",
-                ));
-            }
-            Err(e) => return Err(internal(e)),
+            Some(ticket) if ticket.expires_at > now => ticket,
+            _ => return Err(unknown_code()),
         };
         let grant: CodeGrant = serde_json::from_value(ticket.payload).map_err(|e| {
             internal(CoreError::Invalid(format!(
                 "a stored code is unreadable: {e}"
             )))
         })?;
-        if grant.client_id != client.id {
-            return Err(invalid_grant(
-                "The authorization code was issued to another client.",
-            ));
-        }
-        if grant.redirect_uri_given && redirect_uri != Some(grant.redirect_uri.as_str()) {
-            return Err(invalid_grant(
-                "The redirect_uri does not match the authorization request.",
-            ));
-        }
-        match (&grant.code_challenge, code_verifier) {
-            (Some(challenge), Some(verifier)) if challenge.verify(verifier) => {}
-            (Some(_), Some(_)) => return Err(invalid_grant("The code_verifier is wrong.")),
-            (Some(_), None) => return Err(invalid_grant("The code_verifier is missing.")),
-            (None, Some(_)) => {
-                return Err(invalid_grant(
-                    "A code_verifier was sent but the authorization request had no code_challenge.",
-                ));
-            }
-            (None, None) => {}
-        }
-        let user = self
-            .usable_user(issuer, grant.user_id)
+        let user = match self
+            .check_code(issuer, client, &grant, redirect_uri, code_verifier)
             .await
-            .map_err(internal)?
-            .ok_or_else(|| invalid_grant("The user can no longer sign in."))?;
+        {
+            Ok(user) => user,
+            Err(refusal) => {
+                self.spend_refused_code(scope, hash.as_bytes(), now).await;
+                return Err(refusal);
+            }
+        };
         let offline = grant.scope.contains("offline_access")
             && client.grant_types.iter().any(|g| g == "refresh_token");
         let family = TokenFamily {
@@ -127,11 +116,22 @@ impl Core {
             expires_at: family.expires_at,
             used_at: None,
         });
-        self.store
+        // The keys are read before the redemption, so that signing after it reads nothing.
+        self.issuer_keys(issuer).await.map_err(internal)?;
+        match self
+            .store
             .tokens()
-            .create_family(scope, &family, refresh_row.as_ref())
+            .redeem_code(scope, hash.as_bytes(), now, &family, refresh_row.as_ref())
             .await
-            .map_err(internal)?;
+        {
+            Ok(()) => {}
+            // Another presentation won the race since the code was read.
+            Err(StoreError::AlreadyConsumed) => {
+                return Err(self.code_spent(issuer, hash.as_bytes()).await);
+            }
+            Err(StoreError::NotFound) => return Err(unknown_code()),
+            Err(e) => return Err(internal(e)),
+        }
         let mut response = self
             .user_tokens(
                 issuer,
@@ -240,6 +240,65 @@ impl Core {
         }
         response.refresh_token = Some(successor.expose().to_owned());
         Ok(response)
+    }
+
+    /// Rules 2 to 5 of the module docs for a code read from the store; the user it names.
+    async fn check_code(
+        &self,
+        issuer: &Issuer,
+        client: &Client,
+        grant: &CodeGrant,
+        redirect_uri: Option<&str>,
+        code_verifier: Option<&str>,
+    ) -> Result<User, OAuthError> {
+        if grant.client_id != client.id {
+            return Err(invalid_grant(
+                "The authorization code was issued to another client.",
+            ));
+        }
+        if grant.redirect_uri_given && redirect_uri != Some(grant.redirect_uri.as_str()) {
+            return Err(invalid_grant(
+                "The redirect_uri does not match the authorization request.",
+            ));
+        }
+        match (&grant.code_challenge, code_verifier) {
+            (Some(challenge), Some(verifier)) if challenge.verify(verifier) => {}
+            (Some(_), Some(_)) => return Err(invalid_grant("The code_verifier is wrong.")),
+            (Some(_), None) => return Err(invalid_grant("The code_verifier is missing.")),
+            (None, Some(_)) => {
+                return Err(invalid_grant(
+                    "A code_verifier was sent but the authorization request had no code_challenge.",
+                ));
+            }
+            (None, None) => {}
+        }
+        self.usable_user(issuer, grant.user_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| invalid_grant("The user can no longer sign in."))
+    }
+
+    /// Spends a code whose presentation broke a rule, so it cannot be tried again. Failing to
+    /// (a spent code, a database lost) changes nothing for the refusal the caller returns.
+    async fn spend_refused_code(&self, scope: IssuerScope, hash: &[u8; 32], now: UnixTime) {
+        match self
+            .store
+            .tickets()
+            .consume(scope, TicketKind::AuthorizationCode, hash, now)
+            .await
+        {
+            Ok(_) | Err(StoreError::AlreadyConsumed | StoreError::NotFound) => {}
+            Err(error) => tracing::warn!(%error, "a refused authorization code stays unspent"),
+        }
+    }
+
+    /// The answer to a spent code: its first redemption's family is revoked (RFC 6749
+    /// §4.1.2), then `invalid_grant`.
+    async fn code_spent(&self, issuer: &Issuer, hash: &[u8; 32]) -> OAuthError {
+        match self.code_replayed(issuer, hash).await {
+            Ok(()) => invalid_grant("The authorization code was already used."),
+            Err(error) => error,
+        }
     }
 
     /// A code was presented again: revoke what its first redemption issued.

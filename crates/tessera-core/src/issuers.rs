@@ -206,7 +206,9 @@ impl Core {
     /// The issuer `slug` names, if the caller may see it.
     pub async fn issuer_for(&self, caller: &CoreCaller, slug: &str) -> Result<Issuer, CoreError> {
         match self.find_issuer(slug).await? {
-            Some(issuer) if caller.may_see(&issuer.slug) => Ok(issuer),
+            Some(issuer) if caller.may_see(&issuer.slug) => {
+                Ok(std::sync::Arc::unwrap_or_clone(issuer))
+            }
             _ => Err(CoreError::NotFound),
         }
     }

@@ -86,9 +86,10 @@ pub struct Core {
     /// Issuers' parsed keys, on this node.
     keys: Arc<cache::Cache<tessera_model::IssuerId, Arc<keys::IssuerKeys>>>,
     /// Issuers by slug, on this node.
-    issuers_by_slug: Arc<cache::Cache<tessera_model::IssuerSlug, Issuer>>,
+    issuers_by_slug: Arc<cache::Cache<tessera_model::IssuerSlug, Arc<Issuer>>>,
     /// Clients by issuer and id, on this node, with their keys parsed.
-    clients: Arc<cache::Cache<(tessera_model::IssuerId, tessera_model::ClientId), LoadedClient>>,
+    clients:
+        Arc<cache::Cache<(tessera_model::IssuerId, tessera_model::ClientId), Arc<LoadedClient>>>,
     /// Runs password hashing off the async workers, a bounded number at once.
     passwords: users::PasswordPool,
     /// Whether webhooks may target loopback, private and link-local addresses
@@ -113,6 +114,15 @@ impl std::fmt::Debug for Core {
 pub(crate) struct LoadedClient {
     pub(crate) client: tessera_model::Client,
     pub(crate) keys: Option<Arc<tessera_crypto::jwk::PublicJwkSet>>,
+}
+
+/// A loaded client reads as its record.
+impl std::ops::Deref for LoadedClient {
+    type Target = tessera_model::Client;
+
+    fn deref(&self) -> &Self::Target {
+        &self.client
+    }
 }
 
 impl LoadedClient {
@@ -178,24 +188,25 @@ impl Core {
     }
 
     /// The issuer a URL's first path segment names, if any (an invalid slug names none).
-    pub async fn find_issuer(&self, slug: &str) -> Result<Option<Issuer>, CoreError> {
+    pub async fn find_issuer(&self, slug: &str) -> Result<Option<Arc<Issuer>>, CoreError> {
         match tessera_model::IssuerSlug::parse(slug) {
             Ok(slug) => self.issuer_by_slug(&slug).await,
             Err(_) => Ok(None),
         }
     }
 
-    /// An issuer by slug, from this node's cache when it was read recently.
+    /// An issuer by slug, from this node's cache when it was read recently. Shared, not
+    /// copied: a request reads a cached issuer without touching more of it than it uses.
     pub(crate) async fn issuer_by_slug(
         &self,
         slug: &tessera_model::IssuerSlug,
-    ) -> Result<Option<Issuer>, CoreError> {
+    ) -> Result<Option<Arc<Issuer>>, CoreError> {
         let now = self.clock.now();
         if let Some(issuer) = self.issuers_by_slug.get(slug, now) {
             return Ok(Some(issuer));
         }
         let before = self.issuers_by_slug.generation();
-        let found = self.store.issuers().find_by_slug(slug).await?;
+        let found = self.store.issuers().find_by_slug(slug).await?.map(Arc::new);
         if let Some(issuer) = &found {
             self.issuers_by_slug
                 .put(slug.clone(), issuer.clone(), now, before);
@@ -208,7 +219,7 @@ impl Core {
         &self,
         issuer: &Issuer,
         id: tessera_model::ClientId,
-    ) -> Result<Option<LoadedClient>, CoreError> {
+    ) -> Result<Option<Arc<LoadedClient>>, CoreError> {
         let now = self.clock.now();
         if let Some(loaded) = self.clients.get(&(issuer.id, id), now) {
             return Ok(Some(loaded));
@@ -222,7 +233,7 @@ impl Core {
         let Some(client) = found else {
             return Ok(None);
         };
-        let loaded = LoadedClient::load(client)?;
+        let loaded = Arc::new(LoadedClient::load(client)?);
         self.clients
             .put((issuer.id, id), loaded.clone(), now, before);
         Ok(Some(loaded))

@@ -372,10 +372,8 @@ mod tests {
     }
 
     async fn seeded_issuer(core: &Core, slug: &str) -> tessera_model::Issuer {
-        core.find_issuer(slug)
-            .await
-            .unwrap()
-            .expect("a seeded issuer")
+        let found = core.find_issuer(slug).await.unwrap();
+        std::sync::Arc::unwrap_or_clone(found.expect("a seeded issuer"))
     }
 
     #[test]

@@ -140,9 +140,9 @@ impl Core {
         issuer: &Issuer,
         auth: &ClientAuth,
         endpoint: &str,
-    ) -> Result<Client, OAuthError> {
+    ) -> Result<std::sync::Arc<LoadedClient>, OAuthError> {
         let id = ClientId::parse(auth.client_id()).map_err(|_| client_authentication_failed())?;
-        let LoadedClient { client, keys } = self
+        let client = self
             .cached_client(issuer, id)
             .await
             .map_err(internal)?
@@ -158,8 +158,11 @@ impl Core {
             }
             ClientAuth::None { .. } => client.client_type == ClientType::Public,
             ClientAuth::PrivateKeyJwt { assertion, .. } => {
-                let keys = keys.ok_or_else(client_authentication_failed)?;
-                self.check_client_assertion(issuer, &client, &keys, assertion, endpoint)
+                let keys = client
+                    .keys
+                    .as_ref()
+                    .ok_or_else(client_authentication_failed)?;
+                self.check_client_assertion(issuer, &client, keys, assertion, endpoint)
                     .await?;
                 true
             }

@@ -9,6 +9,8 @@
 //! challenge (RFC 6750 §3). The front-channel endpoints (authorize, logout) answer with pages
 //! or redirects that `tessera-core` validated.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -65,7 +67,7 @@ fn parameters(method: &Method, uri: &Uri, body: Bytes) -> Bytes {
 }
 
 /// Finds the issuer a path names, or the response for a missing one.
-pub(crate) async fn issuer(state: &AppState, slug: &str) -> Result<Issuer, Response> {
+pub(crate) async fn issuer(state: &AppState, slug: &str) -> Result<Arc<Issuer>, Response> {
     match state.core.find_issuer(slug).await {
         Ok(Some(issuer)) => Ok(issuer),
         Ok(None) => Err(problem::not_found().await),
@@ -81,7 +83,7 @@ async fn back_channel_issuer(
     state: &AppState,
     slug: &str,
     headers: &HeaderMap,
-) -> Result<Issuer, Response> {
+) -> Result<Arc<Issuer>, Response> {
     match state.core.find_issuer(slug).await {
         Ok(Some(issuer)) => Ok(issuer),
         Ok(None) => Err(problem::not_found().await),

@@ -87,7 +87,7 @@ async fn audit_verify(config: &Config, slug: Option<&str>) -> Result<ExitCode, S
     let core = &installation.core;
     let issuers = match slug {
         Some(slug) => match core.find_issuer(slug).await? {
-            Some(issuer) => vec![issuer],
+            Some(issuer) => vec![std::sync::Arc::unwrap_or_clone(issuer)],
             None => {
                 return Err(StartupError::Core(tessera_core::CoreError::UnknownIssuer(
                     slug.to_owned(),

@@ -36,6 +36,14 @@ pub type SqliteStore = shared::SqlStore;
 /// How long a statement waits for another process's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How much of the database file each connection reads through a memory map instead of
+/// `read` calls (SQLite's `mmap_size`): a lookup in a large table touches a few pages per
+/// B-tree level, and a mapped page that is in the operating system's file cache costs no
+/// system call and no copy into SQLite's own small per-connection cache (docs/benchmarks.md,
+/// "Scale", measures lookups among a million users). The mapped pages are the file cache,
+/// shared with every other reader, not memory of this process.
+const MMAP_SIZE: u64 = 1 << 30;
+
 /// Opens (creating if missing) the database file named by `url`.
 pub async fn connect(url: &str, size: PoolSize) -> Result<SqliteStore, StoreError> {
     let options = SqliteConnectOptions::from_str(url)
@@ -44,7 +52,8 @@ pub async fn connect(url: &str, size: PoolSize) -> Result<SqliteStore, StoreErro
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT);
+        .busy_timeout(BUSY_TIMEOUT)
+        .pragma("mmap_size", MMAP_SIZE.to_string());
     // The writer first: it creates the file and switches it to WAL before readers open it.
     let write = SqlitePoolOptions::new()
         .max_connections(1)

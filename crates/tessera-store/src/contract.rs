@@ -65,6 +65,8 @@ macro_rules! contract_suite {
             seeding_a_taken_slug_or_email_writes_nothing,
             a_ticket_is_consumed_once_and_not_after_it_expires,
             concurrent_consumers_of_one_ticket_have_exactly_one_winner,
+            a_code_is_spent_exactly_when_its_family_is_stored,
+            concurrent_redeemers_of_one_code_store_one_family,
             concurrent_creators_of_one_ticket_have_exactly_one_winner,
             the_master_key_check_is_written_once,
             migrations_are_current_and_idempotent,
@@ -1623,6 +1625,150 @@ pub async fn concurrent_consumers_of_one_ticket_have_exactly_one_winner(store: A
             (1, RACERS - 1),
             "round {round}"
         );
+    }
+}
+
+/// `redeem_code` spends the code and stores the family in one transaction: a redemption whose
+/// family is refused leaves the code unspent, a spent or expired code stores no family.
+pub async fn a_code_is_spent_exactly_when_its_family_is_stored(store: Arc<dyn Store>) {
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (u, c) = user_and_client(&*store, &acme).await;
+    let code = [5; 32];
+    store
+        .tickets()
+        .create(scope, &ticket(acme.id, code, T0.plus_seconds(60)))
+        .await
+        .unwrap();
+    let is_spent = async || {
+        store
+            .tickets()
+            .find(scope, TicketKind::AuthorizationCode, &code)
+            .await
+            .unwrap()
+            .unwrap()
+            .consumed_at
+            .is_some()
+    };
+
+    // A family the store refuses (its id is taken) rolls the spending back.
+    let taken = family(acme.id, u.id, c.id);
+    store
+        .tokens()
+        .create_family(scope, &taken, None)
+        .await
+        .unwrap();
+    let clash = TokenFamily {
+        id: taken.id,
+        ..family(acme.id, u.id, c.id)
+    };
+    assert!(
+        store
+            .tokens()
+            .redeem_code(scope, &code, T0, &clash, None)
+            .await
+            .is_err()
+    );
+    assert!(
+        !is_spent().await,
+        "the failed redemption left the code usable"
+    );
+
+    let f = family(acme.id, u.id, c.id);
+    let r = refresh(&f, [6; 32], T0.plus_seconds(3600));
+    store
+        .tokens()
+        .redeem_code(scope, &code, T0.plus_seconds(1), &f, Some(&r))
+        .await
+        .unwrap();
+    assert!(is_spent().await);
+    assert_eq!(
+        store.tokens().find_family(scope, f.id).await.unwrap(),
+        Some(f.clone())
+    );
+    assert_eq!(
+        store.tokens().find_refresh(scope, &[6; 32]).await.unwrap(),
+        Some(r)
+    );
+
+    let again = family(acme.id, u.id, c.id);
+    assert!(matches!(
+        store
+            .tokens()
+            .redeem_code(scope, &code, T0.plus_seconds(2), &again, None)
+            .await,
+        Err(StoreError::AlreadyConsumed)
+    ));
+    let expired = [7; 32];
+    store
+        .tickets()
+        .create(scope, &ticket(acme.id, expired, T0.plus_seconds(60)))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .tokens()
+            .redeem_code(scope, &expired, T0.plus_seconds(60), &again, None)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .tokens()
+            .redeem_code(scope, &[8; 32], T0, &again, None)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store.tokens().find_family(scope, again.id).await.unwrap(),
+        None
+    );
+}
+
+/// N tasks redeem one code at once, each with its own family: exactly one redeems, the others
+/// are `AlreadyConsumed`, and only the winner's family exists.
+pub async fn concurrent_redeemers_of_one_code_store_one_family(store: Arc<dyn Store>) {
+    const RACERS: usize = 16;
+    let (acme, scope) = create_issuer(&*store, "acme").await;
+    let (u, c) = user_and_client(&*store, &acme).await;
+    let code = [9; 32];
+    store
+        .tickets()
+        .create(scope, &ticket(acme.id, code, T0.plus_seconds(60)))
+        .await
+        .unwrap();
+    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let racers: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            let f = family(acme.id, u.id, c.id);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let outcome = store.tokens().redeem_code(scope, &code, T0, &f, None).await;
+                (f.id, outcome)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut losers = Vec::new();
+    for racer in racers {
+        match racer.await.expect("racer task") {
+            (id, Ok(())) => winners.push(id),
+            (id, Err(StoreError::AlreadyConsumed)) => losers.push(id),
+            (_, Err(other)) => panic!("unexpected error from a racer: {other:?}"),
+        }
+    }
+    assert_eq!((winners.len(), losers.len()), (1, RACERS - 1));
+    assert!(
+        store
+            .tokens()
+            .find_family(scope, winners[0])
+            .await
+            .unwrap()
+            .is_some()
+    );
+    for id in losers {
+        assert_eq!(store.tokens().find_family(scope, id).await.unwrap(), None);
     }
 }
 

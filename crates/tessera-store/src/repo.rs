@@ -662,6 +662,20 @@ pub trait TokenRepo: Send + Sync {
         family: &TokenFamily,
         refresh: Option<&RefreshToken>,
     ) -> Result<(), StoreError>;
+    /// Redeems the authorization code hashed `code`: consumes it as
+    /// [`TicketRepo::consume`] does and stores `family` with its first refresh token, all in
+    /// one transaction, so the code is spent exactly when what it was exchanged for exists. A
+    /// failure anywhere (the database lost, the family refused) leaves the code unspent, for
+    /// the client's retry. [`StoreError::AlreadyConsumed`] for a spent code,
+    /// [`StoreError::NotFound`] for an unknown or expired one; either writes nothing.
+    async fn redeem_code(
+        &self,
+        scope: IssuerScope,
+        code: &[u8; 32],
+        now: UnixTime,
+        family: &TokenFamily,
+        refresh: Option<&RefreshToken>,
+    ) -> Result<(), StoreError>;
     /// Finds a family, revoked or not.
     async fn find_family(
         &self,

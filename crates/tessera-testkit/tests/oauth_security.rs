@@ -250,6 +250,23 @@ async fn a_wrong_or_missing_verifier_and_a_pkce_downgrade_are_refused() {
             (status, body["error"].as_str()),
             (400, Some("invalid_grant"))
         );
+        // A refused presentation spent the code: the right verifier comes too late.
+        let (status, body) = token(
+            &s,
+            None,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("client_id", &s.public.id),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error_description"].as_str()),
+            (400, Some("The authorization code was already used."))
+        );
     }
     // No challenge at /authorize, a verifier at /token: a downgrade (RFC 9700 §2.1.1).
     let code = code(&s, &s.client.id, &[]).await;

@@ -11,11 +11,14 @@
 //! same transaction, so that `find_access` alone already refuses them.
 
 use async_trait::async_trait;
-use tessera_model::{FamilyId, NewEvent, OpaqueAccessToken, RefreshToken, TokenFamily, UnixTime};
+use tessera_model::{
+    FamilyId, NewEvent, OpaqueAccessToken, RefreshToken, TicketKind, TokenFamily, UnixTime,
+};
 use tessera_store::{IssuerScope, Rotation, StoreError, TokenRepo};
 use uuid::Uuid;
 
 use super::rows::{AccessRow, FamilyRow, RefreshRow, json_list};
+use super::tickets::spend;
 use super::{SqlStore, Tx, commit, insert_event};
 use crate::error::map;
 
@@ -60,6 +63,39 @@ async fn revoke_family_in(
     Ok(revoked > 0)
 }
 
+/// Inserts a family and its first refresh token, if any, inside `tx`.
+async fn insert_family(
+    tx: &mut Tx,
+    scope: IssuerScope,
+    family: &TokenFamily,
+    refresh: Option<&RefreshToken>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO token_families (issuer_id, id, client_id, user_id, session_id, scopes, \
+         auth_time, amr, acr, created_at, expires_at, revoked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(scope.issuer_id().as_uuid())
+    .bind(family.id.as_uuid())
+    .bind(family.client_id.as_uuid())
+    .bind(family.user_id.as_uuid())
+    .bind(family.session_id.map(|s| s.as_uuid()))
+    .bind(json_list(&family.scopes))
+    .bind(family.auth_time.0)
+    .bind(json_list(&family.amr))
+    .bind(family.acr.as_deref())
+    .bind(family.created_at.0)
+    .bind(family.expires_at.0)
+    .bind(family.revoked_at.map(|t| t.0))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| map("token family", e))?;
+    if let Some(refresh) = refresh {
+        insert_refresh(tx, scope, family.id.as_uuid(), refresh).await?;
+    }
+    Ok(())
+}
+
 /// Stores a refresh token of `family` inside `tx` (the family given, not the token's own
 /// field: the caller of `create_family` and `rotate_refresh` names the family by context).
 async fn insert_refresh(
@@ -93,29 +129,21 @@ impl TokenRepo for SqlStore {
         refresh: Option<&RefreshToken>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO token_families (issuer_id, id, client_id, user_id, session_id, scopes, \
-             auth_time, amr, acr, created_at, expires_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(scope.issuer_id().as_uuid())
-        .bind(family.id.as_uuid())
-        .bind(family.client_id.as_uuid())
-        .bind(family.user_id.as_uuid())
-        .bind(family.session_id.map(|s| s.as_uuid()))
-        .bind(json_list(&family.scopes))
-        .bind(family.auth_time.0)
-        .bind(json_list(&family.amr))
-        .bind(family.acr.as_deref())
-        .bind(family.created_at.0)
-        .bind(family.expires_at.0)
-        .bind(family.revoked_at.map(|t| t.0))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| map("token family", e))?;
-        if let Some(refresh) = refresh {
-            insert_refresh(&mut tx, scope, family.id.as_uuid(), refresh).await?;
-        }
+        insert_family(&mut tx, scope, family, refresh).await?;
+        commit(tx).await
+    }
+
+    async fn redeem_code(
+        &self,
+        scope: IssuerScope,
+        code: &[u8; 32],
+        now: UnixTime,
+        family: &TokenFamily,
+        refresh: Option<&RefreshToken>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        spend(&mut tx, scope, TicketKind::AuthorizationCode, code, now).await?;
+        insert_family(&mut tx, scope, family, refresh).await?;
         commit(tx).await
     }
 

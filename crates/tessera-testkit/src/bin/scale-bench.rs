@@ -21,8 +21,10 @@
 //! 4. **user lookups** through the Core API, one after another, for random users: by address
 //!    (`GET /core/v1/issuers/{slug}/users?email=<the address>`, the exact match through the
 //!    unique index) and by id (`GET …/users/{id}`, with the ids the first found);
-//! 5. **memory**: the server's resident set (`VmRSS` of `/proc/<pid>/status`) after the token
-//!    load, and its peak (`VmHWM`) at the end.
+//! 5. **memory**: the server's anonymous resident memory (`RssAnon` of `/proc/<pid>/status`:
+//!    what it allocated, without the database file that SQLite maps, which is the operating
+//!    system's file cache and which `VmRSS` counts once per connection that maps it) after the
+//!    last token load, and at the end.
 //!
 //! Cases: `small` (1 issuer, `--users-per-issuer` users), `issuers` (`--issuers` issuers with
 //! that many users each), `users` (1 issuer with `--users` users). Every issuer has one
@@ -77,17 +79,21 @@ struct Args {
     /// Closed-loop clients of the token phases.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
-    /// Seconds of client-credentials load.
+    /// Rounds: every case's servers run side by side, and each round measures each case in
+    /// turn (in a rotating order), so that the machine's ups and downs fall on every case.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Seconds of client-credentials load per case and round.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
     /// Seconds of unmeasured client-credentials load before it.
     #[arg(long, default_value_t = 2)]
     warmup: u64,
-    /// Sign-ins to time.
+    /// Sign-ins to time per case, spread over the rounds.
     #[arg(long, default_value_t = 200)]
     sign_ins: usize,
-    /// User lookups of each kind to time.
-    #[arg(long, default_value_t = 500)]
+    /// User lookups of each kind to time per case, spread over the rounds.
+    #[arg(long, default_value_t = 1000)]
     lookups: usize,
 }
 
@@ -130,6 +136,8 @@ struct Figures {
     first_use: Duration,
     first_use_count: usize,
     tokens_per_sec: f64,
+    /// The server's CPU time (user and system) per token during the measured load.
+    server_cpu_per_token: Duration,
     token_p50: Duration,
     token_p99: Duration,
     token_errors: u64,
@@ -139,8 +147,8 @@ struct Figures {
     by_email_p99: Duration,
     by_id_p50: Duration,
     by_id_p99: Duration,
-    rss_after_tokens_kib: u64,
-    peak_rss_kib: u64,
+    anon_after_tokens_kib: u64,
+    anon_at_end_kib: u64,
     database_bytes: Option<u64>,
     /// The 1-minute load average before and after the token load: other work on the machine
     /// skews the numbers.
@@ -166,7 +174,7 @@ async fn main() {
     let backend = tessera_store_sql::testing::backend().as_str();
     eprintln!("scale-bench: {backend}, {cpus} CPUs, {args:?}");
 
-    let mut results = Vec::new();
+    let mut prepared = Vec::new();
     for name in &args.cases {
         let case = match name {
             CaseName::Small => Case {
@@ -185,9 +193,26 @@ async fn main() {
                 users_per_issuer: args.users,
             },
         };
-        eprintln!("scale-bench: case {}", case.label());
-        let figures = run_case(&tessera, &case, &args).await;
-        results.push((case, figures));
+        eprintln!("scale-bench: preparing case {}", case.label());
+        prepared.push(Prepared::new(&tessera, case, &args).await);
+    }
+    let rounds = args.rounds.max(1);
+    let mut rng = Rng::new(0x5ca1e);
+    for round in 0..rounds {
+        let cases = prepared.len();
+        for turn in 0..cases {
+            let case = &mut prepared[(round + turn) % cases];
+            eprintln!(
+                "scale-bench: round {}/{rounds}, {}",
+                round + 1,
+                case.case.label()
+            );
+            case.measure_round(&args, rounds, &mut rng).await;
+        }
+    }
+    let mut results = Vec::new();
+    for case in prepared {
+        results.push(case.finish().await);
     }
     print_table(backend, cpus, &args, &results);
 }
@@ -203,171 +228,221 @@ struct Target {
     client_id: String,
 }
 
-async fn run_case(tessera: &Path, case: &Case, args: &Args) -> Figures {
-    let database = tessera_store_sql::testing::fresh_database().await;
-    let data = tempfile::tempdir().expect("a data folder");
-    let data_dir = data.path().to_str().expect("a UTF-8 path").to_owned();
-    let store_flags = [
-        "--data-dir".to_owned(),
-        data_dir.clone(),
-        "--database-url".to_owned(),
-        database.url.clone(),
-    ];
-    let mut figures = Figures::default();
+/// A case's seeded database and running server, and what its rounds have measured so far.
+struct Prepared {
+    case: Case,
+    /// Dropped (the PostgreSQL database removed) after the server stops.
+    database: tessera_store_sql::testing::FreshDatabase,
+    _data: tempfile::TempDir,
+    server: Server,
+    http: reqwest::Client,
+    direct: String,
+    targets: Arc<Vec<Target>>,
+    core_token: String,
+    figures: Figures,
+    /// Tokens per second of each round.
+    rates: Vec<f64>,
+    /// Tokens and the server's CPU ticks over all measured loads.
+    tokens: u64,
+    cpu_ticks: u64,
+    token_latency: Histogram<u64>,
+    sign_ins: Vec<Duration>,
+    by_email: Vec<Duration>,
+    by_id: Vec<Duration>,
+    load: Vec<String>,
+}
 
-    let out = data.path().join("seeded.json");
-    let started = Instant::now();
-    let mut seed = vec![
-        "dev".to_owned(),
-        "seed".to_owned(),
-        "--issuers".to_owned(),
-        case.issuers.to_string(),
-        "--users-per-issuer".to_owned(),
-        case.users_per_issuer.to_string(),
-        "--password".to_owned(),
-        SEED_PASSWORD.to_owned(),
-        "--out".to_owned(),
-        out.to_str().expect("a UTF-8 path").to_owned(),
-    ];
-    seed.extend(store_flags.iter().cloned());
-    let seeded = run_to_end(tessera, &seed).await;
-    figures.seed = started.elapsed();
-    eprintln!("  {}", seeded.trim());
-    let report: Value = serde_json::from_slice(&std::fs::read(&out).expect("read the seed report"))
-        .expect("a JSON seed report");
-    let targets: Arc<Vec<Target>> = Arc::new(
-        report["issuers"]
-            .as_array()
-            .expect("issuers")
-            .iter()
-            .map(|issuer| {
-                let client = &issuer["clients"][0];
-                let id = client["client_id"].as_str().expect("a client id");
-                let secret = client["client_secret"].as_str().expect("a secret");
-                Target {
-                    slug: issuer["slug"].as_str().expect("a slug").to_owned(),
-                    authorization: format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))),
-                    client_id: id.to_owned(),
-                }
-            })
-            .collect(),
-    );
-    let mut credential = vec![
-        "admin".to_owned(),
-        "create-credential".to_owned(),
-        "--name".to_owned(),
-        "scale-bench".to_owned(),
-        "--json".to_owned(),
-    ];
-    credential.extend(store_flags.iter().cloned());
-    let credential: Value =
-        serde_json::from_str(run_to_end(tessera, &credential).await.trim()).expect("JSON");
+impl Prepared {
+    /// Seeds the case, starts its server and uses every issuer once.
+    async fn new(tessera: &Path, case: Case, args: &Args) -> Self {
+        let database = tessera_store_sql::testing::fresh_database().await;
+        let data = tempfile::tempdir().expect("a data folder");
+        let data_dir = data.path().to_str().expect("a UTF-8 path").to_owned();
+        let store_flags = [
+            "--data-dir".to_owned(),
+            data_dir.clone(),
+            "--database-url".to_owned(),
+            database.url.clone(),
+        ];
+        let mut figures = Figures::default();
 
-    let started = Instant::now();
-    let mut serve = vec![
-        "serve".to_owned(),
-        "--listen".to_owned(),
-        "127.0.0.1:0".to_owned(),
-    ];
-    serve.extend(store_flags.iter().cloned());
-    let mut server = Server::start(tessera, &serve).await;
-    figures.ready = started.elapsed();
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency * 2)
-        .timeout(Duration::from_secs(60))
-        .build()
-        .expect("an HTTP client");
-    let direct = format!("http://{}", server.address);
-
-    // 1. First use of every issuer.
-    let started = Instant::now();
-    let errors = first_use(&http, &direct, &targets, args.concurrency).await;
-    figures.first_use = started.elapsed();
-    figures.first_use_count = targets.len();
-    assert_eq!(errors, 0, "every issuer's first token");
-    eprintln!(
-        "  first use of {} issuers: {:.2} s",
-        targets.len(),
-        figures.first_use.as_secs_f64()
-    );
-
-    // 2. Client credentials, spread over every issuer, after an unmeasured warm-up.
-    let load_before = load_average();
-    token_load(&http, &direct, &targets, args.concurrency, args.warmup).await;
-    let (count, errors, histogram, elapsed) =
-        token_load(&http, &direct, &targets, args.concurrency, args.seconds).await;
-    figures.tokens_per_sec = count as f64 / elapsed.as_secs_f64();
-    figures.token_p50 = micros(histogram.value_at_quantile(0.50));
-    figures.token_p99 = micros(histogram.value_at_quantile(0.99));
-    figures.token_errors = errors;
-    figures.rss_after_tokens_kib = proc_status_kib(server.pid, "VmRSS:");
-    figures.load = format!("{load_before} → {}", load_average());
-    eprintln!(
-        "  client credentials: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, {errors} errors, RSS {} MiB",
-        figures.tokens_per_sec,
-        ms(figures.token_p50),
-        ms(figures.token_p99),
-        figures.rss_after_tokens_kib / 1024
-    );
-
-    // 3. Sign-in.
-    let public = format!("http://localhost:{}", server.address.port());
-    let mut rng = Rng::new(0x5ca1e);
-    let mut sign_ins = Vec::with_capacity(args.sign_ins);
-    for _ in 0..args.sign_ins {
-        let target = &targets[rng.below(targets.len())];
-        let email = seed_email(&target.slug, 1 + rng.below(case.users_per_issuer));
-        sign_ins.push(sign_in(&public, target, &email).await);
-    }
-    (figures.sign_in_p50, figures.sign_in_p99) = quantiles(&mut sign_ins);
-    eprintln!(
-        "  sign-in POST: p50 {:.2} ms, p99 {:.2} ms",
-        ms(figures.sign_in_p50),
-        ms(figures.sign_in_p99)
-    );
-
-    // 4. User lookups through the Core API.
-    let core_token = core_token(&http, &direct, &credential).await;
-    let mut by_email = Vec::with_capacity(args.lookups);
-    let mut ids = Vec::with_capacity(args.lookups);
-    for _ in 0..args.lookups {
-        let target = &targets[rng.below(targets.len())];
-        let email = seed_email(&target.slug, 1 + rng.below(case.users_per_issuer));
-        let path = format!(
-            "/core/v1/issuers/{}/users?email={}",
-            target.slug,
-            form_urlencoded::byte_serialize(email.as_bytes()).collect::<String>()
+        let out = data.path().join("seeded.json");
+        let started = Instant::now();
+        let mut seed = vec![
+            "dev".to_owned(),
+            "seed".to_owned(),
+            "--issuers".to_owned(),
+            case.issuers.to_string(),
+            "--users-per-issuer".to_owned(),
+            case.users_per_issuer.to_string(),
+            "--password".to_owned(),
+            SEED_PASSWORD.to_owned(),
+            "--out".to_owned(),
+            out.to_str().expect("a UTF-8 path").to_owned(),
+        ];
+        seed.extend(store_flags.iter().cloned());
+        let seeded = run_to_end(tessera, &seed).await;
+        figures.seed = started.elapsed();
+        eprintln!("  {}", seeded.trim());
+        let report: Value =
+            serde_json::from_slice(&std::fs::read(&out).expect("read the seed report"))
+                .expect("a JSON seed report");
+        let targets: Arc<Vec<Target>> = Arc::new(
+            report["issuers"]
+                .as_array()
+                .expect("issuers")
+                .iter()
+                .map(|issuer| {
+                    let client = &issuer["clients"][0];
+                    let id = client["client_id"].as_str().expect("a client id");
+                    let secret = client["client_secret"].as_str().expect("a secret");
+                    Target {
+                        slug: issuer["slug"].as_str().expect("a slug").to_owned(),
+                        authorization: format!(
+                            "Basic {}",
+                            STANDARD.encode(format!("{id}:{secret}"))
+                        ),
+                        client_id: id.to_owned(),
+                    }
+                })
+                .collect(),
         );
-        let (elapsed, page) = core_get(&http, &direct, &core_token, &path).await;
-        by_email.push(elapsed);
-        let items = page["items"].as_array().expect("items");
-        assert_eq!(items.len(), 1, "exactly one user has {email}: {page}");
-        ids.push((
-            target.slug.clone(),
-            items[0]["id"].as_str().expect("an id").to_owned(),
-        ));
-    }
-    (figures.by_email_p50, figures.by_email_p99) = quantiles(&mut by_email);
-    let mut by_id = Vec::with_capacity(args.lookups);
-    for (slug, id) in &ids {
-        let path = format!("/core/v1/issuers/{slug}/users/{id}");
-        let (elapsed, user) = core_get(&http, &direct, &core_token, &path).await;
-        assert_eq!(user["id"], id.as_str());
-        by_id.push(elapsed);
-    }
-    (figures.by_id_p50, figures.by_id_p99) = quantiles(&mut by_id);
-    eprintln!(
-        "  lookups: by address p50 {:.2} / p99 {:.2} ms, by id p50 {:.2} / p99 {:.2} ms",
-        ms(figures.by_email_p50),
-        ms(figures.by_email_p99),
-        ms(figures.by_id_p50),
-        ms(figures.by_id_p99)
-    );
+        let mut credential = vec![
+            "admin".to_owned(),
+            "create-credential".to_owned(),
+            "--name".to_owned(),
+            "scale-bench".to_owned(),
+            "--json".to_owned(),
+        ];
+        credential.extend(store_flags.iter().cloned());
+        let credential: Value =
+            serde_json::from_str(run_to_end(tessera, &credential).await.trim()).expect("JSON");
 
-    figures.peak_rss_kib = proc_status_kib(server.pid, "VmHWM:");
-    figures.database_bytes = database.sqlite_dir().map(folder_bytes);
-    server.stop().await;
-    figures
+        let started = Instant::now();
+        let mut serve = vec![
+            "serve".to_owned(),
+            "--listen".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ];
+        serve.extend(store_flags.iter().cloned());
+        let server = Server::start(tessera, &serve).await;
+        figures.ready = started.elapsed();
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(args.concurrency * 2)
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("an HTTP client");
+        let direct = format!("http://{}", server.address);
+
+        // First use of every issuer.
+        let started = Instant::now();
+        let errors = first_use(&http, &direct, &targets, args.concurrency).await;
+        figures.first_use = started.elapsed();
+        figures.first_use_count = targets.len();
+        assert_eq!(errors, 0, "every issuer's first token");
+        eprintln!(
+            "  first use of {} issuers: {:.2} s",
+            targets.len(),
+            figures.first_use.as_secs_f64()
+        );
+        let core_token = core_token(&http, &direct, &credential).await;
+        Self {
+            case,
+            database,
+            _data: data,
+            server,
+            http,
+            direct,
+            targets,
+            core_token,
+            figures,
+            rates: Vec::new(),
+            tokens: 0,
+            cpu_ticks: 0,
+            token_latency: Histogram::new(3).expect("a histogram"),
+            sign_ins: Vec::new(),
+            by_email: Vec::new(),
+            by_id: Vec::new(),
+            load: Vec::new(),
+        }
+    }
+
+    /// One round: client credentials spread over every issuer after an unmeasured warm-up,
+    /// then this round's share of sign-ins and of lookups.
+    async fn measure_round(&mut self, args: &Args, rounds: usize, rng: &mut Rng) {
+        let load_before = load_average();
+        let (http, direct, targets) = (&self.http, &self.direct, &self.targets);
+        token_load(http, direct, targets, args.concurrency, args.warmup).await;
+        let ticks_before = cpu_ticks(self.server.pid);
+        let (count, errors, histogram, elapsed) =
+            token_load(http, direct, targets, args.concurrency, args.seconds).await;
+        self.cpu_ticks += cpu_ticks(self.server.pid) - ticks_before;
+        self.tokens += count;
+        let rate = count as f64 / elapsed.as_secs_f64();
+        self.rates.push(rate);
+        self.token_latency
+            .add(histogram)
+            .expect("histograms of one precision");
+        self.figures.token_errors += errors;
+        self.figures.anon_after_tokens_kib = proc_status_kib(self.server.pid, "RssAnon:");
+        self.load
+            .push(format!("{load_before} → {}", load_average()));
+        eprintln!(
+            "  client credentials: {rate:.0}/s, {errors} errors, RssAnon {} MiB",
+            self.figures.anon_after_tokens_kib / 1024
+        );
+
+        let public = format!("http://localhost:{}", self.server.address.port());
+        for _ in 0..args.sign_ins.div_ceil(rounds) {
+            let target = &targets[rng.below(targets.len())];
+            let email = seed_email(&target.slug, 1 + rng.below(self.case.users_per_issuer));
+            self.sign_ins.push(sign_in(&public, target, &email).await);
+        }
+
+        for _ in 0..args.lookups.div_ceil(rounds) {
+            let target = &targets[rng.below(targets.len())];
+            let email = seed_email(&target.slug, 1 + rng.below(self.case.users_per_issuer));
+            let path = format!(
+                "/core/v1/issuers/{}/users?email={}",
+                target.slug,
+                form_urlencoded::byte_serialize(email.as_bytes()).collect::<String>()
+            );
+            let (elapsed, page) = core_get(http, direct, &self.core_token, &path).await;
+            self.by_email.push(elapsed);
+            let items = page["items"].as_array().expect("items");
+            assert_eq!(items.len(), 1, "exactly one user has {email}: {page}");
+            let id = items[0]["id"].as_str().expect("an id");
+            let path = format!("/core/v1/issuers/{}/users/{id}", target.slug);
+            let (elapsed, user) = core_get(http, direct, &self.core_token, &path).await;
+            assert_eq!(user["id"], id);
+            self.by_id.push(elapsed);
+        }
+    }
+
+    /// The case's figures over all rounds; stops the server.
+    async fn finish(mut self) -> (Case, Figures) {
+        let figures = &mut self.figures;
+        self.rates.sort_by(f64::total_cmp);
+        figures.tokens_per_sec = self.rates[self.rates.len() / 2];
+        figures.server_cpu_per_token = Duration::from_secs_f64(
+            self.cpu_ticks as f64 / CLOCK_TICKS_PER_SECOND / self.tokens.max(1) as f64,
+        );
+        figures.token_p50 = micros(self.token_latency.value_at_quantile(0.50));
+        figures.token_p99 = micros(self.token_latency.value_at_quantile(0.99));
+        (figures.sign_in_p50, figures.sign_in_p99) = quantiles(&mut self.sign_ins);
+        (figures.by_email_p50, figures.by_email_p99) = quantiles(&mut self.by_email);
+        (figures.by_id_p50, figures.by_id_p99) = quantiles(&mut self.by_id);
+        figures.load = self.load.join(", ");
+        figures.anon_at_end_kib = proc_status_kib(self.server.pid, "RssAnon:");
+        figures.database_bytes = self.database.sqlite_dir().map(folder_bytes);
+        eprintln!(
+            "scale-bench: {}: tokens/s of the rounds {:?}",
+            self.case.label(),
+            self.rates.iter().map(|r| r.round()).collect::<Vec<_>>()
+        );
+        self.server.stop().await;
+        (self.case, self.figures)
+    }
 }
 
 /// One client-credentials token from every issuer, `concurrency` at a time; the errors.
@@ -619,7 +694,7 @@ fn ready_address(line: &str) -> Option<SocketAddr> {
         .ok()
 }
 
-/// A `kB` figure of `/proc/<pid>/status` (`VmRSS:`, `VmHWM:`).
+/// A `kB` figure of `/proc/<pid>/status` (`RssAnon:`).
 fn proc_status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -628,6 +703,26 @@ fn proc_status_kib(pid: u32, field: &str) -> u64 {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|kib| kib.parse().ok())
         .unwrap_or(0)
+}
+
+/// The kernel's clock ticks per second (`USER_HZ`), the unit of `/proc/<pid>/stat`'s times:
+/// 100 on every Linux architecture this runs on.
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
+
+/// The CPU time a process has used, user and system, in clock ticks (`/proc/<pid>/stat`
+/// fields 14 and 15, counted after the parenthesised command name).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12)
 }
 
 /// `/proc/loadavg`'s 1-minute figure.
@@ -740,6 +835,11 @@ fn print_table(backend: &str, cpus: usize, args: &Args, results: &[(Case, Figure
             decimals: 0,
         },
         Row {
+            label: "server CPU per token (µs)",
+            value: |f| f.server_cpu_per_token.as_secs_f64() * 1e6,
+            decimals: 1,
+        },
+        Row {
             label: "client credentials p50 (ms)",
             value: |f| ms(f.token_p50),
             decimals: 2,
@@ -785,13 +885,13 @@ fn print_table(backend: &str, cpus: usize, args: &Args, results: &[(Case, Figure
             decimals: 2,
         },
         Row {
-            label: "server RSS after the token load (MiB)",
-            value: |f| f.rss_after_tokens_kib as f64 / 1024.0,
+            label: "server memory after the token load (RssAnon, MiB)",
+            value: |f| f.anon_after_tokens_kib as f64 / 1024.0,
             decimals: 1,
         },
         Row {
-            label: "server peak RSS (MiB)",
-            value: |f| f.peak_rss_kib as f64 / 1024.0,
+            label: "server memory at the end (RssAnon, MiB)",
+            value: |f| f.anon_at_end_kib as f64 / 1024.0,
             decimals: 1,
         },
         Row {
