@@ -79,37 +79,33 @@ impl IssuerRepo for SqlStore {
     }
 
     async fn list(&self, page: PageRequest) -> Result<Page<Issuer>, StoreError> {
-        let rows: Vec<IssuerRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            issuer_columns!(),
-            " FROM issuers WHERE id > $1 ORDER BY id LIMIT $2"
-        ))
-        .bind(after_bound(page))
-        .bind(fetch_limit(page))
-        .fetch_all(&self.read)
+        self.issuer_page(
+            concat!(
+                "SELECT ",
+                issuer_columns!(),
+                " FROM issuers WHERE id > $1 ORDER BY id LIMIT $2"
+            ),
+            page,
+            None,
+        )
         .await
-        .map_err(|e| map("issuer", e))?;
-        let items = super::rows::convert(rows)?;
-        Ok(paginate(items, page.limit, |i: &Issuer| i.id.as_uuid()))
     }
 
     async fn list_with_event_retention(
         &self,
         page: PageRequest,
     ) -> Result<Page<Issuer>, StoreError> {
-        let rows: Vec<IssuerRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            issuer_columns!(),
-            " FROM issuers WHERE event_retention_days IS NOT NULL AND id > $1 \
-             ORDER BY id LIMIT $2"
-        ))
-        .bind(after_bound(page))
-        .bind(fetch_limit(page))
-        .fetch_all(&self.read)
+        self.issuer_page(
+            concat!(
+                "SELECT ",
+                issuer_columns!(),
+                " FROM issuers WHERE event_retention_days IS NOT NULL AND id > $1 \
+                 ORDER BY id LIMIT $2"
+            ),
+            page,
+            None,
+        )
         .await
-        .map_err(|e| map("issuer", e))?;
-        let items = super::rows::convert(rows)?;
-        Ok(paginate(items, page.limit, |i: &Issuer| i.id.as_uuid()))
     }
 
     async fn list_due_for_key_rotation(
@@ -119,24 +115,21 @@ impl IssuerRepo for SqlStore {
     ) -> Result<Page<Issuer>, StoreError> {
         // A rotation makes every chain's current key current at once, and the newest one
         // decides, so an issuer rotated through the Core API waits a whole period again.
-        let rows: Vec<IssuerRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            issuer_columns!(),
-            " FROM issuers WHERE key_rotation_days IS NOT NULL AND id > $1 \
-             AND EXISTS (SELECT 1 FROM signing_keys k WHERE k.issuer_id = issuers.id \
-                 AND k.state = 'current') \
-             AND NOT EXISTS (SELECT 1 FROM signing_keys k WHERE k.issuer_id = issuers.id \
-                 AND k.state = 'current' AND k.updated_at > $3 - key_rotation_days * 86400) \
-             ORDER BY id LIMIT $2"
-        ))
-        .bind(after_bound(page))
-        .bind(fetch_limit(page))
-        .bind(now.0)
-        .fetch_all(&self.read)
+        self.issuer_page(
+            concat!(
+                "SELECT ",
+                issuer_columns!(),
+                " FROM issuers WHERE key_rotation_days IS NOT NULL AND id > $1 \
+                 AND EXISTS (SELECT 1 FROM signing_keys k WHERE k.issuer_id = issuers.id \
+                     AND k.state = 'current') \
+                 AND NOT EXISTS (SELECT 1 FROM signing_keys k WHERE k.issuer_id = issuers.id \
+                     AND k.state = 'current' AND k.updated_at > $3 - key_rotation_days * 86400) \
+                 ORDER BY id LIMIT $2"
+            ),
+            page,
+            Some(now),
+        )
         .await
-        .map_err(|e| map("issuer", e))?;
-        let items = super::rows::convert(rows)?;
-        Ok(paginate(items, page.limit, |i: &Issuer| i.id.as_uuid()))
     }
 
     async fn update(&self, issuer: &Issuer, event: &NewEvent) -> Result<Issuer, StoreError> {
@@ -194,5 +187,29 @@ impl IssuerRepo for SqlStore {
         }
         insert_event(&mut tx, audit.issuer_id(), event).await?;
         commit(tx).await
+    }
+}
+
+impl SqlStore {
+    /// One page of the issuers `query` selects: it binds `$1` (the page's lower bound), `$2`
+    /// (the fetch limit) and, when given, `$3` (`now`).
+    async fn issuer_page(
+        &self,
+        query: &'static str,
+        page: PageRequest,
+        now: Option<UnixTime>,
+    ) -> Result<Page<Issuer>, StoreError> {
+        let mut statement = sqlx::query_as::<_, IssuerRow>(query)
+            .bind(after_bound(page))
+            .bind(fetch_limit(page));
+        if let Some(now) = now {
+            statement = statement.bind(now.0);
+        }
+        let rows = statement
+            .fetch_all(&self.read)
+            .await
+            .map_err(|e| map("issuer", e))?;
+        let items = super::rows::convert(rows)?;
+        Ok(paginate(items, page.limit, |i: &Issuer| i.id.as_uuid()))
     }
 }
