@@ -34,10 +34,15 @@ pub struct CacheLimits {
     pub ttl_seconds: i64,
 }
 
+/// The default capacity is two and a half times the ten thousand busy issuers a node is
+/// expected to serve at unchanged speed: quick_cache splits its capacity among shards, so a
+/// cache filled to exactly its capacity already evicts from the fuller shards, and an evicted
+/// issuer's keys are read and parsed again on its next request (docs/benchmarks.md, "Scale":
+/// 10,000 issuers cost +25–40 % CPU per token with 10,000, +18 % with 25,000).
 impl Default for CacheLimits {
     fn default() -> Self {
         Self {
-            capacity: 10_000,
+            capacity: 25_000,
             ttl_seconds: 30,
         }
     }
