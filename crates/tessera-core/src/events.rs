@@ -9,6 +9,7 @@ use tessera_model::{Actor, Event, EventId, GENESIS_HASH, Issuer, UnixTime};
 use tessera_store::chain::chain_hash;
 use tessera_store::{EventListFilter, EventTypeFilter, IssuerScope, Page, PageRequest};
 
+use crate::issuers::IssuerListing;
 use crate::{Core, CoreError};
 
 /// A listing's filters as the caller spelled them; [`Core::list_events`] checks them.
@@ -105,35 +106,6 @@ impl Core {
             .await?)
     }
 
-    /// Every issuer of the installation, in creation order (for the operator's commands).
-    pub async fn all_issuers(&self) -> Result<Vec<Issuer>, CoreError> {
-        self.issuers_where(IssuerListing::All).await
-    }
-
-    /// The issuers of `listing`, page after page of the largest size.
-    pub(crate) async fn issuers_where(
-        &self,
-        listing: IssuerListing,
-    ) -> Result<Vec<Issuer>, CoreError> {
-        let mut issuers = Vec::new();
-        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-        loop {
-            let repo = self.store.issuers();
-            let found = match listing {
-                IssuerListing::All => repo.list(page).await?,
-                IssuerListing::WithEventRetention => repo.list_with_event_retention(page).await?,
-                IssuerListing::DueForKeyRotation(now) => {
-                    repo.list_due_for_key_rotation(now, page).await?
-                }
-            };
-            issuers.extend(found.items);
-            match found.next_after {
-                Some(after) => page = PageRequest::after(after, PageRequest::MAX_LIMIT),
-                None => return Ok(issuers),
-            }
-        }
-    }
-
     /// Recomputes every hash of `issuer`'s chain, in `seq` order, and reports the first link
     /// that does not hold. A chain whose beginning retention removed is checked from the
     /// anchor that retention left (the last removed link), so a pruned beginning is not a
@@ -214,17 +186,6 @@ impl Core {
         }
         Ok(removed)
     }
-}
-
-/// Which issuers [`Core::issuers_where`] reads.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum IssuerListing {
-    /// Every issuer.
-    All,
-    /// Those with an `event_retention_days` setting.
-    WithEventRetention,
-    /// Those whose keys are older than their `key_rotation_days` at this moment.
-    DueForKeyRotation(UnixTime),
 }
 
 /// The checks of one link, in order: its place, its pointer, its own hash.

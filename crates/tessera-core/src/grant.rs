@@ -65,14 +65,17 @@ impl Core {
             .find(scope, TicketKind::AuthorizationCode, hash.as_bytes())
             .await
             .map_err(internal)?;
-        let ticket = match ticket {
-            Some(ticket) if ticket.consumed_at.is_some() => {
-                return Err(self.code_spent(issuer, hash.as_bytes()).await);
-            }
-            Some(ticket) if ticket.expires_at > now => ticket,
+        let (spent, grant) = match ticket {
+            Some(ticket) if ticket.consumed_at.is_some() || ticket.expires_at > now => (
+                ticket.consumed_at.is_some(),
+                serde_json::from_value::<CodeGrant>(ticket.payload),
+            ),
             _ => return Err(unknown_code()),
         };
-        let grant: CodeGrant = serde_json::from_value(ticket.payload).map_err(|e| {
+        if spent {
+            return Err(self.code_spent(issuer, grant.ok().as_ref()).await);
+        }
+        let grant = grant.map_err(|e| {
             internal(CoreError::Invalid(format!(
                 "a stored code is unreadable: {e}"
             )))
@@ -127,7 +130,7 @@ impl Core {
             Ok(()) => {}
             // Another presentation won the race since the code was read.
             Err(StoreError::AlreadyConsumed) => {
-                return Err(self.code_spent(issuer, hash.as_bytes()).await);
+                return Err(self.code_spent(issuer, Some(&grant)).await);
             }
             Err(StoreError::NotFound) => return Err(unknown_code()),
             Err(e) => return Err(internal(e)),
@@ -292,30 +295,15 @@ impl Core {
         }
     }
 
-    /// The answer to a spent code: its first redemption's family is revoked (RFC 6749
+    /// The answer to a presentation of a spent code (`grant` is what it was issued for, unless
+    /// its stored payload is unreadable): what its first redemption issued is revoked (RFC 6749
     /// §4.1.2), then `invalid_grant`.
-    async fn code_spent(&self, issuer: &Issuer, hash: &[u8; 32]) -> OAuthError {
-        match self.code_replayed(issuer, hash).await {
-            Ok(()) => invalid_grant("The authorization code was already used."),
-            Err(error) => error,
-        }
-    }
-
-    /// A code was presented again: revoke what its first redemption issued.
-    async fn code_replayed(&self, issuer: &Issuer, hash: &[u8; 32]) -> Result<(), OAuthError> {
+    async fn code_spent(&self, issuer: &Issuer, grant: Option<&CodeGrant>) -> OAuthError {
+        let refusal = invalid_grant("The authorization code was already used.");
+        let Some(grant) = grant else {
+            return refusal;
+        };
         let scope = IssuerScope::of(issuer);
-        let Some(ticket) = self
-            .store
-            .tickets()
-            .find(scope, TicketKind::AuthorizationCode, hash)
-            .await
-            .map_err(internal)?
-        else {
-            return Ok(());
-        };
-        let Ok(grant) = serde_json::from_value::<CodeGrant>(ticket.payload) else {
-            return Ok(());
-        };
         let now = self.clock.now();
         let event = |revoked: bool| {
             NewEvent::new(
@@ -327,22 +315,23 @@ impl Core {
             )
         };
         // The revocation and its event are one write; a replay that revokes nothing (already
-        // revoked, or redeemed but the exchange failed before the family was stored) is
+        // revoked, or a code spent by a refused presentation, which stores no family) is
         // still recorded.
-        match self
+        let recorded = match self
             .store
             .tokens()
             .revoke_family(scope, grant.family_id, now, Some(&event(true)))
             .await
         {
             Ok(true) => Ok(()),
-            Ok(false) | Err(StoreError::NotFound) => self
-                .store
-                .events()
-                .append(scope, &event(false))
-                .await
-                .map_err(internal),
-            Err(e) => Err(internal(e)),
+            Ok(false) | Err(StoreError::NotFound) => {
+                self.store.events().append(scope, &event(false)).await
+            }
+            Err(e) => Err(e),
+        };
+        match recorded {
+            Ok(()) => refusal,
+            Err(e) => internal(e),
         }
     }
 

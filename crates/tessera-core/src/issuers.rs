@@ -182,7 +182,47 @@ pub(crate) fn new_issuer(input: NewIssuer, now: UnixTime) -> Result<Issuer, Core
     })
 }
 
+/// Which issuers [`Core::issuers_where`] reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum IssuerListing {
+    /// Every issuer.
+    All,
+    /// Those with an `event_retention_days` setting.
+    WithEventRetention,
+    /// Those whose keys are older than their `key_rotation_days` at this moment.
+    DueForKeyRotation(UnixTime),
+}
+
 impl Core {
+    /// Every issuer of the installation, in creation order (for the operator's commands).
+    pub async fn all_issuers(&self) -> Result<Vec<Issuer>, CoreError> {
+        self.issuers_where(IssuerListing::All).await
+    }
+
+    /// The issuers of `listing`, page after page of the largest size.
+    pub(crate) async fn issuers_where(
+        &self,
+        listing: IssuerListing,
+    ) -> Result<Vec<Issuer>, CoreError> {
+        let mut issuers = Vec::new();
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        loop {
+            let repo = self.store.issuers();
+            let found = match listing {
+                IssuerListing::All => repo.list(page).await?,
+                IssuerListing::WithEventRetention => repo.list_with_event_retention(page).await?,
+                IssuerListing::DueForKeyRotation(now) => {
+                    repo.list_due_for_key_rotation(now, page).await?
+                }
+            };
+            issuers.extend(found.items);
+            match found.next_after {
+                Some(after) => page = PageRequest::after(after, PageRequest::MAX_LIMIT),
+                None => return Ok(issuers),
+            }
+        }
+    }
+
     /// Creates an issuer.
     pub async fn create_issuer(
         &self,

@@ -5,7 +5,7 @@
 
 use tessera_model::Actor;
 
-use crate::events::IssuerListing;
+use crate::issuers::IssuerListing;
 use crate::{Core, CoreError};
 
 impl Core {
