@@ -138,6 +138,31 @@ pub use jobs::*;
 mod seed;
 pub use seed::*;
 
+/// Runs `racer(i)` for every `i` in `0..n` as tasks that start together (behind a barrier, all
+/// spawned before any is released), and returns their outcomes in order.
+async fn race<T, F>(n: usize, racer: impl Fn(usize) -> F) -> Vec<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let barrier = barrier.clone();
+            let run = racer(i);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                run.await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(n);
+    for task in tasks {
+        outcomes.push(task.await.expect("racer task"));
+    }
+    outcomes
+}
+
 fn event(event_type: &'static str, subject: impl ToString) -> NewEvent {
     NewEvent::new(event_type, subject, Actor::System, json!({}), T0)
 }
@@ -1473,22 +1498,17 @@ pub async fn concurrent_makers_of_one_key_chain_store_it_once(store: Arc<dyn Sto
             })
             .collect()
     };
-    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
-    let racers: Vec<_> = (0..RACERS)
-        .map(|_| {
-            let store = store.clone();
-            let barrier = barrier.clone();
-            let keys = chain(KeyAlgorithm::Es256, &[KeyState::Current, KeyState::Next]);
-            tokio::spawn(async move {
-                barrier.wait().await;
-                let stored = store.keys().create_chains(scope, &keys).await;
-                (stored, keys)
-            })
-        })
-        .collect();
+    let racers = race(RACERS, |_| {
+        let store = store.clone();
+        let keys = chain(KeyAlgorithm::Es256, &[KeyState::Current, KeyState::Next]);
+        async move {
+            let stored = store.keys().create_chains(scope, &keys).await;
+            (stored, keys)
+        }
+    })
+    .await;
     let mut winners = Vec::new();
-    for racer in racers {
-        let (stored, keys) = racer.await.expect("racer task");
+    for (stored, keys) in racers {
         if stored.unwrap() {
             winners.push(keys.into_iter().map(|(key, _)| key).collect::<Vec<_>>());
         }
@@ -1597,24 +1617,20 @@ pub async fn concurrent_consumers_of_one_ticket_have_exactly_one_winner(store: A
             .create(scope, &ticket(acme.id, secret, T0.plus_seconds(60)))
             .await
             .unwrap();
-        let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
-        let racers: Vec<_> = (0..RACERS)
-            .map(|_| {
-                let store = store.clone();
-                let barrier = barrier.clone();
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    store
-                        .tickets()
-                        .consume(scope, TicketKind::AuthorizationCode, &secret, T0)
-                        .await
-                })
-            })
-            .collect();
+        let racers = race(RACERS, |_| {
+            let store = store.clone();
+            async move {
+                store
+                    .tickets()
+                    .consume(scope, TicketKind::AuthorizationCode, &secret, T0)
+                    .await
+            }
+        })
+        .await;
         let mut winners = 0;
         let mut already_consumed = 0;
         for racer in racers {
-            match racer.await.expect("racer task") {
+            match racer {
                 Ok(_) => winners += 1,
                 Err(StoreError::AlreadyConsumed) => already_consumed += 1,
                 Err(other) => panic!("unexpected error from a racer: {other:?}"),
@@ -1736,23 +1752,19 @@ pub async fn concurrent_redeemers_of_one_code_store_one_family(store: Arc<dyn St
         .create(scope, &ticket(acme.id, code, T0.plus_seconds(60)))
         .await
         .unwrap();
-    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
-    let racers: Vec<_> = (0..RACERS)
-        .map(|_| {
-            let store = store.clone();
-            let barrier = barrier.clone();
-            let f = family(acme.id, u.id, c.id);
-            tokio::spawn(async move {
-                barrier.wait().await;
-                let outcome = store.tokens().redeem_code(scope, &code, T0, &f, None).await;
-                (f.id, outcome)
-            })
-        })
-        .collect();
+    let racers = race(RACERS, |_| {
+        let store = store.clone();
+        let f = family(acme.id, u.id, c.id);
+        async move {
+            let outcome = store.tokens().redeem_code(scope, &code, T0, &f, None).await;
+            (f.id, outcome)
+        }
+    })
+    .await;
     let mut winners = Vec::new();
     let mut losers = Vec::new();
     for racer in racers {
-        match racer.await.expect("racer task") {
+        match racer {
             (id, Ok(())) => winners.push(id),
             (id, Err(StoreError::AlreadyConsumed)) => losers.push(id),
             (_, Err(other)) => panic!("unexpected error from a racer: {other:?}"),
@@ -1777,24 +1789,18 @@ pub async fn concurrent_redeemers_of_one_code_store_one_family(store: Arc<dyn St
 pub async fn concurrent_creators_of_one_ticket_have_exactly_one_winner(store: Arc<dyn Store>) {
     const RACERS: usize = 24;
     let (acme, scope) = create_issuer(&*store, "acme").await;
-    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
-    let racers: Vec<_> = (0..RACERS)
-        .map(|_| {
-            let store = store.clone();
-            let barrier = barrier.clone();
-            let mut used = ticket(acme.id, [42; 32], T0.plus_seconds(60));
-            used.kind = TicketKind::ClientAssertion;
-            used.consumed_at = Some(T0);
-            tokio::spawn(async move {
-                barrier.wait().await;
-                store.tickets().create(scope, &used).await
-            })
-        })
-        .collect();
+    let racers = race(RACERS, |_| {
+        let store = store.clone();
+        let mut used = ticket(acme.id, [42; 32], T0.plus_seconds(60));
+        used.kind = TicketKind::ClientAssertion;
+        used.consumed_at = Some(T0);
+        async move { store.tickets().create(scope, &used).await }
+    })
+    .await;
     let mut winners = 0;
     let mut refused = 0;
     for racer in racers {
-        match racer.await.expect("racer task") {
+        match racer {
             Ok(()) => winners += 1,
             Err(StoreError::AlreadyExists { .. }) => refused += 1,
             Err(other) => panic!("unexpected error from a racer: {other:?}"),
@@ -2014,25 +2020,21 @@ pub async fn concurrent_requests_with_one_idempotency_key_have_exactly_one_start
     let caller = ClientId::new();
     for round in 0..5u8 {
         let key = format!("race-{round}");
-        let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
-        let racers: Vec<_> = (0..RACERS)
-            .map(|_| {
-                let store = store.clone();
-                let barrier = barrier.clone();
-                let key = key.clone();
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    store
-                        .idempotency()
-                        .begin(caller, &key, &[round; 32], T0, T0.plus_seconds(DAY))
-                        .await
-                })
-            })
-            .collect();
+        let racers = race(RACERS, |_| {
+            let store = store.clone();
+            let key = key.clone();
+            async move {
+                store
+                    .idempotency()
+                    .begin(caller, &key, &[round; 32], T0, T0.plus_seconds(DAY))
+                    .await
+            }
+        })
+        .await;
         let mut started = 0;
         let mut in_progress = 0;
         for racer in racers {
-            match racer.await.expect("racer task") {
+            match racer {
                 Ok(Begin::Started) => started += 1,
                 Ok(Begin::InProgress) => in_progress += 1,
                 other => panic!("unexpected answer to a racer: {other:?}"),
@@ -2664,22 +2666,16 @@ pub async fn concurrent_finishers_of_one_interaction_have_exactly_one_winner(
     for round in 0..5 {
         let pending = interaction(acme.id, c.id, T0.plus_seconds(60));
         store.interactions().create(scope, &pending).await.unwrap();
-        let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
-        let racers: Vec<_> = (0..RACERS)
-            .map(|_| {
-                let store = store.clone();
-                let barrier = barrier.clone();
-                let id = pending.id;
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    store.interactions().consume(scope, id, T0).await
-                })
-            })
-            .collect();
+        let racers = race(RACERS, |_| {
+            let store = store.clone();
+            let id = pending.id;
+            async move { store.interactions().consume(scope, id, T0).await }
+        })
+        .await;
         let mut winners = 0;
         let mut losers = 0;
         for racer in racers {
-            match racer.await.expect("racer task") {
+            match racer {
                 Ok(won) => {
                     assert_eq!(won.id, pending.id);
                     winners += 1;
@@ -3147,27 +3143,23 @@ pub async fn concurrent_rotations_of_one_refresh_token_have_exactly_one_winner(
             )
             .await
             .unwrap();
-        let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
-        let racers: Vec<_> = (0..RACERS)
-            .map(|i| {
-                let store = store.clone();
-                let barrier = barrier.clone();
-                let mut secret = [round; 32];
-                secret[0] = u8::try_from(i).unwrap();
-                let next = refresh(&f, secret, T0.plus_seconds(60));
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    store
-                        .tokens()
-                        .rotate_refresh(scope, &presented, &next, T0, &reuse)
-                        .await
-                })
-            })
-            .collect();
+        let racers = race(RACERS, |i| {
+            let store = store.clone();
+            let mut secret = [round; 32];
+            secret[0] = u8::try_from(i).unwrap();
+            let next = refresh(&f, secret, T0.plus_seconds(60));
+            async move {
+                store
+                    .tokens()
+                    .rotate_refresh(scope, &presented, &next, T0, &reuse)
+                    .await
+            }
+        })
+        .await;
         let mut rotated = 0;
         let mut reused = 0;
         for racer in racers {
-            match racer.await.expect("racer task") {
+            match racer {
                 Ok(Rotation::Rotated(won)) => {
                     assert_eq!(won.id, f.id);
                     rotated += 1;

@@ -64,24 +64,19 @@ pub async fn a_job_lease_has_one_holder_until_it_expires(store: Arc<dyn Store>) 
 /// Of nodes asking for one free lease at the same moment, exactly one gets it.
 pub async fn concurrent_askers_for_one_job_lease_have_exactly_one_winner(store: Arc<dyn Store>) {
     const ASKERS: usize = 8;
-    let barrier = Arc::new(tokio::sync::Barrier::new(ASKERS));
-    // Spawned all at once (collected), and released together.
-    let askers: Vec<_> = (0..ASKERS)
-        .map(|n| {
-            let store = store.clone();
-            let barrier = barrier.clone();
-            tokio::spawn(async move {
-                barrier.wait().await;
-                store
-                    .lease_job(JOB, &format!("node-{n}"), T0, T0.plus_seconds(60))
-                    .await
-                    .unwrap()
-            })
-        })
-        .collect();
+    let askers = race(ASKERS, |n| {
+        let store = store.clone();
+        async move {
+            store
+                .lease_job(JOB, &format!("node-{n}"), T0, T0.plus_seconds(60))
+                .await
+                .unwrap()
+        }
+    })
+    .await;
     let mut winners = 0;
     for asker in askers {
-        winners += usize::from(asker.await.unwrap());
+        winners += usize::from(asker);
     }
     assert_eq!(winners, 1);
 }
