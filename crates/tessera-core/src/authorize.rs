@@ -83,9 +83,9 @@ pub struct InteractionView {
     pub scopes: Vec<String>,
     /// The `login_hint`, to prefill the username.
     pub login_hint: Option<String>,
-    /// The page's language: the first of [`crate::UI_LOCALES`] the request's `ui_locales`
-    /// reaches, else the default.
-    pub locale: &'static str,
+    /// The request's `ui_locales`, most preferred first: the first input of
+    /// [`crate::page_language`].
+    pub ui_locales: Vec<String>,
     /// The CSRF token the page's forms must send back.
     pub csrf: String,
 }
@@ -103,9 +103,9 @@ pub enum InteractionError {
         "This sign-in request belongs to another browser window. Return to the application and start again."
     )]
     Forbidden,
-    /// The form is incomplete.
-    #[error("{0}")]
-    Invalid(&'static str),
+    /// The consent form came before the user signed in.
+    #[error("Sign in before answering the consent page.")]
+    NotSignedIn,
     /// Storage failed.
     #[error(transparent)]
     Core(#[from] CoreError),
@@ -120,12 +120,12 @@ impl From<StoreError> for InteractionError {
 /// What a sign-in form submission led to.
 #[derive(Debug)]
 pub enum LoginOutcome {
-    /// Wrong credentials: show the form again with this message.
+    /// Not signed in: show the form again, saying why.
     Retry {
         /// The page to show again.
         view: InteractionView,
-        /// Why, for the user (the same whether or not the account exists).
-        message: &'static str,
+        /// Why.
+        refusal: LoginRefusal,
     },
     /// Signed in: set the session cookie, then continue.
     SignedIn {
@@ -134,6 +134,36 @@ pub enum LoginOutcome {
         /// What comes next.
         next: Next,
     },
+}
+
+/// Why the sign-in form is shown again. The pages word each one; none of them says whether
+/// the account exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRefusal {
+    /// A field was left empty.
+    Incomplete,
+    /// No account with that identifier and password: an unknown identifier, a wrong password,
+    /// an account without a password and a blocked account all answer this.
+    Credentials,
+    /// Too many failed tries for this identifier or from this network address: the password
+    /// was not checked. Try again in `wait_seconds`.
+    TooManyAttempts {
+        /// Seconds until the next try is allowed (at least 1).
+        wait_seconds: i64,
+    },
+}
+
+/// What a sign-in submission carries: the form's fields and where it came from.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInAttempt<'a> {
+    /// The form's CSRF token.
+    pub csrf: &'a str,
+    /// The email address or username typed.
+    pub username: &'a str,
+    /// The password typed.
+    pub password: &'a str,
+    /// The network address of the browser, counted by the brute-force protection.
+    pub address: Option<std::net::IpAddr>,
 }
 
 /// What comes after a step of the interaction.
@@ -428,33 +458,44 @@ impl Core {
     }
 
     /// Checks a sign-in form: on success the interaction records the user, a session starts,
-    /// and the interaction moves on to consent or to the client.
+    /// and the interaction moves on to consent or to the client. Every try goes through the
+    /// issuer's brute-force protection first ([`crate::lockout`]).
     pub async fn submit_login(
         &self,
         issuer: &Issuer,
         id: &str,
         browser: Option<&str>,
-        csrf: &str,
-        username: &str,
-        password: &str,
+        attempt: SignInAttempt<'_>,
     ) -> Result<LoginOutcome, InteractionError> {
         let (interaction, pending, client) = self.load_interaction(issuer, id, browser).await?;
         let browser = browser.unwrap_or("");
-        check_csrf(browser, interaction.id, csrf)?;
-        if username.trim().is_empty() || password.is_empty() {
-            return Err(InteractionError::Invalid(
-                "Enter your username and password.",
-            ));
+        check_csrf(browser, interaction.id, attempt.csrf)?;
+        let retry = |refusal| LoginOutcome::Retry {
+            view: view(&interaction, &pending, &client, Stage::Login, browser),
+            refusal,
+        };
+        let username = attempt.username.trim();
+        if username.is_empty() || attempt.password.is_empty() {
+            return Ok(retry(LoginRefusal::Incomplete));
         }
+        let reservation = match self
+            .reserve_sign_in(issuer, username, attempt.address)
+            .await?
+        {
+            Ok(reservation) => reservation,
+            Err(until) => {
+                let wait_seconds = until.0.saturating_sub(self.clock.now().0).max(1);
+                return Ok(retry(LoginRefusal::TooManyAttempts { wait_seconds }));
+            }
+        };
         let Some(user) = self
-            .check_password(issuer, username.trim(), password)
+            .check_password(issuer, username, attempt.password)
             .await?
         else {
-            return Ok(LoginOutcome::Retry {
-                view: view(&interaction, &pending, &client, Stage::Login, browser),
-                message: "Incorrect username or password.",
-            });
+            self.sign_in_failed(issuer, &reservation).await?;
+            return Ok(retry(LoginRefusal::Credentials));
         };
+        self.sign_in_succeeded(issuer, &reservation).await?;
         let now = self.clock.now();
         let (session, session_secret) = self
             .start_session(issuer, &user, vec!["pwd".to_owned()])
@@ -505,7 +546,7 @@ impl Core {
         let (interaction, pending, client) = self.load_interaction(issuer, id, browser).await?;
         check_csrf(browser.unwrap_or(""), interaction.id, csrf)?;
         let Some(user_id) = interaction.user_id else {
-            return Err(InteractionError::Invalid("Sign in first."));
+            return Err(InteractionError::NotSignedIn);
         };
         let Some(user) = self.usable_user(issuer, user_id).await? else {
             return Err(InteractionError::Gone);
@@ -809,8 +850,7 @@ fn view(
         client_name: client.name.clone(),
         scopes: pending.request.scope.iter().map(str::to_owned).collect(),
         login_hint: pending.request.login_hint.clone(),
-        locale: tessera_oauth::locale::lookup(&pending.request.ui_locales, crate::UI_LOCALES)
-            .unwrap_or(crate::UI_LOCALES[0]),
+        ui_locales: pending.request.ui_locales.clone(),
         csrf: csrf::token(&format!("interaction/{}", interaction.id), browser),
     }
 }

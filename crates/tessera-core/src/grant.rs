@@ -476,7 +476,8 @@ mod tests {
 
     use crate::Core;
     use crate::authorize::{
-        AuthorizeOutcome, CODE_LIFETIME, INTERACTION_LIFETIME, InteractionError, LoginOutcome, Next,
+        AuthorizeOutcome, CODE_LIFETIME, INTERACTION_LIFETIME, InteractionError, LoginOutcome,
+        Next, SignInAttempt,
     };
     use crate::clients::NewClient;
     use crate::users::NewUser;
@@ -571,9 +572,12 @@ mod tests {
                 &f.issuer,
                 interaction,
                 Some(browser),
-                &view.csrf,
-                EMAIL,
-                PASSWORD,
+                SignInAttempt {
+                    csrf: &view.csrf,
+                    username: EMAIL,
+                    password: PASSWORD,
+                    address: None,
+                },
             )
             .await?;
         let LoginOutcome::SignedIn {

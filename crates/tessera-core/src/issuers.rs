@@ -11,8 +11,8 @@
 
 use serde_json::json;
 use tessera_model::{
-    Actor, Issuer, IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm, NewEvent, SettingsError,
-    SignupPolicy, UnixTime,
+    Actor, Issuer, IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm, LockoutPolicy, NewEvent,
+    SettingsError, SignupPolicy, UnixTime,
 };
 use tessera_store::{Change, IssuerScope, Page, PageRequest, StoreError};
 
@@ -60,6 +60,19 @@ pub struct SettingsPatch {
     pub event_retention_days: Option<Option<i64>>,
     /// How many days a key signs before it is rotated; `Some(None)` rotates only on request.
     pub key_rotation_days: Option<Option<i64>>,
+    /// Brute-force protection; the numbers not given stay as they are.
+    pub lockout: Option<LockoutPatch>,
+}
+
+/// A change to the brute-force protection; `None` leaves a number as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LockoutPatch {
+    /// Failures in a row that lock an account.
+    pub max_failures: Option<i64>,
+    /// How long a lock lasts, in seconds.
+    pub lock_seconds: Option<i64>,
+    /// Failures that lock a network address.
+    pub address_max_failures: Option<i64>,
 }
 
 /// A sign-up policy as given: `disabled`, `open`, or `allowed_email_domains` with its domains.
@@ -109,6 +122,17 @@ impl SettingsPatch {
         if let Some(days) = self.key_rotation_days {
             changed = changed.with_key_rotation_days(days)?;
             fields.push("settings.key_rotation_days");
+        }
+        if let Some(lockout) = self.lockout {
+            let current = changed.lockout();
+            changed = changed.with_lockout(LockoutPolicy::new(
+                lockout.max_failures.unwrap_or(current.max_failures()),
+                lockout.lock_seconds.unwrap_or(current.lock_seconds()),
+                lockout
+                    .address_max_failures
+                    .unwrap_or(current.address_max_failures()),
+            )?);
+            fields.push("settings.lockout");
         }
         Ok((changed, fields))
     }

@@ -29,6 +29,7 @@ pub mod idempotency;
 pub mod issuers;
 mod jobs;
 pub mod keys;
+mod lockout;
 mod resource;
 pub mod seed;
 mod sessions;
@@ -37,9 +38,24 @@ pub mod users;
 pub mod webhooks;
 
 /// The languages the hosted pages are written in (BCP 47), first the default. Discovery
-/// advertises them as `ui_locales_supported`, and an interaction's page language is chosen
-/// from them by `ui_locales` ([`tessera_oauth::locale::lookup`]).
-pub const UI_LOCALES: &[&str] = &["en"];
+/// advertises them as `ui_locales_supported`; [`page_language`] chooses among them.
+pub const UI_LOCALES: &[&str] = &["en", "de", "es"];
+
+/// The language of a hosted page: the first of [`UI_LOCALES`] that the request's
+/// `ui_locales` reaches (OIDC Core §3.1.2.1), else the user's own locale, else the browser's
+/// `Accept-Language` preferences, else the default. Each step is an RFC 4647 lookup
+/// ([`tessera_oauth::locale::lookup`]); a preference nothing matches is skipped, never an error.
+pub fn page_language(
+    ui_locales: &[String],
+    user_locale: Option<&str>,
+    accepted: &[String],
+) -> &'static str {
+    use tessera_oauth::locale::lookup;
+    lookup(ui_locales, UI_LOCALES)
+        .or_else(|| user_locale.and_then(|locale| lookup(&[locale], UI_LOCALES)))
+        .or_else(|| lookup(accepted, UI_LOCALES))
+        .unwrap_or(UI_LOCALES[0])
+}
 
 /// Why a use case failed.
 #[derive(Debug, thiserror::Error)]

@@ -46,19 +46,7 @@ impl Core {
         password: &str,
     ) -> Result<Option<User>, CoreError> {
         let scope = IssuerScope::of(issuer);
-        let found = match Email::parse(username) {
-            Ok(email) => {
-                self.store
-                    .users()
-                    .find_by_email(scope, email.normalized())
-                    .await?
-            }
-            Err(_) => None,
-        };
-        let found = match found {
-            Some(user) => Some(user),
-            None => self.store.users().find_by_username(scope, username).await?,
-        };
+        let found = self.find_by_identifier(issuer, username).await?;
         let stored_hash = found
             .as_ref()
             .and_then(|u| u.password_hash.clone())
@@ -99,6 +87,30 @@ impl Core {
                 Ok(None)
             }
         }
+    }
+
+    /// The user an identifier typed on the sign-in page names: the one with that email
+    /// address (ignoring case), else the one with that username.
+    pub(crate) async fn find_by_identifier(
+        &self,
+        issuer: &Issuer,
+        identifier: &str,
+    ) -> Result<Option<User>, CoreError> {
+        let scope = IssuerScope::of(issuer);
+        if let Ok(email) = Email::parse(identifier)
+            && let Some(user) = self
+                .store
+                .users()
+                .find_by_email(scope, email.normalized())
+                .await?
+        {
+            return Ok(Some(user));
+        }
+        Ok(self
+            .store
+            .users()
+            .find_by_username(scope, identifier)
+            .await?)
     }
 
     /// Starts a session for a user who just authenticated with `amr`; returns it with the

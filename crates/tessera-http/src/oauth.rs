@@ -298,7 +298,7 @@ async fn authorize(
     let issuer = passed!(issuer(&state, &slug).await);
     let form = match Form::parse(&params) {
         Ok(form) => form,
-        Err(error) => return oauth_error_page(&issuer, &error),
+        Err(error) => return oauth_error_page(&issuer, &headers, &error),
     };
     let outcome = state
         .core
@@ -310,7 +310,7 @@ async fn authorize(
         )
         .await;
     match outcome {
-        Ok(AuthorizeOutcome::ErrorPage(error)) => oauth_error_page(&issuer, &error),
+        Ok(AuthorizeOutcome::ErrorPage(error)) => oauth_error_page(&issuer, &headers, &error),
         Ok(AuthorizeOutcome::Respond(answer)) => pages::delivery(answer),
         Ok(AuthorizeOutcome::Interact {
             interaction,
@@ -334,12 +334,17 @@ async fn authorize(
     }
 }
 
-fn oauth_error_page(issuer: &Issuer, error: &OAuthError) -> Response {
+/// The error page for a request that cannot be answered at the client: a general message in
+/// the browser's language, and the RFC error, as it is, for the client's developers.
+fn oauth_error_page(issuer: &Issuer, headers: &HeaderMap, error: &OAuthError) -> Response {
+    let lang = pages::i18n::page_language(headers, None, &[], None);
     pages::error_page(
         issuer,
+        lang,
         StatusCode::BAD_REQUEST,
         error.code.as_str(),
-        &error.description,
+        "error-bad-request",
+        Some(&format!("{}: {}", error.code.as_str(), error.description)),
     )
 }
 
@@ -359,7 +364,7 @@ async fn end_session(
     });
     let (form, request) = match parsed {
         Ok(parsed) => parsed,
-        Err(error) => return oauth_error_page(&issuer, &error),
+        Err(error) => return oauth_error_page(&issuer, &headers, &error),
     };
     let session = cookie(&headers, SESSION_COOKIE);
     let outcome = state
@@ -370,8 +375,9 @@ async fn end_session(
         set_cookie(&mut response, &state, &issuer, SESSION_COOKIE, None);
         response
     };
+    let lang = pages::i18n::page_language(&headers, None, &[], None);
     match outcome {
-        Ok(EndSessionOutcome::ErrorPage(error)) => oauth_error_page(&issuer, &error),
+        Ok(EndSessionOutcome::ErrorPage(error)) => oauth_error_page(&issuer, &headers, &error),
         Ok(EndSessionOutcome::Confirm { csrf }) => {
             let fields: Vec<(&str, &str)> = form
                 .iter()
@@ -386,11 +392,13 @@ async fn end_session(
                 StatusCode::OK,
                 "logout.html",
                 context! {
-                    issuer_name => issuer.display_name,
-                    action => format!("/{}{}", issuer.slug, paths::END_SESSION),
-                    csrf => csrf,
-                    fields => fields,
-                    signed_out => false,
+                    ..pages::frame(&issuer, lang, None),
+                    ..context! {
+                        action => format!("/{}{}", issuer.slug, paths::END_SESSION),
+                        csrf => csrf,
+                        fields => fields,
+                        signed_out => false,
+                    },
                 },
             )
         }
@@ -398,7 +406,7 @@ async fn end_session(
         Ok(EndSessionOutcome::SignedOut) => signed_out(pages::page(
             StatusCode::OK,
             "logout.html",
-            context! { issuer_name => issuer.display_name, signed_out => true },
+            context! { ..pages::frame(&issuer, lang, None), ..context! { signed_out => true } },
         )),
         Err(error) => problem::core_error(&error),
     }

@@ -23,18 +23,21 @@ pub const ACCESS_TOKEN_LIFETIME: Bounds = Bounds {
     default: 3600,
     min: MINUTE,
     max: DAY,
+    unit: "seconds",
 };
 /// Default and bounds of the ID-token lifetime, in seconds.
 pub const ID_TOKEN_LIFETIME: Bounds = Bounds {
     default: 3600,
     min: MINUTE,
     max: DAY,
+    unit: "seconds",
 };
 /// Default and bounds of the refresh-token lifetime, in seconds.
 pub const REFRESH_TOKEN_LIFETIME: Bounds = Bounds {
     default: 30 * DAY,
     min: 5 * MINUTE,
     max: 365 * DAY,
+    unit: "seconds",
 };
 
 /// The bounds of an event retention, in days: a day at least, ten years at most. A new issuer
@@ -48,26 +51,128 @@ pub const KEY_ROTATION_DAYS: std::ops::RangeInclusive<i64> = 1..=3650;
 /// The most email domains an `allowed_email_domains` policy may list.
 pub const MAX_ALLOWED_EMAIL_DOMAINS: usize = 100;
 
-/// The default and the inclusive bounds of a lifetime, in seconds.
+/// How many failed sign-ins in a row lock an account (brute-force protection): the default
+/// and bounds. Growing delays come before the lock (see [`LockoutPolicy`]).
+pub const LOCKOUT_MAX_FAILURES: Bounds = Bounds {
+    default: 5,
+    min: 3,
+    max: 100,
+    unit: "failures",
+};
+/// How long a lock lasts, in seconds (counted from the last failure).
+pub const LOCKOUT_SECONDS: Bounds = Bounds {
+    default: 15 * MINUTE,
+    min: MINUTE,
+    max: DAY,
+    unit: "seconds",
+};
+/// How many failed sign-ins from one network address (an IPv4 address, an IPv6 /64) lock
+/// that address, whatever accounts they tried: credential stuffing tries many accounts once.
+/// Higher than the account limit, since many people may share an address.
+pub const LOCKOUT_ADDRESS_MAX_FAILURES: Bounds = Bounds {
+    default: 50,
+    min: 10,
+    max: 100_000,
+    unit: "failures",
+};
+
+/// The default and the inclusive bounds of a number setting, in `unit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bounds {
     /// The value of a new issuer.
     pub default: i64,
-    /// The shortest accepted.
+    /// The least accepted.
     pub min: i64,
-    /// The longest accepted.
+    /// The most accepted.
     pub max: i64,
+    /// What the number counts, for messages (`seconds`).
+    pub unit: &'static str,
 }
 
 impl Bounds {
-    pub(crate) fn check(self, field: &'static str, seconds: i64) -> Result<i64, SettingsError> {
-        if (self.min..=self.max).contains(&seconds) {
-            Ok(seconds)
+    pub(crate) fn check(self, field: &'static str, value: i64) -> Result<i64, SettingsError> {
+        if (self.min..=self.max).contains(&value) {
+            Ok(value)
         } else {
             Err(SettingsError {
                 field,
-                reason: format!("must be {} to {} seconds", self.min, self.max),
+                reason: format!("must be {} to {} {}", self.min, self.max, self.unit),
             })
+        }
+    }
+}
+
+/// Brute-force protection of an issuer's sign-in page (DESIGN.md §6, OWASP ASVS V2.2.1).
+///
+/// Failed sign-ins are counted per account (by the identifier typed, so an unknown account
+/// behaves exactly like a known one) and per network address. After the `n`-th failure in a
+/// row an account waits [`LockoutPolicy::delay_after`] before the next try (1, 2, 4, 8 …
+/// seconds); at [`LockoutPolicy::max_failures`] it is locked for
+/// [`LockoutPolicy::lock_seconds`]. An address is locked at
+/// [`LockoutPolicy::address_max_failures`]. A success clears the account's count; a count
+/// whose last failure is older than the lock period starts again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    max_failures: i64,
+    lock_seconds: i64,
+    address_max_failures: i64,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        Self {
+            max_failures: LOCKOUT_MAX_FAILURES.default,
+            lock_seconds: LOCKOUT_SECONDS.default,
+            address_max_failures: LOCKOUT_ADDRESS_MAX_FAILURES.default,
+        }
+    }
+}
+
+impl LockoutPolicy {
+    /// The longest wait before a lock, in seconds: growing delays stop growing here.
+    pub const MAX_DELAY: i64 = 60;
+
+    /// A policy from its three numbers, each within its bounds.
+    pub fn new(
+        max_failures: i64,
+        lock_seconds: i64,
+        address_max_failures: i64,
+    ) -> Result<Self, SettingsError> {
+        Ok(Self {
+            max_failures: LOCKOUT_MAX_FAILURES
+                .check("settings.lockout.max_failures", max_failures)?,
+            lock_seconds: LOCKOUT_SECONDS.check("settings.lockout.lock_seconds", lock_seconds)?,
+            address_max_failures: LOCKOUT_ADDRESS_MAX_FAILURES.check(
+                "settings.lockout.address_max_failures",
+                address_max_failures,
+            )?,
+        })
+    }
+
+    /// Failures in a row that lock an account.
+    pub fn max_failures(&self) -> i64 {
+        self.max_failures
+    }
+
+    /// How long a lock lasts after the last failure, in seconds; also how long a count is
+    /// remembered.
+    pub fn lock_seconds(&self) -> i64 {
+        self.lock_seconds
+    }
+
+    /// Failures that lock a network address.
+    pub fn address_max_failures(&self) -> i64 {
+        self.address_max_failures
+    }
+
+    /// The wait after `failures` failures in a row, below the lock: `2^(failures-1)` seconds,
+    /// at most [`Self::MAX_DELAY`]; none before the first failure.
+    pub fn delay_after(&self, failures: i64) -> i64 {
+        match failures {
+            ..=0 => 0,
+            // 2^6 already passes the cap.
+            n if n > 7 => Self::MAX_DELAY,
+            n => (1_i64 << (n - 1)).min(Self::MAX_DELAY),
         }
     }
 }
@@ -210,6 +315,7 @@ pub struct IssuerSettings {
     signup: SignupPolicy,
     event_retention_days: Option<i64>,
     key_rotation_days: Option<i64>,
+    lockout: LockoutPolicy,
 }
 
 impl Default for IssuerSettings {
@@ -222,6 +328,7 @@ impl Default for IssuerSettings {
             signup: SignupPolicy::Open,
             event_retention_days: None,
             key_rotation_days: None,
+            lockout: LockoutPolicy::default(),
         }
     }
 }
@@ -275,6 +382,16 @@ impl IssuerSettings {
             event_retention_days: days,
             ..self
         })
+    }
+
+    /// The brute-force protection of the sign-in page.
+    pub fn lockout(&self) -> LockoutPolicy {
+        self.lockout
+    }
+
+    /// With another brute-force protection.
+    pub fn with_lockout(self, lockout: LockoutPolicy) -> Self {
+        Self { lockout, ..self }
     }
 
     /// How many days a key signs before the housekeeping job rotates the issuer's keys;
@@ -417,6 +534,39 @@ mod tests {
                 .unwrap_err();
             assert_eq!(err.field, "settings.event_retention_days");
         }
+    }
+
+    #[test]
+    fn a_lockout_policy_is_checked_field_by_field_and_delays_grow_to_a_cap() {
+        let policy = IssuerSettings::default().lockout();
+        assert_eq!(
+            (
+                policy.max_failures(),
+                policy.lock_seconds(),
+                policy.address_max_failures()
+            ),
+            (5, 900, 50)
+        );
+        let delays: Vec<i64> = (0..=9).map(|n| policy.delay_after(n)).collect();
+        assert_eq!(delays, [0, 1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(policy.delay_after(i64::MAX), LockoutPolicy::MAX_DELAY);
+        assert_eq!(policy.delay_after(-3), 0);
+        let set = LockoutPolicy::new(3, 60, 10).unwrap();
+        assert_eq!(IssuerSettings::default().with_lockout(set).lockout(), set);
+        for (args, field) in [
+            ((2, 60, 10), "settings.lockout.max_failures"),
+            ((101, 60, 10), "settings.lockout.max_failures"),
+            ((5, 59, 10), "settings.lockout.lock_seconds"),
+            ((5, 86_401, 10), "settings.lockout.lock_seconds"),
+            ((5, 60, 9), "settings.lockout.address_max_failures"),
+        ] {
+            let err = LockoutPolicy::new(args.0, args.1, args.2).unwrap_err();
+            assert_eq!(err.field, field, "{args:?}");
+        }
+        assert_eq!(
+            LockoutPolicy::new(2, 60, 10).unwrap_err().reason,
+            "must be 3 to 100 failures"
+        );
     }
 
     #[test]

@@ -33,7 +33,8 @@
 //! - [`Scope`] (RFC 6749 §3.3) and [`released_claims`], the claims a scope releases
 //!   (OIDC Core §5.4).
 //! - [`acr_of`]: the authentication context class (`acr`) a sign-in reached, and
-//!   [`locale::lookup`]: the page language `ui_locales` asks for (RFC 4647 lookup).
+//!   [`locale::lookup`]: the page language `ui_locales` asks for (RFC 4647 lookup), and
+//!   [`locale::accepted_languages`]: the browser's `Accept-Language` preferences, by weight.
 //!
 //! Whether credentials are right, a grant is allowed or a code is still valid is decided by
 //! `tessera-core` with what storage answered; the edge (`tessera-http`) turns an

@@ -20,7 +20,7 @@ use serde_json::json;
 use tessera_model::{
     AccessTokenFormat, Actor, Client, ClientId, ClientTokenSettings, ClientType, Email,
     EmailDomains, FamilyId, GENESIS_HASH, Grant, GrantId, Interaction, InteractionId, Issuer,
-    IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm, KeyId, KeyState, NewEvent,
+    IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm, KeyId, KeyState, LockoutPolicy, NewEvent,
     OpaqueAccessToken, RefreshToken, Session, SessionId, SigningKey, SignupPolicy, Ticket,
     TicketId, TicketKind, TokenFamily, UnixTime, User, UserId, Webhook, WebhookId,
 };
@@ -110,6 +110,8 @@ macro_rules! contract_suite {
             a_job_lease_has_one_holder_until_it_expires,
             concurrent_askers_for_one_job_lease_have_exactly_one_winner,
             expired_records_are_swept_in_batches_and_live_ones_stay,
+            sign_in_failures_are_counted_per_subject_and_issuer,
+            concurrent_sign_ins_that_saw_one_count_reserve_one_try,
             announced_changes_reach_every_listener
         );
     };
@@ -137,6 +139,10 @@ pub use jobs::*;
 #[path = "contract_seed.rs"]
 mod seed;
 pub use seed::*;
+
+#[path = "contract_sign_in.rs"]
+mod sign_in;
+pub use sign_in::*;
 
 /// Runs `racer(i)` for every `i` in `0..n` as tasks that start together (behind a barrier, all
 /// spawned before any is released), and returns their outcomes in order.
@@ -376,6 +382,7 @@ pub async fn issuer_settings_round_trip(store: Arc<dyn Store>) {
             .unwrap()
             .with_key_rotation_days(Some(30))
             .unwrap()
+            .with_lockout(LockoutPolicy::new(3, 120, 1000).unwrap())
             .with_signing_algorithm(KeyAlgorithm::Rs256)
             .with_signup(signup);
         store

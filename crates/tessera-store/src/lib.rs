@@ -32,9 +32,9 @@ pub use changes::{Change, ChangeFeed, Notice};
 pub use error::StoreError;
 pub use repo::{
     AttemptFailure, Backend, Begin, ChainAnchor, ClientRepo, DeliveryRepo, EventListFilter,
-    EventRepo, EventTypeFilter, GrantRepo, IdempotencyRepo, InteractionRepo, IssuerRepo, KeyRepo,
-    Page, PageRequest, Rotation, SchemaStatus, SessionRepo, Store, StoredResponse, TicketRepo,
-    TokenRepo, UserListFilter, UserRepo, WebhookRepo,
+    EventRepo, EventTypeFilter, FailureCount, GrantRepo, IdempotencyRepo, InteractionRepo,
+    IssuerRepo, KeyRepo, Page, PageRequest, Rotation, SchemaStatus, SessionRepo, SignInFailureRepo,
+    Store, StoredResponse, TicketRepo, TokenRepo, UserListFilter, UserRepo, WebhookRepo,
 };
 // Bulk insertion for `tessera dev seed`, apart from the repositories the product runs on.
 pub use repo::{IssuerContents, SeedBatch, SeedRepo};

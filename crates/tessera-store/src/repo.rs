@@ -133,7 +133,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes up to `batch` rows of each kind that expired before `now`, across all issuers:
     /// tickets, interactions, sessions, token families (with their refresh tokens), opaque
-    /// access tokens and idempotency keys. Returns how many rows went; the caller repeats
+    /// access tokens, idempotency keys and stale sign-in failure counts. Returns how many rows went; the caller repeats
     /// until none do. (Installation level on purpose: a sweep per issuer would cost every
     /// issuer a query whether or not it has anything to remove.)
     async fn purge_expired(&self, now: UnixTime, batch: u32) -> Result<u64, StoreError>;
@@ -164,8 +164,54 @@ pub trait Store: Send + Sync + 'static {
     fn tokens(&self) -> &dyn TokenRepo;
     /// Outbound deliveries (back-channel logout, webhook events).
     fn deliveries(&self) -> &dyn DeliveryRepo;
+    /// Counts of failed sign-ins (brute-force protection).
+    fn sign_in_failures(&self) -> &dyn SignInFailureRepo;
     /// Bulk insertion of made-up records, for `tessera dev seed`.
     fn seed(&self) -> &dyn SeedRepo;
+}
+
+/// A count of failed sign-ins in a row for one subject, and when the last one was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureCount {
+    /// Failures counted.
+    pub failures: i64,
+    /// When the last one happened.
+    pub last_failure_at: UnixTime,
+}
+
+/// Failed sign-ins per subject, for brute-force protection: a subject is the SHA-256 of an
+/// identifier typed on the sign-in page or of a network address (the caller derives it). The
+/// counts are shared by every node, so a lock holds across the cluster.
+#[async_trait]
+pub trait SignInFailureRepo: Send + Sync {
+    /// The count of each subject, in the order asked (`None`: nothing counted).
+    async fn find(
+        &self,
+        scope: IssuerScope,
+        subjects: &[[u8; 32]],
+    ) -> Result<Vec<Option<FailureCount>>, StoreError>;
+    /// Replaces the count `seen` (`None`: no count yet) with `next`, in one conditional
+    /// statement: of callers that saw the same count, exactly one gets `true`, the others
+    /// `false`. A sign-in reserves its try this way before checking the password, so
+    /// concurrent guesses cannot slip past the limit together.
+    async fn advance(
+        &self,
+        scope: IssuerScope,
+        subject: &[u8; 32],
+        seen: Option<FailureCount>,
+        next: FailureCount,
+    ) -> Result<bool, StoreError>;
+    /// Adds a failure at `now` (one statement, safe under concurrency); a count whose last
+    /// failure was before `restart_before` starts again at one. Returns the new count.
+    async fn add(
+        &self,
+        scope: IssuerScope,
+        subject: &[u8; 32],
+        now: UnixTime,
+        restart_before: UnixTime,
+    ) -> Result<FailureCount, StoreError>;
+    /// Forgets a subject's count (a successful sign-in).
+    async fn clear(&self, scope: IssuerScope, subject: &[u8; 32]) -> Result<(), StoreError>;
 }
 
 /// Issuers. The event of `create` is written to the new issuer's own trail.

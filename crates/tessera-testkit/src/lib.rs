@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 
+pub mod chromium;
 pub mod oidc;
 pub mod receiver;
 

@@ -16,6 +16,7 @@ fn default_settings() -> Value {
         "signup": {"policy": "open", "allowed_email_domains": []},
         "event_retention_days": null,
         "key_rotation_days": null,
+        "lockout": {"max_failures": 5, "lock_seconds": 900, "address_max_failures": 50},
     })
 }
 
@@ -71,6 +72,7 @@ async fn settings_are_set_at_creation_read_back_and_patched_one_at_a_time() {
     expected["signup"]["allowed_email_domains"] = json!(["acme.example", "corp.acme.example"]);
     expected["event_retention_days"] = Value::Null;
     expected["key_rotation_days"] = Value::Null;
+    expected["lockout"] = default_settings()["lockout"].clone();
     assert_eq!(created.json::<Value>().await.unwrap()["settings"], expected);
 
     let read = app
@@ -104,6 +106,18 @@ async fn settings_are_set_at_creation_read_back_and_patched_one_at_a_time() {
     assert_eq!(closed.status(), 200);
     expected["signup"] = json!({"policy": "disabled", "allowed_email_domains": []});
     assert_eq!(closed.json::<Value>().await.unwrap()["settings"], expected);
+
+    // The lockout numbers given change; the others stay.
+    let guarded = app
+        .core_request(Method::PATCH, "/core/v1/issuers/acme", &token)
+        .json(&json!({"settings": {"lockout": {"max_failures": 3, "lock_seconds": 60}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(guarded.status(), 200);
+    expected["lockout"] =
+        json!({"max_failures": 3, "lock_seconds": 60, "address_max_failures": 50});
+    assert_eq!(guarded.json::<Value>().await.unwrap()["settings"], expected);
 
     // A display-name change leaves the settings alone.
     let renamed = app
@@ -156,6 +170,18 @@ async fn bad_settings_are_refused_naming_the_field_and_change_nothing() {
         (
             json!({"signup": {"policy": "open", "allowed_email_domains": ["example.com"]}}),
             "settings.signup.allowed_email_domains",
+        ),
+        (
+            json!({"lockout": {"max_failures": 2}}),
+            "settings.lockout.max_failures",
+        ),
+        (
+            json!({"lockout": {"lock_seconds": 86_401}}),
+            "settings.lockout.lock_seconds",
+        ),
+        (
+            json!({"lockout": {"address_max_failures": 9}}),
+            "settings.lockout.address_max_failures",
         ),
     ];
     for (settings, field) in cases {

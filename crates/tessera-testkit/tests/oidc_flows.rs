@@ -356,9 +356,8 @@ async fn first_party_clients_skip_consent_and_wrong_passwords_are_retried() {
     let Landing::Page(200, login) = browser.follow(&url, &base).await else {
         panic!("the sign-in page");
     };
-    // `en-GB` reaches `en` (`fr` has no pages). With English the only page language this
-    // shows the page takes the interaction's language, not the lookup, which could not pick
-    // anything else yet: the lookup's rules are tested in `tessera_oauth::locale`.
+    // `en-GB` reaches `en` (`fr` has no pages); the lookup's rules are tested in
+    // `tessera_oauth::locale`, the other languages in `tests/hosted_pages.rs`.
     assert!(login.contains(r#"<html lang="en">"#), "{login}");
     for (username, password) in [(EMAIL, "wrong password"), ("nobody@example.com", PASSWORD)] {
         let Landing::Page(200, again) = browser
@@ -372,8 +371,13 @@ async fn first_party_clients_skip_consent_and_wrong_passwords_are_retried() {
             panic!("the sign-in page again");
         };
         // The same answer whether or not the account exists.
-        assert!(again.contains("Incorrect username or password."));
+        assert!(
+            again.contains("The email, username or password is not right."),
+            "{again}"
+        );
     }
+    // After a failure an identifier waits a second before its next try (`lockout`).
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let landing = browser
         .submit(
             &login,

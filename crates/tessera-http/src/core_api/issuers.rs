@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use tessera_core::issuers::{IssuerPatch, NewIssuer, SettingsPatch, SignupPatch};
+use tessera_core::issuers::{IssuerPatch, LockoutPatch, NewIssuer, SettingsPatch, SignupPatch};
 use tessera_model::{Actor, Issuer, IssuerSettings, SigningKey};
 use utoipa::ToSchema;
 
@@ -69,6 +69,21 @@ pub(crate) struct SettingsOut {
     /// How many days a key signs before the issuer's keys are rotated on their own, 1 to
     /// 3650; `null`: only when rotated through `POST …/keys/rotate`.
     key_rotation_days: Option<i64>,
+    lockout: LockoutOut,
+}
+
+/// Brute-force protection of the sign-in page. After each failure in a row an account waits
+/// 1, 2, 4 … seconds (at most 60) before its next try; at `max_failures` it is locked for
+/// `lock_seconds`. A network address is locked at `address_max_failures`. Counts are per
+/// identifier typed, so unknown accounts behave like known ones.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct LockoutOut {
+    /// Failures in a row that lock an account, 3 to 100 (default 5).
+    max_failures: i64,
+    /// How long a lock lasts after the last failure, 60 to 86400 seconds (default 900).
+    lock_seconds: i64,
+    /// Failures from one IPv4 address or IPv6 /64 that lock it, 10 to 100000 (default 50).
+    address_max_failures: i64,
 }
 
 /// Who may sign up.
@@ -111,6 +126,11 @@ fn settings_json(settings: &IssuerSettings) -> SettingsOut {
         },
         event_retention_days: settings.event_retention_days(),
         key_rotation_days: settings.key_rotation_days(),
+        lockout: LockoutOut {
+            max_failures: settings.lockout().max_failures(),
+            lock_seconds: settings.lockout().lock_seconds(),
+            address_max_failures: settings.lockout().address_max_failures(),
+        },
     }
 }
 
@@ -133,6 +153,19 @@ pub(crate) struct SettingsBody {
     /// `null` rotates only on request (the default).
     #[serde(default, deserialize_with = "double_option")]
     key_rotation_days: Option<Option<i64>>,
+    lockout: Option<LockoutBody>,
+}
+
+/// `settings.lockout`: the numbers given change, the others stay.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LockoutBody {
+    /// 3 to 100.
+    max_failures: Option<i64>,
+    /// 60 to 86400.
+    lock_seconds: Option<i64>,
+    /// 10 to 100000.
+    address_max_failures: Option<i64>,
 }
 
 /// `settings.signup`: a policy and, for `allowed_email_domains`, its domains.
@@ -157,6 +190,11 @@ impl From<SettingsBody> for SettingsPatch {
             }),
             event_retention_days: body.event_retention_days,
             key_rotation_days: body.key_rotation_days,
+            lockout: body.lockout.map(|lockout| LockoutPatch {
+                max_failures: lockout.max_failures,
+                lock_seconds: lockout.lock_seconds,
+                address_max_failures: lockout.address_max_failures,
+            }),
         }
     }
 }

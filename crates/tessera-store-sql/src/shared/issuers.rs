@@ -16,7 +16,8 @@ use crate::error::map;
 pub(super) const INSERT_ISSUERS: &str = "INSERT INTO issuers (id, slug, display_name, \
      access_token_lifetime, id_token_lifetime, refresh_token_lifetime, signing_algorithm, \
      signup_policy, signup_allowed_domains, created_at, updated_at, revision, \
-     event_retention_days, key_rotation_days) ";
+     event_retention_days, key_rotation_days, lockout_max_failures, lockout_seconds, \
+     lockout_address_max_failures) ";
 
 /// Binds one row of [`INSERT_ISSUERS`].
 pub(super) fn push_issuer<'a>(mut row: Separated<'_, 'a, Db, &'static str>, issuer: &'a Issuer) {
@@ -33,7 +34,10 @@ pub(super) fn push_issuer<'a>(mut row: Separated<'_, 'a, Db, &'static str>, issu
         .push_bind(issuer.updated_at.0)
         .push_bind(issuer.revision)
         .push_bind(issuer.settings.event_retention_days())
-        .push_bind(issuer.settings.key_rotation_days());
+        .push_bind(issuer.settings.key_rotation_days())
+        .push_bind(issuer.settings.lockout().max_failures())
+        .push_bind(issuer.settings.lockout().lock_seconds())
+        .push_bind(issuer.settings.lockout().address_max_failures());
 }
 
 #[async_trait]
@@ -138,7 +142,8 @@ impl IssuerRepo for SqlStore {
             "UPDATE issuers SET display_name = $1, access_token_lifetime = $2, \
              id_token_lifetime = $3, refresh_token_lifetime = $4, signing_algorithm = $5, \
              signup_policy = $6, signup_allowed_domains = $7, updated_at = $8, \
-             event_retention_days = $11, key_rotation_days = $12, revision = revision + 1 \
+             event_retention_days = $11, key_rotation_days = $12, lockout_max_failures = $13, \
+             lockout_seconds = $14, lockout_address_max_failures = $15, revision = revision + 1 \
              WHERE id = $9 AND revision = $10",
         )
         .bind(&issuer.display_name)
@@ -153,6 +158,9 @@ impl IssuerRepo for SqlStore {
         .bind(issuer.revision)
         .bind(issuer.settings.event_retention_days())
         .bind(issuer.settings.key_rotation_days())
+        .bind(issuer.settings.lockout().max_failures())
+        .bind(issuer.settings.lockout().lock_seconds())
+        .bind(issuer.settings.lockout().address_max_failures())
         .execute(&mut *tx)
         .await
         .map_err(|e| map("issuer", e))?

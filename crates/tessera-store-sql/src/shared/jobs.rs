@@ -14,8 +14,9 @@ const LEASE: &str = "INSERT INTO job_leases (name, holder, expires_at) VALUES ($
 
 /// The expired rows the sweep removes, oldest first, `$2` at a time. Refresh tokens go with
 /// their family (a used one must be kept while its family lives, for reuse detection), and
-/// session-client links with their session.
-const PURGES: [&str; 6] = [
+/// session-client links with their session. Sign-in failure counts go a day after their last
+/// failure: no lock lasts longer (`LOCKOUT_SECONDS`).
+const PURGES: [&str; 7] = [
     "DELETE FROM tickets WHERE id IN \
      (SELECT id FROM tickets WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
     "DELETE FROM interactions WHERE id IN \
@@ -30,6 +31,9 @@ const PURGES: [&str; 6] = [
     "DELETE FROM idempotency_keys WHERE (caller, key) IN \
      (SELECT caller, key FROM idempotency_keys WHERE expires_at < $1 \
       ORDER BY expires_at LIMIT $2)",
+    "DELETE FROM sign_in_failures WHERE (issuer_id, subject) IN \
+     (SELECT issuer_id, subject FROM sign_in_failures WHERE last_failure_at < $1 - 86400 \
+      ORDER BY last_failure_at LIMIT $2)",
 ];
 
 impl SqlStore {

@@ -11,8 +11,8 @@ use tessera_store::SeedRepo;
 use tessera_store::chain::chain_hash;
 use tessera_store::{
     Backend, Change, ChangeFeed, ClientRepo, DeliveryRepo, EventRepo, GrantRepo, IdempotencyRepo,
-    InteractionRepo, IssuerRepo, IssuerScope, KeyRepo, SchemaStatus, SessionRepo, Store,
-    StoreError, TicketRepo, TokenRepo, UserRepo, WebhookRepo,
+    InteractionRepo, IssuerRepo, IssuerScope, KeyRepo, SchemaStatus, SessionRepo,
+    SignInFailureRepo, Store, StoreError, TicketRepo, TokenRepo, UserRepo, WebhookRepo,
 };
 use uuid::Uuid;
 
@@ -34,6 +34,7 @@ mod jobs;
 mod keys;
 mod seed;
 mod sessions;
+mod sign_in_failures;
 mod tickets;
 mod tokens;
 mod users;
@@ -358,6 +359,9 @@ impl Store for SqlStore {
         self
     }
     fn deliveries(&self) -> &dyn DeliveryRepo {
+        self
+    }
+    fn sign_in_failures(&self) -> &dyn SignInFailureRepo {
         self
     }
     fn seed(&self) -> &dyn SeedRepo {

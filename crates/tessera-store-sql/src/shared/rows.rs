@@ -6,9 +6,9 @@ use tessera_model::{
     AccessTokenFormat, Actor, Client, ClientId, ClientTokenSettings, ClientType, Delivery,
     DeliveryId, DeliveryKind, DeliveryState, Email, Event, EventId, FamilyId, Grant, GrantId,
     Interaction, InteractionId, Issuer, IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm, KeyId,
-    KeyState, OpaqueAccessToken, RefreshToken, RequestContext, Session, SessionId, SigningKey,
-    SignupPolicy, Ticket, TicketId, TicketKind, TokenFamily, UnixTime, User, UserId, Webhook,
-    WebhookId,
+    KeyState, LockoutPolicy, OpaqueAccessToken, RefreshToken, RequestContext, Session, SessionId,
+    SigningKey, SignupPolicy, Ticket, TicketId, TicketKind, TokenFamily, UnixTime, User, UserId,
+    Webhook, WebhookId,
 };
 use tessera_store::StoreError;
 use uuid::Uuid;
@@ -35,7 +35,8 @@ macro_rules! issuer_columns {
     () => {
         "id, slug, display_name, access_token_lifetime, id_token_lifetime, \
      refresh_token_lifetime, signing_algorithm, signup_policy, signup_allowed_domains, \
-     created_at, updated_at, revision, event_retention_days, key_rotation_days"
+     created_at, updated_at, revision, event_retention_days, key_rotation_days, \
+     lockout_max_failures, lockout_seconds, lockout_address_max_failures"
     };
 }
 
@@ -55,6 +56,9 @@ pub(super) struct IssuerRow {
     revision: i64,
     event_retention_days: Option<i64>,
     key_rotation_days: Option<i64>,
+    lockout_max_failures: i64,
+    lockout_seconds: i64,
+    lockout_address_max_failures: i64,
 }
 
 impl TryFrom<IssuerRow> for Issuer {
@@ -80,7 +84,14 @@ fn issuer_settings(row: &IssuerRow) -> Result<IssuerSettings, StoreError> {
         .map_err(|_| corrupt("issuer signup policy"))?;
     let algorithm = KeyAlgorithm::parse(&row.signing_algorithm)
         .ok_or_else(|| corrupt("issuer signing_algorithm"))?;
+    let lockout = LockoutPolicy::new(
+        row.lockout_max_failures,
+        row.lockout_seconds,
+        row.lockout_address_max_failures,
+    )
+    .map_err(|_| corrupt("issuer lockout policy"))?;
     IssuerSettings::default()
+        .with_lockout(lockout)
         .with_access_token_lifetime(row.access_token_lifetime)
         .and_then(|s| s.with_id_token_lifetime(row.id_token_lifetime))
         .and_then(|s| s.with_refresh_token_lifetime(row.refresh_token_lifetime))
