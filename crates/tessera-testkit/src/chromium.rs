@@ -5,12 +5,12 @@
 //! tests. The browser's `Accept-Language` is set at start, as a user's browser would send it.
 //!
 //! Where the tests run:
-//! - `TESSERA_CHROMEDRIVER` names the driver (default `/usr/bin/chromedriver`, Debian's
-//!   `chromium-driver`), `TESSERA_CHROMIUM` the browser (default `/usr/bin/chromium`).
-//! - Without a driver a browser test says so and passes, unless `TESSERA_REQUIRE_BROWSER=1`
+//! - `TESSERA_TEST_CHROMEDRIVER` names the driver (default `/usr/bin/chromedriver`, Debian's
+//!   `chromium-driver`), `TESSERA_TEST_CHROMIUM` the browser (default `/usr/bin/chromium`).
+//! - Without a driver a browser test says so and passes, unless `TESSERA_TEST_REQUIRE_BROWSER=1`
 //!   (set by `.ci/run`, which installs both packages): then it fails. A newcomer's
 //!   `cargo test` does not need Chromium; CI never skips.
-//! - Screenshots go to `TESSERA_SCREENSHOTS` (default: `tessera-screenshots/` in the
+//! - Screenshots go to `TESSERA_TEST_SCREENSHOTS` (default: `tessera-screenshots/` in the
 //!   system's temporary folder), one PNG per page a test names.
 
 use std::path::PathBuf;
@@ -52,20 +52,20 @@ impl Chromium {
     /// # Panics
     /// When the browser is required and cannot start.
     pub async fn start(accept_language: &str) -> Option<Self> {
-        let driver_path =
-            setting("TESSERA_CHROMEDRIVER").unwrap_or_else(|| "/usr/bin/chromedriver".to_owned());
-        let required = setting("TESSERA_REQUIRE_BROWSER").is_some_and(|v| v == "1");
+        let driver_path = setting("TESSERA_TEST_CHROMEDRIVER")
+            .unwrap_or_else(|| "/usr/bin/chromedriver".to_owned());
+        let required = setting("TESSERA_TEST_REQUIRE_BROWSER").is_some_and(|v| v == "1");
         if !std::path::Path::new(&driver_path).exists() {
             assert!(
                 !required,
-                "TESSERA_REQUIRE_BROWSER=1 but there is no chromedriver at {driver_path} \
+                "TESSERA_TEST_REQUIRE_BROWSER=1 but there is no chromedriver at {driver_path} \
                  (install Debian's chromium and chromium-driver)"
             );
             #[allow(clippy::print_stderr)]
             {
                 eprintln!(
                     "skipped: no chromedriver at {driver_path}; install chromium and \
-                     chromium-driver, or set TESSERA_CHROMEDRIVER"
+                     chromium-driver, or set TESSERA_TEST_CHROMEDRIVER"
                 );
             }
             return None;
@@ -79,7 +79,8 @@ impl Chromium {
             .expect("start chromedriver");
         let port = driver_port(&mut driver).await;
         let profile = tempfile::tempdir().expect("a browser profile folder");
-        let binary = setting("TESSERA_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".to_owned());
+        let binary =
+            setting("TESSERA_TEST_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".to_owned());
         let capabilities = json!({
             "goog:chromeOptions": {
                 "binary": binary,
@@ -104,7 +105,7 @@ impl Chromium {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a Chromium session");
-        let screenshots = setting("TESSERA_SCREENSHOTS")
+        let screenshots = setting("TESSERA_TEST_SCREENSHOTS")
             .map(PathBuf::from)
             .unwrap_or_else(|| std::env::temp_dir().join("tessera-screenshots"));
         std::fs::create_dir_all(&screenshots).expect("the screenshots folder");

@@ -106,6 +106,13 @@ impl Scene {
     }
 }
 
+/// Fills the sign-in form as the user and sends it with `password`.
+async fn sign_in(browser: &Chromium, password: &str) {
+    browser.fill("username", EMAIL).await;
+    browser.fill("password", password).await;
+    browser.click("sign-in").await;
+}
+
 /// The query parameter `name` of a URL.
 fn param(url: &url::Url, name: &str) -> Option<String> {
     url.query_pairs()
@@ -128,9 +135,7 @@ async fn a_relying_party_signs_a_user_in_through_the_pages_of_a_real_browser() {
     browser.screenshot("sign-in").await;
 
     // A wrong password: the form again, with a message that names no account.
-    browser.fill("username", EMAIL).await;
-    browser.fill("password", "not the password").await;
-    browser.click("sign-in").await;
+    sign_in(&browser, "not the password").await;
     assert_eq!(
         browser
             .attribute("refusal", "data-refusal")
@@ -152,9 +157,7 @@ async fn a_relying_party_signs_a_user_in_through_the_pages_of_a_real_browser() {
     // After a failure the identifier waits a second before its next try (`lockout`; the
     // refusal itself is tested over HTTP in `tests/sign_in_protection.rs`).
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    browser.fill("username", EMAIL).await;
-    browser.fill("password", PASSWORD).await;
-    browser.click("sign-in").await;
+    sign_in(&browser, PASSWORD).await;
     let scopes = browser.text("scopes").await;
     assert!(scopes.contains("See your email address"), "{scopes}");
     assert!(scopes.contains("See your name and profile"), "{scopes}");
@@ -206,9 +209,7 @@ async fn denying_consent_answers_the_relying_party_with_access_denied() {
     let scene = Scene::new().await;
     let (url, state, _, _) = scene.authorize_url(&[]).await;
     browser.goto(&url).await;
-    browser.fill("username", EMAIL).await;
-    browser.fill("password", PASSWORD).await;
-    browser.click("sign-in").await;
+    sign_in(&browser, PASSWORD).await;
     browser.click("deny").await;
     let landed = browser.url().await;
     // RFC 6749 §4.1.2.1: the user's refusal is `access_denied`, with the client's state.
@@ -246,9 +247,7 @@ async fn pages_speak_the_browsers_language_then_ui_locales_then_the_users_pick()
     assert_eq!(param(&browser.url().await, "lang").as_deref(), Some("en"));
     assert_eq!(browser.page_language().await, "en");
     assert_eq!(browser.text("sign-in").await, "Sign in");
-    browser.fill("username", EMAIL).await;
-    browser.fill("password", "wrong").await;
-    browser.click("sign-in").await;
+    sign_in(&browser, "wrong").await;
     assert_eq!(
         browser.page_language().await,
         "en",
@@ -289,9 +288,7 @@ async fn a_locked_account_is_told_when_to_come_back() {
     // Three failures, each after the wait the previous one asked for (1 s, then 2 s; whole seconds, so up to 2 s and 3 s).
     for wait in [0, 2100, 3100] {
         tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-        browser.fill("username", EMAIL).await;
-        browser.fill("password", "not it").await;
-        browser.click("sign-in").await;
+        sign_in(&browser, "not it").await;
         assert_eq!(
             browser
                 .attribute("refusal", "data-refusal")

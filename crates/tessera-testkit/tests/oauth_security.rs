@@ -707,10 +707,37 @@ async fn cookies_are_http_only_same_site_lax_and_scoped_to_the_issuer() {
     assert_eq!(page.status(), 200);
     assert_eq!(page.headers()["x-frame-options"], "DENY");
     assert_eq!(page.headers()["cache-control"], "no-store");
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
     let csp = page.headers()["content-security-policy"].to_str().unwrap();
     assert!(
         csp.contains("frame-ancestors 'none'") && !csp.contains("script-src"),
         "{csp}"
+    );
+    // Styles come only from Tessera's own stylesheet: nothing inline is allowed.
+    assert!(
+        csp.contains("style-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    let stylesheet = html
+        .split("<link rel=\"stylesheet\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .replace("&#x2f;", "/");
+    assert!(!html.contains("style="), "no inline style");
+    let css = http
+        .get(format!("{}{stylesheet}", s.app.core().public_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), 200);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(
+        css.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
     );
 }
 
