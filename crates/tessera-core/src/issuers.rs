@@ -11,8 +11,8 @@
 
 use serde_json::json;
 use tessera_model::{
-    Actor, Issuer, IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm, LockoutPolicy, NewEvent,
-    SettingsError, SignupPolicy, UnixTime,
+    Actor, Branding, BrandingParts, Issuer, IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm,
+    LockoutPolicy, NewEvent, SettingsError, SignupPolicy, UnixTime,
 };
 use tessera_store::{Change, IssuerScope, Page, PageRequest, StoreError};
 
@@ -62,6 +62,9 @@ pub struct SettingsPatch {
     pub key_rotation_days: Option<Option<i64>>,
     /// Brute-force protection; the numbers not given stay as they are.
     pub lockout: Option<LockoutPatch>,
+    /// How the pages look, replaced as a whole (an empty one is Tessera's own look). Text
+    /// overrides name a language of [`crate::UI_LOCALES`].
+    pub branding: Option<BrandingParts>,
 }
 
 /// A change to the brute-force protection; `None` leaves a number as it is.
@@ -133,6 +136,24 @@ impl SettingsPatch {
                     .unwrap_or(current.address_max_failures()),
             )?);
             fields.push("settings.lockout");
+        }
+        if let Some(branding) = self.branding {
+            if let Some(lang) = branding
+                .texts
+                .keys()
+                .find(|lang| !crate::UI_LOCALES.contains(&lang.as_str()))
+            {
+                return Err(CoreError::InvalidField {
+                    field: "settings.branding.texts",
+                    reason: format!(
+                        "`{}` is not a language of the pages ({})",
+                        lang.chars().take(40).collect::<String>(),
+                        crate::UI_LOCALES.join(", ")
+                    ),
+                });
+            }
+            changed = changed.with_branding(Branding::new(branding)?);
+            fields.push("settings.branding");
         }
         Ok((changed, fields))
     }

@@ -49,5 +49,8 @@ logout-done = Sie sind abgemeldet
 
 ## Alle Seiten
 language = Sprache
+legal = Rechtliches
+terms = Nutzungsbedingungen
+privacy = Datenschutz
 # This language's name, in itself: the language switch shows it.
 language-name = Deutsch

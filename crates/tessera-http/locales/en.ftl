@@ -50,5 +50,8 @@ logout-done = You are signed out
 
 ## Every page
 language = Language
+legal = Legal
+terms = Terms of service
+privacy = Privacy policy
 # This language's name, in itself: the language switch shows it.
 language-name = English

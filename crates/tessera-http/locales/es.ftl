@@ -49,5 +49,8 @@ logout-done = Has cerrado la sesión
 
 ## Todas las páginas
 language = Idioma
+legal = Aviso legal
+terms = Condiciones del servicio
+privacy = Política de privacidad
 # This language's name, in itself: the language switch shows it.
 language-name = Español

@@ -11,7 +11,7 @@
 //! sign-up is **open**. DESIGN.md does not say; an open sign-up is what Auth0 and most hosted
 //! identity providers start with, and an operator who wants a closed pool sets `disabled`.
 
-use crate::KeyAlgorithm;
+use crate::{Branding, KeyAlgorithm};
 
 /// One minute, in seconds.
 const MINUTE: i64 = 60;
@@ -316,6 +316,7 @@ pub struct IssuerSettings {
     event_retention_days: Option<i64>,
     key_rotation_days: Option<i64>,
     lockout: LockoutPolicy,
+    branding: Branding,
 }
 
 impl Default for IssuerSettings {
@@ -329,6 +330,7 @@ impl Default for IssuerSettings {
             event_retention_days: None,
             key_rotation_days: None,
             lockout: LockoutPolicy::default(),
+            branding: Branding::default(),
         }
     }
 }
@@ -382,6 +384,16 @@ impl IssuerSettings {
             event_retention_days: days,
             ..self
         })
+    }
+
+    /// How the hosted pages look.
+    pub fn branding(&self) -> &Branding {
+        &self.branding
+    }
+
+    /// With another branding.
+    pub fn with_branding(self, branding: Branding) -> Self {
+        Self { branding, ..self }
     }
 
     /// The brute-force protection of the sign-in page.

@@ -5,6 +5,7 @@
 //! I/O and reads no clock: time comes from a [`Clock`] that the server crate provides.
 
 mod address;
+mod branding;
 mod delivery;
 mod email;
 mod entity;
@@ -19,6 +20,9 @@ mod time;
 mod token_settings;
 
 pub use address::refused_address;
+pub use branding::{
+    Branding, BrandingParts, Color, MAX_CUSTOM_CSS_BYTES, MAX_TEXT_CHARS, MAX_TEXTS,
+};
 pub use delivery::{
     AcceptedStatuses, Delivery, DeliveryKind, DeliveryState, MAX_DELIVERY_ERROR_CHARS,
     OutboundRequest, short_delivery_error,

@@ -18,11 +18,12 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tessera_model::{
-    AccessTokenFormat, Actor, Client, ClientId, ClientTokenSettings, ClientType, Email,
-    EmailDomains, FamilyId, GENESIS_HASH, Grant, GrantId, Interaction, InteractionId, Issuer,
-    IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm, KeyId, KeyState, LockoutPolicy, NewEvent,
-    OpaqueAccessToken, RefreshToken, Session, SessionId, SigningKey, SignupPolicy, Ticket,
-    TicketId, TicketKind, TokenFamily, UnixTime, User, UserId, Webhook, WebhookId,
+    AccessTokenFormat, Actor, Branding, BrandingParts, Client, ClientId, ClientTokenSettings,
+    ClientType, Email, EmailDomains, FamilyId, GENESIS_HASH, Grant, GrantId, Interaction,
+    InteractionId, Issuer, IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm, KeyId, KeyState,
+    LockoutPolicy, NewEvent, OpaqueAccessToken, RefreshToken, Session, SessionId, SigningKey,
+    SignupPolicy, Ticket, TicketId, TicketKind, TokenFamily, UnixTime, User, UserId, Webhook,
+    WebhookId,
 };
 
 use crate::chain::chain_hash;
@@ -383,6 +384,22 @@ pub async fn issuer_settings_round_trip(store: Arc<dyn Store>) {
             .with_key_rotation_days(Some(30))
             .unwrap()
             .with_lockout(LockoutPolicy::new(3, 120, 1000).unwrap())
+            .with_branding(
+                Branding::new(BrandingParts {
+                    logo_url: Some("https://acme.example/logo.svg".into()),
+                    primary_color: Some("#ffd400".into()),
+                    background_color: None,
+                    custom_css: Some("main { border: 0 }".into()),
+                    terms_url: None,
+                    privacy_url: Some("https://acme.example/privacy".into()),
+                    texts: [(
+                        "de".to_owned(),
+                        [("login-submit".to_owned(), "Los \"geht's\"".to_owned())].into(),
+                    )]
+                    .into(),
+                })
+                .unwrap(),
+            )
             .with_signing_algorithm(KeyAlgorithm::Rs256)
             .with_signup(signup);
         store

@@ -17,6 +17,7 @@ fn default_settings() -> Value {
         "event_retention_days": null,
         "key_rotation_days": null,
         "lockout": {"max_failures": 5, "lock_seconds": 900, "address_max_failures": 50},
+        "branding": {},
     })
 }
 
@@ -73,6 +74,7 @@ async fn settings_are_set_at_creation_read_back_and_patched_one_at_a_time() {
     expected["event_retention_days"] = Value::Null;
     expected["key_rotation_days"] = Value::Null;
     expected["lockout"] = default_settings()["lockout"].clone();
+    expected["branding"] = json!({});
     assert_eq!(created.json::<Value>().await.unwrap()["settings"], expected);
 
     let read = app
@@ -118,6 +120,32 @@ async fn settings_are_set_at_creation_read_back_and_patched_one_at_a_time() {
     expected["lockout"] =
         json!({"max_failures": 3, "lock_seconds": 60, "address_max_failures": 50});
     assert_eq!(guarded.json::<Value>().await.unwrap()["settings"], expected);
+
+    // Branding is replaced as a whole; colours come back in their long form.
+    let branded = app
+        .core_request(Method::PATCH, "/core/v1/issuers/acme", &token)
+        .json(&json!({"settings": {"branding": {
+            "primary_color": "#FA0", "terms_url": "https://acme.example/terms",
+            "texts": {"es": {"consent-allow": "Sí, claro"}},
+        }}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(branded.status(), 200);
+    expected["branding"] = json!({
+        "primary_color": "#ffaa00", "terms_url": "https://acme.example/terms",
+        "texts": {"es": {"consent-allow": "Sí, claro"}},
+    });
+    assert_eq!(branded.json::<Value>().await.unwrap()["settings"], expected);
+    let css = app.get("/acme/branding.css").await;
+    assert_eq!(css.status(), 200);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(
+        css.text()
+            .await
+            .unwrap()
+            .contains("--tessera-primary: #ffaa00;")
+    );
 
     // A display-name change leaves the settings alone.
     let renamed = app
@@ -182,6 +210,26 @@ async fn bad_settings_are_refused_naming_the_field_and_change_nothing() {
         (
             json!({"lockout": {"address_max_failures": 9}}),
             "settings.lockout.address_max_failures",
+        ),
+        (
+            json!({"branding": {"logo_url": "http://acme.example/logo.png"}}),
+            "settings.branding.logo_url",
+        ),
+        (
+            json!({"branding": {"primary_color": "blue"}}),
+            "settings.branding.primary_color",
+        ),
+        (
+            json!({"branding": {"custom_css": "a{}".repeat(6000)}}),
+            "settings.branding.custom_css",
+        ),
+        (
+            json!({"branding": {"texts": {"fr": {"login-submit": "Entrer"}}}}),
+            "settings.branding.texts",
+        ),
+        (
+            json!({"branding": {"texts": {"en": {"no-such-message": "x"}}}}),
+            "settings.branding.texts",
         ),
     ];
     for (settings, field) in cases {

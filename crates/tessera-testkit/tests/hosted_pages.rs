@@ -314,3 +314,75 @@ async fn a_locked_account_is_told_when_to_come_back() {
     browser.screenshot("sign-in-locked").await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn an_issuers_branding_shows_on_its_pages() {
+    let Some(browser) = Chromium::start("en").await else {
+        return;
+    };
+    let scene = Scene::new().await;
+    let token = scene.app.core_api_token(&[]).await;
+    let patched = scene
+        .app
+        .core_request(reqwest::Method::PATCH, "/core/v1/issuers/default", &token)
+        .json(&json!({"settings": {"branding": {
+            "logo_url": "https://acme.example/logo.svg",
+            "primary_color": "#ffd400",
+            "background_color": "#102030",
+            "custom_css": "main { border-top: 6px solid rgb(1, 2, 3); }",
+            "terms_url": "https://acme.example/terms",
+            "privacy_url": "https://acme.example/privacy",
+            "texts": {"de": {"login-submit": "Los geht's"}},
+        }}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    let (url, ..) = scene.authorize_url(&[]).await;
+    browser.goto(&url).await;
+
+    let css = |id: &'static str, property: &'static str| {
+        let browser = &browser;
+        async move {
+            browser
+                .client()
+                .find(fantoccini::Locator::Css(id))
+                .await
+                .unwrap()
+                .css_value(property)
+                .await
+                .unwrap()
+        }
+    };
+    // The brand colour on the button, with black text, which contrasts more with yellow
+    // (WebDriver reports computed colours as rgba).
+    assert_eq!(
+        css("#sign-in", "background-color").await,
+        "rgba(255, 212, 0, 1)"
+    );
+    assert_eq!(css("#sign-in", "color").await, "rgba(0, 0, 0, 1)");
+    assert_eq!(css("body", "background-color").await, "rgba(16, 32, 48, 1)");
+    assert_eq!(css("main", "border-top-color").await, "rgba(1, 2, 3, 1)");
+    // The footer sits on the dark background: white text.
+    assert_eq!(css("#terms", "color").await, "rgba(255, 255, 255, 1)");
+    assert_eq!(
+        browser.attribute("logo", "src").await.as_deref(),
+        Some("https://acme.example/logo.svg")
+    );
+    assert_eq!(
+        browser.attribute("logo", "alt").await.as_deref(),
+        Some("Default")
+    );
+    assert_eq!(
+        browser.attribute("terms", "href").await.as_deref(),
+        Some("https://acme.example/terms")
+    );
+    assert_eq!(browser.text("privacy").await, "Privacy policy");
+    browser.screenshot("sign-in-branded").await;
+
+    // The issuer's own wording, in the language it was given for.
+    browser.click("lang-de").await;
+    assert_eq!(browser.text("sign-in").await, "Los geht's");
+    assert_eq!(browser.text("terms").await, "Nutzungsbedingungen");
+    browser.close().await;
+}

@@ -9,9 +9,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use tessera_core::CoreError;
 use tessera_core::issuers::{IssuerPatch, LockoutPatch, NewIssuer, SettingsPatch, SignupPatch};
-use tessera_model::{Actor, Issuer, IssuerSettings, SigningKey};
+use tessera_model::{Actor, Branding, BrandingParts, Issuer, IssuerSettings, SigningKey};
 use utoipa::ToSchema;
 
 use super::{CoreAuth, READ, WRITE, authorised_issuer};
@@ -70,6 +73,81 @@ pub(crate) struct SettingsOut {
     /// 3650; `null`: only when rotated through `POST …/keys/rotate`.
     key_rotation_days: Option<i64>,
     lockout: LockoutOut,
+    branding: BrandingDoc,
+}
+
+/// How the issuer's hosted pages look; every part optional. Replaced as a whole when given.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BrandingDoc {
+    /// An absolute `https` URL of the logo shown above every page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    logo_url: Option<String>,
+    /// `#rrggbb` or `#rgb`: buttons, links and focus rings. The text on it is black or white,
+    /// whichever contrasts more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    primary_color: Option<String>,
+    /// `#rrggbb` or `#rgb`: the page behind the card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    background_color: Option<String>,
+    /// A stylesheet (at most 16 KiB) loaded after Tessera's, from Tessera, at
+    /// `/{issuer}/branding.css`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    custom_css: Option<String>,
+    /// An absolute `https` URL of the terms of service, linked from every page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    terms_url: Option<String>,
+    /// An absolute `https` URL of the privacy policy, linked from every page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    privacy_url: Option<String>,
+    /// Wording that replaces the pages' own, by language (`en`, `de`, `es`) then message id
+    /// (e.g. `{"en": {"login-heading": "Welcome back to Acme"}}`); at most 200 in all, each
+    /// 1 to 1000 characters. Message ids are those of the pages' catalogs
+    /// (`crates/tessera-http/locales/en.ftl`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    texts: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl BrandingDoc {
+    fn of(branding: &Branding) -> Self {
+        let parts = branding.parts();
+        Self {
+            logo_url: parts.logo_url,
+            primary_color: parts.primary_color,
+            background_color: parts.background_color,
+            custom_css: parts.custom_css,
+            terms_url: parts.terms_url,
+            privacy_url: parts.privacy_url,
+            texts: parts.texts,
+        }
+    }
+
+    /// The parts, once every text names a message the pages have.
+    fn into_parts(self) -> Result<BrandingParts, CoreError> {
+        let unknown = self
+            .texts
+            .values()
+            .flat_map(BTreeMap::keys)
+            .find(|id| !crate::pages::i18n::has_message(id));
+        if let Some(id) = unknown {
+            return Err(CoreError::InvalidField {
+                field: "settings.branding.texts",
+                reason: format!(
+                    "`{}` is not a message of the pages (see locales/en.ftl)",
+                    id.chars().take(60).collect::<String>()
+                ),
+            });
+        }
+        Ok(BrandingParts {
+            logo_url: self.logo_url,
+            primary_color: self.primary_color,
+            background_color: self.background_color,
+            custom_css: self.custom_css,
+            terms_url: self.terms_url,
+            privacy_url: self.privacy_url,
+            texts: self.texts,
+        })
+    }
 }
 
 /// Brute-force protection of the sign-in page. After each failure in a row an account waits
@@ -131,6 +209,7 @@ fn settings_json(settings: &IssuerSettings) -> SettingsOut {
             lock_seconds: settings.lockout().lock_seconds(),
             address_max_failures: settings.lockout().address_max_failures(),
         },
+        branding: BrandingDoc::of(settings.branding()),
     }
 }
 
@@ -154,6 +233,7 @@ pub(crate) struct SettingsBody {
     #[serde(default, deserialize_with = "double_option")]
     key_rotation_days: Option<Option<i64>>,
     lockout: Option<LockoutBody>,
+    branding: Option<BrandingDoc>,
 }
 
 /// `settings.lockout`: the numbers given change, the others stay.
@@ -177,9 +257,11 @@ pub(crate) struct SignupBody {
     allowed_email_domains: Vec<String>,
 }
 
-impl From<SettingsBody> for SettingsPatch {
-    fn from(body: SettingsBody) -> Self {
-        SettingsPatch {
+impl SettingsBody {
+    /// The patch the body asks for; refused when a branding text names no message.
+    fn into_patch(self) -> Result<SettingsPatch, CoreError> {
+        let body = self;
+        Ok(SettingsPatch {
             access_token_lifetime: body.access_token_lifetime,
             id_token_lifetime: body.id_token_lifetime,
             refresh_token_lifetime: body.refresh_token_lifetime,
@@ -195,7 +277,8 @@ impl From<SettingsBody> for SettingsPatch {
                 lock_seconds: lockout.lock_seconds,
                 address_max_failures: lockout.address_max_failures,
             }),
-        }
+            branding: body.branding.map(BrandingDoc::into_parts).transpose()?,
+        })
     }
 }
 
@@ -254,7 +337,12 @@ pub(crate) async fn create_issuer(
     let input = NewIssuer {
         slug: body.slug,
         display_name: body.display_name,
-        settings: body.settings.unwrap_or_default().into(),
+        settings: passed!(
+            body.settings
+                .unwrap_or_default()
+                .into_patch()
+                .map_err(|e| core_error(&e))
+        ),
     };
     match state.core.create_issuer(&auth.0, input).await {
         Ok(issuer) => created(
@@ -297,7 +385,12 @@ pub(crate) async fn update_issuer(
     let expected = passed!(if_match(&headers));
     let patch = IssuerPatch {
         display_name: body.display_name,
-        settings: body.settings.unwrap_or_default().into(),
+        settings: passed!(
+            body.settings
+                .unwrap_or_default()
+                .into_patch()
+                .map_err(|e| core_error(&e))
+        ),
     };
     match state
         .core

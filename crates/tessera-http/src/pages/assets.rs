@@ -39,12 +39,18 @@ pub(crate) async fn serve(Path(name): Path<String>) -> Response {
     let Some(asset) = ASSETS.iter().find(|a| a.name == name) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let mut response = asset.bytes.into_response();
+    versioned(asset.bytes.into_response(), asset.content_type)
+}
+
+/// A stylesheet made for one issuer (its branding), linked with the issuer's revision.
+pub(crate) fn stylesheet(css: String) -> Response {
+    versioned(css.into_response(), "text/css; charset=utf-8")
+}
+
+/// A file whose URL changes with its content: kept by browsers for a year.
+fn versioned(mut response: Response, content_type: &'static str) -> Response {
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(asset.content_type),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),

@@ -4,7 +4,8 @@
 //! the binary), one per language of [`tessera_core::UI_LOCALES`]. English is the reference: a
 //! test checks that every catalog parses and has every English message, so a page never shows
 //! a message id. Templates call `t("message-id", name=value, …)`; the page's language is the
-//! template variable `lang`.
+//! template variable `lang`. An issuer's branding may replace any message's wording per
+//! language ([`wording`]; in templates, the variable `overrides`).
 //!
 //! A page's language is, in order: the one the user picked on the page (the `lang` query
 //! parameter, remembered in a cookie, as Keycloak's `kc_locale`), then
@@ -90,6 +91,28 @@ pub(crate) fn text(lang: &str, id: &str, args: Option<&FluentArgs<'_>>) -> Strin
     })
 }
 
+/// The message `id` as `issuer` words it in `lang`: its own text if its branding sets one
+/// (used as given), else the catalog's.
+pub(crate) fn wording(
+    issuer: &tessera_model::Issuer,
+    lang: &str,
+    id: &str,
+    args: Option<&FluentArgs<'_>>,
+) -> String {
+    match issuer.settings.branding().text(lang, id) {
+        Some(own) => own.to_owned(),
+        None => text(lang, id, args),
+    }
+}
+
+/// Whether the catalogs have a message with this id (an issuer may replace its wording).
+pub(crate) fn has_message(id: &str) -> bool {
+    CATALOGS
+        .iter()
+        .find(|c| c.lang == UI_LOCALES[0])
+        .is_some_and(|c| c.bundle.has_message(id))
+}
+
 /// The templates' `t(id, name=value, …)`: the message in the page's language (`lang`).
 pub(crate) fn translate(
     state: &minijinja::State<'_, '_>,
@@ -100,6 +123,14 @@ pub(crate) fn translate(
         .lookup("lang")
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_else(|| UI_LOCALES[0].to_owned());
+    // The issuer's own wording of this message, if its branding sets one.
+    if let Some(own) = state
+        .lookup("overrides")
+        .and_then(|texts| texts.get_attr(id).ok())
+        .filter(|text| !text.is_undefined() && !text.is_none())
+    {
+        return Ok(own.to_string());
+    }
     let mut args = FluentArgs::new();
     for name in kwargs.args() {
         let value: minijinja::Value = kwargs.get(name)?;

@@ -71,6 +71,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/{issuer}/interaction/{id}/login", post(login))
         .route("/{issuer}/interaction/{id}/consent", post(consent))
         .route("/static/{file}", get(assets::serve))
+        .route("/{issuer}/branding.css", get(branding_stylesheet))
 }
 
 /// What the layout of every page shows: the page's language, the issuer, the stylesheet, and
@@ -80,13 +81,28 @@ pub(crate) fn frame(
     lang: &'static str,
     switch_url: Option<&str>,
 ) -> minijinja::Value {
+    let branding = issuer.settings.branding();
     context! {
         lang => lang,
         issuer_name => issuer.display_name,
         stylesheet => &*assets::STYLESHEET,
+        branding_stylesheet => branding.has_stylesheet().then(|| {
+            format!("/{}/branding.css?v={}", issuer.slug, issuer.revision)
+        }),
+        logo_url => branding.logo_url(),
+        terms_url => branding.terms_url(),
+        privacy_url => branding.privacy_url(),
+        overrides => branding.texts().get(lang),
         languages => i18n::languages(),
         switch_url => switch_url,
     }
+}
+
+/// `GET /{issuer}/branding.css`: the issuer's colours and custom CSS, loaded after Tessera's
+/// stylesheet. Pages link it with the issuer's revision, so it may be kept long.
+async fn branding_stylesheet(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+    let issuer = passed!(issuer(&state, &slug).await);
+    assets::stylesheet(issuer.settings.branding().stylesheet())
 }
 
 /// The `lang` query parameter: the language the user picked on a page.
@@ -272,7 +288,7 @@ fn interaction_page(
                         .or(view.login_hint.as_deref())
                         .unwrap_or_default(),
                     refusal => retry.map(|(refusal, _)| refusal_code(refusal)),
-                    refusal_text => retry.map(|(refusal, _)| refusal_text(lang, refusal)),
+                    refusal_text => retry.map(|(refusal, _)| refusal_text(issuer, lang, refusal)),
                 },
             },
         ),
@@ -285,7 +301,7 @@ fn interaction_page(
                     client_name => view.client_name,
                     csrf => view.csrf,
                     action => format!("{base}/consent"),
-                    scopes => view.scopes.iter().map(|scope| scope_wording(lang, scope)).collect::<Vec<_>>(),
+                    scopes => view.scopes.iter().map(|scope| scope_wording(issuer, lang, scope)).collect::<Vec<_>>(),
                 },
             },
         ),
@@ -303,18 +319,19 @@ fn refusal_code(refusal: LoginRefusal) -> &'static str {
 
 /// A refusal in words. A wait says when to come back: in seconds up to two minutes, then in
 /// minutes (to the nearest: a wait carries up to a second of rounding of its own).
-fn refusal_text(lang: &str, refusal: LoginRefusal) -> String {
+fn refusal_text(issuer: &Issuer, lang: &str, refusal: LoginRefusal) -> String {
+    let text = |id, args| i18n::wording(issuer, lang, id, args);
     match refusal {
-        LoginRefusal::Incomplete => i18n::text(lang, "login-refused-incomplete", None),
-        LoginRefusal::Credentials => i18n::text(lang, "login-refused-credentials", None),
+        LoginRefusal::Incomplete => text("login-refused-incomplete", None),
+        LoginRefusal::Credentials => text("login-refused-credentials", None),
         LoginRefusal::TooManyAttempts { wait_seconds } => {
             let mut args = FluentArgs::new();
             if wait_seconds <= 120 {
                 args.set("seconds", wait_seconds);
-                i18n::text(lang, "login-refused-wait-seconds", Some(&args))
+                text("login-refused-wait-seconds", Some(&args))
             } else {
                 args.set("minutes", (wait_seconds + 30) / 60);
-                i18n::text(lang, "login-refused-wait-minutes", Some(&args))
+                text("login-refused-wait-minutes", Some(&args))
             }
         }
     }
@@ -322,9 +339,9 @@ fn refusal_text(lang: &str, refusal: LoginRefusal) -> String {
 
 /// What consenting to a scope means, in words: the catalog's `scope-<name>` for the scopes
 /// OpenID Connect defines, the scope's own name for the rest.
-fn scope_wording(lang: &str, scope: &str) -> String {
+fn scope_wording(issuer: &Issuer, lang: &str, scope: &str) -> String {
     if tessera_oauth::STANDARD_SCOPES.contains(&scope) {
-        i18n::text(lang, &format!("scope-{scope}"), None)
+        i18n::wording(issuer, lang, &format!("scope-{scope}"), None)
     } else {
         scope.to_owned()
     }

@@ -5,7 +5,7 @@ use sqlx::query_builder::Separated;
 use tessera_model::{Issuer, IssuerId, IssuerSlug, NewEvent, UnixTime};
 use tessera_store::{IssuerRepo, IssuerScope, Page, PageRequest, StoreError};
 
-use super::rows::{IssuerRow, json_list};
+use super::rows::{IssuerRow, branding_json, json_list};
 use super::seed::insert_rows;
 use super::{
     Db, SqlStore, after_bound, commit, fetch_limit, insert_event, missing_or_conflict, paginate,
@@ -17,7 +17,7 @@ pub(super) const INSERT_ISSUERS: &str = "INSERT INTO issuers (id, slug, display_
      access_token_lifetime, id_token_lifetime, refresh_token_lifetime, signing_algorithm, \
      signup_policy, signup_allowed_domains, created_at, updated_at, revision, \
      event_retention_days, key_rotation_days, lockout_max_failures, lockout_seconds, \
-     lockout_address_max_failures) ";
+     lockout_address_max_failures, branding) ";
 
 /// Binds one row of [`INSERT_ISSUERS`].
 pub(super) fn push_issuer<'a>(mut row: Separated<'_, 'a, Db, &'static str>, issuer: &'a Issuer) {
@@ -37,7 +37,8 @@ pub(super) fn push_issuer<'a>(mut row: Separated<'_, 'a, Db, &'static str>, issu
         .push_bind(issuer.settings.key_rotation_days())
         .push_bind(issuer.settings.lockout().max_failures())
         .push_bind(issuer.settings.lockout().lock_seconds())
-        .push_bind(issuer.settings.lockout().address_max_failures());
+        .push_bind(issuer.settings.lockout().address_max_failures())
+        .push_bind(branding_json(issuer.settings.branding()));
 }
 
 #[async_trait]
@@ -143,7 +144,8 @@ impl IssuerRepo for SqlStore {
              id_token_lifetime = $3, refresh_token_lifetime = $4, signing_algorithm = $5, \
              signup_policy = $6, signup_allowed_domains = $7, updated_at = $8, \
              event_retention_days = $11, key_rotation_days = $12, lockout_max_failures = $13, \
-             lockout_seconds = $14, lockout_address_max_failures = $15, revision = revision + 1 \
+             lockout_seconds = $14, lockout_address_max_failures = $15, branding = $16, \
+             revision = revision + 1 \
              WHERE id = $9 AND revision = $10",
         )
         .bind(&issuer.display_name)
@@ -161,6 +163,7 @@ impl IssuerRepo for SqlStore {
         .bind(issuer.settings.lockout().max_failures())
         .bind(issuer.settings.lockout().lock_seconds())
         .bind(issuer.settings.lockout().address_max_failures())
+        .bind(branding_json(issuer.settings.branding()))
         .execute(&mut *tx)
         .await
         .map_err(|e| map("issuer", e))?

@@ -3,12 +3,12 @@
 
 use sqlx::FromRow;
 use tessera_model::{
-    AccessTokenFormat, Actor, Client, ClientId, ClientTokenSettings, ClientType, Delivery,
-    DeliveryId, DeliveryKind, DeliveryState, Email, Event, EventId, FamilyId, Grant, GrantId,
-    Interaction, InteractionId, Issuer, IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm, KeyId,
-    KeyState, LockoutPolicy, OpaqueAccessToken, RefreshToken, RequestContext, Session, SessionId,
-    SigningKey, SignupPolicy, Ticket, TicketId, TicketKind, TokenFamily, UnixTime, User, UserId,
-    Webhook, WebhookId,
+    AccessTokenFormat, Actor, Branding, BrandingParts, Client, ClientId, ClientTokenSettings,
+    ClientType, Delivery, DeliveryId, DeliveryKind, DeliveryState, Email, Event, EventId, FamilyId,
+    Grant, GrantId, Interaction, InteractionId, Issuer, IssuerId, IssuerSettings, IssuerSlug,
+    KeyAlgorithm, KeyId, KeyState, LockoutPolicy, OpaqueAccessToken, RefreshToken, RequestContext,
+    Session, SessionId, SigningKey, SignupPolicy, Ticket, TicketId, TicketKind, TokenFamily,
+    UnixTime, User, UserId, Webhook, WebhookId,
 };
 use tessera_store::StoreError;
 use uuid::Uuid;
@@ -27,6 +27,51 @@ fn parse_json(text: &str, what: &str) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(text).map_err(|_| corrupt(what))
 }
 
+/// An issuer's branding as its JSON column holds it: the Core API's field names, absent parts
+/// left out.
+pub(super) fn branding_json(branding: &Branding) -> String {
+    let parts = branding.parts();
+    let mut object = serde_json::Map::new();
+    for (name, value) in [
+        ("logo_url", parts.logo_url),
+        ("primary_color", parts.primary_color),
+        ("background_color", parts.background_color),
+        ("custom_css", parts.custom_css),
+        ("terms_url", parts.terms_url),
+        ("privacy_url", parts.privacy_url),
+    ] {
+        if let Some(value) = value {
+            object.insert(name.to_owned(), value.into());
+        }
+    }
+    if !parts.texts.is_empty() {
+        object.insert("texts".to_owned(), serde_json::json!(parts.texts));
+    }
+    serde_json::Value::Object(object).to_string()
+}
+
+/// The branding column, checked by the model's rules.
+fn parse_branding(text: &str) -> Result<Branding, StoreError> {
+    let value = parse_json(text, "issuer branding")?;
+    let string = |name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+    let texts = match value.get("texts") {
+        Some(texts) => {
+            serde_json::from_value(texts.clone()).map_err(|_| corrupt("issuer branding texts"))?
+        }
+        None => Default::default(),
+    };
+    Branding::new(BrandingParts {
+        logo_url: string("logo_url"),
+        primary_color: string("primary_color"),
+        background_color: string("background_color"),
+        custom_css: string("custom_css"),
+        terms_url: string("terms_url"),
+        privacy_url: string("privacy_url"),
+        texts,
+    })
+    .map_err(|_| corrupt("issuer branding"))
+}
+
 fn hash32(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], StoreError> {
     bytes.try_into().map_err(|_| corrupt(what))
 }
@@ -36,7 +81,7 @@ macro_rules! issuer_columns {
         "id, slug, display_name, access_token_lifetime, id_token_lifetime, \
      refresh_token_lifetime, signing_algorithm, signup_policy, signup_allowed_domains, \
      created_at, updated_at, revision, event_retention_days, key_rotation_days, \
-     lockout_max_failures, lockout_seconds, lockout_address_max_failures"
+     lockout_max_failures, lockout_seconds, lockout_address_max_failures, branding"
     };
 }
 
@@ -59,6 +104,7 @@ pub(super) struct IssuerRow {
     lockout_max_failures: i64,
     lockout_seconds: i64,
     lockout_address_max_failures: i64,
+    branding: String,
 }
 
 impl TryFrom<IssuerRow> for Issuer {
@@ -92,6 +138,7 @@ fn issuer_settings(row: &IssuerRow) -> Result<IssuerSettings, StoreError> {
     .map_err(|_| corrupt("issuer lockout policy"))?;
     IssuerSettings::default()
         .with_lockout(lockout)
+        .with_branding(parse_branding(&row.branding)?)
         .with_access_token_lifetime(row.access_token_lifetime)
         .and_then(|s| s.with_id_token_lifetime(row.id_token_lifetime))
         .and_then(|s| s.with_refresh_token_lifetime(row.refresh_token_lifetime))
