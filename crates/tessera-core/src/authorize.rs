@@ -86,6 +86,9 @@ pub struct InteractionView {
     /// The request's `ui_locales`, most preferred first: the first input of
     /// [`crate::page_language`].
     pub ui_locales: Vec<String>,
+    /// The signed-in user's own language (their profile's `locale`), once someone has signed
+    /// in: the second input of [`crate::page_language`].
+    pub user_locale: Option<String>,
     /// The CSRF token the page's forms must send back.
     pub csrf: String,
 }
@@ -124,8 +127,8 @@ pub enum LoginOutcome {
     Retry {
         /// The page to show again.
         view: InteractionView,
-        /// Why.
-        refusal: LoginRefusal,
+        /// Why, and maybe a mail to send.
+        refused: Refused,
     },
     /// Signed in: set the session cookie, then continue.
     SignedIn {
@@ -151,6 +154,27 @@ pub enum LoginRefusal {
         /// Seconds until the next try is allowed (at least 1).
         wait_seconds: i64,
     },
+    /// The password is right, but the issuer requires a verified email address and this
+    /// account's is not: a new verification link is to be mailed ([`Refused::mail`]).
+    Unverified,
+}
+
+/// A refused sign-in: why, and a mail to send when the refusal calls for one.
+#[derive(Debug)]
+pub struct Refused {
+    /// Why.
+    pub refusal: LoginRefusal,
+    /// The verification mail of [`LoginRefusal::Unverified`].
+    pub mail: Option<crate::signup::LinkMail>,
+}
+
+impl From<LoginRefusal> for Refused {
+    fn from(refusal: LoginRefusal) -> Self {
+        Self {
+            refusal,
+            mail: None,
+        }
+    }
 }
 
 /// What a sign-in submission carries: the form's fields and where it came from.
@@ -229,7 +253,7 @@ mod as_text {
 
 /// The request as the interaction stores it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Pending {
+pub(crate) struct Pending {
     /// The validated redirect URI the answer goes to.
     redirect_uri: String,
     /// Whether the request named it (then the token request must repeat it, RFC 6749 §4.1.3).
@@ -443,18 +467,26 @@ impl Core {
         browser: Option<&str>,
     ) -> Result<InteractionView, InteractionError> {
         let (interaction, pending, client) = self.load_interaction(issuer, id, browser).await?;
-        let stage = if interaction.user_id.is_some() {
-            Stage::Consent
-        } else {
-            Stage::Login
+        let (stage, user_locale) = match interaction.user_id {
+            Some(user) => {
+                let user = self
+                    .store
+                    .users()
+                    .find(IssuerScope::of(issuer), user)
+                    .await?;
+                (Stage::Consent, user.and_then(|u| u.locale))
+            }
+            None => (Stage::Login, None),
         };
-        Ok(view(
+        let mut view = view(
             &interaction,
             &pending,
             &client,
             stage,
             browser.unwrap_or(""),
-        ))
+        );
+        view.user_locale = user_locale;
+        Ok(view)
     }
 
     /// Checks a sign-in form: on success the interaction records the user, a session starts,
@@ -470,36 +502,36 @@ impl Core {
         let (interaction, pending, client) = self.load_interaction(issuer, id, browser).await?;
         let browser = browser.unwrap_or("");
         check_csrf(browser, interaction.id, attempt.csrf)?;
-        let retry = |refusal| LoginOutcome::Retry {
-            view: view(&interaction, &pending, &client, Stage::Login, browser),
-            refusal,
-        };
-        let username = attempt.username.trim();
-        if username.is_empty() || attempt.password.is_empty() {
-            return Ok(retry(LoginRefusal::Incomplete));
-        }
-        let reservation = match self
-            .reserve_sign_in(issuer, username, attempt.address)
-            .await?
-        {
-            Ok(reservation) => reservation,
-            Err(until) => {
-                let wait_seconds = until.0.saturating_sub(self.clock.now().0).max(1);
-                return Ok(retry(LoginRefusal::TooManyAttempts { wait_seconds }));
-            }
-        };
-        let Some(user) = self
-            .check_password(issuer, username, attempt.password)
-            .await?
-        else {
-            self.sign_in_failed(issuer, &reservation).await?;
-            return Ok(retry(LoginRefusal::Credentials));
-        };
-        self.sign_in_succeeded(issuer, &reservation).await?;
+        let (user, session, session_secret) =
+            match self.sign_in_with_password(issuer, attempt).await? {
+                Ok(signed_in) => signed_in,
+                Err(refused) => {
+                    return Ok(LoginOutcome::Retry {
+                        view: view(&interaction, &pending, &client, Stage::Login, browser),
+                        refused,
+                    });
+                }
+            };
+        self.continue_signed_in(
+            issuer,
+            (interaction, pending, client),
+            browser,
+            (user, session, session_secret),
+        )
+        .await
+    }
+
+    /// Moves an interaction on once its user has signed in (on the sign-in page, or by
+    /// signing up): the interaction records the user and the session, then goes to consent
+    /// or back to the client.
+    pub(crate) async fn continue_signed_in(
+        &self,
+        issuer: &Issuer,
+        (interaction, pending, client): (Interaction, Pending, Client),
+        browser: &str,
+        (user, session, session_secret): (User, Session, SecretToken),
+    ) -> Result<LoginOutcome, InteractionError> {
         let now = self.clock.now();
-        let (session, session_secret) = self
-            .start_session(issuer, &user, vec!["pwd".to_owned()])
-            .await?;
         let mut signed_in = interaction.clone();
         signed_in.user_id = Some(user.id);
         signed_in.auth_time = Some(now);
@@ -518,7 +550,9 @@ impl Core {
             .needs_consent(issuer, &client, user.id, &pending.request)
             .await?
         {
-            Next::Consent(view(&signed_in, &pending, &client, Stage::Consent, browser))
+            let mut consent = view(&signed_in, &pending, &client, Stage::Consent, browser);
+            consent.user_locale.clone_from(&user.locale);
+            Next::Consent(consent)
         } else {
             match self
                 .finish_interaction(issuer, &client, signed_in.id, &user, None)
@@ -684,7 +718,7 @@ impl Core {
         ))
     }
 
-    async fn load_interaction(
+    pub(crate) async fn load_interaction(
         &self,
         issuer: &Issuer,
         id: &str,
@@ -825,7 +859,7 @@ fn scope_allowed(client: &Client, requested: &Scope) -> bool {
         })
 }
 
-fn check_csrf(
+pub(crate) fn check_csrf(
     browser: &str,
     interaction: InteractionId,
     presented: &str,
@@ -837,7 +871,7 @@ fn check_csrf(
     }
 }
 
-fn view(
+pub(crate) fn view(
     interaction: &Interaction,
     pending: &Pending,
     client: &Client,
@@ -851,6 +885,7 @@ fn view(
         scopes: pending.request.scope.iter().map(str::to_owned).collect(),
         login_hint: pending.request.login_hint.clone(),
         ui_locales: pending.request.ui_locales.clone(),
+        user_locale: None,
         csrf: csrf::token(&format!("interaction/{}", interaction.id), browser),
     }
 }

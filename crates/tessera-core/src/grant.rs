@@ -453,6 +453,8 @@ pub(crate) fn user_claims(user: &User, scope: &Scope) -> Map<String, Value> {
             "given_name" => user.given_name.clone().map(Value::from),
             "family_name" => user.family_name.clone().map(Value::from),
             "preferred_username" => user.username.clone().map(Value::from),
+            "picture" => user.picture.clone().map(Value::from),
+            "locale" => user.locale.clone().map(Value::from),
             "updated_at" => Some(json!(user.updated_at.0)),
             "email" => user.email.as_ref().map(|e| json!(e.as_str())),
             "email_verified" => user.email.as_ref().map(|_| json!(user.email_verified)),
@@ -506,6 +508,7 @@ mod tests {
         let user = NewUser {
             email: EMAIL.to_owned(),
             password: Some(PASSWORD.to_owned()),
+            email_verified: true,
             ..NewUser::default()
         };
         core.create_user(&issuer, user, Actor::System)

@@ -4,15 +4,16 @@
 //! they did not exist) and cannot create or delete issuers: both would reach beyond what it
 //! may see. The built-in `system` issuer cannot be deleted, and reserved slugs cannot be taken.
 //!
-//! Settings (token lifetimes, signing algorithm, sign-up policy) start from the defaults of
-//! [`IssuerSettings`]; a create or a patch replaces only the settings it gives. The signing
+//! Settings (token lifetimes, signing algorithm, sign-up policy, password policy, account
+//! switches) start from the defaults of [`IssuerSettings`]; a create or a patch replaces only
+//! the settings it gives. The signing
 //! algorithm may be ES256 (the default), RS256 or EdDSA; how a change reaches the keys is
 //! described in `keys`.
 
 use serde_json::json;
 use tessera_model::{
     Actor, Branding, BrandingParts, Issuer, IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm,
-    LockoutPolicy, NewEvent, SettingsError, SignupPolicy, UnixTime,
+    LockoutPolicy, NewEvent, PasswordPolicy, SettingsError, SignupPolicy, UnixTime,
 };
 use tessera_store::{Change, IssuerScope, Page, PageRequest, StoreError};
 
@@ -56,6 +57,13 @@ pub struct SettingsPatch {
     pub signing_algorithm: Option<String>,
     /// The sign-up policy, replaced as a whole.
     pub signup: Option<SignupPatch>,
+    /// Whether new accounts must verify their email address before signing in
+    /// (`settings.signup.require_email_verification`).
+    pub require_email_verification: Option<bool>,
+    /// What a password must be; the numbers not given stay as they are.
+    pub password_policy: Option<PasswordPolicyPatch>,
+    /// Whether people may delete their own accounts.
+    pub allow_account_deletion: Option<bool>,
     /// How many days events are kept; `Some(None)` keeps them for ever.
     pub event_retention_days: Option<Option<i64>>,
     /// How many days a key signs before it is rotated; `Some(None)` rotates only on request.
@@ -76,6 +84,17 @@ pub struct LockoutPatch {
     pub lock_seconds: Option<i64>,
     /// Failures that lock a network address.
     pub address_max_failures: Option<i64>,
+}
+
+/// A change to the password policy; `None` leaves a number as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PasswordPolicyPatch {
+    /// The fewest characters.
+    pub min_length: Option<i64>,
+    /// The most characters.
+    pub max_length: Option<i64>,
+    /// The least zxcvbn score, 0 to 4.
+    pub min_strength: Option<i64>,
 }
 
 /// A sign-up policy as given: `disabled`, `open`, or `allowed_email_domains` with its domains.
@@ -117,6 +136,23 @@ impl SettingsPatch {
                 &signup.allowed_email_domains,
             )?);
             fields.push("settings.signup");
+        }
+        if let Some(required) = self.require_email_verification {
+            changed = changed.with_require_email_verification(required);
+            fields.push("settings.signup.require_email_verification");
+        }
+        if let Some(policy) = self.password_policy {
+            let current = changed.password_policy();
+            changed = changed.with_password_policy(PasswordPolicy::new(
+                policy.min_length.unwrap_or(current.min_length()),
+                policy.max_length.unwrap_or(current.max_length()),
+                policy.min_strength.unwrap_or(current.min_strength()),
+            )?);
+            fields.push("settings.password_policy");
+        }
+        if let Some(allowed) = self.allow_account_deletion {
+            changed = changed.with_allow_account_deletion(allowed);
+            fields.push("settings.allow_account_deletion");
         }
         if let Some(days) = self.event_retention_days {
             changed = changed.with_event_retention_days(days)?;
@@ -403,10 +439,10 @@ impl Core {
 #[cfg(test)]
 mod tests {
 
-    use tessera_model::{ClientId, IssuerSettings, IssuerSlug};
+    use tessera_model::{ClientId, IssuerSettings, IssuerSlug, PasswordPolicy};
     use tessera_store::{PageRequest, StoreError};
 
-    use super::{IssuerPatch, NewIssuer, SettingsPatch, SignupPatch};
+    use super::{IssuerPatch, NewIssuer, PasswordPolicyPatch, SettingsPatch, SignupPatch};
     use crate::CoreError;
     use crate::token::CoreCaller;
 
@@ -689,5 +725,145 @@ mod tests {
                 .unwrap();
             assert_eq!(current.settings.signing_algorithm().as_str(), name);
         }
+    }
+
+    #[tokio::test]
+    async fn the_password_policy_and_account_switches_are_patched_and_checked() {
+        let (core, _, db) = crate::test_core().await;
+        core.ensure_builtin_issuers().await.unwrap();
+        let admin = caller(None);
+        let acme = core.create_issuer(&admin, new("acme")).await.unwrap();
+        assert_eq!(acme.settings.password_policy(), PasswordPolicy::default());
+        assert!(acme.settings.require_email_verification());
+        assert!(!acme.settings.allow_account_deletion());
+
+        let patch = |settings: SettingsPatch| IssuerPatch {
+            settings,
+            ..IssuerPatch::default()
+        };
+        let changed = core
+            .update_issuer(
+                &admin,
+                &acme,
+                Some(1),
+                patch(SettingsPatch {
+                    password_policy: Some(PasswordPolicyPatch {
+                        min_length: Some(12),
+                        ..PasswordPolicyPatch::default()
+                    }),
+                    require_email_verification: Some(false),
+                    allow_account_deletion: Some(true),
+                    ..SettingsPatch::default()
+                }),
+            )
+            .await
+            .unwrap();
+        // The numbers not given stay; the sign-up policy is not touched by its flag.
+        assert_eq!(
+            changed.settings.password_policy(),
+            PasswordPolicy::new(12, 1024, 2).unwrap()
+        );
+        assert!(!changed.settings.require_email_verification());
+        assert!(changed.settings.allow_account_deletion());
+        assert_eq!(changed.settings.signup(), acme.settings.signup());
+        let events = db
+            .store
+            .events()
+            .list(
+                tessera_store::IssuerScope::of(&acme),
+                &Default::default(),
+                PageRequest::first(10),
+            )
+            .await
+            .unwrap()
+            .items;
+        assert_eq!(
+            events.last().unwrap().data,
+            serde_json::json!({"fields": [
+                "settings.signup.require_email_verification",
+                "settings.password_policy",
+                "settings.allow_account_deletion",
+            ]})
+        );
+
+        let changed = core
+            .update_issuer(
+                &admin,
+                &changed,
+                Some(2),
+                patch(SettingsPatch {
+                    password_policy: Some(PasswordPolicyPatch {
+                        max_length: Some(4096),
+                        min_strength: Some(4),
+                        ..PasswordPolicyPatch::default()
+                    }),
+                    ..SettingsPatch::default()
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            changed.settings.password_policy(),
+            PasswordPolicy::new(12, 4096, 4).unwrap()
+        );
+        assert!(changed.settings.allow_account_deletion());
+
+        for (policy, field) in [
+            (
+                PasswordPolicyPatch {
+                    min_length: Some(7),
+                    ..PasswordPolicyPatch::default()
+                },
+                "settings.password_policy.min_length",
+            ),
+            (
+                PasswordPolicyPatch {
+                    min_length: Some(129),
+                    max_length: Some(128),
+                    ..PasswordPolicyPatch::default()
+                },
+                "settings.password_policy.min_length",
+            ),
+            (
+                PasswordPolicyPatch {
+                    max_length: Some(127),
+                    ..PasswordPolicyPatch::default()
+                },
+                "settings.password_policy.max_length",
+            ),
+            (
+                PasswordPolicyPatch {
+                    max_length: Some(4097),
+                    ..PasswordPolicyPatch::default()
+                },
+                "settings.password_policy.max_length",
+            ),
+            (
+                PasswordPolicyPatch {
+                    min_strength: Some(5),
+                    ..PasswordPolicyPatch::default()
+                },
+                "settings.password_policy.min_strength",
+            ),
+        ] {
+            let settings = SettingsPatch {
+                password_policy: Some(policy),
+                ..SettingsPatch::default()
+            };
+            match core
+                .update_issuer(&admin, &changed, None, patch(settings.clone()))
+                .await
+            {
+                Err(CoreError::InvalidField { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{settings:?}: {other:?}"),
+            }
+            let mut input = new("refused");
+            input.settings = settings;
+            assert!(matches!(
+                core.create_issuer(&admin, input).await,
+                Err(CoreError::InvalidField { field: f, .. }) if f == field
+            ));
+        }
+        assert_eq!(core.issuer_for(&admin, "acme").await.unwrap(), changed);
     }
 }

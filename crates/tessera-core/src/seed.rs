@@ -37,7 +37,7 @@
 //!   database.
 
 use tessera_crypto::SecretToken;
-use tessera_model::{ClientId, ClientType, IssuerSlug, KeyAlgorithm};
+use tessera_model::{ClientId, ClientType, IssuerSlug, KeyAlgorithm, PasswordPolicy};
 use tessera_store::{IssuerContents, IssuerScope, SeedBatch};
 use tokio::task::JoinSet;
 
@@ -209,7 +209,12 @@ impl Core {
             }
         }
         let password_hash = if plan.users_per_issuer > 0 {
-            Some(self.hash_new_password(plan.password.clone()).await?)
+            // Seeded issuers have the default settings, so the default password policy.
+            let policy = PasswordPolicy::default();
+            Some(
+                self.hash_new_password(&policy, plan.password.clone(), &[])
+                    .await?,
+            )
         } else {
             None
         };
@@ -279,7 +284,7 @@ impl Core {
                         email_verified: true,
                         ..NewUser::default()
                     };
-                    let (checked, _) = CheckedUser::check(input)?;
+                    let (checked, _) = CheckedUser::check(&issuer, input)?;
                     contents
                         .users
                         .push(checked.into_user(&issuer, password_hash.clone(), now));

@@ -12,7 +12,7 @@ use tessera_crypto::{SecretHash, SecretToken, password};
 use tessera_model::{Actor, Email, Issuer, NewEvent, Session, SessionId, User};
 use tessera_store::{IssuerScope, StoreError};
 
-use crate::authorize::SESSION_LIFETIME;
+use crate::authorize::{LoginRefusal, Refused, SESSION_LIFETIME, SignInAttempt};
 use crate::{Core, CoreError};
 
 /// A hash no password matches in practice, verified when the account does not exist so that
@@ -87,6 +87,51 @@ impl Core {
                 Ok(None)
             }
         }
+    }
+
+    /// Signs a user in with an identifier and password, through the issuer's brute-force
+    /// protection ([`crate::lockout`]): a new session and its cookie secret, or why not. An
+    /// issuer that requires verified addresses refuses an unverified one, with the right
+    /// password only, and mails a new verification link. The
+    /// one password sign-in of the hosted pages, for an authorization request and for the
+    /// account portal alike.
+    pub(crate) async fn sign_in_with_password(
+        &self,
+        issuer: &Issuer,
+        attempt: SignInAttempt<'_>,
+    ) -> Result<Result<(User, Session, SecretToken), Refused>, CoreError> {
+        let username = attempt.username.trim();
+        if username.is_empty() || attempt.password.is_empty() {
+            return Ok(Err(LoginRefusal::Incomplete.into()));
+        }
+        let reservation = match self
+            .reserve_sign_in(issuer, username, attempt.address)
+            .await?
+        {
+            Ok(reservation) => reservation,
+            Err(until) => {
+                let wait_seconds = until.0.saturating_sub(self.clock.now().0).max(1);
+                return Ok(Err(LoginRefusal::TooManyAttempts { wait_seconds }.into()));
+            }
+        };
+        let Some(user) = self
+            .check_password(issuer, username, attempt.password)
+            .await?
+        else {
+            self.sign_in_failed(issuer, &reservation).await?;
+            return Ok(Err(LoginRefusal::Credentials.into()));
+        };
+        self.sign_in_succeeded(issuer, &reservation).await?;
+        if issuer.settings.require_email_verification() && !user.email_verified {
+            return Ok(Err(Refused {
+                refusal: LoginRefusal::Unverified,
+                mail: Some(self.verification_mail(issuer, &user, None).await?),
+            }));
+        }
+        let (session, secret) = self
+            .start_session(issuer, &user, vec!["pwd".to_owned()])
+            .await?;
+        Ok(Ok((user, session, secret)))
     }
 
     /// The user an identifier typed on the sign-in page names: the one with that email

@@ -6,10 +6,17 @@
 //! - the email is parsed as an [`Email`] and unique per issuer in its normalized form; the
 //!   username (optional) is 1–128 characters without white space or control characters, and
 //!   unique per issuer (the store enforces uniqueness, [`StoreError::AlreadyExists`]);
-//! - a password is 8–1024 characters (the hosted-pages issue adds the full policy); it is
+//! - a password meets the issuer's password policy ([`crate::password_policy`]; by default 8
+//!   to 1024 characters, not one of the common passwords, and a zxcvbn strength of 2 at
+//!   least), with the user's email address, username and names and the issuer's name counted
+//!   as words an attacker would try; a refusal names the field `password` and says why. It is
 //!   stored only as an Argon2id PHC string ([`tessera_crypto::password`]) and never appears in
 //!   a log line, an event or a `Debug` output;
 //! - `name`, `given_name` and `family_name` are at most 300 characters;
+//! - `picture` is an absolute `https` or `http` URL of at most 2,000 characters (the OIDC
+//!   `picture` claim: relying parties fetch it, so nothing else is accepted);
+//! - `locale` is a BCP 47 language tag (RFC 5646, as the OIDC `locale` claim) and is stored in
+//!   its canonical form (`de-at` becomes `de-AT`);
 //! - `user_metadata` and `app_metadata` are JSON objects of at most 16 KiB serialized; a patch
 //!   replaces them whole, and `null` clears them to `{}`;
 //! - changing the email address makes it unverified again, unless the same patch says
@@ -33,20 +40,21 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tessera_crypto::password;
-use tessera_model::{Actor, Email, Issuer, NewEvent, UnixTime, User, UserId};
+use tessera_model::{Actor, Email, Issuer, NewEvent, PasswordPolicy, UnixTime, User, UserId};
 use tessera_store::{IssuerScope, Page, PageRequest, StoreError, UserListFilter};
 use tokio::sync::Semaphore;
 
+use crate::password_policy::{self, PasswordProblem};
 use crate::{Core, CoreError};
 
-/// The shortest password accepted, in characters.
-pub const PASSWORD_MIN_CHARS: usize = 8;
-/// The longest password accepted, in characters (bounds the hashing input).
-pub const PASSWORD_MAX_CHARS: usize = 1024;
 /// The longest username, in characters.
 pub const USERNAME_MAX_CHARS: usize = 128;
 /// The longest `name`, `given_name` or `family_name`, in characters.
 pub const NAME_MAX_CHARS: usize = 300;
+/// The longest `picture` URL, in characters.
+pub const PICTURE_MAX_CHARS: usize = 2000;
+/// The longest `locale` tag, in characters (a language, script, region and a variant or two).
+const LOCALE_MAX_CHARS: usize = 35;
 /// The largest `user_metadata` or `app_metadata`, serialized as JSON, in bytes.
 pub const METADATA_MAX_BYTES: usize = 16 * 1024;
 
@@ -70,6 +78,10 @@ pub struct NewUser {
     pub given_name: Option<String>,
     /// Family name.
     pub family_name: Option<String>,
+    /// URL of a picture of the user.
+    pub picture: Option<String>,
+    /// The user's language (a BCP 47 tag).
+    pub locale: Option<String>,
     /// Data the user may edit (a JSON object; `{}` if absent).
     pub user_metadata: Option<Value>,
     /// Data only administrators may edit (a JSON object; `{}` if absent).
@@ -86,6 +98,8 @@ impl std::fmt::Debug for NewUser {
             .field("name", &self.name)
             .field("given_name", &self.given_name)
             .field("family_name", &self.family_name)
+            .field("picture", &self.picture)
+            .field("locale", &self.locale)
             .field("user_metadata", &self.user_metadata)
             .field("app_metadata", &self.app_metadata)
             .finish()
@@ -108,6 +122,10 @@ pub struct UserPatch {
     pub given_name: Option<Option<String>>,
     /// Family name.
     pub family_name: Option<Option<String>>,
+    /// URL of a picture of the user.
+    pub picture: Option<Option<String>>,
+    /// The user's language (a BCP 47 tag).
+    pub locale: Option<Option<String>>,
     /// Replaces `user_metadata` whole.
     pub user_metadata: Option<Option<Value>>,
     /// Replaces `app_metadata` whole.
@@ -179,7 +197,7 @@ impl PasswordPool {
     }
 
     /// Hashes a password (already checked against the policy).
-    async fn hash(&self, password: String) -> Result<String, CoreError> {
+    pub(crate) async fn hash(&self, password: String) -> Result<String, CoreError> {
         self.run(move || password::hash_password(&password))
             .await?
             // Only a password longer than Argon2 accepts (4 GiB) fails; the policy refused it.
@@ -227,15 +245,43 @@ fn check_username(username: &str) -> Result<(), CoreError> {
     Ok(())
 }
 
-fn check_password(password: &str) -> Result<(), CoreError> {
-    let length = password.chars().count();
-    if !(PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&length) {
-        return Err(invalid(
-            "password",
-            format!("a password is {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters long"),
-        ));
-    }
-    Ok(())
+/// A refused password as an invalid `password` field whose reason says what to do.
+fn password_refused(problem: PasswordProblem) -> CoreError {
+    invalid("password", problem.to_string())
+}
+
+/// The one check of a new password for a user of `issuer`: the issuer's policy, with the
+/// user's own details (`details`: email, username, names) and the issuer's names as words an
+/// attacker would try. The Core API, sign-up, reset and the account portal all use it.
+pub(crate) fn user_password_problem(
+    issuer: &Issuer,
+    password: &str,
+    details: &[Option<&str>],
+) -> Result<(), PasswordProblem> {
+    let mut inputs: Vec<&str> = details.iter().flatten().copied().collect();
+    inputs.extend([issuer.slug.as_str(), issuer.display_name.as_str()]);
+    password_policy::check(&issuer.settings.password_policy(), password, &inputs)
+}
+
+/// A stored user's details an attacker would try as a password, for
+/// [`user_password_problem`].
+pub(crate) fn user_details(user: &User) -> [Option<&str>; 5] {
+    [
+        user.email.as_ref().map(Email::as_str),
+        user.username.as_deref(),
+        user.name.as_deref(),
+        user.given_name.as_deref(),
+        user.family_name.as_deref(),
+    ]
+}
+
+/// [`user_password_problem`] as the Core API answers it: an invalid `password` field.
+fn check_user_password(
+    issuer: &Issuer,
+    password: &str,
+    details: &[Option<&str>],
+) -> Result<(), CoreError> {
+    user_password_problem(issuer, password, details).map_err(password_refused)
 }
 
 fn check_name(field: &'static str, value: Option<&str>) -> Result<(), CoreError> {
@@ -246,6 +292,44 @@ fn check_name(field: &'static str, value: Option<&str>) -> Result<(), CoreError>
         )),
         _ => Ok(()),
     }
+}
+
+/// A picture URL by the rules of the module documentation.
+fn check_picture(value: Option<&str>) -> Result<(), CoreError> {
+    let Some(value) = value else { return Ok(()) };
+    if value.chars().count() > PICTURE_MAX_CHARS {
+        return Err(invalid(
+            "picture",
+            format!("at most {PICTURE_MAX_CHARS} characters"),
+        ));
+    }
+    match url::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "https" | "http") && url.has_host() => Ok(()),
+        _ => Err(invalid(
+            "picture",
+            "must be an absolute https:// (or http://) URL",
+        )),
+    }
+}
+
+/// A locale by the rules of the module documentation, in its canonical form.
+fn locale(value: Option<String>) -> Result<Option<String>, CoreError> {
+    let Some(value) = value else { return Ok(None) };
+    let refused = || {
+        invalid(
+            "locale",
+            "must be a BCP 47 language tag, such as `de` or `es-MX`",
+        )
+    };
+    if value.is_empty() || value.chars().count() > LOCALE_MAX_CHARS {
+        return Err(refused());
+    }
+    let tag: unic_langid::LanguageIdentifier = value.parse().map_err(|_| refused())?;
+    // `und` (no language) parses, but says nothing a page could speak.
+    if tag.language.is_empty() {
+        return Err(refused());
+    }
+    Ok(Some(tag.to_string()))
 }
 
 /// A metadata document: a JSON object of bounded size; absent is `{}`.
@@ -285,6 +369,8 @@ struct CheckedPatch {
     name: Option<Option<String>>,
     given_name: Option<Option<String>>,
     family_name: Option<Option<String>>,
+    picture: Option<Option<String>>,
+    locale: Option<Option<String>>,
     user_metadata: Option<Value>,
     app_metadata: Option<Value>,
 }
@@ -304,6 +390,7 @@ impl CheckedPatch {
             "family_name",
             patch.family_name.as_ref().and_then(Option::as_deref),
         )?;
+        check_picture(patch.picture.as_ref().and_then(Option::as_deref))?;
         Ok(Self {
             email,
             username: patch.username,
@@ -311,6 +398,8 @@ impl CheckedPatch {
             name: patch.name,
             given_name: patch.given_name,
             family_name: patch.family_name,
+            picture: patch.picture,
+            locale: patch.locale.map(locale).transpose()?,
             user_metadata: patch
                 .user_metadata
                 .map(|m| metadata("user_metadata", m))
@@ -376,6 +465,18 @@ impl CheckedPatch {
         );
         set(
             &mut changed,
+            "picture",
+            &mut user.picture,
+            self.picture.as_ref(),
+        );
+        set(
+            &mut changed,
+            "locale",
+            &mut user.locale,
+            self.locale.as_ref(),
+        );
+        set(
+            &mut changed,
             "user_metadata",
             &mut user.user_metadata,
             self.user_metadata.as_ref(),
@@ -400,23 +501,40 @@ pub(crate) struct CheckedUser {
     name: Option<String>,
     given_name: Option<String>,
     family_name: Option<String>,
+    picture: Option<String>,
+    locale: Option<String>,
     user_metadata: Value,
     app_metadata: Value,
 }
 
 impl CheckedUser {
-    /// Checks `input`; returns its password (checked against the policy) apart.
-    pub(crate) fn check(input: NewUser) -> Result<(Self, Option<String>), CoreError> {
+    /// Checks `input` for a user of `issuer`; returns its password (checked against the
+    /// issuer's policy) apart.
+    pub(crate) fn check(
+        issuer: &Issuer,
+        input: NewUser,
+    ) -> Result<(Self, Option<String>), CoreError> {
         let email = parse_email(&input.email)?;
         if let Some(username) = &input.username {
             check_username(username)?;
         }
-        if let Some(password) = &input.password {
-            check_password(password)?;
-        }
         check_name("name", input.name.as_deref())?;
         check_name("given_name", input.given_name.as_deref())?;
         check_name("family_name", input.family_name.as_deref())?;
+        check_picture(input.picture.as_deref())?;
+        if let Some(password) = &input.password {
+            check_user_password(
+                issuer,
+                password,
+                &[
+                    Some(&input.email),
+                    input.username.as_deref(),
+                    input.name.as_deref(),
+                    input.given_name.as_deref(),
+                    input.family_name.as_deref(),
+                ],
+            )?;
+        }
         let checked = Self {
             email,
             username: input.username,
@@ -424,6 +542,8 @@ impl CheckedUser {
             name: input.name,
             given_name: input.given_name,
             family_name: input.family_name,
+            picture: input.picture,
+            locale: locale(input.locale)?,
             user_metadata: metadata("user_metadata", input.user_metadata)?,
             app_metadata: metadata("app_metadata", input.app_metadata)?,
         };
@@ -448,6 +568,8 @@ impl CheckedUser {
             name: self.name,
             given_name: self.given_name,
             family_name: self.family_name,
+            picture: self.picture,
+            locale: self.locale,
             user_metadata: self.user_metadata,
             app_metadata: self.app_metadata,
             blocked: false,
@@ -467,9 +589,20 @@ impl Core {
         input: NewUser,
         actor: Actor,
     ) -> Result<User, CoreError> {
+        self.create_user_by(issuer, input, |_| actor).await
+    }
+
+    /// [`Core::create_user`] by an actor known once the user's id is: `Actor::User` for a user
+    /// who signs themselves up.
+    pub(crate) async fn create_user_by(
+        &self,
+        issuer: &Issuer,
+        input: NewUser,
+        actor: impl FnOnce(UserId) -> Actor,
+    ) -> Result<User, CoreError> {
         // The cheap checks first, then the duplicates (so a doomed request costs no hash);
         // the store's unique constraints still decide races.
-        let (checked, password) = CheckedUser::check(input)?;
+        let (checked, password) = CheckedUser::check(issuer, input)?;
         let scope = IssuerScope::of(issuer);
         let users = self.store.users();
         if users
@@ -504,6 +637,8 @@ impl Core {
             ("name", user.name.is_some()),
             ("given_name", user.given_name.is_some()),
             ("family_name", user.family_name.is_some()),
+            ("picture", user.picture.is_some()),
+            ("locale", user.locale.is_some()),
         ] {
             if present {
                 fields.push(field);
@@ -512,7 +647,7 @@ impl Core {
         let event = NewEvent::new(
             "user.created",
             user.id,
-            actor,
+            actor(user.id),
             json!({ "fields": fields }),
             user.created_at,
         );
@@ -520,9 +655,16 @@ impl Core {
         Ok(user)
     }
 
-    /// Hashes a new password, checked against the policy first, on the bounded password pool.
-    pub(crate) async fn hash_new_password(&self, password: String) -> Result<String, CoreError> {
-        check_password(&password)?;
+    /// Hashes a new password, checked against `policy` first (`user_inputs`: words an
+    /// attacker would try for the account, as in [`password_policy::check`]), on the bounded
+    /// password pool.
+    pub(crate) async fn hash_new_password(
+        &self,
+        policy: &PasswordPolicy,
+        password: String,
+        user_inputs: &[&str],
+    ) -> Result<String, CoreError> {
+        password_policy::check(policy, &password, user_inputs).map_err(password_refused)?;
         self.passwords.hash(password).await
     }
 
@@ -661,9 +803,9 @@ impl Core {
         password: &str,
         actor: Actor,
     ) -> Result<User, CoreError> {
-        check_password(password)?;
         // Refuse an unknown user before paying for a hash.
-        self.get_user(issuer, id).await?;
+        let user = self.get_user(issuer, id).await?;
+        check_user_password(issuer, password, &user_details(&user))?;
         let hash = self.passwords.hash(password.to_owned()).await?;
         self.change_user(issuer, id, None, actor, "user.password.changed", |user| {
             user.password_hash = Some(hash.clone());
@@ -674,7 +816,7 @@ impl Core {
 
     /// Reads the user, applies `change`, and writes the result with its event (whose data
     /// names the changed fields). Nothing changed: nothing written, the user returned as is.
-    async fn change_user(
+    pub(crate) async fn change_user(
         &self,
         issuer: &Issuer,
         id: UserId,
@@ -720,7 +862,7 @@ mod tests {
     use serde_json::json;
 
     use tessera_crypto::password::verify_password;
-    use tessera_model::{Actor, ClientId, FixedClock, Issuer, UnixTime, UserId};
+    use tessera_model::{Actor, ClientId, FixedClock, Issuer, PasswordPolicy, UnixTime, UserId};
     use tessera_store::{IssuerScope, PageRequest, Store, StoreError};
 
     use super::*;
@@ -765,6 +907,8 @@ mod tests {
             name: Some("Ada Lovelace".to_owned()),
             given_name: Some("Ada".to_owned()),
             family_name: Some("Lovelace".to_owned()),
+            picture: None,
+            locale: None,
             user_metadata: Some(json!({"theme": "dark"})),
             app_metadata: Some(json!({"plan": "pro"})),
         }
@@ -928,6 +1072,41 @@ mod tests {
             ),
             (
                 NewUser {
+                    picture: Some("javascript:alert(1)".to_owned()),
+                    ..ada()
+                },
+                "picture",
+            ),
+            (
+                NewUser {
+                    picture: Some("/me.png".to_owned()),
+                    ..ada()
+                },
+                "picture",
+            ),
+            (
+                NewUser {
+                    picture: Some(format!("https://example.com/{}", "p".repeat(2000))),
+                    ..ada()
+                },
+                "picture",
+            ),
+            (
+                NewUser {
+                    locale: Some("not a tag".to_owned()),
+                    ..ada()
+                },
+                "locale",
+            ),
+            (
+                NewUser {
+                    locale: Some("und".to_owned()),
+                    ..ada()
+                },
+                "locale",
+            ),
+            (
+                NewUser {
                     user_metadata: Some(json!(["not", "an", "object"])),
                     ..ada()
                 },
@@ -947,7 +1126,7 @@ mod tests {
         // The limits themselves are allowed (counted in characters, not bytes).
         let edge = NewUser {
             username: Some("é".repeat(128)),
-            password: Some("é".repeat(8)),
+            password: Some("éæøåßñçü".to_owned()),
             name: Some("é".repeat(300)),
             ..ada()
         };
@@ -1168,6 +1347,8 @@ mod tests {
             user_metadata: Some(None),
             app_metadata: Some(Some(json!({"plan": "free"}))),
             family_name: Some(Some("Lovelace".to_owned())),
+            picture: Some(Some("https://example.com/ada.png".to_owned())),
+            locale: Some(Some("de-at".to_owned())),
             ..UserPatch::default()
         };
         let updated = f
@@ -1181,6 +1362,11 @@ mod tests {
         assert_eq!(updated.given_name, None);
         assert_eq!(updated.username, None);
         assert_eq!(updated.family_name.as_deref(), Some("Lovelace"));
+        assert_eq!(
+            updated.picture.as_deref(),
+            Some("https://example.com/ada.png")
+        );
+        assert_eq!(updated.locale.as_deref(), Some("de-AT"), "canonical form");
         assert_eq!(updated.user_metadata, json!({}));
         assert_eq!(updated.app_metadata, json!({"plan": "free"}));
         assert_eq!(updated.email, user.email);
@@ -1192,7 +1378,8 @@ mod tests {
         assert_eq!(event.actor, actor);
         assert_eq!(
             event.data,
-            json!({"fields": ["username", "name", "given_name", "user_metadata", "app_metadata"]})
+            json!({"fields": ["username", "name", "given_name", "picture", "locale",
+                              "user_metadata", "app_metadata"]})
         );
 
         // A patch that changes nothing writes nothing.
@@ -1233,6 +1420,20 @@ mod tests {
                     ..UserPatch::default()
                 },
                 "family_name",
+            ),
+            (
+                UserPatch {
+                    picture: Some(Some("data:image/png;base64,AAAA".to_owned())),
+                    ..UserPatch::default()
+                },
+                "picture",
+            ),
+            (
+                UserPatch {
+                    locale: Some(Some(String::new())),
+                    ..UserPatch::default()
+                },
+                "locale",
             ),
             (
                 UserPatch {
@@ -1393,6 +1594,87 @@ mod tests {
         );
         assert_eq!(trail[2].data, json!({"fields": ["blocked"]}));
         assert_eq!(trail[2].actor, actor);
+    }
+
+    #[tokio::test]
+    async fn passwords_follow_the_issuers_policy_and_the_refusal_says_why() {
+        let f = fixture().await;
+        let refusal = |result: Result<User, CoreError>| match result {
+            Err(CoreError::InvalidField {
+                field: "password",
+                reason,
+            }) => reason,
+            other => panic!("expected a refused password, got {other:?}"),
+        };
+        let with_password = |password: &str| NewUser {
+            password: Some(password.to_owned()),
+            ..ada()
+        };
+        for (password, reason) in [
+            ("P@ssw0rd", "one of the most common passwords"),
+            ("123456789", "one of the most common passwords"),
+            (
+                "aaaaaaaaaaaa",
+                "too easy to guess (strength 0 of 4, at least 2 needed)",
+            ),
+            // The user's own details count against a password.
+            ("AdaLovelace", "too easy to guess"),
+        ] {
+            let reason_given = refusal(
+                f.core
+                    .create_user(&f.acme, with_password(password), admin())
+                    .await,
+            );
+            assert!(reason_given.contains(reason), "{password}: {reason_given}");
+        }
+
+        // Another issuer, another policy: longer and stronger.
+        let mut strict = f.globex.clone();
+        strict.settings = strict
+            .settings
+            .with_password_policy(PasswordPolicy::new(16, 128, 4).unwrap());
+        assert_eq!(
+            refusal(
+                f.core
+                    .create_user(&strict, with_password("Tangerine-orbit"), admin())
+                    .await
+            ),
+            "must be at least 16 characters long"
+        );
+        assert_eq!(
+            refusal(
+                f.core
+                    .create_user(&strict, with_password(&"x7".repeat(65)), admin())
+                    .await
+            ),
+            "must be at most 128 characters long"
+        );
+        let user = f
+            .core
+            .create_user(&strict, with_password(PASSWORD), admin())
+            .await
+            .unwrap();
+
+        // An administrator's reset follows the same policy, with the stored user's details.
+        let reason = refusal(
+            f.core
+                .set_user_password(&strict, user.id, "lovelace-ada-example", admin())
+                .await,
+        );
+        assert!(reason.contains("too easy to guess"), "{reason}");
+        f.core
+            .set_user_password(
+                &strict,
+                user.id,
+                "Tangerine orbit quietly 42 kettles",
+                admin(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            event_types(&f, &f.globex).await,
+            ["issuer.created", "user.created", "user.password.changed"]
+        );
     }
 
     #[tokio::test]

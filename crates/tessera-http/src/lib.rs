@@ -13,14 +13,14 @@
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderName, HeaderValue, Request};
+use axum::http::{Extensions, HeaderMap, HeaderName, HeaderValue, Request};
 use tower::ServiceBuilder;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -29,8 +29,10 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use tessera_core::Core;
+use tessera_core::mail::Mailer;
 use tessera_model::RequestOrigin;
 
+mod client_address;
 mod conventions;
 mod core_api;
 mod health;
@@ -49,17 +51,57 @@ pub struct AppState {
     secure_cookies: bool,
     /// Whether this node is draining (see [`Draining`]).
     draining: Draining,
+    /// Sends the hosted pages' mail (verification, password reset).
+    mailer: Mailer,
+    /// Which peers are trusted proxies, and so whose forwarded addresses count.
+    client_address: client_address::ClientAddress,
 }
 
 impl AppState {
-    /// The state for a server in front of `core`.
+    /// The state for a server in front of `core`. Its mail goes nowhere but the log
+    /// ([`Mailer::log_only`]) until [`Self::with_mailer`] sets a transport; the server always
+    /// does.
     pub fn new(core: Core) -> Self {
         let secure_cookies = pages::needs_secure_cookies(core.public_url());
         Self {
             core: Arc::new(core),
             secure_cookies,
             draining: Draining::default(),
+            mailer: Mailer::log_only(tessera_core::mail::DEFAULT_FROM)
+                .expect("the default sender is an address"),
+            client_address: client_address::ClientAddress::default(),
         }
+    }
+
+    /// Sends the hosted pages' mail with `mailer`.
+    pub fn with_mailer(mut self, mailer: Mailer) -> Self {
+        self.mailer = mailer;
+        self
+    }
+
+    /// What sends the hosted pages' mail.
+    pub(crate) fn mailer(&self) -> &Mailer {
+        &self.mailer
+    }
+
+    /// Trusts the reverse proxies in `ranges`: a request whose TCP peer is in one of them is
+    /// counted under the client address the proxies forwarded (`X-Forwarded-For`, else
+    /// `Forwarded`), not under the proxy's. Without this, every request's address is its peer.
+    pub fn with_trusted_proxies(mut self, ranges: Vec<ipnet::IpNet>) -> Self {
+        self.client_address = client_address::ClientAddress::new(ranges);
+        self
+    }
+
+    /// The request's client address, as the sign-in lockout counts it: the TCP peer, or the
+    /// forwarded address when the peer is a trusted proxy (the rule is in
+    /// `client_address`'s docs). `None` when the request came without connection info.
+    pub(crate) fn client_address(
+        &self,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+    ) -> Option<IpAddr> {
+        self.client_address
+            .resolve(client_address::peer(extensions), headers)
     }
 
     /// The switch that puts this server into draining.

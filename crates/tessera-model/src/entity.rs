@@ -126,6 +126,11 @@ pub struct User {
     pub given_name: Option<String>,
     /// Family name.
     pub family_name: Option<String>,
+    /// URL of a picture of the user (the OIDC `picture` claim).
+    pub picture: Option<String>,
+    /// The user's language, a BCP 47 tag such as `de` or `es-MX` (the OIDC `locale` claim);
+    /// the hosted pages speak it when the client asked for no language.
+    pub locale: Option<String>,
     /// Data the user may edit.
     pub user_metadata: serde_json::Value,
     /// Data only administrators may edit.

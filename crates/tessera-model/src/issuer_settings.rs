@@ -1,5 +1,5 @@
-//! An issuer's settings: token lifetimes, the signing algorithm of its keys, and who may sign
-//! up (issues 3 and 5).
+//! An issuer's settings: token lifetimes, the signing algorithm of its keys, who may sign up,
+//! the password policy, and what an account may do on its own (issues 3 and 5).
 //!
 //! An [`IssuerSettings`] is valid by construction: it starts from the defaults and changes only
 //! through `with_*` methods that refuse a value out of bounds, with an error that names the
@@ -10,6 +10,9 @@
 //! Defaults: access and ID tokens live an hour, refresh tokens thirty days, keys are ES256, and
 //! sign-up is **open**. DESIGN.md does not say; an open sign-up is what Auth0 and most hosted
 //! identity providers start with, and an operator who wants a closed pool sets `disabled`.
+//! A new account must verify its email address before it signs in, passwords are 8 to 1024
+//! characters with a zxcvbn strength of at least 2 ([`PasswordPolicy`]), and people cannot
+//! delete their own accounts: each default is the safer side of its choice.
 
 use crate::{Branding, KeyAlgorithm};
 
@@ -74,6 +77,34 @@ pub const LOCKOUT_ADDRESS_MAX_FAILURES: Bounds = Bounds {
     min: 10,
     max: 100_000,
     unit: "failures",
+};
+
+/// The shortest password an issuer may require, in characters (Unicode scalar values, what
+/// Rust's `chars()` counts): NIST SP 800-63B §5.1.1.2 asks for at least 8, and an issuer may
+/// ask for more, up to 128.
+pub const PASSWORD_MIN_LENGTH: Bounds = Bounds {
+    default: 8,
+    min: 8,
+    max: 128,
+    unit: "characters",
+};
+/// The longest password an issuer accepts, in characters: at least 128 (NIST SP 800-63B asks
+/// for 64 at least; passphrases and password managers need room), at most 4096, which bounds
+/// what one sign-in makes Argon2 hash.
+pub const PASSWORD_MAX_LENGTH: Bounds = Bounds {
+    default: 1024,
+    min: 128,
+    max: 4096,
+    unit: "characters",
+};
+/// The least zxcvbn strength score a password needs, 0 (anything) to 4 (very hard to
+/// guess). The default, 2, refuses what falls to fewer than 10^6 guesses or so (zxcvbn's
+/// score 1), which an online attacker spread over many addresses can reach.
+pub const PASSWORD_MIN_STRENGTH: Bounds = Bounds {
+    default: 2,
+    min: 0,
+    max: 4,
+    unit: "(a zxcvbn score)",
 };
 
 /// The default and the inclusive bounds of a number setting, in `unit`.
@@ -174,6 +205,74 @@ impl LockoutPolicy {
             n if n > 7 => Self::MAX_DELAY,
             n => (1_i64 << (n - 1)).min(Self::MAX_DELAY),
         }
+    }
+}
+
+/// What a password must be at an issuer (issue 5; NIST SP 800-63B §5.1.1.2). The rules
+/// themselves, including the refusal of common passwords whatever the strength asked for,
+/// are applied by `tessera_core::password_policy::check`.
+///
+/// Lengths count characters (Unicode scalar values, as `str::chars` counts them), not bytes:
+/// `"é"` is one character whether typed precomposed (U+00E9) or not, though a decomposed
+/// `"e\u{301}"` is two. Both ends are inclusive.
+///
+/// Valid by construction: [`PASSWORD_MIN_LENGTH`], [`PASSWORD_MAX_LENGTH`] and
+/// [`PASSWORD_MIN_STRENGTH`] bound each number, and the longest length is never below the
+/// shortest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    min_length: i64,
+    max_length: i64,
+    min_strength: i64,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self {
+            min_length: PASSWORD_MIN_LENGTH.default,
+            max_length: PASSWORD_MAX_LENGTH.default,
+            min_strength: PASSWORD_MIN_STRENGTH.default,
+        }
+    }
+}
+
+impl PasswordPolicy {
+    /// A policy from its three numbers, each within its bounds, the longest length not below
+    /// the shortest.
+    pub fn new(min_length: i64, max_length: i64, min_strength: i64) -> Result<Self, SettingsError> {
+        let min_length =
+            PASSWORD_MIN_LENGTH.check("settings.password_policy.min_length", min_length)?;
+        let max_length =
+            PASSWORD_MAX_LENGTH.check("settings.password_policy.max_length", max_length)?;
+        // The bounds above cannot overlap today (128 is the most of one and the least of the
+        // other); this keeps the rule true should either bound ever move.
+        if max_length < min_length {
+            return Err(SettingsError {
+                field: "settings.password_policy.max_length",
+                reason: format!("must be at least min_length ({min_length} characters)"),
+            });
+        }
+        Ok(Self {
+            min_length,
+            max_length,
+            min_strength: PASSWORD_MIN_STRENGTH
+                .check("settings.password_policy.min_strength", min_strength)?,
+        })
+    }
+
+    /// The fewest characters a password may have.
+    pub fn min_length(&self) -> i64 {
+        self.min_length
+    }
+
+    /// The most characters a password may have.
+    pub fn max_length(&self) -> i64 {
+        self.max_length
+    }
+
+    /// The least zxcvbn score (0 to 4) a password needs.
+    pub fn min_strength(&self) -> i64 {
+        self.min_strength
     }
 }
 
@@ -317,6 +416,9 @@ pub struct IssuerSettings {
     key_rotation_days: Option<i64>,
     lockout: LockoutPolicy,
     branding: Branding,
+    password_policy: PasswordPolicy,
+    require_email_verification: bool,
+    allow_account_deletion: bool,
 }
 
 impl Default for IssuerSettings {
@@ -331,6 +433,9 @@ impl Default for IssuerSettings {
             key_rotation_days: None,
             lockout: LockoutPolicy::default(),
             branding: Branding::default(),
+            password_policy: PasswordPolicy::default(),
+            require_email_verification: true,
+            allow_account_deletion: false,
         }
     }
 }
@@ -404,6 +509,49 @@ impl IssuerSettings {
     /// With another brute-force protection.
     pub fn with_lockout(self, lockout: LockoutPolicy) -> Self {
         Self { lockout, ..self }
+    }
+
+    /// What a password must be.
+    pub fn password_policy(&self) -> PasswordPolicy {
+        self.password_policy
+    }
+
+    /// With another password policy. Passwords already set stay valid; the policy applies
+    /// when a password is next set.
+    pub fn with_password_policy(self, password_policy: PasswordPolicy) -> Self {
+        Self {
+            password_policy,
+            ..self
+        }
+    }
+
+    /// Whether a new account must prove its email address before it may sign in or finish
+    /// an authorization (`settings.signup.require_email_verification` on the wire). It sits
+    /// beside [`SignupPolicy`], not in it: it holds whichever policy lets people in.
+    pub fn require_email_verification(&self) -> bool {
+        self.require_email_verification
+    }
+
+    /// With email verification required, or not.
+    pub fn with_require_email_verification(self, required: bool) -> Self {
+        Self {
+            require_email_verification: required,
+            ..self
+        }
+    }
+
+    /// Whether people may delete their own accounts from the account pages. Administrators
+    /// may always delete users through the Core API.
+    pub fn allow_account_deletion(&self) -> bool {
+        self.allow_account_deletion
+    }
+
+    /// With self-service account deletion allowed, or not.
+    pub fn with_allow_account_deletion(self, allowed: bool) -> Self {
+        Self {
+            allow_account_deletion: allowed,
+            ..self
+        }
     }
 
     /// How many days a key signs before the housekeeping job rotates the issuer's keys;
@@ -582,6 +730,63 @@ mod tests {
     }
 
     #[test]
+    fn a_password_policy_is_checked_field_by_field_in_characters() {
+        let settings = IssuerSettings::default();
+        let policy = settings.password_policy();
+        assert_eq!(
+            (
+                policy.min_length(),
+                policy.max_length(),
+                policy.min_strength()
+            ),
+            (8, 1024, 2)
+        );
+        assert!(settings.require_email_verification());
+        assert!(!settings.allow_account_deletion());
+        for (min, max, strength) in [(8, 128, 0), (128, 128, 4), (128, 4096, 3)] {
+            let set = PasswordPolicy::new(min, max, strength).unwrap();
+            assert_eq!(
+                (set.min_length(), set.max_length(), set.min_strength()),
+                (min, max, strength)
+            );
+            let changed = IssuerSettings::default().with_password_policy(set);
+            assert_eq!(changed.password_policy(), set);
+            assert_eq!(changed.lockout(), LockoutPolicy::default());
+        }
+        for (args, field) in [
+            ((7, 1024, 2), "settings.password_policy.min_length"),
+            ((129, 1024, 2), "settings.password_policy.min_length"),
+            ((129, 128, 2), "settings.password_policy.min_length"),
+            ((8, 127, 2), "settings.password_policy.max_length"),
+            ((8, 4097, 2), "settings.password_policy.max_length"),
+            ((8, 1024, -1), "settings.password_policy.min_strength"),
+            ((8, 1024, 5), "settings.password_policy.min_strength"),
+        ] {
+            let err = PasswordPolicy::new(args.0, args.1, args.2).unwrap_err();
+            assert_eq!(err.field, field, "{args:?}");
+        }
+        assert_eq!(
+            PasswordPolicy::new(8, 1024, 5).unwrap_err().reason,
+            "must be 0 to 4 (a zxcvbn score)"
+        );
+        assert_eq!(
+            PasswordPolicy::new(7, 1024, 2).unwrap_err().reason,
+            "must be 8 to 128 characters"
+        );
+    }
+
+    #[test]
+    fn account_switches_change_alone() {
+        let settings = IssuerSettings::default()
+            .with_require_email_verification(false)
+            .with_allow_account_deletion(true);
+        assert!(!settings.require_email_verification());
+        assert!(settings.allow_account_deletion());
+        assert_eq!(settings.signup(), &SignupPolicy::Open);
+        assert_eq!(settings.password_policy(), PasswordPolicy::default());
+    }
+
+    #[test]
     fn key_rotation_is_every_day_to_ten_years_or_on_request() {
         assert_eq!(IssuerSettings::default().key_rotation_days(), None);
         for days in [1, 90, 3650] {
@@ -700,6 +905,30 @@ mod tests {
                         prop_assert_eq!(err.field, field);
                         prop_assert!(seconds < bounds.min || seconds > bounds.max);
                     }
+                }
+            }
+        }
+
+        /// Never panics; an accepted policy is within every bound, with max ≥ min; a refused
+        /// one names one of its fields.
+        #[test]
+        fn password_policies_are_accepted_exactly_within_bounds(
+            min in -10_i64..200, max in 0_i64..5000, strength in -2_i64..7,
+        ) {
+            match PasswordPolicy::new(min, max, strength) {
+                Ok(policy) => {
+                    prop_assert!((8..=128).contains(&policy.min_length()));
+                    prop_assert!((128..=4096).contains(&policy.max_length()));
+                    prop_assert!(policy.max_length() >= policy.min_length());
+                    prop_assert!((0..=4).contains(&policy.min_strength()));
+                }
+                Err(err) => {
+                    prop_assert!(err.field.starts_with("settings.password_policy."));
+                    prop_assert!(
+                        !(8..=128).contains(&min)
+                            || !(128..=4096).contains(&max)
+                            || !(0..=4).contains(&strength)
+                    );
                 }
             }
         }

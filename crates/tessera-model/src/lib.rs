@@ -44,7 +44,8 @@ pub use id::{
 pub use issuer_settings::{
     ACCESS_TOKEN_LIFETIME, Bounds, EVENT_RETENTION_DAYS, EmailDomains, ID_TOKEN_LIFETIME,
     IssuerSettings, KEY_ROTATION_DAYS, LOCKOUT_ADDRESS_MAX_FAILURES, LOCKOUT_MAX_FAILURES,
-    LOCKOUT_SECONDS, LockoutPolicy, MAX_ALLOWED_EMAIL_DOMAINS, REFRESH_TOKEN_LIFETIME,
+    LOCKOUT_SECONDS, LockoutPolicy, MAX_ALLOWED_EMAIL_DOMAINS, PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH, PASSWORD_MIN_STRENGTH, PasswordPolicy, REFRESH_TOKEN_LIFETIME,
     SettingsError, SignupPolicy,
 };
 pub use logout_uri::{BackchannelLogoutUri, BackchannelLogoutUriError};

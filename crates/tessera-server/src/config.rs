@@ -2,17 +2,20 @@
 //! (`__` for nesting) < command-line flags (STYLE.md habit 13).
 //!
 //! Unknown keys are refused, values are validated before anything is opened or bound, and
-//! secrets (the master key, a database password) never appear in `Debug` output or errors.
+//! secrets (the master key, a database password, the SMTP URL) never appear in `Debug` output
+//! or errors.
 //! The reference of every key is `docs/configuration.md`.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use tessera_core::mail::{MailError, Mailer};
 use tessera_crypto::MasterKey;
 
 /// Environment variables starting with `TESSERA_TEST_` belong to the test suite, not to the
@@ -38,6 +41,12 @@ pub struct HttpSection {
     pub drain_seconds: u64,
     /// After the drain, how long requests in flight may take to finish.
     pub shutdown_grace_seconds: u64,
+    /// The reverse proxies and load balancers in front of the node, as CIDR ranges
+    /// (`10.0.0.0/8`, `fd00::/8`) or single addresses. A request from one of them is counted
+    /// by the sign-in lockout under the client address it forwarded (`X-Forwarded-For`, else
+    /// `Forwarded`); from any other peer, those headers are ignored. Empty by default: every
+    /// address is the TCP peer's.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for HttpSection {
@@ -45,6 +54,7 @@ impl Default for HttpSection {
         Self {
             drain_seconds: 2,
             shutdown_grace_seconds: 30,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -65,6 +75,56 @@ impl HttpSection {
             ))
         }
     }
+
+    /// The trusted proxies, parsed: each entry a CIDR range or a single address (taken as
+    /// `/32` or `/128`). Refused, naming the entry: text that is neither, a range with host
+    /// bits set (`10.0.0.1/8`: a typo for a single address would trust a whole network), and
+    /// a `/0` (trusting every address lets any client choose the address it is counted under).
+    pub fn trusted_proxies(&self) -> Result<Vec<IpNet>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|entry| parse_trusted_proxy(entry.trim()))
+            .collect()
+    }
+}
+
+fn parse_trusted_proxy(entry: &str) -> Result<IpNet, ConfigError> {
+    const KEY: &str = "http.trusted_proxies";
+    let range = match (entry.parse::<IpNet>(), entry.parse::<IpAddr>()) {
+        (Ok(range), _) => range,
+        (Err(_), Ok(address)) => IpNet::from(address),
+        (Err(_), Err(_)) => {
+            return Err(invalid(
+                KEY,
+                format!(
+                    "`{entry}` is not a CIDR range or an IP address \
+                     (like 10.0.0.0/8, fd00::/8 or 192.0.2.7)"
+                ),
+            ));
+        }
+    };
+    if range.prefix_len() == 0 {
+        return Err(invalid(
+            KEY,
+            format!(
+                "`{entry}` would trust every address, so any client could choose the address \
+                 it is counted under; list the ranges your proxies send from"
+            ),
+        ));
+    }
+    if range.addr() != range.network() {
+        return Err(invalid(
+            KEY,
+            format!(
+                "`{entry}` has host bits set; write the network ({}) or the single address \
+                 ({}/{})",
+                range.trunc(),
+                range.addr(),
+                range.max_prefix_len()
+            ),
+        ));
+    }
+    Ok(range)
 }
 
 /// `[database]`: the connection pool.
@@ -176,6 +236,58 @@ impl CacheSection {
     }
 }
 
+/// `[mail]`: how the hosted pages' mail (sign-up verification, password reset) leaves.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSection {
+    /// The SMTP relay, as a lettre connection URL (`smtps://USER:PASSWORD@HOST`,
+    /// `smtp://USER:PASSWORD@HOST:587?tls=required`, `smtp://127.0.0.1:25`). A secret: it may
+    /// hold the relay's password. Without it, mail is written to `{data_dir}/mail/`.
+    #[serde(skip_serializing)]
+    pub smtp_url: Option<SecretString>,
+    /// The installation's sender address; each issuer's display name is the name shown.
+    pub from: String,
+}
+
+impl Default for MailSection {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            from: tessera_core::mail::DEFAULT_FROM.to_owned(),
+        }
+    }
+}
+
+impl MailSection {
+    /// The folder that takes the mail when no relay is configured: `{data_dir}/mail`.
+    pub fn directory(data_dir: &Path) -> PathBuf {
+        data_dir.join("mail")
+    }
+
+    /// The mailer: the SMTP relay if one is configured, else `.eml` files in
+    /// [`Self::directory`] (created here, readable by its owner only).
+    pub fn mailer(&self, data_dir: &Path) -> Result<Mailer, MailError> {
+        match &self.smtp_url {
+            Some(url) => Mailer::smtp(url.expose_secret(), &self.from),
+            None => Mailer::directory(Self::directory(data_dir), &self.from),
+        }
+    }
+
+    /// Checks the sender address and the SMTP URL without creating anything. The URL's own
+    /// text is never repeated in the error: it may hold a password.
+    fn check(&self) -> Result<(), ConfigError> {
+        let checked = match &self.smtp_url {
+            Some(url) => Mailer::smtp(url.expose_secret(), &self.from),
+            None => Mailer::log_only(&self.from),
+        };
+        match checked {
+            Ok(_) => Ok(()),
+            Err(e @ MailError::Sender { .. }) => Err(invalid("mail.from", e.to_string())),
+            Err(e) => Err(invalid("mail.smtp_url", e.to_string())),
+        }
+    }
+}
+
 /// The configuration as the layers give it, before validation.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -196,6 +308,8 @@ struct RawConfig {
     webhooks: WebhooksSection,
     #[serde(default)]
     cache: CacheSection,
+    #[serde(default)]
+    mail: MailSection,
 }
 
 impl Default for RawConfig {
@@ -212,6 +326,7 @@ impl Default for RawConfig {
             database: DatabaseSection::default(),
             webhooks: WebhooksSection::default(),
             cache: CacheSection::default(),
+            mail: MailSection::default(),
         }
     }
 }
@@ -341,6 +456,8 @@ pub struct Config {
     pub webhooks: WebhooksSection,
     /// `[cache]`
     pub cache: CacheSection,
+    /// `[mail]`
+    pub mail: MailSection,
 }
 
 impl Config {
@@ -410,9 +527,11 @@ impl Config {
             return Err(invalid("database.max_connections", "must be at least 1"));
         }
         raw.http.drain()?;
+        raw.http.trusted_proxies()?;
         raw.webhooks.retry_schedule()?;
         raw.webhooks.lease_seconds()?;
         raw.cache.limits()?;
+        raw.mail.check()?;
         Ok(Self {
             listen,
             public_url,
@@ -425,6 +544,7 @@ impl Config {
             database: raw.database,
             webhooks: raw.webhooks,
             cache: raw.cache,
+            mail: raw.mail,
         })
     }
 
@@ -626,6 +746,80 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_are_none_by_default_and_come_from_every_layer() {
+        let config = load(None, &[], Overrides::default()).unwrap();
+        assert!(config.http.trusted_proxies().unwrap().is_empty());
+
+        let file = "[http]\ntrusted_proxies = [\"10.0.0.0/8\", \"fd00::/8\", \"127.0.0.1/32\", \
+                    \" 192.0.2.7 \", \"2001:db8::1\", \"::ffff:10.0.0.0/104\"]\n";
+        let config = load(Some(file), &[], Overrides::default()).unwrap();
+        let expected = [
+            "10.0.0.0/8",
+            "fd00::/8",
+            "127.0.0.1/32",
+            "192.0.2.7/32",
+            "2001:db8::1/128",
+            "::ffff:10.0.0.0/104",
+        ]
+        .map(|range| range.parse::<IpNet>().unwrap());
+        assert_eq!(config.http.trusted_proxies().unwrap(), expected);
+
+        // A list in the environment is figment's array syntax, quoted or not; it wins over
+        // the file.
+        for list in ["[\"10.0.0.0/8\", \"fd00::/8\"]", "[10.0.0.0/8, fd00::/8]"] {
+            let env = [("TESSERA_HTTP__TRUSTED_PROXIES", list)];
+            let config = load(Some(file), &env, Overrides::default()).unwrap();
+            assert_eq!(
+                config.http.trusted_proxies().unwrap(),
+                ["10.0.0.0/8", "fd00::/8"].map(|range| range.parse::<IpNet>().unwrap()),
+                "{list}"
+            );
+        }
+        let env = [("TESSERA_HTTP__TRUSTED_PROXIES", "[]")];
+        let config = load(Some(file), &env, Overrides::default()).unwrap();
+        assert!(config.http.trusted_proxies().unwrap().is_empty());
+        // A bare value is not a list; the error names the key.
+        let env = [("TESSERA_HTTP__TRUSTED_PROXIES", "10.0.0.0/8")];
+        let err = load(None, &env, Overrides::default()).unwrap_err();
+        assert!(err.contains("`http.trusted_proxies`"), "{err}");
+        assert!(err.contains("sequence"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_trusted_proxy_is_refused_with_the_entry_and_what_to_write() {
+        for (entry, advice) in [
+            ("10.0.0.0/33", "not a CIDR range or an IP address"),
+            ("fd00::/129", "not a CIDR range or an IP address"),
+            ("proxy.internal", "not a CIDR range or an IP address"),
+            ("10.0.0.0/8,fd00::/8", "not a CIDR range or an IP address"),
+            ("", "not a CIDR range or an IP address"),
+            (
+                "10.0.0.1/8",
+                "write the network (10.0.0.0/8) or the single address (10.0.0.1/32)",
+            ),
+            (
+                "fd00::1/8",
+                "write the network (fd00::/8) or the single address (fd00::1/128)",
+            ),
+            ("0.0.0.0/0", "would trust every address"),
+            ("::/0", "would trust every address"),
+        ] {
+            let file = format!("[http]\ntrusted_proxies = [\"127.0.0.1/32\", \"{entry}\"]\n");
+            let err = load(Some(&file), &[], Overrides::default()).unwrap_err();
+            assert!(err.contains("`http.trusted_proxies`"), "{entry}: {err}");
+            assert!(err.contains(&format!("`{entry}`")), "{entry}: {err}");
+            assert!(err.contains(advice), "{entry}: {err}");
+        }
+        let env = [("TESSERA_HTTP__TRUSTED_PROXIES", "[\"10.0.0.0/33\"]")];
+        let err = load(None, &env, Overrides::default()).unwrap_err();
+        assert_eq!(
+            err,
+            "invalid configuration: `http.trusted_proxies`: `10.0.0.0/33` is not a CIDR range \
+             or an IP address (like 10.0.0.0/8, fd00::/8 or 192.0.2.7)"
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_refused_by_name() {
         let err = load(Some("colour = \"blue\"\n"), &[], Overrides::default()).unwrap_err();
         assert!(err.to_string().contains("colour"), "{err}");
@@ -665,13 +859,77 @@ mod tests {
     fn secrets_never_print() {
         let key = MasterKey::generate().encode();
         let file = format!(
-            "master_key = \"{key}\"\ndatabase_url = \"postgres://tessera:hunter2@db.internal/tessera\"\n"
+            "master_key = \"{key}\"\ndatabase_url = \"postgres://tessera:hunter2@db.internal/tessera\"\n\
+             [mail]\nsmtp_url = \"smtps://tessera:swordfish@mail.internal\"\n"
         );
         let config = load(Some(&file), &[], Overrides::default()).unwrap();
-        let printed = format!("{config:?} {}", config.database_url);
+        let mailer = config.mail.mailer(Path::new("unused")).unwrap();
+        let printed = format!("{config:?} {} {mailer} {mailer:?}", config.database_url);
         assert!(!printed.contains(&key));
         assert!(!printed.contains("hunter2"));
+        assert!(!printed.contains("swordfish"), "{printed}");
         assert!(printed.contains("db.internal"));
+        assert!(printed.contains("mail.internal:465"), "{printed}");
+    }
+
+    #[tokio::test]
+    async fn without_an_smtp_url_mail_is_written_to_the_data_folder() {
+        let config = load(None, &[], Overrides::default()).unwrap();
+        assert!(config.mail.smtp_url.is_none());
+        assert_eq!(config.mail.from, "tessera@localhost");
+        let data_dir = tempfile::tempdir().unwrap();
+        let mailer = config.mail.mailer(data_dir.path()).unwrap();
+        let folder = data_dir.path().join("mail");
+        assert_eq!(MailSection::directory(data_dir.path()), folder);
+        assert!(folder.is_dir());
+        let mail = tessera_core::mail::OutgoingMail {
+            to: "ada@example.com".to_owned(),
+            sender_name: "Default".to_owned(),
+            subject: "Verify your email".to_owned(),
+            text: "https://id.example.com/verify".to_owned(),
+            html: None,
+        };
+        mailer.send(&mail).await.unwrap();
+        let files: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
+        assert_eq!(files.len(), 1);
+        let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+        assert!(text.contains("Subject: Verify your email"), "{text}");
+        assert!(text.contains("Default <tessera@localhost>"), "{text}");
+    }
+
+    #[test]
+    fn mail_settings_come_from_every_layer_and_are_checked() {
+        let env = [
+            ("TESSERA_MAIL__SMTP_URL", "smtp://127.0.0.1:2525"),
+            ("TESSERA_MAIL__FROM", "id@example.com"),
+        ];
+        let config = load(None, &env, Overrides::default()).unwrap();
+        assert_eq!(config.mail.from, "id@example.com");
+        let mailer = config.mail.mailer(Path::new("unused")).unwrap();
+        assert_eq!(mailer.to_string(), "SMTP relay 127.0.0.1:2525");
+        assert_eq!(mailer.from_address(), "id@example.com");
+
+        let file = "[mail]\nfrom = \"no-reply@example.com\"\n";
+        let config = load(Some(file), &[], Overrides::default()).unwrap();
+        assert_eq!(config.mail.from, "no-reply@example.com");
+
+        for (file, key) in [
+            ("[mail]\nfrom = \"Tessera <id@example.com>\"", "mail.from"),
+            ("[mail]\nfrom = \"nobody\"", "mail.from"),
+            (
+                "[mail]\nsmtp_url = \"https://mail.example.com\"",
+                "mail.smtp_url",
+            ),
+            (
+                "[mail]\nsmtp_url = \"smtp://u:hunter2@mail.example.com:587\"",
+                "mail.smtp_url",
+            ),
+            ("[mail]\nsender = \"x\"", "sender"),
+        ] {
+            let err = load(Some(file), &[], Overrides::default()).unwrap_err();
+            assert!(err.contains(key), "{file}: {err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
     }
 
     proptest! {

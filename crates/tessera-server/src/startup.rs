@@ -1,9 +1,10 @@
 //! From a [`Config`] to a running server: open the installation, bind, serve, stop.
 //!
 //! The order of start-up is the order of what can go wrong, cheapest first: the data folder,
-//! the serve lock, the master key, the database connection, migrations, the master-key check,
-//! the built-in issuers, and only then the port. Every failure is a [`StartupError`] with a
-//! message a person can act on; none is a panic.
+//! the serve lock, the master key, the mail folder (when no SMTP relay is configured), the
+//! database connection, migrations, the master-key check, the built-in issuers, and only then
+//! the port. Every failure is a [`StartupError`] with a message a person can act on; none is a
+//! panic.
 
 use std::fs::File;
 use std::net::SocketAddr;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_core::bootstrap::BuiltinIssuers;
+use tessera_core::mail::Mailer;
 use tessera_core::{Core, CoreError};
 use tessera_model::{Clock, UnixTime};
 use tessera_store::{SchemaStatus, Store, StoreError};
@@ -88,6 +90,9 @@ pub enum StartupError {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// The mail transport cannot be set up (e.g. the mail folder cannot be created).
+    #[error(transparent)]
+    Mail(#[from] tessera_core::mail::MailError),
     /// The delivery worker cannot be set up.
     #[error(transparent)]
     Dispatcher(#[from] crate::deliveries::DispatcherError),
@@ -237,6 +242,8 @@ pub struct Application {
     drain: Duration,
     grace: Duration,
     dispatcher: tessera_webhooks::Dispatcher,
+    mailer: Mailer,
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl std::fmt::Debug for Application {
@@ -251,6 +258,7 @@ impl Application {
     /// Opens the installation and binds the listener.
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
         let claim = Claim::take(config, Purpose::Serve)?;
+        let mailer = config.mail.mailer(&config.data_dir)?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind {
@@ -275,6 +283,8 @@ impl Application {
             drain: config.http.drain()?,
             grace: Duration::from_secs(config.http.shutdown_grace_seconds),
             dispatcher,
+            mailer,
+            trusted_proxies: config.http.trusted_proxies()?,
         })
     }
 
@@ -358,7 +368,21 @@ impl Application {
         tracing::info!(
             "  health:         {public_url}/healthz, {public_url}/readyz, {public_url}/metrics"
         );
-        let state = tessera_http::AppState::new(self.installation.core.clone());
+        tracing::info!("  mail:           {}", self.mailer);
+        if !self.trusted_proxies.is_empty() {
+            let ranges: Vec<String> = self
+                .trusted_proxies
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            tracing::info!(
+                "  proxies:        {} (client addresses from their X-Forwarded-For or Forwarded)",
+                ranges.join(", ")
+            );
+        }
+        let state = tessera_http::AppState::new(self.installation.core.clone())
+            .with_mailer(self.mailer)
+            .with_trusted_proxies(self.trusted_proxies);
         let shutdown = shutdown(state.draining());
         // One signal stops both: the worker stops claiming while requests drain.
         let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);

@@ -148,6 +148,13 @@ async fn serve_starts_with_no_configuration_and_reuses_everything_on_restart() {
         .mode();
     assert_eq!(mode & 0o777, 0o600, "master.key is private: {mode:o}");
     let key = std::fs::read_to_string(&key_file).expect("read master.key");
+    // Without an SMTP relay, mail is written to a private folder, and the banner says where.
+    let mail = data.join("mail");
+    let mode = std::fs::metadata(&mail)
+        .expect("the mail folder is created")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "the mail folder is private: {mode:o}");
 
     let health = server.get("/healthz").await;
     assert_eq!(health.status(), 200);
@@ -155,6 +162,13 @@ async fn serve_starts_with_no_configuration_and_reuses_everything_on_restart() {
     assert_eq!(ready["status"], "ready", "{ready}");
     assert_eq!(ready["database"], "sqlite", "{ready}");
     server.stop_cleanly().await;
+    assert!(
+        server
+            .stderr_text()
+            .contains(".eml files in ./tessera-data/mail"),
+        "{}",
+        server.stderr_text()
+    );
 
     let mut again = Server::start(cwd.path(), &["--listen", "127.0.0.1:0"]).await;
     assert_eq!(
@@ -387,6 +401,23 @@ async fn bad_configuration_exits_with_2_naming_the_key_before_anything_is_create
             expected: &["listen", "nowhere"],
         },
         Case {
+            name: "an SMTP URL that would send its password in clear",
+            file: None,
+            env: Some((
+                "TESSERA_MAIL__SMTP_URL",
+                "smtp://tessera:hunter2@mail.example.com:587",
+            )),
+            args: &["--listen", "127.0.0.1:0"],
+            expected: &["mail.smtp_url", "unencrypted"],
+        },
+        Case {
+            name: "a trusted proxy range that is not one",
+            file: None,
+            env: Some(("TESSERA_HTTP__TRUSTED_PROXIES", "[\"10.0.0.0/33\"]")),
+            args: &["--listen", "127.0.0.1:0"],
+            expected: &["http.trusted_proxies", "10.0.0.0/33", "CIDR range"],
+        },
+        Case {
             name: "a missing configuration file",
             file: None,
             env: None,
@@ -419,6 +450,7 @@ async fn bad_configuration_exits_with_2_naming_the_key_before_anything_is_create
                 "{name}: the message names `{fragment}`: {finished:?}"
             );
         }
+        assert!(!finished.stderr.contains("hunter2"), "{name}: {finished:?}");
         assert!(
             !cwd.path().join("tessera-data").exists(),
             "{name}: nothing is created before the configuration is valid"

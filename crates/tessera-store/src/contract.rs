@@ -21,9 +21,9 @@ use tessera_model::{
     AccessTokenFormat, Actor, Branding, BrandingParts, Client, ClientId, ClientTokenSettings,
     ClientType, Email, EmailDomains, FamilyId, GENESIS_HASH, Grant, GrantId, Interaction,
     InteractionId, Issuer, IssuerId, IssuerSettings, IssuerSlug, KeyAlgorithm, KeyId, KeyState,
-    LockoutPolicy, NewEvent, OpaqueAccessToken, RefreshToken, Session, SessionId, SigningKey,
-    SignupPolicy, Ticket, TicketId, TicketKind, TokenFamily, UnixTime, User, UserId, Webhook,
-    WebhookId,
+    LockoutPolicy, NewEvent, OpaqueAccessToken, PasswordPolicy, RefreshToken, Session, SessionId,
+    SigningKey, SignupPolicy, Ticket, TicketId, TicketKind, TokenFamily, UnixTime, User, UserId,
+    Webhook, WebhookId,
 };
 
 use crate::chain::chain_hash;
@@ -240,6 +240,8 @@ fn user(issuer_id: IssuerId, email: &str, username: Option<&str>) -> User {
         name: Some("Ada Lovelace".to_owned()),
         given_name: Some("Ada".to_owned()),
         family_name: Some("Lovelace".to_owned()),
+        picture: Some("https://example.com/ada.png".to_owned()),
+        locale: Some("en-GB".to_owned()),
         user_metadata: json!({"theme": "dark"}),
         app_metadata: json!({"plan": "pro", "seats": 3}),
         blocked: false,
@@ -384,6 +386,9 @@ pub async fn issuer_settings_round_trip(store: Arc<dyn Store>) {
             .with_key_rotation_days(Some(30))
             .unwrap()
             .with_lockout(LockoutPolicy::new(3, 120, 1000).unwrap())
+            .with_password_policy(PasswordPolicy::new(12, 4096, 4).unwrap())
+            .with_require_email_verification(false)
+            .with_allow_account_deletion(true)
             .with_branding(
                 Branding::new(BrandingParts {
                     logo_url: Some("https://acme.example/logo.svg".into()),
@@ -641,12 +646,29 @@ pub async fn users_round_trip_and_are_unique_by_email_and_username_per_issuer(
     blocked.email_verified = true;
     blocked.app_metadata = json!({"plan": "free"});
     blocked.username = None;
+    blocked.picture = None;
+    blocked.locale = Some("de".to_owned());
     let updated = store
         .users()
         .update(scope, &blocked, &event("user.blocked", ada.id))
         .await
         .unwrap();
     assert!(updated.blocked && updated.email_verified && updated.username.is_none());
+    assert_eq!(
+        (updated.picture, updated.locale.as_deref()),
+        (None, Some("de"))
+    );
+    assert_eq!(
+        store
+            .users()
+            .find(scope, ada.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .locale
+            .as_deref(),
+        Some("de")
+    );
     assert_eq!(
         store.users().find_by_username(scope, "ada").await.unwrap(),
         None

@@ -155,6 +155,18 @@ impl Chromium {
         self.client.find(Locator::Id(id)).await.is_ok()
     }
 
+    /// How many elements the page has that match a CSS selector (now, without waiting).
+    ///
+    /// # Panics
+    /// When the browser cannot be asked.
+    pub async fn count(&self, css: &str) -> usize {
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .expect("find elements")
+            .len()
+    }
+
     /// An attribute of the element with this id.
     ///
     /// # Panics
@@ -175,6 +187,18 @@ impl Chromium {
         let field = self.element(id).await;
         field.clear().await.expect("clear the field");
         field.send_keys(text).await.expect("type into the field");
+    }
+
+    /// Chooses the option with this `value` in the `<select>` with this id.
+    ///
+    /// # Panics
+    /// When the page has no such list or it has no such option.
+    pub async fn choose(&self, id: &str, value: &str) {
+        self.element(id)
+            .await
+            .select_by_value(value)
+            .await
+            .expect("choose the option");
     }
 
     /// Clicks the element with this id and waits for the page it leads to.

@@ -8,11 +8,12 @@ use std::net::SocketAddr;
 pub mod chromium;
 pub mod oidc;
 pub mod receiver;
+pub mod smtp;
 
 use tessera_core::Core;
 use tessera_crypto::MasterKey;
 use tessera_server::config::{
-    CacheSection, DatabaseSection, DatabaseUrl, HttpSection, WebhooksSection,
+    CacheSection, DatabaseSection, DatabaseUrl, HttpSection, MailSection, WebhooksSection,
 };
 use tessera_server::{Application, Config, LogFormat, StartupError};
 use tessera_store_sql::testing::{FreshDatabase, fresh_database};
@@ -74,6 +75,7 @@ impl TestApp {
             database: DatabaseSection::default(),
             webhooks: WebhooksSection::default(),
             cache: CacheSection::default(),
+            mail: MailSection::default(),
         };
         let mut config = config;
         adjust(&mut config);

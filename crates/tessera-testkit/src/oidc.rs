@@ -85,9 +85,28 @@ impl Browser {
     /// # Panics
     /// When the HTTP client cannot be built.
     pub fn new() -> Self {
+        Self::with_headers(reqwest::header::HeaderMap::new())
+    }
+
+    /// A fresh browser whose every request passes a reverse proxy that appends
+    /// `X-Forwarded-For: {client}`, as a proxy in front of Tessera would.
+    ///
+    /// # Panics
+    /// When `client` is not a header value or the HTTP client cannot be built.
+    pub fn behind_proxy(client: &str) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            client.parse().expect("a forwarded address"),
+        );
+        Self::with_headers(headers)
+    }
+
+    fn with_headers(headers: reqwest::header::HeaderMap) -> Self {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
             .build()
             .expect("an HTTP client");
         Self { http }

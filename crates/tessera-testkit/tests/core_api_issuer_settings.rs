@@ -13,10 +13,16 @@ fn default_settings() -> Value {
         "id_token_lifetime": 3600,
         "refresh_token_lifetime": 2_592_000,
         "signing_algorithm": "ES256",
-        "signup": {"policy": "open", "allowed_email_domains": []},
+        "signup": {
+            "policy": "open",
+            "allowed_email_domains": [],
+            "require_email_verification": true,
+        },
         "event_retention_days": null,
         "key_rotation_days": null,
         "lockout": {"max_failures": 5, "lock_seconds": 900, "address_max_failures": 50},
+        "password_policy": {"min_length": 8, "max_length": 1024, "min_strength": 2},
+        "allow_account_deletion": false,
         "branding": {},
     })
 }
@@ -71,9 +77,12 @@ async fn settings_are_set_at_creation_read_back_and_patched_one_at_a_time() {
     assert_eq!(created.status(), 201);
     let mut expected = settings.clone();
     expected["signup"]["allowed_email_domains"] = json!(["acme.example", "corp.acme.example"]);
+    expected["signup"]["require_email_verification"] = json!(true);
     expected["event_retention_days"] = Value::Null;
     expected["key_rotation_days"] = Value::Null;
     expected["lockout"] = default_settings()["lockout"].clone();
+    expected["password_policy"] = default_settings()["password_policy"].clone();
+    expected["allow_account_deletion"] = json!(false);
     expected["branding"] = json!({});
     assert_eq!(created.json::<Value>().await.unwrap()["settings"], expected);
 
@@ -106,8 +115,42 @@ async fn settings_are_set_at_creation_read_back_and_patched_one_at_a_time() {
         .await
         .unwrap();
     assert_eq!(closed.status(), 200);
-    expected["signup"] = json!({"policy": "disabled", "allowed_email_domains": []});
+    expected["signup"] = json!({
+        "policy": "disabled", "allowed_email_domains": [], "require_email_verification": true,
+    });
     assert_eq!(closed.json::<Value>().await.unwrap()["settings"], expected);
+
+    // Email verification changes on its own: the policy and its domains stay.
+    let unverified = app
+        .core_request(Method::PATCH, "/core/v1/issuers/acme", &token)
+        .json(&json!({"settings": {"signup": {"require_email_verification": false}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unverified.status(), 200);
+    expected["signup"]["require_email_verification"] = json!(false);
+    assert_eq!(
+        unverified.json::<Value>().await.unwrap()["settings"],
+        expected
+    );
+
+    // The password policy's numbers given change; the others stay.
+    let stricter = app
+        .core_request(Method::PATCH, "/core/v1/issuers/acme", &token)
+        .json(&json!({"settings": {
+            "password_policy": {"min_length": 12, "min_strength": 3},
+            "allow_account_deletion": true,
+        }}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stricter.status(), 200);
+    expected["password_policy"] = json!({"min_length": 12, "max_length": 1024, "min_strength": 3});
+    expected["allow_account_deletion"] = json!(true);
+    assert_eq!(
+        stricter.json::<Value>().await.unwrap()["settings"],
+        expected
+    );
 
     // The lockout numbers given change; the others stay.
     let guarded = app
@@ -200,8 +243,42 @@ async fn bad_settings_are_refused_naming_the_field_and_change_nothing() {
             "settings.signup.allowed_email_domains",
         ),
         (
+            json!({"signup": {"allowed_email_domains": ["example.com"]}}),
+            "settings.signup.policy",
+        ),
+        (
             json!({"lockout": {"max_failures": 2}}),
             "settings.lockout.max_failures",
+        ),
+        (
+            json!({"password_policy": {"min_length": 7}}),
+            "settings.password_policy.min_length",
+        ),
+        (
+            json!({"password_policy": {"min_length": 129}}),
+            "settings.password_policy.min_length",
+        ),
+        // A minimum above the maximum: the bounds already forbid it (128 is the most of one
+        // and the least of the other).
+        (
+            json!({"password_policy": {"min_length": 200, "max_length": 128}}),
+            "settings.password_policy.min_length",
+        ),
+        (
+            json!({"password_policy": {"max_length": 127}}),
+            "settings.password_policy.max_length",
+        ),
+        (
+            json!({"password_policy": {"max_length": 4097}}),
+            "settings.password_policy.max_length",
+        ),
+        (
+            json!({"password_policy": {"min_strength": -1}}),
+            "settings.password_policy.min_strength",
+        ),
+        (
+            json!({"password_policy": {"min_strength": 5}}),
+            "settings.password_policy.min_strength",
         ),
         (
             json!({"lockout": {"lock_seconds": 86_401}}),
@@ -282,7 +359,22 @@ async fn unknown_or_mistyped_settings_are_refused_by_their_path() {
             json!({"access_token_lifetime": "1h"}),
             "settings.access_token_lifetime",
         ),
-        (json!({"signup": {}}), "settings.signup"),
+        (
+            json!({"signup": {"require_email_verification": "yes"}}),
+            "settings.signup.require_email_verification",
+        ),
+        (
+            json!({"password_policy": {"min_length": "8"}}),
+            "settings.password_policy.min_length",
+        ),
+        (
+            json!({"password_policy": {"max_chars": 64}}),
+            "settings.password_policy.max_chars",
+        ),
+        (
+            json!({"allow_account_deletion": "true"}),
+            "settings.allow_account_deletion",
+        ),
     ];
     for (settings, field) in cases {
         let created = app
@@ -475,4 +567,64 @@ async fn periods_in_days_are_set_cleared_with_null_and_checked() {
             .unwrap();
         assert_eq!(cleared["settings"][field], Value::Null);
     }
+}
+
+#[tokio::test]
+async fn the_password_policy_and_account_switches_survive_a_restart_and_bind_the_users_api() {
+    let app = TestApp::spawn().await;
+    let token = app.core_api_token(&[]).await;
+    let settings = json!({
+        "signup": {"policy": "open", "require_email_verification": false},
+        "password_policy": {"min_length": 16, "max_length": 4096, "min_strength": 4},
+        "allow_account_deletion": true,
+    });
+    let created = app
+        .core_request(Method::POST, "/core/v1/issuers", &token)
+        .json(&json!({"slug": "acme", "display_name": "Acme", "settings": settings}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let mut expected = default_settings();
+    expected["signup"]["require_email_verification"] = json!(false);
+    expected["password_policy"] = settings["password_policy"].clone();
+    expected["allow_account_deletion"] = json!(true);
+    assert_eq!(created.json::<Value>().await.unwrap()["settings"], expected);
+
+    // Read back from the database by a new server.
+    let app = app.restart().await;
+    let token = app.core_api_token(&[]).await;
+    let read = app
+        .core_request(Method::GET, "/core/v1/issuers/acme", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.json::<Value>().await.unwrap()["settings"], expected);
+
+    // The issuer's policy decides what a user's password may be; the default issuer's stays.
+    let create_user = |issuer: &str, password: &str| {
+        app.core_request(
+            Method::POST,
+            &format!("/core/v1/issuers/{issuer}/users"),
+            &token,
+        )
+        .json(&json!({"email": "ada@example.com", "password": password}))
+        .send()
+    };
+    let short = create_user("acme", "Tangerine-orbit").await.unwrap();
+    let problem = expect_problem(short, 400, "invalid_field").await;
+    assert_eq!(problem["field"], "password");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("must be at least 16 characters long"),
+        "{problem}"
+    );
+    let created = create_user("default", "Tangerine-orbit").await.unwrap();
+    assert_eq!(created.status(), 201);
+    let created = create_user("acme", "Tangerine orbit quietly 42 kettles")
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
 }

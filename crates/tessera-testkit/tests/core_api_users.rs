@@ -4,7 +4,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use tessera_testkit::TestApp;
+use tessera_testkit::{TestApp, expect_problem};
 
 async fn create(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
     app.core_request(Method::POST, "/core/v1/issuers/default/users", token)
@@ -96,6 +96,22 @@ async fn a_user_is_provisioned_changed_blocked_and_deleted() {
         .unwrap();
     assert_eq!(short.status(), 400);
     assert_eq!(short.json::<Value>().await.unwrap()["field"], "password");
+    // The issuer's password policy refuses the most common passwords, with the reason.
+    let common = app
+        .core_request(Method::PUT, &format!("{path}/password"), &token)
+        .json(&json!({"password": "P@ssw0rd"}))
+        .send()
+        .await
+        .unwrap();
+    let problem = expect_problem(common, 400, "invalid_field").await;
+    assert_eq!(problem["field"], "password");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("one of the most common passwords"),
+        "{problem}"
+    );
 
     let stale = app
         .core_request(Method::DELETE, &path, &token)
@@ -182,6 +198,18 @@ async fn user_input_errors_name_their_field() {
             400,
             "invalid_field",
             "user_metadata",
+        ),
+        (
+            json!({"email": "a@example.com", "picture": "javascript:alert(1)"}),
+            400,
+            "invalid_field",
+            "picture",
+        ),
+        (
+            json!({"email": "a@example.com", "locale": "english please"}),
+            400,
+            "invalid_field",
+            "locale",
         ),
     ];
     for (body, status, code, field) in cases {

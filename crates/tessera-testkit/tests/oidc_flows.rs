@@ -55,6 +55,18 @@ async fn discover(app: &TestApp) -> CoreProviderMetadata {
 async fn a_confidential_client_signs_a_user_in_with_code_and_pkce_and_uses_every_token() {
     let app = TestApp::spawn().await;
     let user_id = app.create_user("default", EMAIL, PASSWORD).await;
+    let token = app.core_api_token(&[]).await;
+    let profile = app
+        .core_request(
+            reqwest::Method::PATCH,
+            &format!("/core/v1/issuers/default/users/{user_id}"),
+            &token,
+        )
+        .json(&json!({"picture": "https://example.com/ada.png", "locale": "en-gb"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(profile.status(), 200);
     let registered = web_app(&app, false).await;
     let metadata = discover(&app).await;
     let client = CoreClient::from_provider_metadata(
@@ -124,6 +136,12 @@ async fn a_confidential_client_signs_a_user_in_with_code_and_pkce_and_uses_every
     assert_eq!(userinfo.email().unwrap().as_str(), EMAIL);
     assert_eq!(userinfo.email_verified(), Some(true));
     assert!(userinfo.given_name().is_some());
+    let picture = userinfo.picture().and_then(|p| p.get(None));
+    assert_eq!(
+        picture.map(|p| p.as_str()),
+        Some("https://example.com/ada.png")
+    );
+    assert_eq!(userinfo.locale().map(|l| l.as_str()), Some("en-GB"));
 
     // Refresh rotates: a new refresh token each time, the old one is spent.
     let first_refresh = tokens.refresh_token().unwrap().clone();

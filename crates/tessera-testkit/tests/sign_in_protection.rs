@@ -19,7 +19,15 @@ const REDIRECT: &str = "http://127.0.0.1:9/callback";
 /// An app whose default issuer locks after `max_failures` (lock: ten minutes) and an address
 /// after `address_max_failures`, with a user and a first-party client.
 async fn app_with_lockout(max_failures: i64, address_max_failures: i64) -> (TestApp, String) {
-    let app = TestApp::spawn().await;
+    lockout_at(TestApp::spawn().await, max_failures, address_max_failures).await
+}
+
+/// `app` with the lockout thresholds, the user and the client of [`app_with_lockout`].
+async fn lockout_at(
+    app: TestApp,
+    max_failures: i64,
+    address_max_failures: i64,
+) -> (TestApp, String) {
     let token = app.core_api_token(&[]).await;
     let patched = app
         .core_request(Method::PATCH, "/core/v1/issuers/default", &token)
@@ -46,6 +54,11 @@ async fn app_with_lockout(max_failures: i64, address_max_failures: i64) -> (Test
 
 /// A browser on the sign-in page of a fresh authorization request.
 async fn sign_in_page(app: &TestApp, client_id: &str) -> (Browser, String) {
+    sign_in_page_in(app, client_id, Browser::new()).await
+}
+
+/// [`sign_in_page`] in `browser`.
+async fn sign_in_page_in(app: &TestApp, client_id: &str, browser: Browser) -> (Browser, String) {
     let mut url =
         reqwest::Url::parse(&format!("{}/oauth/authorize", app.issuer_url("default"))).unwrap();
     url.query_pairs_mut().extend_pairs([
@@ -55,7 +68,6 @@ async fn sign_in_page(app: &TestApp, client_id: &str) -> (Browser, String) {
         ("scope", "openid"),
         ("state", "s"),
     ]);
-    let browser = Browser::new();
     let Landing::Page(200, html) = browser.follow(url.as_str(), app.core().public_url()).await
     else {
         panic!("expected the sign-in page");
@@ -232,6 +244,67 @@ async fn an_address_that_fails_across_many_accounts_is_locked() {
     let locks = events(&app, "type=user.locked").await;
     assert_eq!(locks.len(), 1);
     assert_eq!(locks[0]["data"]["locked"], "address");
+}
+
+/// Behind a trusted reverse proxy, the address counted is the client's the proxy forwarded:
+/// stuffing from one client locks that client, not the proxy every other client comes through.
+/// A forwarded address from a peer that is not trusted counts for nothing.
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_locked_not_the_proxy() {
+    let proxied = TestApp::spawn_with(|config| {
+        config.http.trusted_proxies = vec!["127.0.0.1/32".to_owned()];
+    })
+    .await;
+    let (app, client_id) = lockout_at(proxied, 5, 10).await;
+    let (stuffer, page) =
+        sign_in_page_in(&app, &client_id, Browser::behind_proxy("203.0.113.7")).await;
+    for i in 0..10 {
+        let (refusal, _) = try_sign_in(
+            &app,
+            &stuffer,
+            &page,
+            &format!("user{i}@example.com"),
+            "guess",
+        )
+        .await;
+        assert_eq!(refusal.as_deref(), Some("credentials"), "try {i}");
+    }
+    let (refusal, _) = try_sign_in(&app, &stuffer, &page, EMAIL, PASSWORD).await;
+    assert_eq!(refusal.as_deref(), Some("too_many_attempts"));
+    let locks = events(&app, "type=user.locked").await;
+    assert_eq!(locks.len(), 1);
+    assert_eq!(locks[0]["data"]["locked"], "address");
+
+    // Another client through the same proxy is not locked.
+    let (other, page) =
+        sign_in_page_in(&app, &client_id, Browser::behind_proxy("198.51.100.20")).await;
+    let (refusal, _) = try_sign_in(&app, &other, &page, EMAIL, PASSWORD).await;
+    assert_eq!(refusal, None, "a client the stuffer shares a proxy with");
+
+    // Without trusted proxies, the header is the client's own word: the peer is counted.
+    let (app, client_id) = app_with_lockout(5, 10).await;
+    for i in 0..10 {
+        let client = format!("203.0.113.{i}");
+        let (browser, page) =
+            sign_in_page_in(&app, &client_id, Browser::behind_proxy(&client)).await;
+        let (refusal, _) = try_sign_in(
+            &app,
+            &browser,
+            &page,
+            &format!("user{i}@example.com"),
+            "guess",
+        )
+        .await;
+        assert_eq!(refusal.as_deref(), Some("credentials"), "try {i}");
+    }
+    let (browser, page) =
+        sign_in_page_in(&app, &client_id, Browser::behind_proxy("192.0.2.99")).await;
+    let (refusal, _) = try_sign_in(&app, &browser, &page, EMAIL, PASSWORD).await;
+    assert_eq!(
+        refusal.as_deref(),
+        Some("too_many_attempts"),
+        "a made-up X-Forwarded-For must not escape the address lock"
+    );
 }
 
 /// A wrong password for a real account and any password for an identifier nobody has get the

@@ -1,8 +1,11 @@
 //! `/core/v1/issuers`: issuers, their settings, and their signing keys.
 //!
 //! Settings travel as one nested object, `settings`, in requests and responses. In a PATCH,
-//! each setting given replaces the stored one and the others stay; `signup` is replaced as a
-//! whole (policy and domains together). A `null` setting is the same as an absent one.
+//! each setting given replaces the stored one and the others stay; the numbers of `lockout`
+//! and `password_policy` change one by one. In `signup`, `policy` and
+//! `allowed_email_domains` are replaced together (domains without a policy are refused), and
+//! `require_email_verification` changes on its own. A `null` setting is the same as an
+//! absent one.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -13,7 +16,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use tessera_core::CoreError;
-use tessera_core::issuers::{IssuerPatch, LockoutPatch, NewIssuer, SettingsPatch, SignupPatch};
+use tessera_core::issuers::{
+    IssuerPatch, LockoutPatch, NewIssuer, PasswordPolicyPatch, SettingsPatch, SignupPatch,
+};
 use tessera_model::{Actor, Branding, BrandingParts, Issuer, IssuerSettings, SigningKey};
 use utoipa::ToSchema;
 
@@ -73,6 +78,10 @@ pub(crate) struct SettingsOut {
     /// 3650; `null`: only when rotated through `POST …/keys/rotate`.
     key_rotation_days: Option<i64>,
     lockout: LockoutOut,
+    password_policy: PasswordPolicyOut,
+    /// Whether people may delete their own accounts from the account pages (default
+    /// `false`). Administrators can always delete users through this API.
+    allow_account_deletion: bool,
     branding: BrandingDoc,
 }
 
@@ -164,12 +173,31 @@ pub(crate) struct LockoutOut {
     address_max_failures: i64,
 }
 
+/// What a password must be wherever it is set (sign-up, password change and reset, and
+/// users created or changed through this API). Lengths count characters (Unicode scalar
+/// values), not bytes. Whatever `min_strength` says, a password that is one of the 30,000
+/// most common ones (in any case, with l33t substitutions such as `P@ssw0rd`, or reversed) is
+/// refused. Passwords already set stay valid when the policy changes.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PasswordPolicyOut {
+    /// The fewest characters, 8 to 128 (default 8).
+    min_length: i64,
+    /// The most characters, 128 to 4096 and not below `min_length` (default 1024).
+    max_length: i64,
+    /// The least zxcvbn strength score, 0 (any) to 4 (very hard to guess) (default 2). The
+    /// user's email address, username and names, and the issuer's name, count against it.
+    min_strength: i64,
+}
+
 /// Who may sign up.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct SignupOut {
     /// `disabled`, `open` or `allowed_email_domains`.
     policy: String,
     allowed_email_domains: Vec<String>,
+    /// Whether a new account must verify its email address before it can sign in or finish
+    /// an authorization (default `true`).
+    require_email_verification: bool,
 }
 
 /// A page of issuers.
@@ -201,6 +229,7 @@ fn settings_json(settings: &IssuerSettings) -> SettingsOut {
         signup: SignupOut {
             policy: settings.signup().as_str().to_owned(),
             allowed_email_domains: settings.signup().domains().to_vec(),
+            require_email_verification: settings.require_email_verification(),
         },
         event_retention_days: settings.event_retention_days(),
         key_rotation_days: settings.key_rotation_days(),
@@ -209,6 +238,12 @@ fn settings_json(settings: &IssuerSettings) -> SettingsOut {
             lock_seconds: settings.lockout().lock_seconds(),
             address_max_failures: settings.lockout().address_max_failures(),
         },
+        password_policy: PasswordPolicyOut {
+            min_length: settings.password_policy().min_length(),
+            max_length: settings.password_policy().max_length(),
+            min_strength: settings.password_policy().min_strength(),
+        },
+        allow_account_deletion: settings.allow_account_deletion(),
         branding: BrandingDoc::of(settings.branding()),
     }
 }
@@ -233,7 +268,22 @@ pub(crate) struct SettingsBody {
     #[serde(default, deserialize_with = "double_option")]
     key_rotation_days: Option<Option<i64>>,
     lockout: Option<LockoutBody>,
+    password_policy: Option<PasswordPolicyBody>,
+    /// Whether people may delete their own accounts (default `false`).
+    allow_account_deletion: Option<bool>,
     branding: Option<BrandingDoc>,
+}
+
+/// `settings.password_policy`: the numbers given change, the others stay.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PasswordPolicyBody {
+    /// 8 to 128 characters.
+    min_length: Option<i64>,
+    /// 128 to 4096 characters, not below `min_length`.
+    max_length: Option<i64>,
+    /// 0 to 4.
+    min_strength: Option<i64>,
 }
 
 /// `settings.lockout`: the numbers given change, the others stay.
@@ -248,28 +298,56 @@ pub(crate) struct LockoutBody {
     address_max_failures: Option<i64>,
 }
 
-/// `settings.signup`: a policy and, for `allowed_email_domains`, its domains.
+/// `settings.signup`: a policy and, for `allowed_email_domains`, its domains, replaced
+/// together; and whether new accounts must verify their email address, changed on its own.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SignupBody {
-    policy: String,
-    #[serde(default)]
-    allowed_email_domains: Vec<String>,
+    /// `disabled`, `open` or `allowed_email_domains`; required with `allowed_email_domains`.
+    policy: Option<String>,
+    /// Only with the `allowed_email_domains` policy, which needs 1 to 100.
+    allowed_email_domains: Option<Vec<String>>,
+    /// Whether a new account must verify its email address before it can sign in.
+    require_email_verification: Option<bool>,
 }
 
 impl SettingsBody {
     /// The patch the body asks for; refused when a branding text names no message.
     fn into_patch(self) -> Result<SettingsPatch, CoreError> {
         let body = self;
+        let (signup, require_email_verification) = match body.signup {
+            None => (None, None),
+            Some(signup) => {
+                let policy = match (signup.policy, signup.allowed_email_domains) {
+                    (Some(policy), domains) => Some(SignupPatch {
+                        policy,
+                        allowed_email_domains: domains.unwrap_or_default(),
+                    }),
+                    (None, None) => None,
+                    (None, Some(_)) => {
+                        return Err(CoreError::InvalidField {
+                            field: "settings.signup.policy",
+                            reason: "give the policy with its domains: they are replaced together"
+                                .to_owned(),
+                        });
+                    }
+                };
+                (policy, signup.require_email_verification)
+            }
+        };
         Ok(SettingsPatch {
             access_token_lifetime: body.access_token_lifetime,
             id_token_lifetime: body.id_token_lifetime,
             refresh_token_lifetime: body.refresh_token_lifetime,
             signing_algorithm: body.signing_algorithm,
-            signup: body.signup.map(|signup| SignupPatch {
-                policy: signup.policy,
-                allowed_email_domains: signup.allowed_email_domains,
+            signup,
+            require_email_verification,
+            password_policy: body.password_policy.map(|policy| PasswordPolicyPatch {
+                min_length: policy.min_length,
+                max_length: policy.max_length,
+                min_strength: policy.min_strength,
             }),
+            allow_account_deletion: body.allow_account_deletion,
             event_retention_days: body.event_retention_days,
             key_rotation_days: body.key_rotation_days,
             lockout: body.lockout.map(|lockout| LockoutPatch {

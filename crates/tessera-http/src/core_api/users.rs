@@ -52,6 +52,10 @@ pub(crate) struct UserOut {
     name: Option<String>,
     given_name: Option<String>,
     family_name: Option<String>,
+    /// URL of a picture of the user.
+    picture: Option<String>,
+    /// The user's language, a BCP 47 tag (the hosted pages speak it).
+    locale: Option<String>,
     /// Data the user may edit (a JSON object).
     #[schema(value_type = Object)]
     user_metadata: Value,
@@ -84,6 +88,8 @@ fn user_json(user: &User) -> UserOut {
         name: user.name.clone(),
         given_name: user.given_name.clone(),
         family_name: user.family_name.clone(),
+        picture: user.picture.clone(),
+        locale: user.locale.clone(),
         user_metadata: user.user_metadata.clone(),
         app_metadata: user.app_metadata.clone(),
         blocked: user.blocked,
@@ -103,12 +109,19 @@ fn user_response(user: &User) -> Response {
 pub(crate) struct CreateUser {
     email: String,
     username: Option<String>,
+    /// Checked against the issuer's `settings.password_policy` (the user's email address,
+    /// username and names count against its strength); a refusal is a 400 `invalid_field`
+    /// naming `password` with the reason. Only its hash is kept.
     password: Option<String>,
     #[serde(default)]
     email_verified: bool,
     name: Option<String>,
     given_name: Option<String>,
     family_name: Option<String>,
+    /// An absolute `https://` (or `http://`) URL, at most 2,000 characters.
+    picture: Option<String>,
+    /// A BCP 47 language tag such as `de` or `es-MX`; stored in canonical form.
+    locale: Option<String>,
     #[schema(value_type = Option<Object>)]
     user_metadata: Option<Value>,
     #[schema(value_type = Option<Object>)]
@@ -129,6 +142,12 @@ pub(crate) struct UpdateUser {
     given_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     family_name: Option<Option<String>>,
+    /// An absolute `https://` (or `http://`) URL, at most 2,000 characters.
+    #[serde(default, deserialize_with = "double_option")]
+    picture: Option<Option<String>>,
+    /// A BCP 47 language tag such as `de` or `es-MX`; stored in canonical form.
+    #[serde(default, deserialize_with = "double_option")]
+    locale: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Object>)]
     user_metadata: Option<Option<Value>>,
@@ -141,6 +160,7 @@ pub(crate) struct UpdateUser {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SetPassword {
+    /// Checked against the issuer's `settings.password_policy`, as at creation.
     password: String,
 }
 
@@ -178,6 +198,8 @@ pub(crate) async fn create_user(
         name: body.name,
         given_name: body.given_name,
         family_name: body.family_name,
+        picture: body.picture,
+        locale: body.locale,
         user_metadata: body.user_metadata,
         app_metadata: body.app_metadata,
     };
@@ -257,6 +279,8 @@ pub(crate) async fn update_user(
         name: body.name,
         given_name: body.given_name,
         family_name: body.family_name,
+        picture: body.picture,
+        locale: body.locale,
         user_metadata: body.user_metadata,
         app_metadata: body.app_metadata,
     };

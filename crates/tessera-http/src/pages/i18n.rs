@@ -209,6 +209,11 @@ mod tests {
                 args.set("client", "App");
                 args.set("minutes", 3);
                 args.set("seconds", 30);
+                args.set("time", "2026-11-24 15:20 UTC");
+                for (name, value) in [("min", 8), ("max", 1024), ("hours", 24)] {
+                    args.set(name, value);
+                }
+                args.set("name", "Ada");
                 let shown = text(lang, id, Some(&args));
                 assert!(!shown.is_empty() && shown != *id, "{lang}: {id}");
                 assert!(

@@ -1,4 +1,6 @@
-//! The hosted pages: sign-in, consent, logout confirmation and the error page.
+//! The hosted pages: sign-in, consent, logout confirmation, the error page, sign-up with
+//! email verification and password reset ([`signup`], mailing through [`mail`]), and the
+//! account portal ([`account`]).
 //!
 //! The pages reach protocol state only through an interaction (DESIGN.md §3 invariant 4): they
 //! show what `Core::interaction` returns and post back to `Core::submit_login` /
@@ -14,16 +16,18 @@
 //! Cookies are `HttpOnly`, `SameSite=Lax`, scoped to the issuer's path, and `Secure` unless
 //! Tessera is reached on a loopback address (where browsers do not need TLS).
 
+mod account;
 mod assets;
 pub(crate) mod i18n;
+mod mail;
+mod signup;
 
 use std::sync::LazyLock;
 
 use axum::Router;
 use axum::body::Bytes;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::Extensions;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -55,6 +59,16 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("consent.html", include_str!("../../templates/consent.html")),
         ("error.html", include_str!("../../templates/error.html")),
         ("logout.html", include_str!("../../templates/logout.html")),
+        ("account.html", include_str!("../../templates/account.html")),
+        (
+            "account_sign_in.html",
+            include_str!("../../templates/account_sign_in.html"),
+        ),
+        ("signup.html", include_str!("../../templates/signup.html")),
+        ("notice.html", include_str!("../../templates/notice.html")),
+        ("forgot.html", include_str!("../../templates/forgot.html")),
+        ("reset.html", include_str!("../../templates/reset.html")),
+        ("mail.html", include_str!("../../templates/mail.html")),
     ] {
         if let Err(error) = env.add_template(name, source) {
             // The templates are compiled into the binary; a test renders each of them.
@@ -70,6 +84,35 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/{issuer}/interaction/{id}", get(show_interaction))
         .route("/{issuer}/interaction/{id}/login", post(login))
         .route("/{issuer}/interaction/{id}/consent", post(consent))
+        .route(
+            "/{issuer}/interaction/{id}/signup",
+            get(signup::show_signup).post(signup::signup),
+        )
+        .route(
+            "/{issuer}/verify-email",
+            get(signup::show_verify).post(signup::verify),
+        )
+        .route(
+            "/{issuer}/password/forgot",
+            get(signup::show_forgot).post(signup::forgot),
+        )
+        .route(
+            "/{issuer}/password/reset",
+            get(signup::show_reset).post(signup::reset),
+        )
+        .route("/{issuer}/account", get(account::show))
+        .route("/{issuer}/account/sign-in", post(account::sign_in))
+        .route("/{issuer}/account/profile", post(account::update_profile))
+        .route("/{issuer}/account/password", post(account::change_password))
+        .route("/{issuer}/account/delete", post(account::delete))
+        .route(
+            "/{issuer}/account/sessions/end-others",
+            post(account::end_other_sessions),
+        )
+        .route(
+            "/{issuer}/account/sessions/{id}/end",
+            post(account::end_session),
+        )
         .route("/static/{file}", get(assets::serve))
         .route("/{issuer}/branding.css", get(branding_stylesheet))
 }
@@ -289,6 +332,8 @@ fn interaction_page(
                         .unwrap_or_default(),
                     refusal => retry.map(|(refusal, _)| refusal_code(refusal)),
                     refusal_text => retry.map(|(refusal, _)| refusal_text(issuer, lang, refusal)),
+                    forgot_url => format!("/{}/password/forgot", issuer.slug),
+                    signup_url => tessera_core::Core::signup_open(issuer).then(|| format!("{base}/signup")),
                 },
             },
         ),
@@ -314,6 +359,7 @@ fn refusal_code(refusal: LoginRefusal) -> &'static str {
         LoginRefusal::Incomplete => "incomplete",
         LoginRefusal::Credentials => "credentials",
         LoginRefusal::TooManyAttempts { .. } => "too_many_attempts",
+        LoginRefusal::Unverified => "unverified",
     }
 }
 
@@ -324,6 +370,7 @@ fn refusal_text(issuer: &Issuer, lang: &str, refusal: LoginRefusal) -> String {
     match refusal {
         LoginRefusal::Incomplete => text("login-refused-incomplete", None),
         LoginRefusal::Credentials => text("login-refused-credentials", None),
+        LoginRefusal::Unverified => text("login-refused-unverified", None),
         LoginRefusal::TooManyAttempts { wait_seconds } => {
             let mut args = FluentArgs::new();
             if wait_seconds <= 120 {
@@ -380,11 +427,11 @@ async fn show_interaction(
         .core
         .interaction(&issuer, &id, cookie(&headers, BROWSER_COOKIE))
         .await;
-    let ui_locales = view
+    let (ui_locales, user_locale) = view
         .as_ref()
-        .map(|v| v.ui_locales.as_slice())
+        .map(|v| (v.ui_locales.as_slice(), v.user_locale.as_deref()))
         .unwrap_or_default();
-    let lang = i18n::page_language(&headers, picked.lang.as_deref(), ui_locales, None);
+    let lang = i18n::page_language(&headers, picked.lang.as_deref(), ui_locales, user_locale);
     let mut response = match view {
         Ok(view) => interaction_page(&issuer, &view, lang, None),
         Err(error) => interaction_error(&issuer, lang, &error),
@@ -436,17 +483,18 @@ async fn login(
                 csrf: form.get("csrf").unwrap_or(""),
                 username: form.get("username").unwrap_or(""),
                 password: form.get("password").unwrap_or(""),
-                address: extensions
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map(|peer| peer.0.ip()),
+                address: state.client_address(&headers, &extensions),
             },
         )
         .await;
     match outcome {
-        Ok(LoginOutcome::Retry { view, refusal }) => {
+        Ok(LoginOutcome::Retry { view, refused }) => {
             let lang = form_language(&headers, &view.ui_locales);
+            if let Some(link) = refused.mail {
+                mail::send_later(&state, &issuer, lang, link);
+            }
             let typed = form.get("username").unwrap_or_default();
-            interaction_page(&issuer, &view, lang, Some((refusal, typed)))
+            interaction_page(&issuer, &view, lang, Some((refused.refusal, typed)))
         }
         Ok(LoginOutcome::SignedIn {
             session_secret,
@@ -518,7 +566,18 @@ mod tests {
     fn every_page_renders_and_escapes_what_it_shows() {
         let hostile = "<script>alert(1)</script>";
         for lang in tessera_core::UI_LOCALES {
-            for name in ["login.html", "consent.html", "error.html", "logout.html"] {
+            for name in [
+                "login.html",
+                "consent.html",
+                "error.html",
+                "logout.html",
+                "account.html",
+                "account_sign_in.html",
+                "signup.html",
+                "notice.html",
+                "forgot.html",
+                "reset.html",
+            ] {
                 let html = TEMPLATES
                     .get_template(name)
                     .and_then(|t| {
@@ -530,6 +589,18 @@ mod tests {
                             fields => vec![("state", hostile)], username => hostile,
                             stylesheet => "/static/s.css", switch_url => "/i/interaction/1",
                             languages => i18n::languages(),
+                            name => hostile, email => hostile,
+                            notice => "account-notice-session-ended",
+                            open => true, min_length => 8, max_length => 1024,
+                            heading => "verify-heading", form_action => "/v",
+                            form_token => hostile, form_button => "verify-submit",
+                            link_url => "/l", link_text => "forgot-link",
+                            token => hostile, delete_action => "/d",
+                            problem_form => "password", problem_text => hostile,
+                            sessions => vec![context! {
+                                current => true, signed_in => hostile, id => "ses_1",
+                                end_action => "/i/account/sessions/ses_1/end",
+                            }],
                         })
                     })
                     .unwrap_or_else(|e| panic!("{name}: {e}"));

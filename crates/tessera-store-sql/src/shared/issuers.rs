@@ -17,7 +17,8 @@ pub(super) const INSERT_ISSUERS: &str = "INSERT INTO issuers (id, slug, display_
      access_token_lifetime, id_token_lifetime, refresh_token_lifetime, signing_algorithm, \
      signup_policy, signup_allowed_domains, created_at, updated_at, revision, \
      event_retention_days, key_rotation_days, lockout_max_failures, lockout_seconds, \
-     lockout_address_max_failures, branding) ";
+     lockout_address_max_failures, branding, password_min_length, password_max_length, \
+     password_min_strength, signup_require_email_verification, allow_account_deletion) ";
 
 /// Binds one row of [`INSERT_ISSUERS`].
 pub(super) fn push_issuer<'a>(mut row: Separated<'_, 'a, Db, &'static str>, issuer: &'a Issuer) {
@@ -38,7 +39,12 @@ pub(super) fn push_issuer<'a>(mut row: Separated<'_, 'a, Db, &'static str>, issu
         .push_bind(issuer.settings.lockout().max_failures())
         .push_bind(issuer.settings.lockout().lock_seconds())
         .push_bind(issuer.settings.lockout().address_max_failures())
-        .push_bind(branding_json(issuer.settings.branding()));
+        .push_bind(branding_json(issuer.settings.branding()))
+        .push_bind(issuer.settings.password_policy().min_length())
+        .push_bind(issuer.settings.password_policy().max_length())
+        .push_bind(issuer.settings.password_policy().min_strength())
+        .push_bind(issuer.settings.require_email_verification())
+        .push_bind(issuer.settings.allow_account_deletion());
 }
 
 #[async_trait]
@@ -145,6 +151,8 @@ impl IssuerRepo for SqlStore {
              signup_policy = $6, signup_allowed_domains = $7, updated_at = $8, \
              event_retention_days = $11, key_rotation_days = $12, lockout_max_failures = $13, \
              lockout_seconds = $14, lockout_address_max_failures = $15, branding = $16, \
+             password_min_length = $17, password_max_length = $18, password_min_strength = $19, \
+             signup_require_email_verification = $20, allow_account_deletion = $21, \
              revision = revision + 1 \
              WHERE id = $9 AND revision = $10",
         )
@@ -164,6 +172,11 @@ impl IssuerRepo for SqlStore {
         .bind(issuer.settings.lockout().lock_seconds())
         .bind(issuer.settings.lockout().address_max_failures())
         .bind(branding_json(issuer.settings.branding()))
+        .bind(issuer.settings.password_policy().min_length())
+        .bind(issuer.settings.password_policy().max_length())
+        .bind(issuer.settings.password_policy().min_strength())
+        .bind(issuer.settings.require_email_verification())
+        .bind(issuer.settings.allow_account_deletion())
         .execute(&mut *tx)
         .await
         .map_err(|e| map("issuer", e))?

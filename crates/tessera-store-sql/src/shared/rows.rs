@@ -6,9 +6,9 @@ use tessera_model::{
     AccessTokenFormat, Actor, Branding, BrandingParts, Client, ClientId, ClientTokenSettings,
     ClientType, Delivery, DeliveryId, DeliveryKind, DeliveryState, Email, Event, EventId, FamilyId,
     Grant, GrantId, Interaction, InteractionId, Issuer, IssuerId, IssuerSettings, IssuerSlug,
-    KeyAlgorithm, KeyId, KeyState, LockoutPolicy, OpaqueAccessToken, RefreshToken, RequestContext,
-    Session, SessionId, SigningKey, SignupPolicy, Ticket, TicketId, TicketKind, TokenFamily,
-    UnixTime, User, UserId, Webhook, WebhookId,
+    KeyAlgorithm, KeyId, KeyState, LockoutPolicy, OpaqueAccessToken, PasswordPolicy, RefreshToken,
+    RequestContext, Session, SessionId, SigningKey, SignupPolicy, Ticket, TicketId, TicketKind,
+    TokenFamily, UnixTime, User, UserId, Webhook, WebhookId,
 };
 use tessera_store::StoreError;
 use uuid::Uuid;
@@ -81,7 +81,9 @@ macro_rules! issuer_columns {
         "id, slug, display_name, access_token_lifetime, id_token_lifetime, \
      refresh_token_lifetime, signing_algorithm, signup_policy, signup_allowed_domains, \
      created_at, updated_at, revision, event_retention_days, key_rotation_days, \
-     lockout_max_failures, lockout_seconds, lockout_address_max_failures, branding"
+     lockout_max_failures, lockout_seconds, lockout_address_max_failures, branding, \
+     password_min_length, password_max_length, password_min_strength, \
+     signup_require_email_verification, allow_account_deletion"
     };
 }
 
@@ -105,6 +107,11 @@ pub(super) struct IssuerRow {
     lockout_seconds: i64,
     lockout_address_max_failures: i64,
     branding: String,
+    password_min_length: i64,
+    password_max_length: i64,
+    password_min_strength: i64,
+    signup_require_email_verification: bool,
+    allow_account_deletion: bool,
 }
 
 impl TryFrom<IssuerRow> for Issuer {
@@ -136,8 +143,17 @@ fn issuer_settings(row: &IssuerRow) -> Result<IssuerSettings, StoreError> {
         row.lockout_address_max_failures,
     )
     .map_err(|_| corrupt("issuer lockout policy"))?;
+    let password_policy = PasswordPolicy::new(
+        row.password_min_length,
+        row.password_max_length,
+        row.password_min_strength,
+    )
+    .map_err(|_| corrupt("issuer password policy"))?;
     IssuerSettings::default()
         .with_lockout(lockout)
+        .with_password_policy(password_policy)
+        .with_require_email_verification(row.signup_require_email_verification)
+        .with_allow_account_deletion(row.allow_account_deletion)
         .with_branding(parse_branding(&row.branding)?)
         .with_access_token_lifetime(row.access_token_lifetime)
         .and_then(|s| s.with_id_token_lifetime(row.id_token_lifetime))
@@ -258,8 +274,8 @@ fn client_token_settings(
 macro_rules! user_columns {
     () => {
         "id, issuer_id, email, email_verified, username, \
-     password_hash, name, given_name, family_name, user_metadata, app_metadata, blocked, \
-     created_at, updated_at, revision"
+     password_hash, name, given_name, family_name, picture, locale, user_metadata, \
+     app_metadata, blocked, created_at, updated_at, revision"
     };
 }
 
@@ -274,6 +290,8 @@ pub(super) struct UserRow {
     name: Option<String>,
     given_name: Option<String>,
     family_name: Option<String>,
+    picture: Option<String>,
+    locale: Option<String>,
     user_metadata: String,
     app_metadata: String,
     blocked: bool,
@@ -298,6 +316,8 @@ impl TryFrom<UserRow> for User {
             name: row.name,
             given_name: row.given_name,
             family_name: row.family_name,
+            picture: row.picture,
+            locale: row.locale,
             user_metadata: parse_json(&row.user_metadata, "user_metadata")?,
             app_metadata: parse_json(&row.app_metadata, "app_metadata")?,
             blocked: row.blocked,

@@ -16,7 +16,7 @@ use crate::error::map;
 /// How user rows are written, by `create` and by the seeder alike.
 pub(super) const INSERT_USERS: &str = "INSERT INTO users (issuer_id, id, email, \
      email_normalized, email_verified, username, password_hash, name, given_name, family_name, \
-     user_metadata, app_metadata, blocked, created_at, updated_at, revision) ";
+     picture, locale, user_metadata, app_metadata, blocked, created_at, updated_at, revision) ";
 
 /// Binds one row of [`INSERT_USERS`]: the user under `scope`, its email beside its normalized
 /// form (which `find_by_email` and the unique constraint compare).
@@ -35,6 +35,8 @@ pub(super) fn push_user<'a>(
         .push_bind(user.name.as_deref())
         .push_bind(user.given_name.as_deref())
         .push_bind(user.family_name.as_deref())
+        .push_bind(user.picture.as_deref())
+        .push_bind(user.locale.as_deref())
         .push_bind(user.user_metadata.to_string())
         .push_bind(user.app_metadata.to_string())
         .push_bind(user.blocked)
@@ -164,9 +166,9 @@ impl UserRepo for SqlStore {
         let changed = sqlx::query(
             "UPDATE users SET email = $3, email_normalized = $4, email_verified = $5, \
              username = $6, password_hash = $7, name = $8, given_name = $9, family_name = $10, \
-             user_metadata = $11, app_metadata = $12, blocked = $13, updated_at = $14, \
-             revision = revision + 1 \
-             WHERE issuer_id = $1 AND id = $2 AND revision = $15",
+             picture = $11, locale = $12, user_metadata = $13, app_metadata = $14, \
+             blocked = $15, updated_at = $16, revision = revision + 1 \
+             WHERE issuer_id = $1 AND id = $2 AND revision = $17",
         )
         .bind(scope.issuer_id().as_uuid())
         .bind(user.id.as_uuid())
@@ -178,6 +180,8 @@ impl UserRepo for SqlStore {
         .bind(&user.name)
         .bind(&user.given_name)
         .bind(&user.family_name)
+        .bind(&user.picture)
+        .bind(&user.locale)
         .bind(user.user_metadata.to_string())
         .bind(user.app_metadata.to_string())
         .bind(user.blocked)

@@ -1,0 +1,466 @@
+//! Sign-up, email verification and password reset in a real browser, with the mail going
+//! through a real SMTP listener started by the test: the links the user clicks are the ones
+//! in the messages the listener received.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
+
+use std::time::Duration;
+
+use serde_json::json;
+use tessera_testkit::TestApp;
+use tessera_testkit::chromium::Chromium;
+use tessera_testkit::receiver::Receiver;
+use tessera_testkit::smtp::{ReceivedMail, SmtpReceiver};
+
+const STRONG: &str = "velvet thunder marzipan orchestra";
+const ANOTHER: &str = "quiet glacier harmonica lantern";
+
+/// A server whose mail goes to `smtp`, and a relying party's redirect URI.
+async fn scene(smtp: &SmtpReceiver) -> (TestApp, Receiver, String) {
+    let url = smtp.url();
+    let app = TestApp::spawn_with(move |config| {
+        config.mail.smtp_url = Some(url.into());
+    })
+    .await;
+    let callback = Receiver::start().await;
+    let client = app
+        .register_client(
+            "default",
+            json!({
+                "name": "Notes", "client_type": "public",
+                "grant_types": ["authorization_code"],
+                "redirect_uris": [callback.url("/callback")],
+            }),
+        )
+        .await;
+    let authorize = format!(
+        "{}/oauth/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid%20email\
+         &state=s1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        app.issuer_url("default"),
+        client.id,
+        url::form_urlencoded::byte_serialize(callback.url("/callback").as_bytes())
+            .collect::<String>(),
+    );
+    (app, callback, authorize)
+}
+
+/// The next mail, which must come within ten seconds.
+async fn mail(smtp: &SmtpReceiver) -> ReceivedMail {
+    smtp.next_mail(Duration::from_secs(10))
+        .await
+        .expect("a mail arrives")
+}
+
+/// The one link of a mail's text that starts with `prefix`.
+fn link(mail: &ReceivedMail, prefix: &str) -> String {
+    let text = mail.text_body().unwrap();
+    let start = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("{prefix} in {text}"));
+    text[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+async fn state_of(browser: &Chromium) -> String {
+    browser.attribute("outcome", "data-state").await.unwrap()
+}
+
+#[tokio::test]
+async fn a_new_user_signs_up_verifies_the_address_and_signs_in() {
+    let Some(browser) = Chromium::start("en-US,en;q=0.9").await else {
+        return;
+    };
+    let smtp = SmtpReceiver::start().await;
+    let (app, callback, authorize) = scene(&smtp).await;
+
+    browser.goto(&authorize).await;
+    browser.click("to-sign-up").await;
+    browser.screenshot("sign-up").await;
+    browser.fill("email", "lin@example.com").await;
+    browser.fill("name", "Lin Wei").await;
+    browser.fill("password", "password123").await;
+    browser.click("sign-up").await;
+    let refusal = browser.attribute("refusal", "data-refusal").await.unwrap();
+    assert!(
+        refusal == "password_common" || refusal == "password_weak",
+        "{refusal}"
+    );
+    assert_eq!(
+        browser.attribute("email", "value").await.as_deref(),
+        Some("lin@example.com"),
+        "what was typed is kept"
+    );
+    browser.screenshot("sign-up-refused").await;
+
+    browser.fill("password", STRONG).await;
+    browser.click("sign-up").await;
+    assert_eq!(state_of(&browser).await, "check_email");
+    browser.screenshot("check-email").await;
+    let verification = mail(&smtp).await;
+    assert_eq!(verification.envelope_to, ["lin@example.com"]);
+    assert_eq!(
+        verification.subject().as_deref(),
+        Some("Verify your email address · Default")
+    );
+    assert_eq!(verification.from_name().as_deref(), Some("Default"));
+    assert!(
+        verification
+            .text_body()
+            .unwrap()
+            .starts_with("Hello Lin Wei,")
+    );
+    let verify_url = link(
+        &verification,
+        &format!("{}/verify-email?token=", app.issuer_url("default")),
+    );
+    let token = verify_url
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    assert!(
+        verification.html_body().unwrap().contains(token),
+        "the HTML part carries the same link"
+    );
+
+    // Before the address is verified, the right password is refused, and a new link sent.
+    browser.goto(&authorize).await;
+    browser.fill("username", "lin@example.com").await;
+    browser.fill("password", STRONG).await;
+    browser.click("sign-in").await;
+    assert_eq!(
+        browser
+            .attribute("refusal", "data-refusal")
+            .await
+            .as_deref(),
+        Some("unverified")
+    );
+    let resent = mail(&smtp).await;
+    assert_eq!(resent.subject(), verification.subject());
+
+    // Signing up again with the address answers the same, and tells the owner instead.
+    browser.click("to-sign-up").await;
+    browser.fill("email", "LIN@example.com").await;
+    browser.fill("password", ANOTHER).await;
+    browser.click("sign-up").await;
+    assert_eq!(state_of(&browser).await, "check_email");
+    let notice = mail(&smtp).await;
+    assert_eq!(notice.subject().as_deref(), Some("Your account at Default"));
+    link(
+        &notice,
+        &format!("{}/password/forgot", app.issuer_url("default")),
+    );
+
+    // The link opens a page; only its button uses the link up (mail scanners fetch links).
+    browser.goto(&verify_url).await;
+    assert_eq!(state_of(&browser).await, "verify");
+    browser.goto(&verify_url).await;
+    browser.screenshot("verify-email").await;
+    browser.click("confirm").await;
+    assert_eq!(state_of(&browser).await, "verified");
+    browser.screenshot("email-verified").await;
+
+    // "Continue" leads back to the authorization request the user signed up in.
+    browser.click("outcome-link").await;
+    browser.fill("username", "lin@example.com").await;
+    browser.fill("password", STRONG).await;
+    browser.click("sign-in").await;
+    browser.click("allow").await;
+    let landed = browser.url().await;
+    assert!(
+        landed.as_str().starts_with(&callback.url("/callback")),
+        "{landed}"
+    );
+    assert!(landed.query_pairs().any(|(k, _)| k == "code"), "{landed}");
+
+    // The link works once.
+    browser.goto(&verify_url).await;
+    browser.click("confirm").await;
+    assert_eq!(state_of(&browser).await, "link_used");
+    browser.screenshot("link-used").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_user_who_forgot_the_password_resets_it_by_mail() {
+    let Some(browser) = Chromium::start("de-DE,de;q=0.9").await else {
+        return;
+    };
+    let smtp = SmtpReceiver::start().await;
+    let (app, _callback, _) = scene(&smtp).await;
+    app.create_user("default", "ada@example.com", STRONG).await;
+    let forgot = format!("{}/password/forgot", app.issuer_url("default"));
+
+    // An address without an account: the same answer, and no mail.
+    browser.goto(&forgot).await;
+    browser.fill("email", "nobody@example.com").await;
+    browser.click("send-link").await;
+    assert_eq!(state_of(&browser).await, "check_email");
+    let unknown_page = browser.text("outcome-text").await;
+    assert!(
+        smtp.next_mail(Duration::from_secs(2)).await.is_none(),
+        "no mail for an unknown address"
+    );
+
+    browser.goto(&forgot).await;
+    browser.screenshot("forgot-password").await;
+    browser.fill("email", "ada@example.com").await;
+    browser.click("send-link").await;
+    assert_eq!(state_of(&browser).await, "check_email");
+    assert_eq!(browser.text("outcome-text").await, unknown_page);
+    let reset = mail(&smtp).await;
+    assert_eq!(
+        reset.subject().as_deref(),
+        Some("Passwort zurücksetzen · Default"),
+        "the mail speaks the page's language"
+    );
+    let reset_url = link(
+        &reset,
+        &format!("{}/password/reset?token=", app.issuer_url("default")),
+    );
+
+    browser.goto(&reset_url).await;
+    assert_eq!(browser.page_language().await, "de");
+    browser.screenshot("reset-password").await;
+    browser.fill("password", "kurz").await;
+    // The browser would refuse a value below `minlength`; the server must too.
+    browser
+        .client()
+        .execute(
+            "document.getElementById('password').removeAttribute('minlength')",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.click("reset").await;
+    assert_eq!(
+        browser
+            .attribute("refusal", "data-refusal")
+            .await
+            .as_deref(),
+        Some("password_too_short")
+    );
+    browser.fill("password", ANOTHER).await;
+    browser.click("reset").await;
+    assert_eq!(state_of(&browser).await, "password_reset");
+    browser.screenshot("password-reset").await;
+
+    // The new password signs in; the old one does not; the link is spent.
+    browser.click("outcome-link").await;
+    browser.fill("username", "ada@example.com").await;
+    browser.fill("password", ANOTHER).await;
+    browser.click("sign-in").await;
+    assert!(
+        browser.has("sessions").await,
+        "signed in with the new password"
+    );
+    browser.goto(&reset_url).await;
+    assert_eq!(state_of(&browser).await, "link_used");
+    browser.close().await;
+}
+
+/// A browser without a window: keeps cookies, stops at every redirect.
+fn http_browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of the hidden `csrf` field of a page.
+fn csrf_of(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    html[start..][..html[start..].find('"').unwrap()].to_owned()
+}
+
+/// Starts the authorization request in `browser`; returns the sign-up form's URL.
+async fn signup_url(browser: &reqwest::Client, authorize: &str) -> String {
+    let answer = browser.get(authorize).send().await.unwrap();
+    assert_eq!(answer.status(), 303);
+    let interaction = answer.headers()["location"].to_str().unwrap().to_owned();
+    let origin = authorize.split("/default/").next().unwrap();
+    format!("{origin}{interaction}/signup")
+}
+
+/// Sends the sign-up form; returns the answer's status, its `Location` and its page.
+async fn sign_up(
+    browser: &reqwest::Client,
+    url: &str,
+    fields: &[(&str, &str)],
+) -> (u16, Option<String>, String) {
+    // The interaction's token, from its sign-in page (a closed sign-up page has no form).
+    let sign_in = url.trim_end_matches("/signup");
+    let form = browser
+        .get(sign_in)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&form);
+    let mut body = vec![("csrf", csrf.as_str())];
+    body.extend_from_slice(fields);
+    let answer = browser.post(url).form(&body).send().await.unwrap();
+    let status = answer.status().as_u16();
+    let location = answer
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned());
+    (status, location, answer.text().await.unwrap())
+}
+
+fn refusal_of(page: &str) -> Option<&str> {
+    let start = page.find("data-refusal=\"")? + "data-refusal=\"".len();
+    Some(&page[start..][..page[start..].find('"')?])
+}
+
+async fn patch_settings(app: &TestApp, settings: serde_json::Value) {
+    let token = app.core_api_token(&[]).await;
+    let answer = app
+        .core_request(reqwest::Method::PATCH, "/core/v1/issuers/default", &token)
+        .json(&json!({ "settings": settings }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn sign_up_follows_the_issuers_policy_and_says_what_is_wrong() {
+    let smtp = SmtpReceiver::start().await;
+    let (app, _callback, authorize) = scene(&smtp).await;
+    let browser = http_browser();
+    let url = signup_url(&browser, &authorize).await;
+    let long_name = "n".repeat(301);
+    for (fields, expected) in [
+        (
+            vec![("email", "not-an-address"), ("password", STRONG)],
+            "invalid_email",
+        ),
+        (
+            vec![("email", "a@example.com"), ("password", "short")],
+            "password_too_short",
+        ),
+        (
+            vec![("email", "a@example.com"), ("password", "password1234")],
+            "password_common",
+        ),
+        (
+            vec![
+                ("email", "a@example.com"),
+                ("password", STRONG),
+                ("name", long_name.as_str()),
+            ],
+            "name_too_long",
+        ),
+    ] {
+        let (status, _, page) = sign_up(&browser, &url, &fields).await;
+        assert_eq!(status, 200);
+        assert_eq!(refusal_of(&page), Some(expected), "{fields:?}");
+    }
+
+    // Only some domains: another is refused.
+    patch_settings(
+        &app,
+        json!({"signup": {"policy": "allowed_email_domains", "allowed_email_domains": ["example.org"]}}),
+    )
+    .await;
+    let (_, _, page) = sign_up(
+        &browser,
+        &url,
+        &[("email", "a@example.com"), ("password", STRONG)],
+    )
+    .await;
+    assert_eq!(refusal_of(&page), Some("domain_not_allowed"));
+
+    // Closed: the sign-in page offers no sign-up, and a sign-up form is refused.
+    patch_settings(&app, json!({"signup": {"policy": "disabled"}})).await;
+    let sign_in_page = browser
+        .get(url.trim_end_matches("/signup"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!sign_in_page.contains("id=\"to-sign-up\""));
+    assert!(sign_in_page.contains("id=\"forgot\""));
+    let (_, _, page) = sign_up(
+        &browser,
+        &url,
+        &[("email", "a@example.org"), ("password", STRONG)],
+    )
+    .await;
+    assert_eq!(refusal_of(&page), Some("closed"));
+    assert!(
+        smtp.next_mail(Duration::from_secs(1)).await.is_none(),
+        "no refused sign-up sends mail"
+    );
+}
+
+#[tokio::test]
+async fn without_required_verification_a_new_account_signs_in_at_once() {
+    let smtp = SmtpReceiver::start().await;
+    let (app, callback, authorize) = scene(&smtp).await;
+    patch_settings(
+        &app,
+        json!({"signup": {"require_email_verification": false}}),
+    )
+    .await;
+    let browser = http_browser();
+    let url = signup_url(&browser, &authorize).await;
+    let (status, location, _) = sign_up(
+        &browser,
+        &url,
+        &[
+            ("email", "kim@example.com"),
+            ("password", STRONG),
+            ("name", "Kim"),
+        ],
+    )
+    .await;
+    // Signed in: on to consent (a third-party client), the session cookie set.
+    assert_eq!(status, 303);
+    let consent = location.unwrap();
+    assert!(
+        consent.ends_with(
+            url.split("/default")
+                .nth(1)
+                .unwrap()
+                .trim_end_matches("/signup")
+        )
+    );
+    let consent_page = browser
+        .get(format!(
+            "{}{consent}",
+            url.split("/default/").next().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(consent_page.contains("id=\"allow\""), "{consent_page}");
+    // The address is still to be verified: a link is mailed anyway.
+    let mail = mail(&smtp).await;
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("Verify your email address · Default")
+    );
+    drop(callback);
+
+    // The address is taken now; without verification there is no hiding it.
+    let other = http_browser();
+    let url = signup_url(&other, &authorize).await;
+    let (_, _, page) = sign_up(
+        &other,
+        &url,
+        &[("email", "KIM@example.com"), ("password", ANOTHER)],
+    )
+    .await;
+    assert_eq!(refusal_of(&page), Some("taken"));
+}
