@@ -145,6 +145,16 @@ pub enum LoginOutcome {
 pub enum LoginRefusal {
     /// A field was left empty.
     Incomplete,
+    /// A field is longer than any account's can be: the identifier than an email address or
+    /// username (320 characters), the password than any password policy allows
+    /// ([`tessera_model::PASSWORD_MAX_LENGTH`]). Refused before anything is
+    /// looked up or hashed, and the same for every account.
+    TooLong {
+        /// `username` or `password`.
+        field: &'static str,
+        /// The most characters it may have.
+        max: usize,
+    },
     /// No account with that identifier and password: an unknown identifier, a wrong password,
     /// an account without a password and a blocked account all answer this.
     Credentials,

@@ -9,11 +9,17 @@ use std::sync::LazyLock;
 
 use serde_json::json;
 use tessera_crypto::{SecretHash, SecretToken, password};
-use tessera_model::{Actor, Email, Issuer, NewEvent, Session, SessionId, User};
+use tessera_model::{
+    Actor, Email, Issuer, NewEvent, PASSWORD_MAX_LENGTH, Session, SessionId, User,
+};
 use tessera_store::{IssuerScope, StoreError};
 
 use crate::authorize::{LoginRefusal, Refused, SESSION_LIFETIME, SignInAttempt};
 use crate::{Core, CoreError};
+
+/// The longest identifier a sign-in accepts, in characters: room for any email address (254)
+/// and any username ([`crate::users::USERNAME_MAX_CHARS`]), with white space around them.
+pub(crate) const IDENTIFIER_MAX_CHARS: usize = 320;
 
 /// A hash no password matches in practice, verified when the account does not exist so that
 /// both answers cost one Argon2id verification.
@@ -103,6 +109,15 @@ impl Core {
         let username = attempt.username.trim();
         if username.is_empty() || attempt.password.is_empty() {
             return Ok(Err(LoginRefusal::Incomplete.into()));
+        }
+        let password_max = usize::try_from(PASSWORD_MAX_LENGTH.max).unwrap_or(usize::MAX);
+        for (field, value, max) in [
+            ("username", username, IDENTIFIER_MAX_CHARS),
+            ("password", attempt.password, password_max),
+        ] {
+            if value.chars().count() > max {
+                return Ok(Err(LoginRefusal::TooLong { field, max }.into()));
+            }
         }
         let reservation = match self
             .reserve_sign_in(issuer, username, attempt.address)

@@ -124,8 +124,9 @@ pub enum SignUpOutcome {
     },
     /// The new account is signed in and the authorization request goes on.
     SignedIn {
-        /// Where the browser goes next, with the session cookie to set.
-        outcome: LoginOutcome,
+        /// Where the browser goes next, with the session cookie to set (boxed: it is most of
+        /// the enum's size).
+        outcome: Box<LoginOutcome>,
         /// The verification mail (the issuer does not require it, but the address is still
         /// unproven).
         mail: LinkMail,
@@ -317,7 +318,10 @@ impl Core {
                 (user, session, secret),
             )
             .await?;
-        Ok(SignUpOutcome::SignedIn { outcome, mail })
+        Ok(SignUpOutcome::SignedIn {
+            outcome: Box::new(outcome),
+            mail,
+        })
     }
 
     /// A verification link for the user's address, as a mail to send.

@@ -268,6 +268,44 @@ async fn pages_speak_the_browsers_language_then_ui_locales_then_the_users_pick()
     browser.close().await;
 }
 
+/// Once someone has signed in, their own language (the profile's `locale`) comes after the
+/// relying party's `ui_locales` and before the browser's: the consent page speaks it.
+#[tokio::test]
+async fn the_consent_page_speaks_the_signed_in_users_language() {
+    let Some(browser) = Chromium::start("en-US,en;q=0.9").await else {
+        return;
+    };
+    let scene = Scene::new().await;
+    let token = scene.app.core_api_token(&[]).await;
+    let patched = scene
+        .app
+        .core_request(
+            reqwest::Method::PATCH,
+            &format!("/core/v1/issuers/default/users/{}", scene.user_id),
+            &token,
+        )
+        .json(&json!({"locale": "es"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+
+    let (url, ..) = scene.authorize_url(&[]).await;
+    browser.goto(&url).await;
+    assert_eq!(browser.page_language().await, "en", "nobody signed in yet");
+    sign_in(&browser, PASSWORD).await;
+    assert_eq!(browser.page_language().await, "es", "the user's language");
+    assert_eq!(browser.text("allow").await, "Permitir");
+    browser.screenshot("consent-users-language").await;
+
+    // The relying party's ui_locales still come first.
+    let (url, ..) = scene.authorize_url(&[("ui_locales", "de")]).await;
+    browser.goto(&url).await;
+    assert!(browser.has("allow").await, "signed in: the consent page");
+    assert_eq!(browser.page_language().await, "de");
+    browser.close().await;
+}
+
 #[tokio::test]
 async fn a_locked_account_is_told_when_to_come_back() {
     let Some(browser) = Chromium::start("en").await else {

@@ -246,6 +246,32 @@ async fn an_address_that_fails_across_many_accounts_is_locked() {
     assert_eq!(locks[0]["data"]["locked"], "address");
 }
 
+/// An identifier or password longer than any account's is refused with its limit before
+/// anything is looked up, hashed or counted, the same for a known account as for none.
+#[tokio::test]
+async fn over_long_fields_are_refused_with_their_limit_and_not_counted() {
+    let (app, client_id) = app_with_lockout(3, 10).await;
+    let (browser, page) = sign_in_page(&app, &client_id).await;
+    let long_name = format!("{}@example.com", "a".repeat(310));
+    let long_password = "p".repeat(4097);
+    for (username, password, limit) in [
+        (long_name.as_str(), PASSWORD, "320"),
+        (EMAIL, long_password.as_str(), "4096"),
+        ("nobody@example.com", long_password.as_str(), "4096"),
+    ] {
+        let (refusal, html) = try_sign_in(&app, &browser, &page, username, password).await;
+        assert_eq!(refusal.as_deref(), Some("too_long"), "{username}");
+        assert!(
+            html.contains(&format!("at most {limit} characters")),
+            "{html}"
+        );
+    }
+    assert!(events(&app, "type=user.login.failed").await.is_empty());
+    // Nothing was counted: the right password signs in at once.
+    let (refusal, _) = try_sign_in(&app, &browser, &page, EMAIL, PASSWORD).await;
+    assert_eq!(refusal, None);
+}
+
 /// Behind a trusted reverse proxy, the address counted is the client's the proxy forwarded:
 /// stuffing from one client locks that client, not the proxy every other client comes through.
 /// A forwarded address from a peer that is not trusted counts for nothing.

@@ -357,6 +357,7 @@ fn interaction_page(
 fn refusal_code(refusal: LoginRefusal) -> &'static str {
     match refusal {
         LoginRefusal::Incomplete => "incomplete",
+        LoginRefusal::TooLong { .. } => "too_long",
         LoginRefusal::Credentials => "credentials",
         LoginRefusal::TooManyAttempts { .. } => "too_many_attempts",
         LoginRefusal::Unverified => "unverified",
@@ -369,6 +370,16 @@ fn refusal_text(issuer: &Issuer, lang: &str, refusal: LoginRefusal) -> String {
     let text = |id, args| i18n::wording(issuer, lang, id, args);
     match refusal {
         LoginRefusal::Incomplete => text("login-refused-incomplete", None),
+        LoginRefusal::TooLong { field, max } => {
+            let mut args = FluentArgs::new();
+            args.set("max", max);
+            let id = if field == "password" {
+                "login-refused-password-too-long"
+            } else {
+                "login-refused-username-too-long"
+            };
+            text(id, Some(&args))
+        }
         LoginRefusal::Credentials => text("login-refused-credentials", None),
         LoginRefusal::Unverified => text("login-refused-unverified", None),
         LoginRefusal::TooManyAttempts { wait_seconds } => {

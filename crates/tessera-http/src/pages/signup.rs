@@ -218,7 +218,7 @@ pub(super) async fn signup(
             let LoginOutcome::SignedIn {
                 session_secret,
                 next,
-            } = outcome
+            } = *outcome
             else {
                 return crate::problem::internal_error();
             };
