@@ -382,6 +382,18 @@ async fn the_user_edits_the_profile_and_the_portal_speaks_their_language() {
         Some("picture_invalid")
     );
     assert!(browser.text("profile-problem").await.contains("Webadresse"));
+    assert_eq!(
+        browser.attribute("profile-name", "value").await.as_deref(),
+        Some("Amazing Grace"),
+        "the form shows what was typed"
+    );
+    assert_eq!(
+        browser
+            .attribute("profile-picture-url", "value")
+            .await
+            .as_deref(),
+        Some("ftp://example.com/grace.png")
+    );
     browser.screenshot("account-profile-refused").await;
     assert_eq!(user_json(&app, &user_id).await, stored, "nothing saved");
 

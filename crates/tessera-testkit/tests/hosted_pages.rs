@@ -198,6 +198,20 @@ async fn a_relying_party_signs_a_user_in_through_the_pages_of_a_real_browser() {
         .unwrap();
     assert_eq!(claims.subject().as_str(), scene.user_id);
     assert_eq!(claims.email().unwrap().as_str(), EMAIL);
+
+    // Logout without an ID token hint asks first (OIDC RP-Initiated Logout §2), then signs the
+    // browser out: the portal then shows its sign-in form.
+    let logout = format!("{}/oauth/logout", scene.app.issuer_url("default"));
+    browser.goto(&logout).await;
+    assert!(browser.has("sign-out").await, "the confirmation");
+    browser.screenshot("logout").await;
+    browser.click("sign-out").await;
+    assert!(browser.has("signed-out").await);
+    browser.screenshot("signed-out").await;
+    browser
+        .goto(&format!("{}/default/account", scene.app.base_url))
+        .await;
+    assert!(browser.has("sign-in").await, "the session is gone");
     browser.close().await;
 }
 

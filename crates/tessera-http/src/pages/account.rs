@@ -342,22 +342,26 @@ pub(super) async fn update_profile(
     let lang = i18n::page_language(&headers, None, &[], None);
     let form = passed!(page_form(&issuer, lang, &body));
     let session = cookie(&headers, SESSION_COOKIE);
-    let outcome = state
+    let change = ProfileChange {
+        csrf: form.get("csrf").unwrap_or(""),
+        name: form.get("name").unwrap_or(""),
+        picture: form.get("picture").unwrap_or(""),
+        locale: form.get("locale").unwrap_or(""),
+    };
+    match state
         .core
-        .account_update_profile(
-            &issuer,
-            session,
-            ProfileChange {
-                csrf: form.get("csrf").unwrap_or(""),
-                name: form.get("name").unwrap_or(""),
-                picture: form.get("picture").unwrap_or(""),
-                locale: form.get("locale").unwrap_or(""),
-            },
-        )
-        .await;
-    match outcome {
+        .account_update_profile(&issuer, session, change)
+        .await
+    {
         Ok(_) => see_other(&format!("{}?done=profile-saved", portal_url(&issuer))),
-        Err(error) => form_refused(&state, &issuer, &headers, session, "profile", &error).await,
+        Err(error) => {
+            let refused = FormRefusal {
+                form: "profile",
+                error: &error,
+                typed: Some(change),
+            };
+            form_refused(&state, &issuer, &headers, session, refused).await
+        }
     }
 }
 
@@ -388,7 +392,10 @@ pub(super) async fn change_password(
         .await;
     match outcome {
         Ok(()) => see_other(&format!("{}?done=password-changed", portal_url(&issuer))),
-        Err(error) => form_refused(&state, &issuer, &headers, session, "password", &error).await,
+        Err(error) => {
+            let refused = FormRefusal::at("password", &error);
+            form_refused(&state, &issuer, &headers, session, refused).await
+        }
     }
 }
 
@@ -430,20 +437,41 @@ pub(super) async fn delete(
             set_cookie(&mut response, &state, &issuer, SESSION_COOKIE, None);
             response
         }
-        Err(error) => form_refused(&state, &issuer, &headers, session, "delete", &error).await,
+        Err(error) => {
+            let refused = FormRefusal::at("delete", &error);
+            form_refused(&state, &issuer, &headers, session, refused).await
+        }
+    }
+}
+
+/// A portal form that was not carried out: which, why, and the profile as typed (to show it
+/// again rather than what is stored).
+struct FormRefusal<'a> {
+    form: &'static str,
+    error: &'a AccountError,
+    typed: Option<ProfileChange<'a>>,
+}
+
+impl<'a> FormRefusal<'a> {
+    fn at(form: &'static str, error: &'a AccountError) -> Self {
+        Self {
+            form,
+            error,
+            typed: None,
+        }
     }
 }
 
 /// A portal form refused for what was typed: the portal again, the problem shown at the form
-/// (422); any other refusal as [`account_error`] answers it.
+/// with what was typed in it (422); any other refusal as [`account_error`] answers it.
 async fn form_refused(
     state: &AppState,
     issuer: &Issuer,
     headers: &HeaderMap,
     session: Option<&str>,
-    form: &'static str,
-    error: &AccountError,
+    refused: FormRefusal<'_>,
 ) -> Response {
+    let FormRefusal { form, error, typed } = refused;
     let account = match error {
         AccountError::CurrentPassword(_)
         | AccountError::NewPassword(_)
@@ -455,7 +483,13 @@ async fn form_refused(
     };
     let lang = portal_language(headers, None, account.as_ref().ok());
     match (account, FormProblem::of(issuer, lang, form, error)) {
-        (Ok(view), Some(problem)) => {
+        (Ok(mut view), Some(problem)) => {
+            if let Some(typed) = typed {
+                let value = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+                view.user.name = value(typed.name);
+                view.user.picture = value(typed.picture);
+                view.user.locale = value(typed.locale);
+            }
             let mut response = account_page(issuer, lang, &view, None, Some(problem));
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             response
