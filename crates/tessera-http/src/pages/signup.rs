@@ -395,32 +395,36 @@ pub(super) async fn forgot(
     let issuer = passed!(issuer(&state, &slug).await);
     let lang = i18n::page_language(&headers, None, &[], None);
     let form = passed!(page_form(&issuer, lang, &body));
-    match state
+    let browser = cookie(&headers, BROWSER_COOKIE);
+    if !state
         .core
-        .request_password_reset(
-            &issuer,
-            cookie(&headers, BROWSER_COOKIE),
-            form.get("csrf").unwrap_or(""),
-            form.get("email").unwrap_or(""),
-        )
-        .await
+        .forgot_password_form_accepts(browser, form.get("csrf").unwrap_or(""))
     {
-        Ok(link) => {
-            if let Some(link) = link {
-                mail::send_later(&state, &issuer, lang, link);
-            }
-            check_email_page(&issuer, lang)
-        }
-        Err(tessera_core::CoreError::Forbidden(_)) => super::error_page(
+        return super::error_page(
             &issuer,
             lang,
             StatusCode::FORBIDDEN,
             "form_forbidden",
             "error-account-forbidden",
             None,
-        ),
-        Err(error) => crate::problem::core_error(&error),
+        );
     }
+    // The answer does not wait for the lookup and its writes: their time would tell whether
+    // the address has an account.
+    let email = form.get("email").unwrap_or("").to_owned();
+    let (state, issuer_of_task) = (state.clone(), issuer.clone());
+    tokio::spawn(async move {
+        match state
+            .core
+            .request_password_reset(&issuer_of_task, &email)
+            .await
+        {
+            Ok(Some(link)) => mail::send_later(&state, &issuer_of_task, lang, link),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "a password reset request failed"),
+        }
+    });
+    check_email_page(&issuer, lang)
 }
 
 /// The page that asks for the new password, maybe again with why.
