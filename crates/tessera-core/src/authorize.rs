@@ -378,9 +378,11 @@ impl Core {
             Some(secret) => self.active_session(issuer, secret).await?,
             None => None,
         };
+        // OIDC Core §3.1.2.1: past `max_age` seconds the user signs in again, and
+        // "max_age=0 is equivalent to prompt=login" (even within the second of the sign-in).
         let fresh_enough = |session: &Session| {
             request.max_age.is_none_or(|max| {
-                now.0 - session.auth_time.0 <= i64::try_from(max).unwrap_or(i64::MAX)
+                max > 0 && now.0 - session.auth_time.0 <= i64::try_from(max).unwrap_or(i64::MAX)
             })
         };
         let known = active

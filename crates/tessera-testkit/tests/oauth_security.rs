@@ -741,6 +741,56 @@ async fn cookies_are_http_only_same_site_lax_and_scoped_to_the_issuer() {
     );
 }
 
+/// Every hosted page, whatever it says, carries the same protections: no framing, no caching,
+/// no referrer, a CSP without inline style or script, and no MIME sniffing.
+#[tokio::test]
+async fn every_hosted_page_sends_the_protective_headers() {
+    let s = setup().await;
+    let base = s.app.core().public_url().to_owned();
+    let browser = Browser::new();
+    let url = authorize_url(
+        &s.app,
+        &[
+            ("response_type", "code"),
+            ("client_id", &s.client.id),
+            ("redirect_uri", REDIRECT),
+        ],
+    );
+    let Landing::Redirect(interaction) = browser.get(&url).await else {
+        panic!("a redirect to the sign-in page");
+    };
+    let issuer = s.app.issuer_url("default");
+    let pages = [
+        (interaction.clone(), 200),
+        (format!("{interaction}/signup"), 200),
+        (format!("{issuer}/interaction/int_unknown"), 410),
+        (format!("{issuer}/password/forgot"), 200),
+        (format!("{issuer}/password/reset?token=unknown"), 404),
+        (format!("{issuer}/verify-email?token=unknown"), 200),
+        (format!("{issuer}/account"), 200),
+        (format!("{issuer}/oauth/logout"), 200),
+    ];
+    for (url, status) in pages {
+        let response = browser.http.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), status, "{url}");
+        let headers = response.headers();
+        assert_eq!(headers["x-frame-options"], "DENY", "{url}");
+        assert_eq!(headers["cache-control"], "no-store", "{url}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{url}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{url}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'")
+                && csp.contains("style-src 'self'")
+                && !csp.contains("unsafe-inline")
+                && !csp.contains("script-src"),
+            "{url}: {csp}"
+        );
+        let html = response.text().await.unwrap();
+        assert!(html.contains("<html lang="), "{url}: a page");
+    }
+}
+
 #[tokio::test]
 async fn form_post_answers_with_a_self_submitting_form_allowed_by_its_script_hash() {
     let s = setup().await;

@@ -476,3 +476,92 @@ async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
     let landing = browser.follow(url.as_str(), &base).await;
     assert_eq!(landing.param("error").as_deref(), Some("login_required"));
 }
+
+/// The sign-in page honours the request (OIDC Core §3.1.2.1): a session skips it, unless
+/// `prompt=login` or `max_age` asks for a fresh sign-in (`max_age=0` at once, like
+/// `prompt=login`); `login_hint` fills in the identifier; `prompt=none` never shows it. A
+/// sign-in that `max_age` asked for puts `auth_time` in the ID token.
+#[tokio::test]
+async fn the_sign_in_honours_prompt_max_age_and_login_hint() {
+    let app = TestApp::spawn().await;
+    app.create_user("default", EMAIL, PASSWORD).await;
+    let registered = web_app(&app, true).await;
+    let base = app.core().public_url().to_owned();
+    let authorize = |extra: &[(&str, &str)]| {
+        let mut url =
+            reqwest::Url::parse(&format!("{}/oauth/authorize", app.issuer_url("default"))).unwrap();
+        url.query_pairs_mut().extend_pairs([
+            ("response_type", "code"),
+            ("client_id", registered.id.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+            ("state", "s"),
+        ]);
+        url.query_pairs_mut().extend_pairs(extra);
+        url.to_string()
+    };
+    let browser = Browser::new();
+
+    // Without a session, prompt=none answers the client at once: login_required.
+    let landing = browser
+        .follow(&authorize(&[("prompt", "none")]), &base)
+        .await;
+    assert_eq!(landing.param("error").as_deref(), Some("login_required"));
+
+    // login_hint fills in the identifier.
+    let Landing::Page(200, page) = browser
+        .follow(&authorize(&[("login_hint", EMAIL)]), &base)
+        .await
+    else {
+        panic!("expected the sign-in page");
+    };
+    assert!(
+        page.contains(&format!("name=\"username\" value=\"{EMAIL}\"")),
+        "{page}"
+    );
+    let landing = browser
+        .authorize(&authorize(&[]), &base, EMAIL, PASSWORD)
+        .await;
+    assert!(landing.param("code").is_some(), "{landing:?}");
+
+    // With a session: no page, for a plain request, a generous max_age and prompt=none.
+    for extra in [vec![], vec![("max_age", "3600")], vec![("prompt", "none")]] {
+        let landing = browser.follow(&authorize(&extra), &base).await;
+        assert!(landing.param("code").is_some(), "{extra:?}: {landing:?}");
+    }
+    // prompt=login and max_age=0 ask for the password again, session or not.
+    for extra in [[("prompt", "login")], [("max_age", "0")]] {
+        let landing = browser.follow(&authorize(&extra), &base).await;
+        let Landing::Page(200, page) = landing else {
+            panic!("{extra:?}: expected the sign-in page, got {landing:?}");
+        };
+        assert!(page.contains("name=\"password\""), "{extra:?}");
+    }
+    // A sign-in asked for by max_age: the ID token says when it happened.
+    let landing = browser
+        .authorize(&authorize(&[("max_age", "0")]), &base, EMAIL, PASSWORD)
+        .await;
+    let code = landing.param("code").unwrap();
+    let tokens: Value = http()
+        .post(format!("{}/oauth/token", app.issuer_url("default")))
+        .basic_auth(&registered.id, registered.secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let payload = id_token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(claims["auth_time"].is_i64(), "{claims}");
+}
