@@ -746,7 +746,6 @@ async fn cookies_are_http_only_same_site_lax_and_scoped_to_the_issuer() {
 #[tokio::test]
 async fn every_hosted_page_sends_the_protective_headers() {
     let s = setup().await;
-    let base = s.app.core().public_url().to_owned();
     let browser = Browser::new();
     let url = authorize_url(
         &s.app,
