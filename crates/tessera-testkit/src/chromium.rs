@@ -243,6 +243,82 @@ impl Chromium {
             .unwrap_or_default()
     }
 
+    /// Resizes the browser's window, e.g. to a phone's 375 × 667.
+    ///
+    /// # Panics
+    /// When the browser refuses.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resize the window");
+    }
+
+    /// Whether the page fits the window's width: nothing to scroll sideways.
+    ///
+    /// # Panics
+    /// When the script cannot run.
+    pub async fn fits_width(&self) -> bool {
+        let fits = self
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth;",
+                vec![],
+            )
+            .await
+            .expect("measure the page");
+        fits.as_bool() == Some(true)
+    }
+
+    /// What axe-core (the accessibility engine of Deque's axe tools) finds wrong with the
+    /// page against WCAG 2.2 levels A and AA: labels, names, contrast, language, landmarks,
+    /// focus order. One line per rule broken: its id, impact and the elements. Empty when
+    /// axe-core is not installed and the browser is not required (see the module docs).
+    ///
+    /// axe-core comes from npm: `npm ci` in `crates/tessera-testkit/a11y` (`.ci/run` does it),
+    /// or `TESSERA_TEST_AXE` names `axe.min.js` elsewhere.
+    ///
+    /// # Panics
+    /// When axe-core is missing but the browser is required, or the script fails.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let path = setting("TESSERA_TEST_AXE").map_or_else(
+            || {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("a11y/node_modules/axe-core/axe.min.js")
+            },
+            PathBuf::from,
+        );
+        let Ok(axe) = std::fs::read_to_string(&path) else {
+            let required = setting("TESSERA_TEST_REQUIRE_BROWSER").is_some_and(|v| v == "1");
+            assert!(
+                !required,
+                "no axe-core at {} (run `npm ci` in crates/tessera-testkit/a11y)",
+                path.display()
+            );
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "accessibility not checked: no axe-core at {}",
+                    path.display()
+                );
+            }
+            return Vec::new();
+        };
+        // WebDriver runs the script as a function body and waits for the promise it returns.
+        let script = format!(
+            "{axe}\nreturn axe.run(document, {{ runOnly: {{ type: 'tag', values: \
+             ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] }} }})\
+             .then(r => r.violations.map(v => v.id + ' (' + v.impact + '): ' + \
+             v.nodes.map(n => n.target.join(' ')).join(', ')));"
+        );
+        let found = self
+            .client
+            .execute(&script, vec![])
+            .await
+            .expect("axe-core runs");
+        serde_json::from_value(found).expect("a list of violations")
+    }
+
     /// Saves a PNG of the page as `<name>.png` in the screenshots folder; returns its path.
     ///
     /// # Panics

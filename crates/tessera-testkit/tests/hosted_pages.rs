@@ -320,6 +320,77 @@ async fn the_consent_page_speaks_the_signed_in_users_language() {
     browser.close().await;
 }
 
+/// Every hosted page, on a phone's screen: axe-core finds nothing against WCAG 2.2 A and AA
+/// (labels, names, contrast, language, focus order), and nothing needs scrolling sideways.
+#[tokio::test]
+async fn every_page_is_accessible_and_fits_a_phone() {
+    let Some(browser) = Chromium::start("en-US,en;q=0.9").await else {
+        return;
+    };
+    browser.resize(375, 667).await;
+    let scene = Scene::new().await;
+    let issuer = scene.app.issuer_url("default");
+    let check = |name: &'static str| {
+        let browser = &browser;
+        async move {
+            let violations = browser.accessibility_violations().await;
+            assert!(violations.is_empty(), "{name}: {violations:#?}");
+            assert!(
+                browser.fits_width().await,
+                "{name} scrolls sideways on a phone"
+            );
+            browser.screenshot(&format!("phone-{name}")).await;
+        }
+    };
+
+    let (url, ..) = scene.authorize_url(&[]).await;
+    browser.goto(&url).await;
+    check("sign-in").await;
+    // The checker itself: a field whose label is taken away is found.
+    browser
+        .client()
+        .execute(
+            "document.querySelector('label[for=username]').remove();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let violations = browser.accessibility_violations().await;
+    assert!(
+        violations.iter().any(|v| v.starts_with("label ")),
+        "{violations:#?}"
+    );
+    let interaction = browser.url().await;
+    sign_in(&browser, "not the password").await;
+    check("sign-in-refused").await;
+    browser.goto(&format!("{interaction}/signup")).await;
+    check("sign-up").await;
+    browser.goto(&format!("{issuer}/password/forgot")).await;
+    check("forgot-password").await;
+    browser
+        .goto(&format!("{issuer}/password/reset?token=unknown"))
+        .await;
+    check("link-unknown").await;
+    browser
+        .goto(&format!("{issuer}/interaction/int_unknown"))
+        .await;
+    check("error").await;
+    browser.goto(&format!("{issuer}/account")).await;
+    check("account-sign-in").await;
+
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    browser.goto(&interaction.to_string()).await;
+    sign_in(&browser, PASSWORD).await;
+    assert!(browser.has("allow").await, "the consent page");
+    check("consent").await;
+    browser.goto(&format!("{issuer}/account")).await;
+    assert!(browser.has("sessions").await, "the portal");
+    check("account").await;
+    browser.goto(&format!("{issuer}/oauth/logout")).await;
+    check("logout").await;
+    browser.close().await;
+}
+
 #[tokio::test]
 async fn a_locked_account_is_told_when_to_come_back() {
     let Some(browser) = Chromium::start("en").await else {
