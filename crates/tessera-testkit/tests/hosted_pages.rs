@@ -379,7 +379,7 @@ async fn every_page_is_accessible_and_fits_a_phone() {
     check("account-sign-in").await;
 
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    browser.goto(&interaction.to_string()).await;
+    browser.goto(interaction.as_str()).await;
     sign_in(&browser, PASSWORD).await;
     assert!(browser.has("allow").await, "the consent page");
     check("consent").await;
