@@ -246,6 +246,63 @@ async fn an_address_that_fails_across_many_accounts_is_locked() {
     assert_eq!(locks[0]["data"]["locked"], "address");
 }
 
+/// A blocked user who types the right password gets the same neutral refusal as a wrong
+/// password (nothing says the account exists, or is blocked); the event says why, for the
+/// administrators. Unblocked, the same password signs in.
+#[tokio::test]
+async fn a_blocked_user_is_refused_with_the_neutral_message() {
+    let (app, client_id) = app_with_lockout(5, 100).await;
+    let token = app.core_api_token(&[]).await;
+    let found: Value = app
+        .core_request(
+            Method::GET,
+            &format!("/core/v1/issuers/default/users?email={EMAIL}"),
+            &token,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user = found["items"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/core/v1/issuers/default/users/{user}");
+    let blocked = app
+        .core_request(Method::POST, &format!("{path}/block"), &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blocked.status(), 200);
+
+    let (browser, page) = sign_in_page(&app, &client_id).await;
+    let (refusal, blocked_page) = try_sign_in(&app, &browser, &page, EMAIL, PASSWORD).await;
+    assert_eq!(refusal.as_deref(), Some("credentials"));
+    let (browser, page) = sign_in_page(&app, &client_id).await;
+    let (_, unknown_page) =
+        try_sign_in(&app, &browser, &page, "nobody@example.com", PASSWORD).await;
+    let message = |html: &str| {
+        let start = html.find("id=\"refusal\"").unwrap();
+        html[start..][..html[start..].find("</").unwrap()].to_owned()
+    };
+    assert_eq!(message(&blocked_page), message(&unknown_page));
+    let failures = events(&app, "type=user.login.failed").await;
+    assert!(
+        failures.iter().any(|e| e["data"]["reason"] == "blocked"),
+        "{failures:?}"
+    );
+
+    let unblocked = app
+        .core_request(Method::POST, &format!("{path}/unblock"), &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unblocked.status(), 200);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (browser, page) = sign_in_page(&app, &client_id).await;
+    let (refusal, _) = try_sign_in(&app, &browser, &page, EMAIL, PASSWORD).await;
+    assert_eq!(refusal, None);
+}
+
 /// An identifier or password longer than any account's is refused with its limit before
 /// anything is looked up, hashed or counted, the same for a known account as for none.
 #[tokio::test]
