@@ -8,25 +8,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tessera_testkit::TestApp;
 use tessera_testkit::chromium::Chromium;
+use tessera_testkit::oidc::{Browser, hidden_input};
 
 const EMAIL: &str = "grace@example.com";
 const PASSWORD: &str = "a ship in port is safe, but that is not what ships are for";
-
-/// A browser without a window: an HTTP client that keeps cookies and does not follow
-/// redirects (so each answer can be checked).
-fn other_browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The value of the first hidden `csrf` field of a page.
-fn csrf_of(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
-    html[start..][..html[start..].find('"').unwrap()].to_owned()
-}
 
 /// Signs `client` in to the portal as the user; returns the portal page it then sees.
 async fn portal_sign_in(app: &TestApp, client: &reqwest::Client, password: &str) -> String {
@@ -42,7 +27,7 @@ async fn portal_sign_in(app: &TestApp, client: &reqwest::Client, password: &str)
     let answer = client
         .post(format!("{portal}/sign-in"))
         .form(&[
-            ("csrf", csrf_of(&form).as_str()),
+            ("csrf", hidden_input(&form, "csrf").unwrap().as_str()),
             ("username", EMAIL),
             ("password", password),
         ])
@@ -98,7 +83,7 @@ async fn the_portal_lists_the_users_sessions_and_signs_others_out() {
     assert_eq!(browser.count("li.session[data-current]").await, 1);
 
     // Two more browsers sign in as the same user.
-    let (second, third) = (other_browser(), other_browser());
+    let (second, third) = (Browser::new().http, Browser::new().http);
     assert!(is_signed_in(&portal_sign_in(&app, &second, PASSWORD).await));
     assert!(is_signed_in(&portal_sign_in(&app, &third, PASSWORD).await));
     browser.goto(&portal).await;
@@ -201,7 +186,7 @@ async fn portal_forms_need_their_session_and_their_token() {
     app.create_user("default", "mallory@example.com", PASSWORD)
         .await;
     let portal = format!("{}/default/account", app.base_url);
-    let user = other_browser();
+    let user = Browser::new().http;
     let page = portal_sign_in(&app, &user, PASSWORD).await;
     assert!(is_signed_in(&page));
     let own = session_of(&page);
@@ -210,7 +195,7 @@ async fn portal_forms_need_their_session_and_their_token() {
     for token in [
         "",
         "forged",
-        &csrf_of(
+        &hidden_input(
             &user
                 .get(&portal)
                 .send()
@@ -219,7 +204,9 @@ async fn portal_forms_need_their_session_and_their_token() {
                 .text()
                 .await
                 .unwrap(),
-        )[1..],
+            "csrf",
+        )
+        .unwrap()[1..],
     ] {
         let answer = user
             .post(format!("{portal}/sessions/end-others"))
@@ -233,7 +220,7 @@ async fn portal_forms_need_their_session_and_their_token() {
     }
 
     // Another user's session is not this user's to end, nor is one that does not exist.
-    let mallory = other_browser();
+    let mallory = Browser::new().http;
     let mallory_page = {
         let form = mallory
             .get(&portal)
@@ -246,7 +233,7 @@ async fn portal_forms_need_their_session_and_their_token() {
         mallory
             .post(format!("{portal}/sign-in"))
             .form(&[
-                ("csrf", csrf_of(&form).as_str()),
+                ("csrf", hidden_input(&form, "csrf").unwrap().as_str()),
                 ("username", "mallory@example.com"),
                 ("password", PASSWORD),
             ])
@@ -262,7 +249,7 @@ async fn portal_forms_need_their_session_and_their_token() {
             .await
             .unwrap()
     };
-    let csrf = csrf_of(&mallory_page);
+    let csrf = hidden_input(&mallory_page, "csrf").unwrap();
     for target in [own.as_str(), "ses_00000000000000000000000000", "junk"] {
         let answer = mallory
             .post(format!("{portal}/sessions/{target}/end"))
@@ -284,7 +271,7 @@ async fn portal_forms_need_their_session_and_their_token() {
     ));
 
     // Signed out, a form leads back to the portal's sign-in form.
-    let stranger = other_browser();
+    let stranger = Browser::new().http;
     let answer = stranger
         .post(format!("{portal}/sessions/end-others"))
         .form(&[("csrf", "x")])
@@ -398,12 +385,12 @@ async fn the_user_edits_the_profile_and_the_portal_speaks_their_language() {
     assert_eq!(user_json(&app, &user_id).await, stored, "nothing saved");
 
     // Over HTTP, past the browser's own checks: an over-long name, then a forged form.
-    let client = other_browser();
+    let client = Browser::new().http;
     let page = portal_sign_in(&app, &client, PASSWORD).await;
     let answer = client
         .post(format!("{portal}/profile"))
         .form(&[
-            ("csrf", csrf_of(&page).as_str()),
+            ("csrf", hidden_input(&page, "csrf").unwrap().as_str()),
             ("name", "n".repeat(301).as_str()),
             ("picture", ""),
             ("locale", "de"),
@@ -462,7 +449,7 @@ async fn the_user_changes_the_password_then_deletes_the_account() {
     let user_id = app.create_user("default", EMAIL, PASSWORD).await;
     allow_deletion(&app).await;
     let portal = format!("{}/default/account", app.base_url);
-    let elsewhere = other_browser();
+    let elsewhere = Browser::new().http;
     assert!(is_signed_in(
         &portal_sign_in(&app, &elsewhere, PASSWORD).await
     ));
@@ -523,7 +510,7 @@ async fn the_user_changes_the_password_then_deletes_the_account() {
         is_signed_in(&portal_sign_in(&app, &elsewhere, new_password).await),
         "the new password signs in"
     );
-    let old = other_browser();
+    let old = Browser::new().http;
     assert!(!is_signed_in(&portal_sign_in(&app, &old, PASSWORD).await));
 
     // Deleting the account asks for the password, then removes the user and signs out. (The
@@ -567,12 +554,15 @@ async fn the_user_changes_the_password_then_deletes_the_account() {
 async fn an_account_cannot_be_deleted_where_the_issuer_does_not_allow_it() {
     let app = TestApp::spawn().await;
     app.create_user("default", EMAIL, PASSWORD).await;
-    let user = other_browser();
+    let user = Browser::new().http;
     let page = portal_sign_in(&app, &user, PASSWORD).await;
     assert!(!page.contains("id=\"delete\""), "no delete form is offered");
     let answer = user
         .post(format!("{}/default/account/delete", app.base_url))
-        .form(&[("csrf", csrf_of(&page).as_str()), ("password", PASSWORD)])
+        .form(&[
+            ("csrf", hidden_input(&page, "csrf").unwrap().as_str()),
+            ("password", PASSWORD),
+        ])
         .send()
         .await
         .unwrap();

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 use tessera_testkit::TestApp;
 use tessera_testkit::chromium::Chromium;
+use tessera_testkit::oidc::{Browser, hidden_input};
 use tessera_testkit::receiver::Receiver;
 use tessera_testkit::smtp::{ReceivedMail, SmtpReceiver};
 
@@ -260,21 +261,6 @@ async fn a_user_who_forgot_the_password_resets_it_by_mail() {
     browser.close().await;
 }
 
-/// A browser without a window: keeps cookies, stops at every redirect.
-fn http_browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The value of the hidden `csrf` field of a page.
-fn csrf_of(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
-    html[start..][..html[start..].find('"').unwrap()].to_owned()
-}
-
 /// Starts the authorization request in `browser`; returns the sign-up form's URL.
 async fn signup_url(browser: &reqwest::Client, authorize: &str) -> String {
     let answer = browser.get(authorize).send().await.unwrap();
@@ -300,7 +286,7 @@ async fn sign_up(
         .text()
         .await
         .unwrap();
-    let csrf = csrf_of(&form);
+    let csrf = hidden_input(&form, "csrf").unwrap();
     let mut body = vec![("csrf", csrf.as_str())];
     body.extend_from_slice(fields);
     let answer = browser.post(url).form(&body).send().await.unwrap();
@@ -332,7 +318,7 @@ async fn patch_settings(app: &TestApp, settings: serde_json::Value) {
 async fn sign_up_follows_the_issuers_policy_and_says_what_is_wrong() {
     let smtp = SmtpReceiver::start().await;
     let (app, _callback, authorize) = scene(&smtp).await;
-    let browser = http_browser();
+    let browser = Browser::new().http;
     let url = signup_url(&browser, &authorize).await;
     let long_name = "n".repeat(301);
     for (fields, expected) in [
@@ -410,7 +396,7 @@ async fn without_required_verification_a_new_account_signs_in_at_once() {
         json!({"signup": {"require_email_verification": false}}),
     )
     .await;
-    let browser = http_browser();
+    let browser = Browser::new().http;
     let url = signup_url(&browser, &authorize).await;
     let (status, location, _) = sign_up(
         &browser,
@@ -454,7 +440,7 @@ async fn without_required_verification_a_new_account_signs_in_at_once() {
     drop(callback);
 
     // The address is taken now; without verification there is no hiding it.
-    let other = http_browser();
+    let other = Browser::new().http;
     let url = signup_url(&other, &authorize).await;
     let (_, _, page) = sign_up(
         &other,
@@ -488,7 +474,7 @@ async fn forgot_password_answers_known_and_unknown_addresses_alike() {
         .text()
         .await
         .unwrap();
-    let csrf = tessera_testkit::oidc::hidden_input(&form, "csrf").unwrap();
+    let csrf = hidden_input(&form, "csrf").unwrap();
     let ask = |email: &'static str| {
         let request = browser
             .post(&forgot)

@@ -6,7 +6,6 @@
 //! reloading a page never sends a form again; what a form did is said by the `done` query
 //! parameter, which names a message and carries nothing else.
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::Response;
@@ -18,8 +17,8 @@ use tessera_model::{Issuer, UnixTime};
 use time::macros::format_description;
 
 use super::{
-    BROWSER_COOKIE, Picked, SESSION_COOKIE, cookie, error_page, frame, i18n, mail, page, page_form,
-    refusal_code, refusal_text, remember_language, see_other, set_cookie,
+    BROWSER_COOKIE, Picked, PostedForm, SESSION_COOKIE, cookie, error_page, frame, i18n, mail,
+    page, refusal_code, refusal_text, remember_language, see_other, set_cookie,
 };
 use crate::AppState;
 use crate::conventions::passed;
@@ -86,14 +85,10 @@ pub(super) async fn show(
 /// `POST /{issuer}/account/sign-in`: signs in to the portal, then back to it.
 pub(super) async fn sign_in(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
     headers: HeaderMap,
     extensions: Extensions,
-    body: Bytes,
+    PostedForm { issuer, lang, form }: PostedForm,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
-    let lang = i18n::page_language(&headers, None, &[], None);
-    let form = passed!(page_form(&issuer, lang, &body));
     let typed = form.get("username").unwrap_or_default();
     let outcome = state
         .core
@@ -140,13 +135,10 @@ pub(super) async fn sign_in(
 /// browser's too, which signs it out of the portal).
 pub(super) async fn end_session(
     State(state): State<AppState>,
-    Path((slug, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    PostedForm { issuer, lang, form }: PostedForm,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
-    let lang = i18n::page_language(&headers, None, &[], None);
-    let form = passed!(page_form(&issuer, lang, &body));
     match state
         .core
         .account_end_session(
@@ -165,13 +157,9 @@ pub(super) async fn end_session(
 /// `POST /{issuer}/account/sessions/end-others`: signs out every other session of the user.
 pub(super) async fn end_other_sessions(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    PostedForm { issuer, lang, form }: PostedForm,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
-    let lang = i18n::page_language(&headers, None, &[], None);
-    let form = passed!(page_form(&issuer, lang, &body));
     match state
         .core
         .account_end_other_sessions(
@@ -334,13 +322,9 @@ impl FormProblem {
 /// `POST /{issuer}/account/profile`: saves the profile (name, picture, language).
 pub(super) async fn update_profile(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    PostedForm { issuer, form, .. }: PostedForm,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
-    let lang = i18n::page_language(&headers, None, &[], None);
-    let form = passed!(page_form(&issuer, lang, &body));
     let session = cookie(&headers, SESSION_COOKIE);
     let change = ProfileChange {
         csrf: form.get("csrf").unwrap_or(""),
@@ -368,14 +352,10 @@ pub(super) async fn update_profile(
 /// `POST /{issuer}/account/password`: changes the password.
 pub(super) async fn change_password(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
     headers: HeaderMap,
     extensions: Extensions,
-    body: Bytes,
+    PostedForm { issuer, form, .. }: PostedForm,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
-    let lang = i18n::page_language(&headers, None, &[], None);
-    let form = passed!(page_form(&issuer, lang, &body));
     let session = cookie(&headers, SESSION_COOKIE);
     let outcome = state
         .core
@@ -402,14 +382,10 @@ pub(super) async fn change_password(
 /// `POST /{issuer}/account/delete`: deletes the account, then says so.
 pub(super) async fn delete(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
     headers: HeaderMap,
     extensions: Extensions,
-    body: Bytes,
+    PostedForm { issuer, lang, form }: PostedForm,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
-    let lang = i18n::page_language(&headers, None, &[], None);
-    let form = passed!(page_form(&issuer, lang, &body));
     let session = cookie(&headers, SESSION_COOKIE);
     let outcome = state
         .core

@@ -22,12 +22,13 @@ pub(crate) mod i18n;
 mod mail;
 mod signup;
 
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
 
 use axum::Router;
 use axum::body::Bytes;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::Extensions;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -451,19 +452,43 @@ async fn show_interaction(
     response
 }
 
-/// A page's form, or the error page for one that is not a form (repeated fields, not UTF-8,
-/// too big).
-fn page_form(issuer: &Issuer, lang: &'static str, body: &[u8]) -> Result<Form, Box<Response>> {
-    Form::parse(body).map_err(|_| {
-        Box::new(error_page(
-            issuer,
-            lang,
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "error-form-unreadable",
-            None,
-        ))
-    })
+/// A form posted to one of an issuer's pages: the issuer (from the path's `{issuer}`), the
+/// language to answer in (the language cookie, then the browser: what the page knows before
+/// it has read anything else) and the fields. An unknown issuer is answered with a 404, a body
+/// that is not a form (repeated fields, not UTF-8, too big) with the error page, before the
+/// handler runs.
+pub(super) struct PostedForm {
+    issuer: Arc<Issuer>,
+    lang: &'static str,
+    form: Form,
+}
+
+impl FromRequest<AppState> for PostedForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let slug = params.get("issuer").map_or("", String::as_str);
+        let issuer = issuer(state, slug).await?;
+        let lang = form_language(&parts.headers, &[]);
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = Form::parse(&body).map_err(|_| {
+            error_page(
+                &issuer,
+                lang,
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "error-form-unreadable",
+                None,
+            )
+        })?;
+        Ok(Self { issuer, lang, form })
+    }
 }
 
 /// The language of a page answering a form: the cookie, then the browser. The interaction's
@@ -476,14 +501,11 @@ fn form_language(headers: &HeaderMap, ui_locales: &[String]) -> &'static str {
 /// protection.
 async fn login(
     State(state): State<AppState>,
-    Path((slug, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
     extensions: Extensions,
-    body: Bytes,
+    PostedForm { issuer, lang, form }: PostedForm,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
-    let lang = form_language(&headers, &[]);
-    let form = passed!(page_form(&issuer, lang, &body));
     let outcome = state
         .core
         .submit_login(
@@ -510,35 +532,28 @@ async fn login(
         Ok(LoginOutcome::SignedIn {
             session_secret,
             next,
-        }) => {
-            let mut response = match next {
-                Next::Consent(view) => {
-                    see_other(&format!("/{}/interaction/{}", issuer.slug, view.id))
-                }
-                Next::Respond(answer) => delivery(answer),
-            };
-            set_cookie(
-                &mut response,
-                &state,
-                &issuer,
-                SESSION_COOKIE,
-                Some(session_secret.expose()),
-            );
-            response
-        }
+        }) => signed_in(&state, &issuer, session_secret.expose(), next),
         Err(error) => interaction_error(&issuer, lang, &error),
     }
 }
 
+/// A browser just signed in (or signed up) with the session whose cookie secret is `session`:
+/// the session cookie, and on to the consent page or back to the client.
+pub(super) fn signed_in(state: &AppState, issuer: &Issuer, session: &str, next: Next) -> Response {
+    let mut response = match next {
+        Next::Consent(view) => see_other(&format!("/{}/interaction/{}", issuer.slug, view.id)),
+        Next::Respond(answer) => delivery(answer),
+    };
+    set_cookie(&mut response, state, issuer, SESSION_COOKIE, Some(session));
+    response
+}
+
 async fn consent(
     State(state): State<AppState>,
-    Path((slug, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    PostedForm { issuer, lang, form }: PostedForm,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
-    let lang = form_language(&headers, &[]);
-    let form = passed!(page_form(&issuer, lang, &body));
     let allow = match form.get("decision") {
         Some("allow") => true,
         Some("deny") => false,

@@ -5,7 +5,6 @@
 //! A mailed link opens a page with a button, and only the button's form uses the link up:
 //! mail scanners and link previews fetch links, and must not spend them.
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -13,14 +12,14 @@ use fluent_bundle::FluentArgs;
 use minijinja::context;
 use serde::Deserialize;
 use tessera_core::Core;
-use tessera_core::authorize::{InteractionView, LoginOutcome, Next};
+use tessera_core::authorize::{InteractionView, LoginOutcome};
 use tessera_core::password_policy::PasswordProblem;
 use tessera_core::signup::{LinkRefusal, ResetRefusal, SignUpForm, SignUpOutcome, SignUpRefusal};
 use tessera_model::Issuer;
 
 use super::{
-    BROWSER_COOKIE, Picked, SESSION_COOKIE, cookie, delivery, frame, i18n, interaction_error, mail,
-    page, page_form, remember_language, see_other, set_cookie,
+    BROWSER_COOKIE, Picked, PostedForm, cookie, frame, i18n, interaction_error, mail, page,
+    remember_language, set_cookie, signed_in,
 };
 use crate::AppState;
 use crate::conventions::passed;
@@ -179,13 +178,10 @@ pub(super) async fn show_signup(
 /// `POST /{issuer}/interaction/{id}/signup`.
 pub(super) async fn signup(
     State(state): State<AppState>,
-    Path((slug, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    PostedForm { issuer, lang, form }: PostedForm,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
-    let lang = i18n::page_language(&headers, None, &[], None);
-    let form = passed!(page_form(&issuer, lang, &body));
     let typed = SignUpForm {
         csrf: form.get("csrf").unwrap_or(""),
         email: form.get("email").unwrap_or(""),
@@ -222,20 +218,7 @@ pub(super) async fn signup(
             else {
                 return crate::problem::internal_error();
             };
-            let mut response = match next {
-                Next::Consent(view) => {
-                    see_other(&format!("/{}/interaction/{}", issuer.slug, view.id))
-                }
-                Next::Respond(answer) => delivery(answer),
-            };
-            set_cookie(
-                &mut response,
-                &state,
-                &issuer,
-                SESSION_COOKIE,
-                Some(session_secret.expose()),
-            );
-            response
+            signed_in(&state, &issuer, session_secret.expose(), next)
         }
         Err(error) => interaction_error(&issuer, lang, &error),
     }
@@ -296,13 +279,8 @@ pub(super) async fn show_verify(
 /// `POST /{issuer}/verify-email`: uses the link up.
 pub(super) async fn verify(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    PostedForm { issuer, lang, form }: PostedForm,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
-    let lang = i18n::page_language(&headers, None, &[], None);
-    let form = passed!(page_form(&issuer, lang, &body));
     match state
         .core
         .verify_email(&issuer, form.get("token").unwrap_or(""))
@@ -388,13 +366,9 @@ pub(super) async fn show_forgot(
 /// `POST /{issuer}/password/forgot`: "check your email", whatever the address.
 pub(super) async fn forgot(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    PostedForm { issuer, lang, form }: PostedForm,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
-    let lang = i18n::page_language(&headers, None, &[], None);
-    let form = passed!(page_form(&issuer, lang, &body));
     let browser = cookie(&headers, BROWSER_COOKIE);
     if !state
         .core
@@ -471,13 +445,8 @@ pub(super) async fn show_reset(
 /// `POST /{issuer}/password/reset`.
 pub(super) async fn reset(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    PostedForm { issuer, lang, form }: PostedForm,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
-    let lang = i18n::page_language(&headers, None, &[], None);
-    let form = passed!(page_form(&issuer, lang, &body));
     let token = form.get("token").unwrap_or("");
     match state
         .core
