@@ -454,6 +454,24 @@ mod tests {
         }
     }
 
+    /// The data of the newest event of `issuer`.
+    async fn last_event_data(
+        store: &std::sync::Arc<dyn tessera_store::Store>,
+        issuer: &tessera_model::Issuer,
+    ) -> serde_json::Value {
+        let events = store
+            .events()
+            .list(
+                tessera_store::IssuerScope::of(issuer),
+                &Default::default(),
+                PageRequest::first(10),
+            )
+            .await
+            .unwrap()
+            .items;
+        events.last().unwrap().data.clone()
+    }
+
     fn new(slug: &str) -> NewIssuer {
         NewIssuer {
             slug: slug.to_owned(),
@@ -629,19 +647,8 @@ mod tests {
         assert_eq!(patched.settings.access_token_lifetime(), 600);
         assert_eq!(patched.settings.signup(), tuned.settings.signup());
         assert_eq!(patched.display_name, tuned.display_name);
-        let events = db
-            .store
-            .events()
-            .list(
-                tessera_store::IssuerScope::of(&tuned),
-                &Default::default(),
-                PageRequest::first(10),
-            )
-            .await
-            .unwrap()
-            .items;
         assert_eq!(
-            events.last().unwrap().data,
+            last_event_data(&db.store, &tuned).await,
             serde_json::json!({"fields": ["settings.id_token_lifetime"]})
         );
 
@@ -766,19 +773,8 @@ mod tests {
         assert!(!changed.settings.require_email_verification());
         assert!(changed.settings.allow_account_deletion());
         assert_eq!(changed.settings.signup(), acme.settings.signup());
-        let events = db
-            .store
-            .events()
-            .list(
-                tessera_store::IssuerScope::of(&acme),
-                &Default::default(),
-                PageRequest::first(10),
-            )
-            .await
-            .unwrap()
-            .items;
         assert_eq!(
-            events.last().unwrap().data,
+            last_event_data(&db.store, &acme).await,
             serde_json::json!({"fields": [
                 "settings.signup.require_email_verification",
                 "settings.password_policy",

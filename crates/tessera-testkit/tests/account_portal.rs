@@ -292,8 +292,9 @@ async fn portal_forms_need_their_session_and_their_token() {
 }
 
 /// The profile form: name, picture and language are saved (one `user.updated` by the user),
-/// the portal then speaks the user's language, and the Core API shows the new values. A picture that is no web address, an over-long name and a forged form are refused
-/// at the form, and nothing is saved.
+/// the portal then speaks the user's language, and the Core API shows the new values. A
+/// picture that is no web address, an over-long name and a forged form are refused at the
+/// form, and nothing is saved.
 #[tokio::test]
 async fn the_user_edits_the_profile_and_the_portal_speaks_their_language() {
     let Some(browser) = Chromium::start("en-US,en;q=0.9").await else {
