@@ -265,3 +265,60 @@ pub async fn query_i64(url: &str, sql: &str) -> i64 {
         value
     }
 }
+
+/// Another program's write transaction on the database at `url`, held until
+/// [`HeldWrites::release`]: SQLite's write lock (`BEGIN IMMEDIATE`), or on PostgreSQL a lock
+/// on `table` that still lets readers through (`LOCK TABLE … IN EXCLUSIVE MODE`). Meanwhile
+/// Tessera's writes there wait (on SQLite for up to its busy timeout) and its reads go on: for
+/// tests of what does not wait for a write.
+pub struct HeldWrites {
+    connection: HeldConnection,
+}
+
+enum HeldConnection {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+/// Takes the write lock described at [`HeldWrites`].
+///
+/// # Panics
+/// When the database cannot be reached or the lock not taken.
+pub async fn hold_writes(url: &str, table: &str) -> HeldWrites {
+    let connection = if url.starts_with("sqlite:") {
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).expect("a SQLite URL");
+        let mut connection = options.connect().await.expect("open the SQLite database");
+        connection
+            .execute("BEGIN IMMEDIATE")
+            .await
+            .expect("take SQLite's write lock");
+        HeldConnection::Sqlite(connection)
+    } else {
+        let mut connection = admin_connection(url).await;
+        connection
+            .execute(format!("BEGIN; LOCK TABLE {table} IN EXCLUSIVE MODE").as_str())
+            .await
+            .expect("lock the table");
+        HeldConnection::Postgres(connection)
+    };
+    HeldWrites { connection }
+}
+
+impl HeldWrites {
+    /// Lets the waiting writes through.
+    ///
+    /// # Panics
+    /// When the transaction cannot be ended.
+    pub async fn release(self) {
+        match self.connection {
+            HeldConnection::Sqlite(mut connection) => {
+                connection.execute("ROLLBACK").await.expect("release");
+                let _ = connection.close().await;
+            }
+            HeldConnection::Postgres(mut connection) => {
+                connection.execute("ROLLBACK").await.expect("release");
+                let _ = connection.close().await;
+            }
+        }
+    }
+}
