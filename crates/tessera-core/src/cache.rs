@@ -11,6 +11,10 @@
 //! through another node drops it when that node's notice arrives (PostgreSQL `NOTIFY`, see
 //! `tessera_store::Change`), within milliseconds. Notices can be lost, so every entry also
 //! expires [`CacheLimits::ttl_seconds`] after it was read: the safety net, not the mechanism.
+//! An entry confirmed against the store ([`Cache::confirm`], by `Core::revalidate_caches`,
+//! which checks every entry in a few bulk reads) counts as read again: so ten thousand busy
+//! issuers are not read again one by one every time to live, which cost a quarter of the
+//! token endpoint's throughput (docs/benchmarks.md, "Scale").
 //!
 //! **The read-forget race.** A request may read a record from the database just before
 //! another commits a change to it, and store its copy just after the notice dropped the old
@@ -22,6 +26,7 @@
 
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use tessera_model::UnixTime;
 
@@ -99,6 +104,43 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
         }
     }
 
+    /// Every record held, however old, for checking them against the store in bulk.
+    pub(crate) fn snapshot(&self) -> Vec<(K, V)> {
+        self.entries
+            .iter()
+            .map(|(key, (_, value))| (key, value))
+            .collect()
+    }
+
+    /// Marks the record as read again at `at` if `unchanged` holds for it, and drops it
+    /// otherwise; whether it was kept. `at` must be taken before the store was asked whether
+    /// it changed.
+    ///
+    /// No generation is needed here, unlike in [`put`](Self::put): `unchanged` compares the
+    /// record held now with what the store said, so a copy put meanwhile that differs is
+    /// dropped, and one that does not is as true as the store's answer.
+    pub(crate) fn confirm(
+        &self,
+        key: &K,
+        at: UnixTime,
+        unchanged: impl FnOnce(&V) -> bool,
+    ) -> bool {
+        // Zero: never wait for another caller's placeholder (there are none: nothing here
+        // makes one that outlives this call).
+        let outcome = self
+            .entries
+            .entry(key, Some(Duration::ZERO), |_, (read_at, value)| {
+                if unchanged(value) {
+                    *read_at = (*read_at).max(at);
+                    quick_cache::sync::EntryAction::Retain(())
+                } else {
+                    quick_cache::sync::EntryAction::Remove
+                }
+            });
+        // A record evicted or forgotten meanwhile gets a placeholder to fill, dropped empty.
+        matches!(outcome, quick_cache::sync::EntryResult::Retained(()))
+    }
+
     /// Drops one record.
     pub(crate) fn forget(&self, key: &K) {
         self.generation.fetch_add(1, Ordering::SeqCst);
@@ -164,6 +206,27 @@ mod tests {
         assert_eq!(cache.get(&1, UnixTime(100)), None);
         cache.put(1, "new", UnixTime(100), cache.generation());
         assert_eq!(cache.get(&1, UnixTime(100)), Some("new"));
+    }
+
+    #[test]
+    fn a_confirmed_record_lives_another_ttl_and_a_changed_one_is_dropped() {
+        let cache = Cache::<u32, &str>::new(LIMITS);
+        cache.put(1, "one", UnixTime(100), cache.generation());
+        cache.put(2, "two", UnixTime(100), cache.generation());
+        assert!(cache.confirm(&1, UnixTime(103), |v| *v == "one"));
+        assert!(!cache.confirm(&2, UnixTime(103), |v| *v == "deux"));
+        assert!(!cache.confirm(&3, UnixTime(103), |_| true), "never held");
+        assert_eq!(cache.get(&1, UnixTime(107)), Some("one"));
+        assert_eq!(cache.get(&1, UnixTime(108)), None);
+        assert_eq!(cache.get(&2, UnixTime(103)), None);
+        assert_eq!(cache.get(&3, UnixTime(103)), None, "no placeholder left");
+        // A confirmation taken before a later read never moves its time back.
+        cache.put(4, "four", UnixTime(110), cache.generation());
+        assert!(cache.confirm(&4, UnixTime(105), |_| true));
+        assert_eq!(cache.get(&4, UnixTime(114)), Some("four"));
+        let mut held = cache.snapshot();
+        held.sort_unstable();
+        assert_eq!(held, [(1, "one"), (4, "four")]);
     }
 
     #[test]

@@ -66,14 +66,20 @@ pub struct IssuerKeys {
 
 impl IssuerKeys {
     fn is_parsed_from(&self, issuer: &Issuer, stored: &[SigningKey]) -> bool {
-        self.source.1 == issuer.settings.signing_algorithm()
-            && self.source.0.len() == stored.len()
-            && self
-                .source
-                .0
-                .iter()
-                .zip(stored)
-                .all(|(&(id, state), key)| id == key.id && state == key.state)
+        self.is_parsed_from_states(
+            issuer.settings.signing_algorithm(),
+            stored.iter().map(|key| (key.id, key.state)),
+        )
+    }
+
+    /// Whether these keys were parsed for an issuer signing with `algorithm` whose keys that
+    /// are not retired are `stored` (ids and states, in the store's order).
+    pub(crate) fn is_parsed_from_states(
+        &self,
+        algorithm: KeyAlgorithm,
+        stored: impl IntoIterator<Item = (KeyId, KeyState)>,
+    ) -> bool {
+        self.source.1 == algorithm && self.source.0.iter().copied().eq(stored)
     }
 }
 

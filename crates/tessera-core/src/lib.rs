@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use tessera_crypto::MasterKey;
-use tessera_model::{Clock, Issuer};
-use tessera_store::{Change, Notice, Store, StoreError};
+use tessera_model::{ClientId, Clock, Issuer, IssuerId, KeyId, KeyState};
+use tessera_store::{Change, ClientRevision, IssuerVersion, Notice, Store, StoreError};
 
 pub mod account;
 pub mod admin;
@@ -105,6 +105,7 @@ pub struct Core {
     public_url: Arc<str>,
     /// Issuers' parsed keys, on this node.
     keys: Arc<cache::Cache<tessera_model::IssuerId, Arc<keys::IssuerKeys>>>,
+    cache_limits: CacheLimits,
     /// Issuers by slug, on this node.
     issuers_by_slug: Arc<cache::Cache<tessera_model::IssuerSlug, Arc<Issuer>>>,
     /// Clients by issuer and id, on this node, with their keys parsed.
@@ -160,6 +161,16 @@ impl LoadedClient {
     }
 }
 
+/// What [`Core::revalidate_caches`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Revalidated {
+    /// Entries the store still agreed with, now trusted for another time to live.
+    pub confirmed: usize,
+    /// Entries changed or gone in the store, dropped (with, for an issuer, its clients and
+    /// keys, which are not counted).
+    pub dropped: usize,
+}
+
 /// Associated data that binds the master-key check value to its purpose.
 const MASTER_KEY_CHECK_PURPOSE: &[u8] = b"tessera/master-key-check/v1";
 
@@ -179,6 +190,7 @@ impl Core {
             keys: Arc::new(cache::Cache::new(CacheLimits::default())),
             issuers_by_slug: Arc::new(cache::Cache::new(CacheLimits::default())),
             clients: Arc::new(cache::Cache::new(CacheLimits::default())),
+            cache_limits: CacheLimits::default(),
             passwords: users::PasswordPool::sized_to_cpus(),
             allow_private_webhook_targets: false,
             deliveries_enqueued: Arc::default(),
@@ -196,7 +208,15 @@ impl Core {
         self.keys = Arc::new(cache::Cache::new(limits));
         self.issuers_by_slug = Arc::new(cache::Cache::new(limits));
         self.clients = Arc::new(cache::Cache::new(limits));
+        self.cache_limits = limits;
         self
+    }
+
+    /// How often [`Core::revalidate_caches`] should run: three times per time to live, so
+    /// that an unchanged entry is confirmed before it expires even if a round fails.
+    pub fn revalidation_period(&self) -> std::time::Duration {
+        let ttl_ms = u64::try_from(self.cache_limits.ttl_seconds).unwrap_or(1) * 1000;
+        std::time::Duration::from_millis((ttl_ms / 3).max(100))
     }
 
     /// Lets webhooks target loopback, private and link-local addresses (refused by default:
@@ -297,6 +317,101 @@ impl Core {
         }
     }
 
+    /// Checks every cached issuer, client and key set against the store in a few bulk reads
+    /// (revisions, and key ids and states: no whole records, no key material) and marks those
+    /// unchanged as read now; those changed or gone are dropped as if a notice had named them.
+    ///
+    /// This is the time to live's safety net made cheap: run every third of the time to live
+    /// (see `tessera_server::changes`), it keeps unchanged entries from expiring, so ten
+    /// thousand busy issuers cost a few statements per round instead of three reads per
+    /// issuer each time to live. If it cannot run, entries expire and are read again one by
+    /// one, as before.
+    pub async fn revalidate_caches(&self) -> Result<Revalidated, CoreError> {
+        use std::collections::HashMap;
+
+        let now = self.clock.now();
+        let issuers = self.issuers_by_slug.snapshot();
+        let clients = self.clients.snapshot();
+        let keys = self.keys.snapshot();
+
+        let mut issuer_ids: Vec<IssuerId> = issuers
+            .iter()
+            .map(|(_, issuer)| issuer.id)
+            .chain(keys.iter().map(|(id, _)| *id))
+            .collect();
+        issuer_ids.sort_unstable();
+        issuer_ids.dedup();
+        let versions: HashMap<IssuerId, IssuerVersion> = self
+            .store
+            .issuers()
+            .versions(&issuer_ids)
+            .await?
+            .into_iter()
+            .map(|version| (version.id, version))
+            .collect();
+        let client_ids: Vec<ClientId> = clients.iter().map(|((_, id), _)| *id).collect();
+        let revisions: HashMap<ClientId, ClientRevision> = self
+            .store
+            .clients()
+            .revisions(&client_ids)
+            .await?
+            .into_iter()
+            .map(|revision| (revision.id, revision))
+            .collect();
+        let key_issuers: Vec<IssuerId> = keys.iter().map(|(id, _)| *id).collect();
+        let mut states: HashMap<IssuerId, Vec<(KeyId, KeyState)>> = HashMap::new();
+        for key in self.store.keys().active_states(&key_issuers).await? {
+            states
+                .entry(key.issuer_id)
+                .or_default()
+                .push((key.id, key.state));
+        }
+
+        let mut outcome = Revalidated::default();
+        for (slug, issuer) in &issuers {
+            let revision = versions.get(&issuer.id).map(|v| v.revision);
+            if revision == Some(issuer.revision) {
+                let kept = self.issuers_by_slug.confirm(slug, now, |cached| {
+                    cached.id == issuer.id && Some(cached.revision) == revision
+                });
+                outcome.confirmed += usize::from(kept);
+            } else {
+                self.forget(Change::Issuer(issuer.id));
+                outcome.dropped += 1;
+            }
+        }
+        for ((owner, id), client) in &clients {
+            let revision = revisions
+                .get(id)
+                .filter(|r| r.issuer_id == *owner)
+                .map(|r| r.revision);
+            if revision == Some(client.revision) {
+                let kept = self.clients.confirm(&(*owner, *id), now, |cached| {
+                    Some(cached.revision) == revision
+                });
+                outcome.confirmed += usize::from(kept);
+            } else {
+                self.forget(Change::Client(*owner, *id));
+                outcome.dropped += 1;
+            }
+        }
+        for (issuer, parsed) in &keys {
+            let stored = states.get(issuer).map(Vec::as_slice).unwrap_or_default();
+            let unchanged = |cached: &Arc<keys::IssuerKeys>| {
+                versions.get(issuer).is_some_and(|version| {
+                    cached.is_parsed_from_states(version.signing_algorithm, stored.iter().copied())
+                })
+            };
+            if unchanged(parsed) {
+                outcome.confirmed += usize::from(self.keys.confirm(issuer, now, unchanged));
+            } else {
+                self.forget(Change::Keys(*issuer));
+                outcome.dropped += 1;
+            }
+        }
+        Ok(outcome)
+    }
+
     /// An issuer's URL, its `iss`: `{public_url}/{slug}`.
     pub fn issuer_url(&self, issuer: &Issuer) -> String {
         format!("{}/{}", self.public_url, issuer.slug)
@@ -390,6 +505,155 @@ pub(crate) async fn test_issuer(store: &dyn Store, slug: &str) -> Issuer {
 mod tests {
     use super::*;
     use tessera_model::{FixedClock, UnixTime};
+
+    /// The safety net behind lost change notices: an unchanged entry is confirmed in bulk and
+    /// outlives its first time to live without being read again; what changed behind this
+    /// node's back is dropped and read afresh.
+    #[tokio::test]
+    async fn revalidation_keeps_unchanged_entries_and_drops_what_another_node_changed() {
+        let (core, clock, db) = test_core().await;
+        let issuer = core.ensure_builtin_issuers().await.unwrap().default;
+        let client = core
+            .create_client(
+                &issuer,
+                clients::NewClient {
+                    grant_types: vec!["client_credentials".to_owned()],
+                    ..clients::NewClient::new("Service", tessera_model::ClientType::Confidential)
+                },
+                tessera_model::Actor::System,
+            )
+            .await
+            .unwrap()
+            .client;
+        let scope = tessera_store::IssuerScope::of(&issuer);
+        let first = (
+            core.issuer_by_slug(&issuer.slug).await.unwrap().unwrap(),
+            core.cached_client(&issuer, client.id)
+                .await
+                .unwrap()
+                .unwrap(),
+            core.issuer_keys(&issuer).await.unwrap(),
+        );
+        let cached = || async {
+            (
+                core.issuer_by_slug(&issuer.slug).await.unwrap().unwrap(),
+                core.cached_client(&issuer, client.id)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+                core.issuer_keys(&issuer).await.unwrap(),
+            )
+        };
+        let same = |now: &(Arc<Issuer>, Arc<LoadedClient>, Arc<keys::IssuerKeys>)| {
+            [
+                Arc::ptr_eq(&first.0, &now.0),
+                Arc::ptr_eq(&first.1, &now.1),
+                Arc::ptr_eq(&first.2, &now.2),
+            ]
+        };
+        let ttl = CacheLimits::default().ttl_seconds;
+
+        clock.advance(ttl - 1);
+        let done = core.revalidate_caches().await.unwrap();
+        assert_eq!(
+            done,
+            Revalidated {
+                confirmed: 3,
+                dropped: 0
+            }
+        );
+        clock.advance(ttl - 1);
+        assert_eq!(
+            same(&cached().await),
+            [true; 3],
+            "past the first ttl, not read again"
+        );
+
+        // Another node updates the client and rotates a key; the notices never arrive.
+        let event = |kind| {
+            tessera_model::NewEvent::new(
+                kind,
+                client.id,
+                tessera_model::Actor::System,
+                serde_json::json!({}),
+                clock.now(),
+            )
+        };
+        db.store
+            .clients()
+            .update(scope, &client, &event("client.updated"))
+            .await
+            .unwrap();
+        let next = db
+            .store
+            .keys()
+            .list_active(scope)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|k| k.state == KeyState::Next)
+            .unwrap();
+        db.store
+            .keys()
+            .set_state(
+                scope,
+                next.id,
+                KeyState::Retired,
+                &event("key.state_changed"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(same(&cached().await), [true; 3], "trusted until checked");
+        let done = core.revalidate_caches().await.unwrap();
+        assert_eq!(
+            done,
+            Revalidated {
+                confirmed: 1,
+                dropped: 2
+            }
+        );
+        let now = cached().await;
+        assert_eq!(same(&now), [true, false, false]);
+        assert_eq!(now.1.revision, client.revision + 1);
+
+        // An issuer changed elsewhere takes its clients and keys with it; one deleted, too.
+        db.store
+            .issuers()
+            .update(&issuer, &event("issuer.updated"))
+            .await
+            .unwrap();
+        let done = core.revalidate_caches().await.unwrap();
+        assert_eq!(
+            done,
+            Revalidated {
+                confirmed: 0,
+                dropped: 1
+            }
+        );
+        let later = cached().await;
+        assert!(!Arc::ptr_eq(&now.0, &later.0) && !Arc::ptr_eq(&now.1, &later.1));
+        assert!(!Arc::ptr_eq(&now.2, &later.2));
+        assert_eq!(later.0.revision, issuer.revision + 1);
+        db.store
+            .clients()
+            .delete(scope, client.id, None, &event("client.deleted"))
+            .await
+            .unwrap();
+        let done = core.revalidate_caches().await.unwrap();
+        assert_eq!(
+            done,
+            Revalidated {
+                confirmed: 2,
+                dropped: 1
+            }
+        );
+        assert!(
+            core.cached_client(&issuer, client.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
 
     #[tokio::test]
     async fn a_database_accepts_only_the_master_key_it_was_first_used_with() {

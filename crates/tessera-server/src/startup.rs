@@ -397,6 +397,10 @@ impl Application {
             self.installation.core.clone(),
             stopped(worker_stopped.clone()),
         ));
+        let revalidation = tokio::spawn(crate::changes::revalidate(
+            self.installation.core.clone(),
+            stopped(worker_stopped.clone()),
+        ));
         let housekeeping = tokio::spawn(crate::housekeeping::run(
             self.installation.core.clone(),
             crate::housekeeping::node_name(),
@@ -412,6 +416,9 @@ impl Application {
         }
         if let Err(error) = changes.await {
             tracing::error!(%error, "the change feed stopped abnormally");
+        }
+        if let Err(error) = revalidation.await {
+            tracing::error!(%error, "cache revalidation stopped abnormally");
         }
         store.close().await;
         tracing::info!("stopped");

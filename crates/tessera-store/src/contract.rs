@@ -60,6 +60,7 @@ macro_rules! contract_suite {
             stale_revisions_are_refused,
             listings_paginate_without_gaps_or_repeats,
             keys_are_stored_and_change_state,
+            versions_of_issuers_clients_and_keys_are_read_in_bulk,
             periodic_jobs_read_only_the_issuers_that_set_their_period,
             concurrent_makers_of_one_key_chain_store_it_once,
             seeded_records_are_read_by_the_normal_repositories,
@@ -1412,6 +1413,153 @@ pub async fn keys_are_stored_and_change_state(store: Arc<dyn Store>) {
             .await,
         Err(StoreError::NotFound)
     ));
+}
+
+/// What a node checks its cached copies against: issuers' revisions and signing algorithms,
+/// clients' issuers and revisions, and issuers' non-retired keys' ids and states, for many ids
+/// at once (more than one statement's worth), with unknown and deleted ones simply absent.
+pub async fn versions_of_issuers_clients_and_keys_are_read_in_bulk(store: Arc<dyn Store>) {
+    let (acme, acme_scope) = create_issuer(&*store, "acme").await;
+    let (globex, globex_scope) = create_issuer(&*store, "globex").await;
+    let acme_client = client(acme.id, "acme app");
+    let globex_client = client(globex.id, "globex app");
+    for (scope, client) in [(acme_scope, &acme_client), (globex_scope, &globex_client)] {
+        store
+            .clients()
+            .create(scope, client, &event("client.created", client.id))
+            .await
+            .unwrap();
+    }
+    let mut keys = Vec::new();
+    for (scope, state) in [
+        (acme_scope, KeyState::Current),
+        (globex_scope, KeyState::Current),
+        (acme_scope, KeyState::Next),
+        (acme_scope, KeyState::Retired),
+    ] {
+        let mut key = signing_key(scope.issuer_id());
+        key.state = state;
+        store
+            .keys()
+            .create(scope, &key, &event("key.created", key.id))
+            .await
+            .unwrap();
+        keys.push(key);
+    }
+    // A thousand unknown ids around the known ones: three statements' worth.
+    let mut issuer_ids: Vec<IssuerId> = (0..1_000).map(|_| IssuerId::new()).collect();
+    issuer_ids.insert(0, acme.id);
+    issuer_ids.push(globex.id);
+    let mut client_ids: Vec<ClientId> = (0..1_000).map(|_| ClientId::new()).collect();
+    client_ids.insert(0, globex_client.id);
+    client_ids.push(acme_client.id);
+
+    let mut versions = store.issuers().versions(&issuer_ids).await.unwrap();
+    versions.sort_by_key(|v| v.id);
+    let mut expected = vec![
+        crate::IssuerVersion {
+            id: acme.id,
+            revision: 1,
+            signing_algorithm: KeyAlgorithm::Es256,
+        },
+        crate::IssuerVersion {
+            id: globex.id,
+            revision: 1,
+            signing_algorithm: KeyAlgorithm::Es256,
+        },
+    ];
+    expected.sort_by_key(|v| v.id);
+    assert_eq!(versions, expected);
+
+    let mut revisions = store.clients().revisions(&client_ids).await.unwrap();
+    revisions.sort_by_key(|r| r.id);
+    let mut expected = vec![
+        crate::ClientRevision {
+            issuer_id: acme.id,
+            id: acme_client.id,
+            revision: 1,
+        },
+        crate::ClientRevision {
+            issuer_id: globex.id,
+            id: globex_client.id,
+            revision: 1,
+        },
+    ];
+    expected.sort_by_key(|r| r.id);
+    assert_eq!(revisions, expected);
+
+    // By issuer, and within one in the order of `list_active`.
+    let states = store.keys().active_states(&issuer_ids).await.unwrap();
+    for (issuer, scope) in [(acme.id, acme_scope), (globex.id, globex_scope)] {
+        let listed: Vec<(KeyId, KeyState)> = store
+            .keys()
+            .list_active(scope)
+            .await
+            .unwrap()
+            .iter()
+            .map(|k| (k.id, k.state))
+            .collect();
+        let read: Vec<(KeyId, KeyState)> = states
+            .iter()
+            .filter(|k| k.issuer_id == issuer)
+            .map(|k| (k.id, k.state))
+            .collect();
+        assert_eq!(read, listed);
+    }
+    assert_eq!(states.len(), 3, "the retired key is not among them");
+    let switched = states
+        .windows(2)
+        .filter(|pair| pair[0].issuer_id != pair[1].issuer_id)
+        .count();
+    assert_eq!(switched, 1, "grouped by issuer: {states:?}");
+
+    // Every update counts; deleted records are gone.
+    let mut changed = acme.clone();
+    changed.settings = IssuerSettings::default().with_signing_algorithm(KeyAlgorithm::Rs256);
+    store
+        .issuers()
+        .update(&changed, &event("issuer.updated", acme.id))
+        .await
+        .unwrap();
+    store
+        .clients()
+        .update(
+            acme_scope,
+            &acme_client,
+            &event("client.updated", acme_client.id),
+        )
+        .await
+        .unwrap();
+    store
+        .issuers()
+        .delete(globex.id, acme_scope, &event("issuer.deleted", globex.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.issuers().versions(&issuer_ids).await.unwrap(),
+        vec![crate::IssuerVersion {
+            id: acme.id,
+            revision: 2,
+            signing_algorithm: KeyAlgorithm::Rs256,
+        }]
+    );
+    assert_eq!(
+        store.clients().revisions(&client_ids).await.unwrap(),
+        vec![crate::ClientRevision {
+            issuer_id: acme.id,
+            id: acme_client.id,
+            revision: 2,
+        }]
+    );
+    assert!(
+        store
+            .keys()
+            .active_states(&[globex.id])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.issuers().versions(&[]).await.unwrap().is_empty());
 }
 
 /// Key rotation reads the issuers whose current keys are older than their period, and event

@@ -31,10 +31,11 @@ pub mod contract;
 pub use changes::{Change, ChangeFeed, Notice};
 pub use error::StoreError;
 pub use repo::{
-    AttemptFailure, Backend, Begin, ChainAnchor, ClientRepo, DeliveryRepo, EventListFilter,
-    EventRepo, EventTypeFilter, FailureCount, GrantRepo, IdempotencyRepo, InteractionRepo,
-    IssuerRepo, KeyRepo, Page, PageRequest, Rotation, SchemaStatus, SessionRepo, SignInFailureRepo,
-    Store, StoredResponse, TicketRepo, TokenRepo, UserListFilter, UserRepo, WebhookRepo,
+    AttemptFailure, Backend, Begin, ChainAnchor, ClientRepo, ClientRevision, DeliveryRepo,
+    EventListFilter, EventRepo, EventTypeFilter, FailureCount, GrantRepo, IdempotencyRepo,
+    InteractionRepo, IssuerRepo, IssuerVersion, KeyRepo, KeyStateRow, Page, PageRequest, Rotation,
+    SchemaStatus, SessionRepo, SignInFailureRepo, Store, StoredResponse, TicketRepo, TokenRepo,
+    UserListFilter, UserRepo, WebhookRepo,
 };
 // Bulk insertion for `tessera dev seed`, apart from the repositories the product runs on.
 pub use repo::{IssuerContents, SeedBatch, SeedRepo};

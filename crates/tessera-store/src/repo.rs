@@ -7,9 +7,9 @@
 use async_trait::async_trait;
 use tessera_model::{
     Actor, Client, ClientId, Delivery, DeliveryId, Event, EventId, FamilyId, Grant, Interaction,
-    InteractionId, Issuer, IssuerId, IssuerSlug, KeyId, KeyState, NewEvent, OpaqueAccessToken,
-    RefreshToken, Session, SessionId, SigningKey, Ticket, TicketKind, TokenFamily, UnixTime, User,
-    UserId, Webhook, WebhookId,
+    InteractionId, Issuer, IssuerId, IssuerSlug, KeyAlgorithm, KeyId, KeyState, NewEvent,
+    OpaqueAccessToken, RefreshToken, Session, SessionId, SigningKey, Ticket, TicketKind,
+    TokenFamily, UnixTime, User, UserId, Webhook, WebhookId,
 };
 use uuid::Uuid;
 
@@ -239,6 +239,10 @@ pub trait IssuerRepo: Send + Sync {
         now: UnixTime,
         page: PageRequest,
     ) -> Result<Page<Issuer>, StoreError>;
+    /// The revision and signing algorithm of each of these issuers that still exists, in no
+    /// particular order: what a node checks its cached copies against without reading whole
+    /// records (`Core::revalidate_caches`).
+    async fn versions(&self, ids: &[IssuerId]) -> Result<Vec<IssuerVersion>, StoreError>;
     /// Updates an issuer read at `issuer.revision`; returns it at its new revision.
     async fn update(&self, issuer: &Issuer, event: &NewEvent) -> Result<Issuer, StoreError>;
     /// Deletes an issuer and everything it owns; the event is written to `audit`'s trail.
@@ -248,6 +252,39 @@ pub trait IssuerRepo: Send + Sync {
         audit: IssuerScope,
         event: &NewEvent,
     ) -> Result<(), StoreError>;
+}
+
+/// What [`IssuerRepo::versions`] tells of an issuer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IssuerVersion {
+    /// The issuer.
+    pub id: IssuerId,
+    /// Incremented by every update.
+    pub revision: i64,
+    /// The algorithm its settings sign with.
+    pub signing_algorithm: KeyAlgorithm,
+}
+
+/// What [`ClientRepo::revisions`] tells of a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientRevision {
+    /// Its issuer.
+    pub issuer_id: IssuerId,
+    /// The client.
+    pub id: ClientId,
+    /// Incremented by every update.
+    pub revision: i64,
+}
+
+/// What [`KeyRepo::active_states`] tells of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyStateRow {
+    /// Its issuer.
+    pub issuer_id: IssuerId,
+    /// The key.
+    pub id: KeyId,
+    /// Its place in its chain.
+    pub state: KeyState,
 }
 
 /// Clients of an issuer.
@@ -265,6 +302,9 @@ pub trait ClientRepo: Send + Sync {
     /// Lists clients in creation order.
     async fn list(&self, scope: IssuerScope, page: PageRequest)
     -> Result<Page<Client>, StoreError>;
+    /// The issuer and revision of each of these clients that still exists, in no particular
+    /// order (see [`IssuerRepo::versions`]).
+    async fn revisions(&self, ids: &[ClientId]) -> Result<Vec<ClientRevision>, StoreError>;
     /// Updates a client read at `client.revision`.
     async fn update(
         &self,
@@ -411,6 +451,10 @@ pub trait KeyRepo: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// All keys of the issuer that are not retired, oldest first.
     async fn list_active(&self, scope: IssuerScope) -> Result<Vec<SigningKey>, StoreError>;
+    /// The id and state of every key of these issuers that is not retired, without the key
+    /// material: by issuer, and within an issuer in the order of [`KeyRepo::list_active`] (see
+    /// [`IssuerRepo::versions`]).
+    async fn active_states(&self, issuers: &[IssuerId]) -> Result<Vec<KeyStateRow>, StoreError>;
     /// Moves a key to another state.
     async fn set_state(
         &self,

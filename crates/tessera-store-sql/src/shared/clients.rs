@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 use sqlx::query_builder::Separated;
-use tessera_model::{Client, ClientId, NewEvent};
-use tessera_store::{ClientRepo, IssuerScope, Page, PageRequest, StoreError};
+use tessera_model::{Client, ClientId, IssuerId, NewEvent};
+use tessera_store::{ClientRepo, ClientRevision, IssuerScope, Page, PageRequest, StoreError};
+use uuid::Uuid;
 
 use super::rows::{ClientRow, convert, json_list};
 use super::seed::insert_rows;
@@ -114,6 +115,26 @@ impl ClientRepo for SqlStore {
         Ok(paginate(convert(rows)?, page.limit, |c: &Client| {
             c.id.as_uuid()
         }))
+    }
+
+    async fn revisions(&self, ids: &[ClientId]) -> Result<Vec<ClientRevision>, StoreError> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+        let rows: Vec<(Uuid, Uuid, i64)> = self
+            .rows_for_ids(
+                "client",
+                "SELECT issuer_id, id, revision FROM clients WHERE id IN (",
+                &ids,
+                "",
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(issuer_id, id, revision)| ClientRevision {
+                issuer_id: IssuerId::from_uuid(issuer_id),
+                id: ClientId::from_uuid(id),
+                revision,
+            })
+            .collect())
     }
 
     async fn update(

@@ -2,15 +2,16 @@
 
 use async_trait::async_trait;
 use sqlx::query_builder::Separated;
-use tessera_model::{Issuer, IssuerId, IssuerSlug, NewEvent, UnixTime};
-use tessera_store::{IssuerRepo, IssuerScope, Page, PageRequest, StoreError};
+use tessera_model::{Issuer, IssuerId, IssuerSlug, KeyAlgorithm, NewEvent, UnixTime};
+use tessera_store::{IssuerRepo, IssuerScope, IssuerVersion, Page, PageRequest, StoreError};
+use uuid::Uuid;
 
 use super::rows::{IssuerRow, branding_json, json_list};
 use super::seed::insert_rows;
 use super::{
     Db, SqlStore, after_bound, commit, fetch_limit, insert_event, missing_or_conflict, paginate,
 };
-use crate::error::map;
+use crate::error::{corrupt, map};
 
 /// How issuer rows are written, by `create` and by the seeder alike.
 pub(super) const INSERT_ISSUERS: &str = "INSERT INTO issuers (id, slug, display_name, \
@@ -141,6 +142,28 @@ impl IssuerRepo for SqlStore {
             Some(now),
         )
         .await
+    }
+
+    async fn versions(&self, ids: &[IssuerId]) -> Result<Vec<IssuerVersion>, StoreError> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+        let rows: Vec<(Uuid, i64, String)> = self
+            .rows_for_ids(
+                "issuer",
+                "SELECT id, revision, signing_algorithm FROM issuers WHERE id IN (",
+                &ids,
+                "",
+            )
+            .await?;
+        rows.into_iter()
+            .map(|(id, revision, algorithm)| {
+                Ok(IssuerVersion {
+                    id: IssuerId::from_uuid(id),
+                    revision,
+                    signing_algorithm: KeyAlgorithm::parse(&algorithm)
+                        .ok_or_else(|| corrupt("issuer signing algorithm"))?,
+                })
+            })
+            .collect()
     }
 
     async fn update(&self, issuer: &Issuer, event: &NewEvent) -> Result<Issuer, StoreError> {

@@ -2,13 +2,14 @@
 
 use async_trait::async_trait;
 use sqlx::query_builder::Separated;
-use tessera_model::{KeyId, KeyState, NewEvent, SigningKey};
-use tessera_store::{IssuerScope, KeyRepo, StoreError};
+use tessera_model::{IssuerId, KeyId, KeyState, NewEvent, SigningKey};
+use tessera_store::{IssuerScope, KeyRepo, KeyStateRow, StoreError};
+use uuid::Uuid;
 
 use super::rows::{KeyRow, convert};
 use super::seed::insert_rows;
 use super::{Db, LOCK_ISSUER_FOR_APPEND, SqlStore, Tx, commit, insert_event};
-use crate::error::map;
+use crate::error::{corrupt, map};
 
 /// How key rows are written, by `create` and by the seeder alike.
 pub(super) const INSERT_KEYS: &str = "INSERT INTO signing_keys (issuer_id, id, algorithm, state, \
@@ -94,6 +95,27 @@ impl KeyRepo for SqlStore {
         .await
         .map_err(|e| map("key", e))?;
         convert(rows)
+    }
+
+    async fn active_states(&self, issuers: &[IssuerId]) -> Result<Vec<KeyStateRow>, StoreError> {
+        let ids: Vec<Uuid> = issuers.iter().map(|id| id.as_uuid()).collect();
+        let rows: Vec<(Uuid, Uuid, String)> = self
+            .rows_for_ids(
+                "key",
+                "SELECT issuer_id, id, state FROM signing_keys WHERE issuer_id IN (",
+                &ids,
+                "AND state <> 'retired' ORDER BY issuer_id, id",
+            )
+            .await?;
+        rows.into_iter()
+            .map(|(issuer_id, id, state)| {
+                Ok(KeyStateRow {
+                    issuer_id: IssuerId::from_uuid(issuer_id),
+                    id: KeyId::from_uuid(id),
+                    state: KeyState::parse(&state).ok_or_else(|| corrupt("key state"))?,
+                })
+            })
+            .collect()
     }
 
     async fn set_state(

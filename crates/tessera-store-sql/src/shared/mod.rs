@@ -62,7 +62,41 @@ impl SqlStore {
             .await
             .map_err(|e| map("transaction", e))
     }
+
+    /// The rows of `select`, whose text ends in `IN (`, for `ids`: a statement per
+    /// [`IDS_PER_STATEMENT`] ids, each followed by `) ` and `rest`.
+    async fn rows_for_ids<R>(
+        &self,
+        what: &'static str,
+        select: &'static str,
+        ids: &[Uuid],
+        rest: &'static str,
+    ) -> Result<Vec<R>, StoreError>
+    where
+        R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+    {
+        let mut rows = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            let mut query = sqlx::QueryBuilder::<Db>::new(select);
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(") ").push(rest);
+            let found = query
+                .build_query_as::<R>()
+                .fetch_all(&self.read)
+                .await
+                .map_err(|e| map(what, e))?;
+            rows.extend(found);
+        }
+        Ok(rows)
+    }
 }
+
+/// How many ids one `IN` list binds: far below either database's limit on parameters
+/// (SQLite's is 32,766), and few enough that a statement stays quick to prepare.
+const IDS_PER_STATEMENT: usize = 500;
 
 /// Commits `tx`, mapping the error.
 async fn commit(tx: Tx) -> Result<(), StoreError> {
