@@ -161,6 +161,14 @@ impl LoadedClient {
     }
 }
 
+/// `items` by the key each has.
+fn keyed<K: std::hash::Hash + Eq, V>(
+    items: Vec<V>,
+    key: impl Fn(&V) -> K,
+) -> std::collections::HashMap<K, V> {
+    items.into_iter().map(|item| (key(&item), item)).collect()
+}
+
 /// What [`Core::revalidate_caches`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Revalidated {
@@ -341,23 +349,11 @@ impl Core {
             .collect();
         issuer_ids.sort_unstable();
         issuer_ids.dedup();
-        let versions: HashMap<IssuerId, IssuerVersion> = self
-            .store
-            .issuers()
-            .versions(&issuer_ids)
-            .await?
-            .into_iter()
-            .map(|version| (version.id, version))
-            .collect();
+        let versions: HashMap<IssuerId, IssuerVersion> =
+            keyed(self.store.issuers().versions(&issuer_ids).await?, |v| v.id);
         let client_ids: Vec<ClientId> = clients.iter().map(|((_, id), _)| *id).collect();
-        let revisions: HashMap<ClientId, ClientRevision> = self
-            .store
-            .clients()
-            .revisions(&client_ids)
-            .await?
-            .into_iter()
-            .map(|revision| (revision.id, revision))
-            .collect();
+        let revisions: HashMap<ClientId, ClientRevision> =
+            keyed(self.store.clients().revisions(&client_ids).await?, |r| r.id);
         let key_issuers: Vec<IssuerId> = keys.iter().map(|(id, _)| *id).collect();
         let mut states: HashMap<IssuerId, Vec<(KeyId, KeyState)>> = HashMap::new();
         for key in self.store.keys().active_states(&key_issuers).await? {

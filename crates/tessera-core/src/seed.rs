@@ -316,6 +316,7 @@ impl Core {
             self.write_seeded(&mut pending, &mut written, progress)
                 .await?;
         }
+        self.store.seed().settle().await?;
         Ok(report)
     }
 

@@ -27,6 +27,12 @@ const MIGRATIONS_TABLE_EXISTS: &str =
 /// writer (`BEGIN IMMEDIATE`) already makes claimers take turns.
 const CLAIM_LOCK: &str = "";
 
+/// What follows a bulk load (`SeedRepo::settle`): nothing. SQLite keeps no statistics unless
+/// told to (`ANALYZE`), and the server never is; without them its planner takes an equality on
+/// a unique index for one row, which is the plan a lookup wants. A seeded database is then
+/// read like one that grew by use.
+const AFTER_BULK_LOAD: &[&str] = &[];
+
 #[path = "shared/mod.rs"]
 mod shared;
 

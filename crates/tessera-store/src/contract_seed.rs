@@ -66,6 +66,8 @@ pub async fn seeded_records_are_read_by_the_normal_repositories(store: Arc<dyn S
         })
         .await
         .unwrap();
+    // Settling (PostgreSQL: `VACUUM (ANALYZE)`) changes how rows are read, never what.
+    store.seed().settle().await.unwrap();
 
     for (issuer, seeded) in issuers.iter().zip(&contents) {
         let scope = seeded.scope;

@@ -936,6 +936,10 @@ pub trait SeedRepo: Send + Sync {
     /// Inserts `batch` in one transaction, in multi-row statements: all of it or none of it.
     /// A taken slug, email or username is [`StoreError::AlreadyExists`].
     async fn insert(&self, batch: &SeedBatch) -> Result<(), StoreError>;
+    /// Once every batch is in: brings the database to the state a live one would be in, so
+    /// that it is read at the speed a live one is (PostgreSQL: `VACUUM (ANALYZE)` of the
+    /// seeded tables; SQLite: nothing).
+    async fn settle(&self) -> Result<(), StoreError>;
 }
 
 /// What one [`SeedRepo::insert`] writes: new issuers, and records of issuers (new in this batch

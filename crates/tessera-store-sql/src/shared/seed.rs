@@ -18,7 +18,7 @@ use super::clients::{INSERT_CLIENTS, push_client};
 use super::issuers::{INSERT_ISSUERS, push_issuer};
 use super::keys::{INSERT_KEYS, push_key};
 use super::users::{INSERT_USERS, push_user};
-use super::{Db, SqlStore, Tx, commit};
+use super::{AFTER_BULK_LOAD, Db, SqlStore, Tx, commit};
 use crate::error::map;
 
 /// The most values one statement binds, on either backend.
@@ -109,6 +109,17 @@ impl SeedRepo for SqlStore {
         })
         .await?;
         commit(tx).await
+    }
+
+    async fn settle(&self) -> Result<(), StoreError> {
+        for statement in AFTER_BULK_LOAD {
+            // As a simple query, outside any transaction: `VACUUM` refuses to run in one.
+            sqlx::raw_sql(statement)
+                .execute(&self.write)
+                .await
+                .map_err(|e| map("database", e))?;
+        }
+        Ok(())
     }
 }
 

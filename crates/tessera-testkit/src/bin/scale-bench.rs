@@ -20,7 +20,8 @@
 //!    the bounded password pool) → the redirect with a code (checked, not timed);
 //! 4. **user lookups** through the Core API, one after another, for random users: by address
 //!    (`GET /core/v1/issuers/{slug}/users?email=<the address>`, the exact match through the
-//!    unique index) and by id (`GET …/users/{id}`, with the ids the first found);
+//!    unique index) and by id (`GET …/users/{id}`, with the ids the first found), after all
+//!    rounds, the cases taking turns lookup by lookup;
 //! 5. **memory**: the server's anonymous resident memory (`RssAnon` of `/proc/<pid>/status`:
 //!    what it allocated, without the database file that SQLite maps, which is the operating
 //!    system's file cache and which `VmRSS` counts once per connection that maps it) after the
@@ -92,7 +93,7 @@ struct Args {
     /// Sign-ins to time per case, spread over the rounds.
     #[arg(long, default_value_t = 200)]
     sign_ins: usize,
-    /// User lookups of each kind to time per case, spread over the rounds.
+    /// User lookups of each kind to time per case, the cases taking turns.
     #[arg(long, default_value_t = 1000)]
     lookups: usize,
 }
@@ -208,6 +209,18 @@ async fn main() {
                 case.case.label()
             );
             case.measure_round(&args, rounds, &mut rng).await;
+        }
+    }
+    // Lookups take a fraction of a millisecond each: rather than in rounds, one case's after
+    // another's, they go one by one, each case in turn, so that whatever else the machine
+    // does (and what the token loads and sign-ins left in its caches) falls on every case.
+    eprintln!("scale-bench: user lookups, the cases taking turns");
+    for lookup in 0..args.lookups {
+        let cases = prepared.len();
+        for turn in 0..cases {
+            prepared[(lookup + turn) % cases]
+                .look_up_a_user(&mut rng)
+                .await;
         }
     }
     let mut results = Vec::new();
@@ -368,7 +381,7 @@ impl Prepared {
     }
 
     /// One round: client credentials spread over every issuer after an unmeasured warm-up,
-    /// then this round's share of sign-ins and of lookups.
+    /// then this round's share of sign-ins.
     async fn measure_round(&mut self, args: &Args, rounds: usize, rng: &mut Rng) {
         let load_before = load_average();
         let (http, direct, targets) = (&self.http, &self.direct, &self.targets);
@@ -398,25 +411,28 @@ impl Prepared {
             let email = seed_email(&target.slug, 1 + rng.below(self.case.users_per_issuer));
             self.sign_ins.push(sign_in(&public, target, &email).await);
         }
+    }
 
-        for _ in 0..args.lookups.div_ceil(rounds) {
-            let target = &targets[rng.below(targets.len())];
-            let email = seed_email(&target.slug, 1 + rng.below(self.case.users_per_issuer));
-            let path = format!(
-                "/core/v1/issuers/{}/users?email={}",
-                target.slug,
-                form_urlencoded::byte_serialize(email.as_bytes()).collect::<String>()
-            );
-            let (elapsed, page) = core_get(http, direct, &self.core_token, &path).await;
-            self.by_email.push(elapsed);
-            let items = page["items"].as_array().expect("items");
-            assert_eq!(items.len(), 1, "exactly one user has {email}: {page}");
-            let id = items[0]["id"].as_str().expect("an id");
-            let path = format!("/core/v1/issuers/{}/users/{id}", target.slug);
-            let (elapsed, user) = core_get(http, direct, &self.core_token, &path).await;
-            assert_eq!(user["id"], id);
-            self.by_id.push(elapsed);
-        }
+    /// One user lookup of each kind, for a random user of a random issuer: by address, then by
+    /// the id that found.
+    async fn look_up_a_user(&mut self, rng: &mut Rng) {
+        let (http, direct, targets) = (&self.http, &self.direct, &self.targets);
+        let target = &targets[rng.below(targets.len())];
+        let email = seed_email(&target.slug, 1 + rng.below(self.case.users_per_issuer));
+        let path = format!(
+            "/core/v1/issuers/{}/users?email={}",
+            target.slug,
+            form_urlencoded::byte_serialize(email.as_bytes()).collect::<String>()
+        );
+        let (elapsed, page) = core_get(http, direct, &self.core_token, &path).await;
+        self.by_email.push(elapsed);
+        let items = page["items"].as_array().expect("items");
+        assert_eq!(items.len(), 1, "exactly one user has {email}: {page}");
+        let id = items[0]["id"].as_str().expect("an id");
+        let path = format!("/core/v1/issuers/{}/users/{id}", target.slug);
+        let (elapsed, user) = core_get(http, direct, &self.core_token, &path).await;
+        assert_eq!(user["id"], id);
+        self.by_id.push(elapsed);
     }
 
     /// The case's figures over all rounds; stops the server.
