@@ -522,14 +522,6 @@ mod tests {
             .unwrap()
             .client;
         let scope = tessera_store::IssuerScope::of(&issuer);
-        let first = (
-            core.issuer_by_slug(&issuer.slug).await.unwrap().unwrap(),
-            core.cached_client(&issuer, client.id)
-                .await
-                .unwrap()
-                .unwrap(),
-            core.issuer_keys(&issuer).await.unwrap(),
-        );
         let cached = || async {
             (
                 core.issuer_by_slug(&issuer.slug).await.unwrap().unwrap(),
@@ -540,6 +532,7 @@ mod tests {
                 core.issuer_keys(&issuer).await.unwrap(),
             )
         };
+        let first = cached().await;
         let same = |now: &(Arc<Issuer>, Arc<LoadedClient>, Arc<keys::IssuerKeys>)| {
             [
                 Arc::ptr_eq(&first.0, &now.0),
