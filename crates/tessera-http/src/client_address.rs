@@ -109,8 +109,9 @@ pub(crate) fn peer(extensions: &Extensions) -> Option<IpAddr> {
 }
 
 /// A range as addresses are compared against it: its network address (no host bits), and an
-/// IPv4-mapped IPv6 range (`::ffff:10.0.0.0/104`) as the IPv4 range it maps.
-fn canonical_range(range: IpNet) -> IpNet {
+/// IPv4-mapped IPv6 range (`::ffff:10.0.0.0/104`) as the IPv4 range it maps. The
+/// configuration judges a range by this form (`::ffff:0.0.0.0/96` is every IPv4 address).
+pub fn canonical_range(range: IpNet) -> IpNet {
     let range = range.trunc();
     if let IpNet::V6(v6) = range
         && let Some(v4) = v6.addr().to_ipv4_mapped()

@@ -33,6 +33,7 @@ use tessera_core::mail::Mailer;
 use tessera_model::RequestOrigin;
 
 mod client_address;
+pub use client_address::canonical_range;
 mod conventions;
 mod core_api;
 mod health;

@@ -103,7 +103,8 @@ fn parse_trusted_proxy(entry: &str) -> Result<IpNet, ConfigError> {
             ));
         }
     };
-    if range.prefix_len() == 0 {
+    // Judged as addresses are matched against it: `::ffff:0.0.0.0/96` is every IPv4 address.
+    if tessera_http::canonical_range(range).prefix_len() == 0 {
         return Err(invalid(
             KEY,
             format!(
@@ -803,6 +804,7 @@ mod tests {
             ),
             ("0.0.0.0/0", "would trust every address"),
             ("::/0", "would trust every address"),
+            ("::ffff:0.0.0.0/96", "would trust every address"),
         ] {
             let file = format!("[http]\ntrusted_proxies = [\"127.0.0.1/32\", \"{entry}\"]\n");
             let err = load(Some(&file), &[], Overrides::default()).unwrap_err();
