@@ -309,6 +309,12 @@ async fn a_blocked_user_is_refused_with_the_neutral_message() {
 async fn over_long_fields_are_refused_with_their_limit_and_not_counted() {
     let (app, client_id) = app_with_lockout(3, 10).await;
     let (browser, page) = sign_in_page(&app, &client_id).await;
+    // The form itself takes a password as long as any account's (a browser cuts a longer
+    // value without a word).
+    assert!(
+        page.contains(r#"autocomplete="current-password" maxlength="4096""#),
+        "{page}"
+    );
     let long_name = format!("{}@example.com", "a".repeat(310));
     let long_password = "p".repeat(4097);
     for (username, password, limit) in [

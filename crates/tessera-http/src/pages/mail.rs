@@ -15,9 +15,9 @@ use tessera_model::Issuer;
 use super::{TEMPLATES, i18n};
 use crate::AppState;
 
-/// The mail for `link`, in `lang`, with links under `public_url`.
+/// The mail for `link`, in `lang`, with links under `issuer_url` (`Core::issuer_url`).
 pub(crate) fn compose(
-    public_url: &str,
+    issuer_url: &str,
     issuer: &Issuer,
     lang: &'static str,
     link: &LinkMail,
@@ -25,7 +25,7 @@ pub(crate) fn compose(
     let text = |id: &str, args: Option<&FluentArgs<'_>>| i18n::wording(issuer, lang, id, args);
     let mut args = FluentArgs::new();
     args.set("issuer", issuer.display_name.clone());
-    let base = format!("{}/{}", public_url.trim_end_matches('/'), issuer.slug);
+    let base = issuer_url;
     let (subject, intro, url, action) = match link.kind {
         MailKind::VerifyEmail => {
             args.set("hours", VERIFICATION_LINK_LIFETIME / 3600);
@@ -93,7 +93,7 @@ fn secret(link: &LinkMail) -> &str {
 
 /// Composes the mail for `link` and sends it from a task of its own.
 pub(crate) fn send_later(state: &AppState, issuer: &Issuer, lang: &'static str, link: LinkMail) {
-    let mail = compose(state.core.public_url(), issuer, lang, &link);
+    let mail = compose(&state.core.issuer_url(issuer), issuer, lang, &link);
     let mailer = state.mailer().clone();
     let (kind, issuer) = (link.kind, issuer.slug.to_string());
     tokio::spawn(async move {

@@ -77,6 +77,13 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         }
     }
     env.add_function("t", i18n::translate);
+    // The longest password any account can have: a field for the current password takes
+    // this many characters whatever the issuer's policy now says (a browser cuts a typed
+    // value at `maxlength` without a word, and the sign-in refuses beyond it).
+    env.add_global(
+        "current_password_max",
+        tessera_model::PASSWORD_MAX_LENGTH.max,
+    );
     env
 });
 
@@ -493,7 +500,7 @@ impl FromRequest<AppState> for PostedForm {
 
 /// The language of a page answering a form: the cookie, then the browser. The interaction's
 /// `ui_locales` are in the view the answer carries, and count there.
-fn form_language(headers: &HeaderMap, ui_locales: &[String]) -> &'static str {
+pub(super) fn form_language(headers: &HeaderMap, ui_locales: &[String]) -> &'static str {
     i18n::page_language(headers, None, ui_locales, None)
 }
 

@@ -18,8 +18,8 @@ use tessera_core::signup::{LinkRefusal, ResetRefusal, SignUpForm, SignUpOutcome,
 use tessera_model::Issuer;
 
 use super::{
-    BROWSER_COOKIE, Picked, PostedForm, cookie, frame, i18n, interaction_error, mail, page,
-    remember_language, set_cookie, signed_in,
+    BROWSER_COOKIE, Picked, PostedForm, cookie, form_language, frame, i18n, interaction_error,
+    mail, page, remember_language, set_cookie, signed_in,
 };
 use crate::AppState;
 use crate::conventions::passed;
@@ -194,7 +194,7 @@ pub(super) async fn signup(
         .await;
     match outcome {
         Ok(SignUpOutcome::Retry { view, refusal }) => {
-            let lang = i18n::page_language(&headers, None, &view.ui_locales, None);
+            let lang = form_language(&headers, &view.ui_locales);
             signup_page(
                 &issuer,
                 &view,
