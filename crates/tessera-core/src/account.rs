@@ -145,11 +145,7 @@ impl Core {
         issuer: &Issuer,
         session: Option<&str>,
     ) -> Result<AccountView, AccountError> {
-        let (current, secret) = self.account_session(issuer, session).await?;
-        let user = self
-            .usable_user(issuer, current.user_id)
-            .await?
-            .ok_or(AccountError::SignedOut)?;
+        let (current, user, secret) = self.account_session(issuer, session).await?;
         let sessions = self
             .list_user_sessions(issuer, user.id)
             .await?
@@ -265,9 +261,8 @@ impl Core {
         session: Option<&str>,
         form: PasswordChange<'_>,
     ) -> Result<(), AccountError> {
-        let (current, _) = self.account_form(issuer, session, form.csrf).await?;
-        let user = self
-            .confirm_password(issuer, &current, form.current, form.address)
+        let (current, user) = self.account_form(issuer, session, form.csrf).await?;
+        self.confirm_password(issuer, &user, form.current, form.address)
             .await?;
         user_password_problem(issuer, form.new, &user_details(&user))
             .map_err(AccountError::NewPassword)?;
@@ -298,12 +293,11 @@ impl Core {
         password: &str,
         address: Option<IpAddr>,
     ) -> Result<(), AccountError> {
-        let (current, _) = self.account_form(issuer, session, csrf).await?;
+        let (_, user) = self.account_form(issuer, session, csrf).await?;
         if !issuer.settings.allow_account_deletion() {
             return Err(AccountError::DeletionNotAllowed);
         }
-        let user = self
-            .confirm_password(issuer, &current, password, address)
+        self.confirm_password(issuer, &user, password, address)
             .await?;
         self.delete_user(issuer, user.id, None, Actor::User(user.id))
             .await?;
@@ -315,20 +309,19 @@ impl Core {
     async fn confirm_password(
         &self,
         issuer: &Issuer,
-        current: &Session,
+        user: &User,
         password: &str,
         address: Option<IpAddr>,
-    ) -> Result<User, AccountError> {
-        let user = self
-            .usable_user(issuer, current.user_id)
-            .await?
-            .ok_or(AccountError::SignedOut)?;
+    ) -> Result<(), AccountError> {
         let identifier = user
             .email
             .as_ref()
             .map(|e| e.as_str().to_owned())
             .or_else(|| user.username.clone())
             .unwrap_or_else(|| user.id.to_string());
+        if let Some(refusal) = crate::sessions::over_long(&identifier, password) {
+            return Err(AccountError::CurrentPassword(refusal));
+        }
         let reservation = match self.reserve_sign_in(issuer, &identifier, address).await? {
             Ok(reservation) => reservation,
             Err(until) => {
@@ -351,15 +344,17 @@ impl Core {
             return Err(AccountError::CurrentPassword(LoginRefusal::Credentials));
         }
         self.sign_in_succeeded(issuer, &reservation).await?;
-        Ok(user)
+        Ok(())
     }
 
-    /// The active session a cookie secret names, with the secret.
+    /// The active session a cookie secret names, its user (unless blocked or gone: then the
+    /// browser counts as signed out, for every page and form of the portal alike), and the
+    /// secret.
     async fn account_session<'a>(
         &self,
         issuer: &Issuer,
         session: Option<&'a str>,
-    ) -> Result<(Session, &'a str), AccountError> {
+    ) -> Result<(Session, User, &'a str), AccountError> {
         let secret = session
             .filter(|s| !s.is_empty())
             .ok_or(AccountError::SignedOut)?;
@@ -367,20 +362,24 @@ impl Core {
             .active_session(issuer, secret)
             .await?
             .ok_or(AccountError::SignedOut)?;
-        Ok((current, secret))
+        let user = self
+            .usable_user(issuer, current.user_id)
+            .await?
+            .ok_or(AccountError::SignedOut)?;
+        Ok((current, user, secret))
     }
 
-    /// The session of a signed-in portal form, once its CSRF token is checked.
-    async fn account_form<'a>(
+    /// The session and user of a signed-in portal form, once its CSRF token is checked.
+    async fn account_form(
         &self,
         issuer: &Issuer,
-        session: Option<&'a str>,
+        session: Option<&str>,
         presented: &str,
-    ) -> Result<(Session, &'a str), AccountError> {
-        let (current, secret) = self.account_session(issuer, session).await?;
+    ) -> Result<(Session, User), AccountError> {
+        let (current, user, secret) = self.account_session(issuer, session).await?;
         if !csrf::matches(ACCOUNT_CONTEXT, secret, presented) {
             return Err(AccountError::Forbidden);
         }
-        Ok((current, secret))
+        Ok((current, user))
     }
 }

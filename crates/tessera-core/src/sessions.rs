@@ -26,6 +26,20 @@ pub(crate) const IDENTIFIER_MAX_CHARS: usize = 320;
 static DUMMY_HASH: LazyLock<Option<String>> =
     LazyLock::new(|| password::hash_password(SecretToken::generate().expose()).ok());
 
+/// The first of a typed identifier and password that is longer than any account's, as the
+/// refusal that says so: checked before anything is looked up, hashed or counted, wherever a
+/// typed password is checked.
+pub(crate) fn over_long(identifier: &str, password: &str) -> Option<LoginRefusal> {
+    let password_max = usize::try_from(PASSWORD_MAX_LENGTH.max).unwrap_or(usize::MAX);
+    [
+        ("username", identifier, IDENTIFIER_MAX_CHARS),
+        ("password", password, password_max),
+    ]
+    .into_iter()
+    .find(|(_, value, max)| value.chars().count() > *max)
+    .map(|(field, _, max)| LoginRefusal::TooLong { field, max })
+}
+
 impl Core {
     /// The session a cookie secret names, if it is still active.
     pub async fn active_session(
@@ -110,14 +124,8 @@ impl Core {
         if username.is_empty() || attempt.password.is_empty() {
             return Ok(Err(LoginRefusal::Incomplete.into()));
         }
-        let password_max = usize::try_from(PASSWORD_MAX_LENGTH.max).unwrap_or(usize::MAX);
-        for (field, value, max) in [
-            ("username", username, IDENTIFIER_MAX_CHARS),
-            ("password", attempt.password, password_max),
-        ] {
-            if value.chars().count() > max {
-                return Ok(Err(LoginRefusal::TooLong { field, max }.into()));
-            }
+        if let Some(refusal) = over_long(username, attempt.password) {
+            return Ok(Err(refusal.into()));
         }
         let reservation = match self
             .reserve_sign_in(issuer, username, attempt.address)
@@ -252,5 +260,27 @@ impl Core {
             Ok(_) | Err(StoreError::NotFound) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The limits are on characters, not bytes, and the identifier is judged first.
+    #[test]
+    fn a_field_is_too_long_only_past_its_limit_in_characters() {
+        let identifier = "é".repeat(IDENTIFIER_MAX_CHARS);
+        let password = "ü".repeat(4096);
+        assert_eq!(over_long(&identifier, &password), None);
+        let too_long = |field, max| Some(LoginRefusal::TooLong { field, max });
+        assert_eq!(
+            over_long(&identifier, &format!("{password}x")),
+            too_long("password", 4096)
+        );
+        assert_eq!(
+            over_long(&format!("{identifier}x"), &format!("{password}x")),
+            too_long("username", IDENTIFIER_MAX_CHARS)
+        );
     }
 }

@@ -56,6 +56,18 @@ impl Landing {
     }
 }
 
+/// The body of a `GET` of `url` with `client` (its cookies), whatever the status.
+pub async fn page_text(client: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("the page request")
+        .text()
+        .await
+        .expect("the page's text")
+}
+
 /// The value of a hidden input in a page.
 pub fn hidden_input(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");

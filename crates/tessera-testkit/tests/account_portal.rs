@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tessera_testkit::TestApp;
 use tessera_testkit::chromium::Chromium;
-use tessera_testkit::oidc::{Browser, hidden_input};
+use tessera_testkit::oidc::{Browser, hidden_input, page_text};
 
 const EMAIL: &str = "grace@example.com";
 const PASSWORD: &str = "a ship in port is safe, but that is not what ships are for";
@@ -16,14 +16,7 @@ const PASSWORD: &str = "a ship in port is safe, but that is not what ships are f
 /// Signs `client` in to the portal as the user; returns the portal page it then sees.
 async fn portal_sign_in(app: &TestApp, client: &reqwest::Client, password: &str) -> String {
     let portal = format!("{}/default/account", app.base_url);
-    let form = client
-        .get(&portal)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form = page_text(client, &portal).await;
     let answer = client
         .post(format!("{portal}/sign-in"))
         .form(&[
@@ -37,14 +30,7 @@ async fn portal_sign_in(app: &TestApp, client: &reqwest::Client, password: &str)
     if answer.status() == StatusCode::SEE_OTHER {
         assert_eq!(answer.headers()["location"], "/default/account");
     }
-    client
-        .get(&portal)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    page_text(client, &portal).await
 }
 
 fn is_signed_in(page: &str) -> bool {
@@ -96,14 +82,7 @@ async fn the_portal_lists_the_users_sessions_and_signs_others_out() {
     browser.screenshot("account-sessions").await;
 
     // Signing one other session out: that browser is signed out, the others are not.
-    let second_page = second
-        .get(&portal)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let second_page = page_text(&second, &portal).await;
     let second_id = session_of(&second_page);
     browser.click(&format!("end-{second_id}")).await;
     assert_eq!(
@@ -112,26 +91,12 @@ async fn the_portal_lists_the_users_sessions_and_signs_others_out() {
     );
     assert_eq!(browser.text("notice").await, "That session is signed out.");
     assert_eq!(browser.count("li.session").await, 2);
-    let second_page = second
-        .get(&portal)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let second_page = page_text(&second, &portal).await;
     assert!(
         !is_signed_in(&second_page),
         "the ended session is signed out"
     );
-    let third_page = third
-        .get(&portal)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let third_page = page_text(&third, &portal).await;
     assert!(is_signed_in(&third_page));
 
     // "Everywhere else": only this browser stays signed in.
@@ -143,14 +108,7 @@ async fn the_portal_lists_the_users_sessions_and_signs_others_out() {
     assert_eq!(browser.count("li.session").await, 1);
     assert!(!browser.has("end-others").await, "nothing else to sign out");
     browser.screenshot("account-sessions-ended").await;
-    let third_page = third
-        .get(&portal)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let third_page = page_text(&third, &portal).await;
     assert!(!is_signed_in(&third_page));
 
     // Signing this session out signs the browser out of the portal.
@@ -182,7 +140,7 @@ async fn session_of_browser(browser: &Chromium) -> String {
 #[tokio::test]
 async fn portal_forms_need_their_session_and_their_token() {
     let app = TestApp::spawn().await;
-    app.create_user("default", EMAIL, PASSWORD).await;
+    let user_id = app.create_user("default", EMAIL, PASSWORD).await;
     app.create_user("default", "mallory@example.com", PASSWORD)
         .await;
     let portal = format!("{}/default/account", app.base_url);
@@ -191,22 +149,12 @@ async fn portal_forms_need_their_session_and_their_token() {
     assert!(is_signed_in(&page));
     let own = session_of(&page);
 
-    // A forged form (no token, or another form's token) is refused and ends nothing.
+    // A forged form (no token, a made-up one, or the right one cut short) is refused and ends
+    // nothing.
     for token in [
         "",
         "forged",
-        &hidden_input(
-            &user
-                .get(&portal)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-            "csrf",
-        )
-        .unwrap()[1..],
+        &hidden_input(&page_text(&user, &portal).await, "csrf").unwrap()[1..],
     ] {
         let answer = user
             .post(format!("{portal}/sessions/end-others"))
@@ -222,14 +170,7 @@ async fn portal_forms_need_their_session_and_their_token() {
     // Another user's session is not this user's to end, nor is one that does not exist.
     let mallory = Browser::new().http;
     let mallory_page = {
-        let form = mallory
-            .get(&portal)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let form = page_text(&mallory, &portal).await;
         mallory
             .post(format!("{portal}/sign-in"))
             .form(&[
@@ -240,14 +181,7 @@ async fn portal_forms_need_their_session_and_their_token() {
             .send()
             .await
             .unwrap();
-        mallory
-            .get(&portal)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        page_text(&mallory, &portal).await
     };
     let csrf = hidden_input(&mallory_page, "csrf").unwrap();
     for target in [own.as_str(), "ses_00000000000000000000000000", "junk"] {
@@ -259,16 +193,7 @@ async fn portal_forms_need_their_session_and_their_token() {
             .unwrap();
         assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{target}");
     }
-    assert!(is_signed_in(
-        &user
-            .get(&portal)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    ));
+    assert!(is_signed_in(&page_text(&user, &portal).await));
 
     // Signed out, a form leads back to the portal's sign-in form.
     let stranger = Browser::new().http;
@@ -289,6 +214,60 @@ async fn portal_forms_need_their_session_and_their_token() {
         .await
         .unwrap();
     assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+
+    // A user blocked by an administrator is signed out of every form of the portal, with a
+    // session still open and a valid token: the form changes nothing.
+    let page = page_text(&user, &portal).await;
+    let csrf = hidden_input(&page, "csrf").unwrap();
+    let token = app.core_api_token(&[]).await;
+    let blocked = app
+        .core_request(
+            reqwest::Method::POST,
+            &format!("/core/v1/issuers/default/users/{user_id}/block"),
+            &token,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blocked.status(), StatusCode::OK);
+    for (form, fields) in [
+        ("sessions/end-others", vec![("csrf", csrf.as_str())]),
+        (
+            "profile",
+            vec![
+                ("csrf", csrf.as_str()),
+                ("name", "Blocked"),
+                ("picture", ""),
+                ("locale", ""),
+            ],
+        ),
+    ] {
+        let answer = user
+            .post(format!("{portal}/{form}"))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER, "{form}");
+        assert_eq!(answer.headers()["location"], "/default/account", "{form}");
+    }
+    let user_json: Value = app
+        .core_request(
+            reqwest::Method::GET,
+            &format!("/core/v1/issuers/default/users/{user_id}"),
+            &token,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(
+        user_json["name"], "Blocked",
+        "the profile form saved nothing"
+    );
+    assert_eq!(user_json["blocked"], true);
 }
 
 /// The profile form: name, picture and language are saved (one `user.updated` by the user),
@@ -498,14 +477,7 @@ async fn the_user_changes_the_password_then_deletes_the_account() {
         "Your password is changed. Your other sessions are signed out."
     );
     assert_eq!(browser.count("li.session").await, 1, "this browser stays");
-    let elsewhere_page = elsewhere
-        .get(&portal)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let elsewhere_page = page_text(&elsewhere, &portal).await;
     assert!(!is_signed_in(&elsewhere_page), "the other session ended");
     assert!(
         is_signed_in(&portal_sign_in(&app, &elsewhere, new_password).await),
@@ -573,13 +545,6 @@ async fn an_account_cannot_be_deleted_where_the_issuer_does_not_allow_it() {
         body.contains("data-error=\"deletion_not_allowed\""),
         "{body}"
     );
-    let page = user
-        .get(format!("{}/default/account", app.base_url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&user, format!("{}/default/account", app.base_url)).await;
     assert!(is_signed_in(&page), "nothing happened");
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use tessera_store_sql::testing::hold_writes;
 use tessera_testkit::TestApp;
 use tessera_testkit::chromium::Chromium;
-use tessera_testkit::oidc::{Browser, hidden_input};
+use tessera_testkit::oidc::{Browser, hidden_input, page_text};
 use tessera_testkit::receiver::Receiver;
 use tessera_testkit::smtp::{ReceivedMail, SmtpReceiver};
 
@@ -279,14 +279,7 @@ async fn sign_up(
 ) -> (u16, Option<String>, String) {
     // The interaction's token, from its sign-in page (a closed sign-up page has no form).
     let sign_in = url.trim_end_matches("/signup");
-    let form = browser
-        .get(sign_in)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form = page_text(browser, sign_in).await;
     let csrf = hidden_input(&form, "csrf").unwrap();
     let mut body = vec![("csrf", csrf.as_str())];
     body.extend_from_slice(fields);
@@ -365,14 +358,7 @@ async fn sign_up_follows_the_issuers_policy_and_says_what_is_wrong() {
 
     // Closed: the sign-in page offers no sign-up, and a sign-up form is refused.
     patch_settings(&app, json!({"signup": {"policy": "disabled"}})).await;
-    let sign_in_page = browser
-        .get(url.trim_end_matches("/signup"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let sign_in_page = page_text(&browser, url.trim_end_matches("/signup")).await;
     assert!(!sign_in_page.contains("id=\"to-sign-up\""));
     assert!(sign_in_page.contains("id=\"forgot\""));
     let (_, _, page) = sign_up(
@@ -465,14 +451,7 @@ async fn forgot_password_answers_before_it_writes_whatever_the_address() {
     app.create_user("default", "ada@example.com", STRONG).await;
     let forgot = format!("{}/password/forgot", app.issuer_url("default"));
     let browser = Browser::new().http;
-    let form = browser
-        .get(&forgot)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form = page_text(&browser, &forgot).await;
     let csrf = hidden_input(&form, "csrf").unwrap();
     let ask = |email: &'static str| {
         let request = browser
@@ -543,14 +522,7 @@ async fn sign_up_answers_new_and_taken_addresses_alike() {
         ] {
             let url = signup_url(&browser, &authorize).await;
             let sign_in = url.trim_end_matches("/signup");
-            let form = browser
-                .get(sign_in)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let form = page_text(&browser, sign_in).await;
             let csrf = hidden_input(&form, "csrf").unwrap();
             let started = std::time::Instant::now();
             let answer = browser
