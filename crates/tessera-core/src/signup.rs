@@ -510,6 +510,8 @@ impl Core {
         if let Err(problem) = user_password_problem(issuer, password, &user_details(&user)) {
             return Ok(Err(ResetRefusal::Password(problem)));
         }
+        // Hashed before the link is spent: a hash that fails leaves the link working.
+        let hash = self.passwords.hash(password.to_owned()).await?;
         let ticket = match self
             .redeem_link(issuer, TicketKind::PasswordReset, secret)
             .await?
@@ -521,7 +523,6 @@ impl Core {
             Ok(user) => user,
             Err(refusal) => return Ok(Err(ResetRefusal::Link(refusal))),
         };
-        let hash = self.passwords.hash(password.to_owned()).await?;
         let replaced = password_fingerprint(&user);
         let user = self
             .change_user(
@@ -541,6 +542,10 @@ impl Core {
                 },
             )
             .await?;
+        if user.password_hash.as_deref() != Some(hash.as_str()) {
+            // Another reset changed the password first: this link's was not set.
+            return Ok(Err(ResetRefusal::Link(LinkRefusal::Used)));
+        }
         for other in self.list_user_sessions(issuer, user.id).await? {
             if other.active {
                 self.end_session(
@@ -799,6 +804,34 @@ mod tests {
             "{outcomes:?}"
         );
         assert!(outcomes.contains(&Err(ResetRefusal::Link(LinkRefusal::Used))));
+    }
+
+    /// Two links of one user, used at once: one new password is set, and the other reset is
+    /// told its link is used (never that its password was set when it was not).
+    #[tokio::test]
+    async fn concurrent_resets_with_two_links_set_one_password() {
+        let (core, _, db) = test_core().await;
+        let issuer = test_issuer(db.store.as_ref(), "acme").await;
+        user(&core, &issuer).await;
+        let first = reset_link(&core, &issuer, "ada@example.com").await.unwrap();
+        let second = reset_link(&core, &issuer, "ada@example.com").await.unwrap();
+        let (a, b) = tokio::join!(
+            core.reset_password(&issuer, &first, NEW_PASSWORD),
+            core.reset_password(&issuer, &second, "another quite long passphrase"),
+        );
+        let outcomes = [a.unwrap(), b.unwrap()];
+        let set: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
+        assert_eq!(set.len(), 1, "{outcomes:?}");
+        assert!(outcomes.contains(&Err(ResetRefusal::Link(LinkRefusal::Used))));
+        let stored = core
+            .get_user(&issuer, set[0].id)
+            .await
+            .unwrap()
+            .password_hash;
+        assert_eq!(
+            stored, set[0].password_hash,
+            "the winner's password is stored"
+        );
     }
 
     #[tokio::test]
