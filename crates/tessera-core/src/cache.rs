@@ -104,6 +104,11 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
         }
     }
 
+    /// Seconds a record is trusted without a change notice.
+    pub(crate) fn ttl_seconds(&self) -> i64 {
+        self.ttl_seconds
+    }
+
     /// Every record held, however old, for checking them against the store in bulk.
     pub(crate) fn snapshot(&self) -> Vec<(K, V)> {
         self.entries

@@ -105,7 +105,6 @@ pub struct Core {
     public_url: Arc<str>,
     /// Issuers' parsed keys, on this node.
     keys: Arc<cache::Cache<tessera_model::IssuerId, Arc<keys::IssuerKeys>>>,
-    cache_limits: CacheLimits,
     /// Issuers by slug, on this node.
     issuers_by_slug: Arc<cache::Cache<tessera_model::IssuerSlug, Arc<Issuer>>>,
     /// Clients by issuer and id, on this node, with their keys parsed.
@@ -198,7 +197,6 @@ impl Core {
             keys: Arc::new(cache::Cache::new(CacheLimits::default())),
             issuers_by_slug: Arc::new(cache::Cache::new(CacheLimits::default())),
             clients: Arc::new(cache::Cache::new(CacheLimits::default())),
-            cache_limits: CacheLimits::default(),
             passwords: users::PasswordPool::sized_to_cpus(),
             allow_private_webhook_targets: false,
             deliveries_enqueued: Arc::default(),
@@ -216,14 +214,13 @@ impl Core {
         self.keys = Arc::new(cache::Cache::new(limits));
         self.issuers_by_slug = Arc::new(cache::Cache::new(limits));
         self.clients = Arc::new(cache::Cache::new(limits));
-        self.cache_limits = limits;
         self
     }
 
     /// How often [`Core::revalidate_caches`] should run: three times per time to live, so
     /// that an unchanged entry is confirmed before it expires even if a round fails.
     pub fn revalidation_period(&self) -> std::time::Duration {
-        let ttl_ms = u64::try_from(self.cache_limits.ttl_seconds).unwrap_or(1) * 1000;
+        let ttl_ms = u64::try_from(self.keys.ttl_seconds()).unwrap_or(1) * 1000;
         std::time::Duration::from_millis((ttl_ms / 3).max(100))
     }
 

@@ -537,7 +537,21 @@ async fn the_sign_in_honours_prompt_max_age_and_login_hint() {
         };
         assert!(page.contains("name=\"password\""), "{extra:?}");
     }
-    // A sign-in asked for by max_age: the ID token says when it happened.
+    // A sign-in asked for by max_age: the ID token says when it happened, which is after the
+    // first sign-in (a second ago at least), not when that one did.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // The server's time now: the `iat` of a token it issues.
+    let claims_of = |jwt: &str| -> Value {
+        let payload = jwt.split('.').nth(1).unwrap();
+        serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let before = claims_of(&app.core_api_token(&[]).await)["iat"]
+        .as_u64()
+        .unwrap();
     let landing = browser
         .authorize(&authorize(&[("max_age", "0")]), &base, EMAIL, PASSWORD)
         .await;
@@ -556,12 +570,10 @@ async fn the_sign_in_honours_prompt_max_age_and_login_hint() {
         .json()
         .await
         .unwrap();
-    let id_token = tokens["id_token"].as_str().unwrap();
-    let payload = id_token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
-            .unwrap(),
-    )
-    .unwrap();
-    assert!(claims["auth_time"].is_i64(), "{claims}");
+    let claims = claims_of(tokens["id_token"].as_str().unwrap());
+    let auth_time = claims["auth_time"].as_u64().unwrap_or_default();
+    assert!(
+        auth_time >= before,
+        "auth_time {auth_time} before {before}: {claims}"
+    );
 }
