@@ -36,9 +36,10 @@
 //! an issuer's first keys at the same moment store one chain per algorithm between them
 //! (`KeyRepo::create_chains`), so they all publish and sign with the same keys.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Value, json};
+use tessera_crypto::jwk::verifying_key;
 use tessera_crypto::jws::{Algorithm, Signer, VerifyingKey};
 use tessera_model::{Actor, Issuer, KeyAlgorithm, KeyId, KeyState, NewEvent, SigningKey};
 use tessera_store::{Change, IssuerScope};
@@ -46,22 +47,68 @@ use tessera_store::{Change, IssuerScope};
 use crate::users::shutting_down;
 use crate::{Core, CoreError};
 
-/// An issuer's published keys, parsed: the signers of new tokens (the current key of each
-/// chain), the keys tokens are verified against, and the JWKS document.
+/// An issuer's published keys, as the token paths use them: the signer of new tokens, the
+/// current keys of its other chains, the JWKS document, and the keys tokens are verified
+/// against.
+///
+/// Only what every token needs is parsed when the keys are loaded: the default signer. A node
+/// holds these for every issuer it serves (see `cache`), and a parsed RSA key is a few
+/// kilobytes, so the rest waits until it is used. Another chain's current key (the RS256
+/// chain beside an ES256 or EdDSA one signs only the ID tokens of clients that ask for RS256)
+/// is parsed on first use, and the verifying keys are read from the JWKS on first use
+/// (issuing a client-credentials token verifies nothing). Next and previous keys never sign,
+/// so their private halves are not even unsealed.
 #[derive(Debug)]
 pub struct IssuerKeys {
-    /// The current key of each chain, one per algorithm.
-    current: Vec<Signer>,
-    /// Which of `current` signs by default: the settings' algorithm, or while that chain has
-    /// no current key yet, the one that signed before.
-    default: usize,
-    verifying: Vec<VerifyingKey>,
-    /// The JWKS document, serialized once: the endpoint sends it as is.
+    /// The current key of the settings' chain, or while that chain has no current key yet,
+    /// the one that signed before: it signs access tokens and, by default, ID tokens.
+    default: Signer,
+    /// The current keys of the other chains, one per algorithm.
+    others: Vec<LazySigner>,
+    /// The JWKS document, serialized once from the keys' stored public halves: the endpoint
+    /// sends it as is.
     jwks: String,
+    /// Every published key, read from `jwks` when first needed.
+    verifying: OnceLock<Vec<VerifyingKey>>,
     /// What these were parsed from: each stored key's id and state, and the settings'
     /// algorithm. When a cached copy's time is up and the store still says the same, the copy
     /// is kept instead of parsed again (unsealing and parsing an RSA key is the costly part).
     source: (Vec<(KeyId, KeyState)>, KeyAlgorithm),
+}
+
+/// A current key that is parsed when it first signs.
+struct LazySigner {
+    algorithm: Algorithm,
+    kid: String,
+    /// The unsealed PKCS#8 document.
+    pkcs8: Vec<u8>,
+    /// `None` if the document did not parse (logged once; the caller falls back as for a
+    /// chain the issuer does not have).
+    parsed: OnceLock<Option<Signer>>,
+}
+
+impl std::fmt::Debug for LazySigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazySigner")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("parsed", &self.parsed.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LazySigner {
+    fn signer(&self) -> Option<&Signer> {
+        self.parsed
+            .get_or_init(|| {
+                Signer::from_pkcs8(self.algorithm, &self.kid, &self.pkcs8)
+                    .inspect_err(|e| {
+                        tracing::error!(kid = %self.kid, error = %e, "a stored signing key does not parse");
+                    })
+                    .ok()
+            })
+            .as_ref()
+    }
 }
 
 impl IssuerKeys {
@@ -87,12 +134,18 @@ impl IssuerKeys {
     /// The `current` key of the settings' algorithm: it signs access tokens, and ID tokens
     /// unless the client asked for another algorithm.
     pub fn signer(&self) -> &Signer {
-        &self.current[self.default]
+        &self.default
     }
 
     /// The `current` key of `algorithm`'s chain, if the issuer has one.
     pub fn signer_for(&self, algorithm: Algorithm) -> Option<&Signer> {
-        self.current.iter().find(|s| s.algorithm() == algorithm)
+        if self.default.algorithm() == algorithm {
+            return Some(&self.default);
+        }
+        self.others
+            .iter()
+            .find(|key| key.algorithm == algorithm)
+            .and_then(LazySigner::signer)
     }
 
     /// The signer of `client`'s ID tokens (OIDC Dynamic Client Registration 1.0 §2
@@ -109,9 +162,12 @@ impl IssuerKeys {
     /// The algorithms ID tokens can be signed with (OIDC Discovery 1.0 §3
     /// `id_token_signing_alg_values_supported`): the default signer's and RS256.
     pub fn id_token_algorithms(&self) -> Vec<Algorithm> {
-        let mut algorithms = vec![self.signer().algorithm()];
-        if self.signer().algorithm() != Algorithm::Rs256
-            && self.signer_for(Algorithm::Rs256).is_some()
+        let mut algorithms = vec![self.default.algorithm()];
+        if self.default.algorithm() != Algorithm::Rs256
+            && self
+                .others
+                .iter()
+                .any(|key| key.algorithm == Algorithm::Rs256)
         {
             algorithms.push(Algorithm::Rs256);
         }
@@ -120,7 +176,21 @@ impl IssuerKeys {
 
     /// Every published key.
     pub fn verifying_keys(&self) -> &[VerifyingKey] {
-        &self.verifying
+        self.verifying.get_or_init(|| {
+            let jwks: Value = serde_json::from_str(&self.jwks).unwrap_or_default();
+            jwks["keys"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|jwk| {
+                    verifying_key(jwk)
+                        .inspect_err(|e| {
+                            tracing::error!(kid = %jwk["kid"], error = %e, "a published key does not parse");
+                        })
+                        .ok()
+                })
+                .collect()
+        })
     }
 
     /// The JWKS document (RFC 7517 §5), as JSON text.
@@ -419,44 +489,64 @@ impl Core {
     }
 
     fn parse_keys(&self, issuer: &Issuer, stored: &[SigningKey]) -> Result<IssuerKeys, CoreError> {
-        let mut current: Vec<Signer> = Vec::new();
-        let mut verifying = Vec::new();
-        let mut jwks = Vec::new();
+        // The newest current key of each chain signs (rotation makes the next key current
+        // before the old one becomes previous).
+        let mut current: Vec<&SigningKey> = Vec::new();
+        let mut jwks = Vec::with_capacity(stored.len());
         for key in stored {
-            let pkcs8 = self
-                .master_key
-                .open(&sealing_purpose(key.id), &key.private_key_sealed)
-                .map_err(|_| CoreError::MasterKeyMismatch)?;
-            let signer =
-                Signer::from_pkcs8(jws_algorithm(key.algorithm), &key.id.to_string(), &pkcs8)
-                    .map_err(|e| CoreError::Invalid(e.to_string()))?;
-            verifying.push(signer.verifying_key());
-            jwks.push(signer.public_jwk());
-            // The newest current key of a chain signs (rotation makes the next key current
-            // before the old one becomes previous).
+            let jwk: Value = serde_json::from_str(&key.public_jwk).map_err(|e| {
+                CoreError::Invalid(format!(
+                    "the stored public key of {} is not JSON: {e}",
+                    key.id
+                ))
+            })?;
+            jwks.push(jwk);
             if key.state == KeyState::Current {
-                current.retain(|s| s.algorithm() != signer.algorithm());
-                current.push(signer);
+                current.retain(|k| k.algorithm != key.algorithm);
+                current.push(key);
             }
         }
-        let configured = jws_algorithm(issuer.settings.signing_algorithm());
+        let configured = issuer.settings.signing_algorithm();
         // While the settings' chain has no current key, the algorithm that signed before does:
         // any other than the RS256 chain kept beside it, else RS256.
         let default = current
             .iter()
-            .position(|s| s.algorithm() == configured)
+            .position(|k| k.algorithm == configured)
             .or_else(|| {
                 current
                     .iter()
-                    .rposition(|s| s.algorithm() != Algorithm::Rs256)
+                    .rposition(|k| k.algorithm != KeyAlgorithm::Rs256)
             })
             .or_else(|| (!current.is_empty()).then_some(0))
             .ok_or_else(|| CoreError::Invalid("the issuer has no current key".to_owned()))?;
+        let unseal = |key: &SigningKey| {
+            self.master_key
+                .open(&sealing_purpose(key.id), &key.private_key_sealed)
+                .map_err(|_| CoreError::MasterKeyMismatch)
+        };
+        let default_key = current.remove(default);
+        let default = Signer::from_pkcs8(
+            jws_algorithm(default_key.algorithm),
+            &default_key.id.to_string(),
+            &unseal(default_key)?,
+        )
+        .map_err(|e| CoreError::Invalid(e.to_string()))?;
+        let others = current
+            .into_iter()
+            .map(|key| {
+                Ok(LazySigner {
+                    algorithm: jws_algorithm(key.algorithm),
+                    kid: key.id.to_string(),
+                    pkcs8: unseal(key)?,
+                    parsed: OnceLock::new(),
+                })
+            })
+            .collect::<Result<_, CoreError>>()?;
         Ok(IssuerKeys {
-            current,
             default,
-            verifying,
+            others,
             jwks: json!({ "keys": jwks }).to_string(),
+            verifying: OnceLock::new(),
             source: (
                 stored.iter().map(|key| (key.id, key.state)).collect(),
                 issuer.settings.signing_algorithm(),
@@ -590,6 +680,55 @@ mod tests {
                 .await
                 .expect("the Core API accepts the token");
         }
+    }
+
+    #[tokio::test]
+    async fn only_the_default_signer_is_parsed_until_another_key_is_needed() {
+        let (core, _, _db) = crate::test_core().await;
+        let builtin = core.ensure_builtin_issuers().await.unwrap();
+        let issuer = set_signing_algorithm(&core, &builtin.system, KeyAlgorithm::Es256).await;
+        let keys = core.issuer_keys(&issuer).await.unwrap();
+        assert_eq!(keys.signer().algorithm(), Algorithm::Es256);
+        assert_eq!(keys.others.len(), 1, "the RS256 chain's current key");
+        assert!(keys.others[0].parsed.get().is_none());
+        assert!(keys.verifying.get().is_none());
+        assert_eq!(
+            keys.id_token_algorithms(),
+            [Algorithm::Es256, Algorithm::Rs256],
+            "RS256 is offered before its key is parsed"
+        );
+
+        // Asked for, the RS256 key is the RS256 chain's current key, and what it signs
+        // verifies against the published keys, read from the JWKS: all four (current and
+        // next of both chains), each as published.
+        let stored = core.list_keys(&issuer).await.unwrap();
+        let rs256 = keys.signer_for(Algorithm::Rs256).expect("an RS256 chain");
+        let current = stored
+            .iter()
+            .find(|k| k.algorithm == KeyAlgorithm::Rs256 && k.state == KeyState::Current)
+            .unwrap();
+        assert_eq!(rs256.kid(), current.id.to_string());
+        assert!(keys.others[0].parsed.get().is_some());
+        let token = rs256.sign("JWT", &json!({ "sub": "u" })).unwrap();
+        let verified = verify(&token, keys.verifying_keys()).unwrap();
+        assert_eq!(verified.header["kid"], rs256.kid());
+        let published = parse(keys.jwks());
+        let published = published["keys"].as_array().unwrap();
+        assert_eq!(published.len(), stored.len());
+        for (key, jwk) in stored.iter().zip(published) {
+            assert_eq!(&parse(&key.public_jwk), jwk);
+        }
+        let kids: Vec<_> = keys.verifying_keys().iter().map(|k| k.kid()).collect();
+        let stored_kids: Vec<_> = stored.iter().map(|k| k.id.to_string()).collect();
+        assert_eq!(
+            kids,
+            stored_kids
+                .iter()
+                .map(|k| Some(k.as_str()))
+                .collect::<Vec<_>>()
+        );
+        let es256 = keys.signer().sign("JWT", &json!({ "sub": "u" })).unwrap();
+        assert!(verify(&es256, keys.verifying_keys()).is_ok());
     }
 
     #[tokio::test]

@@ -132,6 +132,16 @@ impl PublicJwkSet {
     }
 }
 
+/// One published key read back from its JWK (an issuer's own key as it was stored and
+/// published), by the same rules as each key of a [`PublicJwkSet`]: an issuer's JWKS may hold
+/// more keys than a client registers, so the set's limits do not apply.
+pub fn verifying_key(jwk: &Value) -> Result<VerifyingKey, JwkSetError> {
+    let members = jwk
+        .as_object()
+        .ok_or_else(|| refuse("a JWK is a JSON object"))?;
+    parse_jwk(members).map(|(key, _)| key).map_err(refuse)
+}
+
 /// One JWK: the verifying key, and its canonical members. Errors are reasons without the
 /// key's index.
 fn parse_jwk(jwk: &Map<String, Value>) -> Result<(VerifyingKey, Value), String> {
@@ -304,6 +314,26 @@ mod tests {
         assert_eq!(
             PublicJwkSet::from_text(&set.to_json().to_string()).unwrap(),
             set
+        );
+    }
+
+    #[test]
+    fn a_published_key_reads_back_as_the_key_it_was_published_from() {
+        for (signer, _) in SIGNERS.iter() {
+            let read = verifying_key(&signer.public_jwk()).unwrap();
+            assert_eq!(read, signer.verifying_key(), "{:?}", signer.algorithm());
+        }
+        assert_eq!(
+            verifying_key(&json!("not a key")).unwrap_err().to_string(),
+            "a JWK is a JSON object"
+        );
+        let mut private = SIGNERS[0].0.public_jwk();
+        private["d"] = json!("AAAA");
+        assert!(
+            verifying_key(&private)
+                .unwrap_err()
+                .to_string()
+                .contains("`d` is a private")
         );
     }
 
