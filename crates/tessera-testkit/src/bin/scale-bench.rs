@@ -21,11 +21,18 @@
 //! 4. **user lookups** through the Core API, one after another, for random users: by address
 //!    (`GET /core/v1/issuers/{slug}/users?email=<the address>`, the exact match through the
 //!    unique index) and by id (`GET …/users/{id}`, with the ids the first found), after all
-//!    rounds, the cases taking turns lookup by lookup;
+//!    rounds, the cases taking turns lookup by lookup; twice: first with the database files
+//!    as the machine left them, then after reading the users table and its indexes into the
+//!    operating system's file cache (`pg_prewarm(…, 'read')`, or reading the SQLite files), as
+//!    a live database whose working set fits in memory has them. Between seeding and the
+//!    lookups a case's table sits unread for minutes, and a host that reclaims idle file
+//!    pages (as the Linux kernel's DAMON `pageout` scheme of the machines this runs on does,
+//!    after a minute) sends the first lookups to the disk;
 //! 5. **memory**: the server's anonymous resident memory (`RssAnon` of `/proc/<pid>/status`:
 //!    what it allocated, without the database file that SQLite maps, which is the operating
-//!    system's file cache and which `VmRSS` counts once per connection that maps it) after the
-//!    last token load, and at the end.
+//!    system's file cache and which `VmRSS` counts once per connection that maps it) once the
+//!    server is ready (before any issuer is used: what the seeded issuers cost at rest), after
+//!    the last token load, and at the end.
 //!
 //! Cases: `small` (1 issuer, `--users-per-issuer` users), `issuers` (`--issuers` issuers with
 //! that many users each), `users` (1 issuer with `--users` users). Every issuer has one
@@ -148,6 +155,11 @@ struct Figures {
     by_email_p99: Duration,
     by_id_p50: Duration,
     by_id_p99: Duration,
+    /// The medians before the database was read into memory.
+    cold_by_email_p50: Duration,
+    cold_by_id_p50: Duration,
+    /// Once ready, before any issuer was used: what the issuers cost at rest.
+    anon_at_ready_kib: u64,
     anon_after_tokens_kib: u64,
     anon_at_end_kib: u64,
     database_bytes: Option<u64>,
@@ -214,13 +226,20 @@ async fn main() {
     // Lookups take a fraction of a millisecond each: rather than in rounds, one case's after
     // another's, they go one by one, each case in turn, so that whatever else the machine
     // does (and what the token loads and sign-ins left in its caches) falls on every case.
-    eprintln!("scale-bench: user lookups, the cases taking turns");
-    for lookup in 0..args.lookups {
-        let cases = prepared.len();
-        for turn in 0..cases {
-            prepared[(lookup + turn) % cases]
-                .look_up_a_user(&mut rng)
-                .await;
+    for in_memory in [false, true] {
+        if in_memory {
+            for case in &prepared {
+                case.read_users_into_memory().await;
+            }
+        }
+        eprintln!("scale-bench: user lookups (database read into memory: {in_memory})");
+        for lookup in 0..args.lookups {
+            let cases = prepared.len();
+            for turn in 0..cases {
+                prepared[(lookup + turn) % cases]
+                    .look_up_a_user(&mut rng, in_memory)
+                    .await;
+            }
         }
     }
     let mut results = Vec::new();
@@ -260,9 +279,17 @@ struct Prepared {
     cpu_ticks: u64,
     token_latency: Histogram<u64>,
     sign_ins: Vec<Duration>,
+    /// Lookups with the database files as the machine left them, then read into memory.
+    cold: Lookups,
+    warm: Lookups,
+    load: Vec<String>,
+}
+
+/// The times of user lookups of each kind.
+#[derive(Default)]
+struct Lookups {
     by_email: Vec<Duration>,
     by_id: Vec<Duration>,
-    load: Vec<String>,
 }
 
 impl Prepared {
@@ -340,6 +367,7 @@ impl Prepared {
         serve.extend(store_flags.iter().cloned());
         let server = Server::start(tessera, &serve).await;
         figures.ready = started.elapsed();
+        figures.anon_at_ready_kib = proc_status_kib(server.pid, "RssAnon:");
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(args.concurrency * 2)
             .timeout(Duration::from_secs(60))
@@ -374,8 +402,8 @@ impl Prepared {
             cpu_ticks: 0,
             token_latency: Histogram::new(3).expect("a histogram"),
             sign_ins: Vec::new(),
-            by_email: Vec::new(),
-            by_id: Vec::new(),
+            cold: Lookups::default(),
+            warm: Lookups::default(),
             load: Vec::new(),
         }
     }
@@ -415,7 +443,12 @@ impl Prepared {
 
     /// One user lookup of each kind, for a random user of a random issuer: by address, then by
     /// the id that found.
-    async fn look_up_a_user(&mut self, rng: &mut Rng) {
+    async fn look_up_a_user(&mut self, rng: &mut Rng, in_memory: bool) {
+        let times = if in_memory {
+            &mut self.warm
+        } else {
+            &mut self.cold
+        };
         let (http, direct, targets) = (&self.http, &self.direct, &self.targets);
         let target = &targets[rng.below(targets.len())];
         let email = seed_email(&target.slug, 1 + rng.below(self.case.users_per_issuer));
@@ -425,14 +458,40 @@ impl Prepared {
             form_urlencoded::byte_serialize(email.as_bytes()).collect::<String>()
         );
         let (elapsed, page) = core_get(http, direct, &self.core_token, &path).await;
-        self.by_email.push(elapsed);
+        times.by_email.push(elapsed);
         let items = page["items"].as_array().expect("items");
         assert_eq!(items.len(), 1, "exactly one user has {email}: {page}");
         let id = items[0]["id"].as_str().expect("an id");
         let path = format!("/core/v1/issuers/{}/users/{id}", target.slug);
         let (elapsed, user) = core_get(http, direct, &self.core_token, &path).await;
         assert_eq!(user["id"], id);
-        self.by_id.push(elapsed);
+        times.by_id.push(elapsed);
+    }
+
+    /// Reads the users table and its indexes into the operating system's file cache: on
+    /// PostgreSQL with `pg_prewarm` in `read` mode (the file cache, not PostgreSQL's buffers,
+    /// which hold a fraction of a million users' table and indexes), on SQLite by reading the
+    /// database files.
+    async fn read_users_into_memory(&self) {
+        match self.database.sqlite_dir() {
+            Some(dir) => {
+                for entry in std::fs::read_dir(dir).expect("the SQLite folder") {
+                    let path = entry.expect("a folder entry").path();
+                    std::fs::read(&path).expect("read a database file");
+                }
+            }
+            None => {
+                tessera_store_sql::testing::execute_sql(
+                    &self.database.url,
+                    "CREATE EXTENSION IF NOT EXISTS pg_prewarm; \
+                     SELECT pg_prewarm(oid::regclass, 'read') FROM pg_class \
+                     WHERE oid = 'users'::regclass \
+                        OR oid IN (SELECT indexrelid FROM pg_index \
+                                   WHERE indrelid = 'users'::regclass)",
+                )
+                .await;
+            }
+        }
     }
 
     /// The case's figures over all rounds; stops the server.
@@ -446,8 +505,10 @@ impl Prepared {
         figures.token_p50 = micros(self.token_latency.value_at_quantile(0.50));
         figures.token_p99 = micros(self.token_latency.value_at_quantile(0.99));
         (figures.sign_in_p50, figures.sign_in_p99) = quantiles(&mut self.sign_ins);
-        (figures.by_email_p50, figures.by_email_p99) = quantiles(&mut self.by_email);
-        (figures.by_id_p50, figures.by_id_p99) = quantiles(&mut self.by_id);
+        (figures.by_email_p50, figures.by_email_p99) = quantiles(&mut self.warm.by_email);
+        (figures.by_id_p50, figures.by_id_p99) = quantiles(&mut self.warm.by_id);
+        figures.cold_by_email_p50 = quantiles(&mut self.cold.by_email).0;
+        figures.cold_by_id_p50 = quantiles(&mut self.cold.by_id).0;
         figures.load = self.load.join(", ");
         figures.anon_at_end_kib = proc_status_kib(self.server.pid, "RssAnon:");
         figures.database_bytes = self.database.sqlite_dir().map(folder_bytes);
@@ -881,6 +942,16 @@ fn print_table(backend: &str, cpus: usize, args: &Args, results: &[(Case, Figure
             decimals: 1,
         },
         Row {
+            label: "user lookup by address p50, database as the machine left it (ms)",
+            value: |f| ms(f.cold_by_email_p50),
+            decimals: 2,
+        },
+        Row {
+            label: "user lookup by id p50, database as the machine left it (ms)",
+            value: |f| ms(f.cold_by_id_p50),
+            decimals: 2,
+        },
+        Row {
             label: "user lookup by address p50 (ms)",
             value: |f| ms(f.by_email_p50),
             decimals: 2,
@@ -899,6 +970,11 @@ fn print_table(backend: &str, cpus: usize, args: &Args, results: &[(Case, Figure
             label: "user lookup by id p99 (ms)",
             value: |f| ms(f.by_id_p99),
             decimals: 2,
+        },
+        Row {
+            label: "server memory once ready, before first use (RssAnon, MiB)",
+            value: |f| f.anon_at_ready_kib as f64 / 1024.0,
+            decimals: 1,
         },
         Row {
             label: "server memory after the token load (RssAnon, MiB)",
