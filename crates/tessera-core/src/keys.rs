@@ -63,11 +63,13 @@ pub struct IssuerKeys {
     /// The current key of the settings' chain, or while that chain has no current key yet,
     /// the one that signed before: it signs access tokens and, by default, ID tokens.
     default: Signer,
-    /// The current keys of the other chains, one per algorithm.
-    others: Vec<LazySigner>,
+    /// The current keys of the other chains, one per algorithm. (Boxed slices and `str`
+    /// rather than `Vec` and `String`: a node keeps this for every active issuer, and the
+    /// spare capacity of a grown buffer was a quarter of it.)
+    others: Box<[LazySigner]>,
     /// The JWKS document, serialized once from the keys' stored public halves: the endpoint
     /// sends it as is.
-    jwks: String,
+    jwks: Box<str>,
     /// Every published key, read from `jwks` when first needed.
     verifying: OnceLock<Vec<VerifyingKey>>,
     /// What these were parsed from: each stored key's id and state, and the settings'
@@ -81,10 +83,11 @@ struct LazySigner {
     algorithm: Algorithm,
     kid: String,
     /// The unsealed PKCS#8 document.
-    pkcs8: Vec<u8>,
+    pkcs8: Box<[u8]>,
     /// `None` if the document did not parse (logged once; the caller falls back as for a
-    /// chain the issuer does not have).
-    parsed: OnceLock<Option<Signer>>,
+    /// chain the issuer does not have). Boxed, so that the key's room is taken only once it
+    /// is parsed.
+    parsed: OnceLock<Option<Box<Signer>>>,
 }
 
 impl std::fmt::Debug for LazySigner {
@@ -102,12 +105,13 @@ impl LazySigner {
         self.parsed
             .get_or_init(|| {
                 Signer::from_pkcs8(self.algorithm, &self.kid, &self.pkcs8)
+                    .map(Box::new)
                     .inspect_err(|e| {
                         tracing::error!(kid = %self.kid, error = %e, "a stored signing key does not parse");
                     })
                     .ok()
             })
-            .as_ref()
+            .as_deref()
     }
 }
 
@@ -537,15 +541,15 @@ impl Core {
                 Ok(LazySigner {
                     algorithm: jws_algorithm(key.algorithm),
                     kid: key.id.to_string(),
-                    pkcs8: unseal(key)?,
+                    pkcs8: unseal(key)?.into_boxed_slice(),
                     parsed: OnceLock::new(),
                 })
             })
-            .collect::<Result<_, CoreError>>()?;
+            .collect::<Result<Box<[_]>, CoreError>>()?;
         Ok(IssuerKeys {
             default,
             others,
-            jwks: json!({ "keys": jwks }).to_string(),
+            jwks: json!({ "keys": jwks }).to_string().into_boxed_str(),
             verifying: OnceLock::new(),
             source: (
                 stored.iter().map(|key| (key.id, key.state)).collect(),
