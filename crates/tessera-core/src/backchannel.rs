@@ -114,7 +114,7 @@ impl Core {
         });
         let keys = self.issuer_keys(issuer).await?;
         let token = keys
-            .id_token_signer(&client)
+            .id_token_signer(&client)?
             .sign(LOGOUT_TOKEN_TYPE, &claims)
             .map_err(|e| CoreError::Invalid(e.to_string()))?;
         let body = url::form_urlencoded::Serializer::new(String::new())

@@ -136,7 +136,7 @@ impl Core {
         token: &str,
     ) -> Result<Option<serde_json::Map<String, Value>>, CoreError> {
         let keys = self.issuer_keys(issuer).await?;
-        let Ok(verified) = jws::verify(token, keys.verifying_keys()) else {
+        let Ok(verified) = jws::verify(token, keys.verifying_keys()?) else {
             return Ok(None);
         };
         let is_id_token = verified.header.get("typ").and_then(Value::as_str) == Some("JWT")

@@ -40,7 +40,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::{Value, json};
 use tessera_crypto::jwk::verifying_key;
-use tessera_crypto::jws::{Algorithm, Signer, VerifyingKey};
+use tessera_crypto::jws::{Algorithm, JwsError, Signer, VerifyingKey};
 use tessera_model::{Actor, Issuer, KeyAlgorithm, KeyId, KeyState, NewEvent, SigningKey};
 use tessera_store::{Change, IssuerScope};
 
@@ -57,7 +57,8 @@ use crate::{Core, CoreError};
 /// chain beside an ES256 or EdDSA one signs only the ID tokens of clients that ask for RS256)
 /// is parsed on first use, and the verifying keys are read from the JWKS on first use
 /// (issuing a client-credentials token verifies nothing). Next and previous keys never sign,
-/// so their private halves are not even unsealed.
+/// so their private halves are not even unsealed. A stored key that turns out not to parse
+/// is an error when it is first needed, as it was on loading when every key was parsed then.
 #[derive(Debug)]
 pub struct IssuerKeys {
     /// The current key of the settings' chain, or while that chain has no current key yet,
@@ -70,8 +71,8 @@ pub struct IssuerKeys {
     /// The JWKS document, serialized once from the keys' stored public halves: the endpoint
     /// sends it as is.
     jwks: Box<str>,
-    /// Every published key, read from `jwks` when first needed.
-    verifying: OnceLock<Vec<VerifyingKey>>,
+    /// Every published key, read from `jwks` when first needed (or why one could not be).
+    verifying: OnceLock<Result<Vec<VerifyingKey>, String>>,
     /// What these were parsed from: each stored key's id and state, and the settings'
     /// algorithm. When a cached copy's time is up and the store still says the same, the copy
     /// is kept instead of parsed again (unsealing and parsing an RSA key is the costly part).
@@ -84,10 +85,9 @@ struct LazySigner {
     kid: String,
     /// The unsealed PKCS#8 document.
     pkcs8: Box<[u8]>,
-    /// `None` if the document did not parse (logged once; the caller falls back as for a
-    /// chain the issuer does not have). Boxed, so that the key's room is taken only once it
-    /// is parsed.
-    parsed: OnceLock<Option<Box<Signer>>>,
+    /// The parsed key, boxed so that its room is taken only once it is parsed, or why the
+    /// document did not parse.
+    parsed: OnceLock<Result<Box<Signer>, JwsError>>,
 }
 
 impl std::fmt::Debug for LazySigner {
@@ -101,17 +101,15 @@ impl std::fmt::Debug for LazySigner {
 }
 
 impl LazySigner {
-    fn signer(&self) -> Option<&Signer> {
+    /// The key, parsed on first use. A stored key that does not parse is an error, as it was
+    /// when every key was parsed on loading: never a silent switch to another algorithm.
+    fn signer(&self) -> Result<&Signer, CoreError> {
         self.parsed
             .get_or_init(|| {
-                Signer::from_pkcs8(self.algorithm, &self.kid, &self.pkcs8)
-                    .map(Box::new)
-                    .inspect_err(|e| {
-                        tracing::error!(kid = %self.kid, error = %e, "a stored signing key does not parse");
-                    })
-                    .ok()
+                Signer::from_pkcs8(self.algorithm, &self.kid, &self.pkcs8).map(Box::new)
             })
             .as_deref()
+            .map_err(|e| CoreError::Invalid(format!("the stored signing key {}: {e}", self.kid)))
     }
 }
 
@@ -142,25 +140,33 @@ impl IssuerKeys {
     }
 
     /// The `current` key of `algorithm`'s chain, if the issuer has one.
-    pub fn signer_for(&self, algorithm: Algorithm) -> Option<&Signer> {
+    ///
+    /// # Errors
+    /// [`CoreError::Invalid`] when that key, parsed now for the first time, does not parse.
+    pub fn signer_for(&self, algorithm: Algorithm) -> Result<Option<&Signer>, CoreError> {
         if self.default.algorithm() == algorithm {
-            return Some(&self.default);
+            return Ok(Some(&self.default));
         }
         self.others
             .iter()
             .find(|key| key.algorithm == algorithm)
-            .and_then(LazySigner::signer)
+            .map(LazySigner::signer)
+            .transpose()
     }
 
     /// The signer of `client`'s ID tokens (OIDC Dynamic Client Registration 1.0 §2
     /// `id_token_signed_response_alg`), and of its logout tokens, which are signed like them
     /// (OpenID Back-Channel Logout 1.0 §2.4). A chain the issuer no longer keeps falls back to
     /// the default signer.
-    pub fn id_token_signer(&self, client: &tessera_model::Client) -> &Signer {
-        client
-            .id_token_signed_response_alg
-            .and_then(|alg| self.signer_for(jws_algorithm(alg)))
-            .unwrap_or(self.signer())
+    ///
+    /// # Errors
+    /// As [`Self::signer_for`].
+    pub fn id_token_signer(&self, client: &tessera_model::Client) -> Result<&Signer, CoreError> {
+        let asked = match client.id_token_signed_response_alg {
+            Some(alg) => self.signer_for(jws_algorithm(alg))?,
+            None => None,
+        };
+        Ok(asked.unwrap_or(self.signer()))
     }
 
     /// The algorithms ID tokens can be signed with (OIDC Discovery 1.0 §3
@@ -178,23 +184,27 @@ impl IssuerKeys {
         algorithms
     }
 
-    /// Every published key.
-    pub fn verifying_keys(&self) -> &[VerifyingKey] {
-        self.verifying.get_or_init(|| {
-            let jwks: Value = serde_json::from_str(&self.jwks).unwrap_or_default();
-            jwks["keys"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|jwk| {
-                    verifying_key(jwk)
-                        .inspect_err(|e| {
-                            tracing::error!(kid = %jwk["kid"], error = %e, "a published key does not parse");
-                        })
-                        .ok()
-                })
-                .collect()
-        })
+    /// Every published key, read from the JWKS the first time.
+    ///
+    /// # Errors
+    /// [`CoreError::Invalid`] when a stored public key does not read as a key (as it was when
+    /// every key was parsed on loading).
+    pub fn verifying_keys(&self) -> Result<&[VerifyingKey], CoreError> {
+        self.verifying
+            .get_or_init(|| {
+                let jwks: Value = serde_json::from_str(&self.jwks).map_err(|e| e.to_string())?;
+                jwks["keys"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|jwk| {
+                        verifying_key(jwk)
+                            .map_err(|e| format!("the published key {}: {e}", jwk["kid"]))
+                    })
+                    .collect()
+            })
+            .as_deref()
+            .map_err(|e| CoreError::Invalid(e.to_owned()))
     }
 
     /// The JWKS document (RFC 7517 §5), as JSON text.
@@ -677,7 +687,7 @@ mod tests {
                 )
                 .await
                 .unwrap();
-            let verified = verify(&response.access_token, keys.verifying_keys()).unwrap();
+            let verified = verify(&response.access_token, keys.verifying_keys().unwrap()).unwrap();
             assert_eq!(verified.header["alg"], algorithm.as_str());
             assert_eq!(verified.header["kid"], keys.signer().kid());
             core.authenticate_core_token(&response.access_token)
@@ -706,7 +716,10 @@ mod tests {
         // verifies against the published keys, read from the JWKS: all four (current and
         // next of both chains), each as published.
         let stored = core.list_keys(&issuer).await.unwrap();
-        let rs256 = keys.signer_for(Algorithm::Rs256).expect("an RS256 chain");
+        let rs256 = keys
+            .signer_for(Algorithm::Rs256)
+            .unwrap()
+            .expect("an RS256 chain");
         let current = stored
             .iter()
             .find(|k| k.algorithm == KeyAlgorithm::Rs256 && k.state == KeyState::Current)
@@ -714,7 +727,7 @@ mod tests {
         assert_eq!(rs256.kid(), current.id.to_string());
         assert!(keys.others[0].parsed.get().is_some());
         let token = rs256.sign("JWT", &json!({ "sub": "u" })).unwrap();
-        let verified = verify(&token, keys.verifying_keys()).unwrap();
+        let verified = verify(&token, keys.verifying_keys().unwrap()).unwrap();
         assert_eq!(verified.header["kid"], rs256.kid());
         let published = parse(keys.jwks());
         let published = published["keys"].as_array().unwrap();
@@ -722,7 +735,12 @@ mod tests {
         for (key, jwk) in stored.iter().zip(published) {
             assert_eq!(&parse(&key.public_jwk), jwk);
         }
-        let kids: Vec<_> = keys.verifying_keys().iter().map(|k| k.kid()).collect();
+        let kids: Vec<_> = keys
+            .verifying_keys()
+            .unwrap()
+            .iter()
+            .map(|k| k.kid())
+            .collect();
         let stored_kids: Vec<_> = stored.iter().map(|k| k.id.to_string()).collect();
         assert_eq!(
             kids,
@@ -732,7 +750,40 @@ mod tests {
                 .collect::<Vec<_>>()
         );
         let es256 = keys.signer().sign("JWT", &json!({ "sub": "u" })).unwrap();
-        assert!(verify(&es256, keys.verifying_keys()).is_ok());
+        assert!(verify(&es256, keys.verifying_keys().unwrap()).is_ok());
+    }
+
+    /// A stored key that does not parse is an error when it is first needed, never skipped:
+    /// an RS256 ID token is not signed with another algorithm instead, and verification does
+    /// not go on without the key.
+    #[tokio::test]
+    async fn a_stored_key_that_does_not_parse_is_an_error_when_first_needed() {
+        let (core, _, _db) = crate::test_core().await;
+        let builtin = core.ensure_builtin_issuers().await.unwrap();
+        let issuer = set_signing_algorithm(&core, &builtin.system, KeyAlgorithm::Es256).await;
+        let mut stored = core.list_keys(&issuer).await.unwrap();
+        for key in &mut stored {
+            if key.algorithm == KeyAlgorithm::Rs256 && key.state == KeyState::Current {
+                key.private_key_sealed = core
+                    .master_key
+                    .seal(&super::sealing_purpose(key.id), b"not a PKCS#8 document");
+            }
+            if key.algorithm == KeyAlgorithm::Es256 && key.state == KeyState::Next {
+                key.public_jwk = json!({
+                    "kty": "EC", "crv": "P-256", "x": "AA", "y": "AA",
+                    "kid": key.id.to_string(), "alg": "ES256", "use": "sig",
+                })
+                .to_string();
+            }
+        }
+        let keys = core.parse_keys(&issuer, &stored).unwrap();
+        assert!(keys.signer().sign("JWT", &json!({ "sub": "u" })).is_ok());
+        for _ in 0..2 {
+            let rs256 = keys.signer_for(Algorithm::Rs256).unwrap_err().to_string();
+            assert!(rs256.contains("the stored signing key"), "{rs256}");
+            let verifying = keys.verifying_keys().unwrap_err().to_string();
+            assert!(verifying.contains("the published key"), "{verifying}");
+        }
     }
 
     #[tokio::test]
@@ -742,7 +793,12 @@ mod tests {
         let es256 = core.issuer_keys(&issuer).await.unwrap();
         assert_eq!(es256.signer().algorithm().as_str(), "ES256");
         let es256_token = es256.signer().sign("JWT", &json!({"n": 1})).unwrap();
-        let rs256_kid = es256.signer_for(Algorithm::Rs256).unwrap().kid().to_owned();
+        let rs256_kid = es256
+            .signer_for(Algorithm::Rs256)
+            .unwrap()
+            .unwrap()
+            .kid()
+            .to_owned();
 
         // RS256: its chain exists, so its current key, published all along, signs at once.
         let issuer = set_signing_algorithm(&core, &issuer, KeyAlgorithm::Rs256).await;
@@ -756,7 +812,7 @@ mod tests {
         let issuer = set_signing_algorithm(&core, &issuer, KeyAlgorithm::EdDsa).await;
         let waiting = core.issuer_keys(&issuer).await.unwrap();
         assert_ne!(waiting.signer().algorithm(), Algorithm::EdDsa);
-        assert!(waiting.signer_for(Algorithm::EdDsa).is_none());
+        assert!(waiting.signer_for(Algorithm::EdDsa).unwrap().is_none());
         assert_eq!(count(waiting.jwks(), "EdDSA"), 1, "the next EdDSA key");
         assert_jwks_complete(waiting.jwks());
         let stored = core.list_keys(&issuer).await.unwrap();
@@ -772,15 +828,15 @@ mod tests {
         assert_eq!(rotated.signer().kid(), next.id.to_string());
         assert_jwks_complete(rotated.jwks());
         assert!(
-            rotated.signer_for(Algorithm::Es256).is_none(),
+            rotated.signer_for(Algorithm::Es256).unwrap().is_none(),
             "the ES256 chain is no longer kept: its current key became previous"
         );
         assert_eq!(count(rotated.jwks(), "ES256"), 1, "only the previous one");
-        verify(&es256_token, rotated.verifying_keys())
+        verify(&es256_token, rotated.verifying_keys().unwrap())
             .expect("tokens of the ES256 keys still verify while they may be alive");
         let eddsa_token = rotated.signer().sign("JWT", &json!({"n": 2})).unwrap();
         assert_eq!(
-            verify(&eddsa_token, rotated.verifying_keys())
+            verify(&eddsa_token, rotated.verifying_keys().unwrap())
                 .unwrap()
                 .header["alg"],
             "EdDSA"
@@ -791,7 +847,7 @@ mod tests {
         core.rotate_keys(&issuer, Actor::System).await.unwrap();
         let later = core.issuer_keys(&issuer).await.unwrap();
         assert_eq!(count(later.jwks(), "ES256"), 0);
-        assert!(verify(&es256_token, later.verifying_keys()).is_err());
+        assert!(verify(&es256_token, later.verifying_keys().unwrap()).is_err());
         assert_eq!(count(later.jwks(), "EdDSA"), 3, "previous, current, next");
         assert_eq!(count(later.jwks(), "RS256"), 3, "previous, current, next");
     }
@@ -806,16 +862,17 @@ mod tests {
         assert_eq!(count(first.jwks(), "RS256"), 2, "current and next");
         assert_eq!(first.signer().algorithm(), Algorithm::Es256);
         assert_eq!(
-            first.signer_for(Algorithm::Es256).unwrap().kid(),
+            first.signer_for(Algorithm::Es256).unwrap().unwrap().kid(),
             first.signer().kid()
         );
-        assert!(first.signer_for(Algorithm::EdDsa).is_none());
+        assert!(first.signer_for(Algorithm::EdDsa).unwrap().is_none());
         assert_eq!(
             first.id_token_algorithms(),
             [Algorithm::Es256, Algorithm::Rs256]
         );
         let rs256_token = first
             .signer_for(Algorithm::Rs256)
+            .unwrap()
             .unwrap()
             .sign("JWT", &json!({"n": 1}))
             .unwrap();
@@ -834,7 +891,7 @@ mod tests {
         let second = core.issuer_keys(&issuer).await.unwrap();
         assert_eq!(second.signer().kid(), next_es256);
         assert_eq!(
-            second.signer_for(Algorithm::Rs256).unwrap().kid(),
+            second.signer_for(Algorithm::Rs256).unwrap().unwrap().kid(),
             next_rs256,
             "the RS256 chain rotated too"
         );
@@ -846,12 +903,12 @@ mod tests {
         let kept = core.issuer_keys(&issuer).await.unwrap();
         assert_eq!(count(kept.jwks(), "ES256"), 4);
         assert_eq!(count(kept.jwks(), "RS256"), 4);
-        verify(&rs256_token, kept.verifying_keys()).expect("a previous RS256 key stays");
+        verify(&rs256_token, kept.verifying_keys().unwrap()).expect("a previous RS256 key stays");
 
         clock.advance(issuer.settings.id_token_lifetime());
         core.rotate_keys(&issuer, Actor::System).await.unwrap();
         let third = core.issuer_keys(&issuer).await.unwrap();
-        assert!(verify(&rs256_token, third.verifying_keys()).is_err());
+        assert!(verify(&rs256_token, third.verifying_keys().unwrap()).is_err());
         for alg in [KeyAlgorithm::Es256, KeyAlgorithm::Rs256] {
             let states: Vec<_> = core
                 .list_keys(&issuer)
@@ -947,13 +1004,13 @@ mod tests {
             "the published next key now signs"
         );
         assert_eq!(count(second.jwks(), "ES256"), 3, "previous, current, next");
-        verify(&old_token, second.verifying_keys())
+        verify(&old_token, second.verifying_keys().unwrap())
             .expect("tokens of the previous key still verify");
 
         // A second rotation right away keeps the first key: its tokens may still be alive.
         core.rotate_keys(&issuer, Actor::System).await.unwrap();
         let kept = core.issuer_keys(&issuer).await.unwrap();
-        verify(&old_token, kept.verifying_keys())
+        verify(&old_token, kept.verifying_keys().unwrap())
             .expect("a previous key stays while its tokens may be alive");
         assert_eq!(count(kept.jwks(), "ES256"), 4);
 
@@ -962,7 +1019,7 @@ mod tests {
         core.rotate_keys(&issuer, Actor::System).await.unwrap();
         let third = core.issuer_keys(&issuer).await.unwrap();
         assert!(
-            verify(&old_token, third.verifying_keys()).is_err(),
+            verify(&old_token, third.verifying_keys().unwrap()).is_err(),
             "retired once its tokens expired"
         );
 
@@ -1018,7 +1075,11 @@ mod tests {
         core.rotate_keys(&issuer, Actor::System).await.unwrap();
         verify(
             &token,
-            core.issuer_keys(&issuer).await.unwrap().verifying_keys(),
+            core.issuer_keys(&issuer)
+                .await
+                .unwrap()
+                .verifying_keys()
+                .unwrap(),
         )
         .expect("kept past the issuer's lifetime: the client's tokens live twice as long");
         clock.advance(issuer_lifetime);
@@ -1026,7 +1087,11 @@ mod tests {
         assert!(
             verify(
                 &token,
-                core.issuer_keys(&issuer).await.unwrap().verifying_keys()
+                core.issuer_keys(&issuer)
+                    .await
+                    .unwrap()
+                    .verifying_keys()
+                    .unwrap()
             )
             .is_err(),
             "retired once the longest-lived token expired"

@@ -428,7 +428,7 @@ mod tests {
             .await
             .unwrap();
         let keys = core.issuer_keys(&issuer).await.unwrap();
-        let verified = verify(&token.access_token, keys.verifying_keys()).unwrap();
+        let verified = verify(&token.access_token, keys.verifying_keys().unwrap()).unwrap();
         assert_eq!(verified.header["alg"], "ES256");
 
         // First use made no key: the seeded ones are the issuer's first keys.
@@ -443,9 +443,12 @@ mod tests {
                 (KeyAlgorithm::Rs256, KeyState::Next),
             ]
         );
-        let rs256 = keys.signer_for(Algorithm::Rs256).expect("an RS256 chain");
+        let rs256 = keys
+            .signer_for(Algorithm::Rs256)
+            .unwrap()
+            .expect("an RS256 chain");
         let id_token = rs256.sign("JWT", &serde_json::json!({"n": 1})).unwrap();
-        assert!(verify(&id_token, keys.verifying_keys()).is_ok());
+        assert!(verify(&id_token, keys.verifying_keys().unwrap()).is_ok());
         for key in &stored {
             let jwk: Value = serde_json::from_str(&key.public_jwk).unwrap();
             assert_eq!(jwk["kid"], key.id.to_string(), "{jwk}");

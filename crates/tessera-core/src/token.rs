@@ -361,7 +361,8 @@ impl Core {
             }
         } else {
             let keys = self.issuer_keys(issuer).await.map_err(internal)?;
-            let verified = jws::verify(token, keys.verifying_keys()).map_err(|_| invalid())?;
+            let verified = jws::verify(token, keys.verifying_keys().map_err(internal)?)
+                .map_err(|_| invalid())?;
             if verified.header.get("typ").and_then(Value::as_str) != Some(ACCESS_TOKEN_TYPE) {
                 return Err(invalid());
             }
