@@ -25,14 +25,16 @@ pub(crate) fn compose(
     let text = |id: &str, args: Option<&FluentArgs<'_>>| i18n::wording(issuer, lang, id, args);
     let mut args = FluentArgs::new();
     args.set("issuer", issuer.display_name.clone());
-    let base = issuer_url;
     let (subject, intro, url, action) = match link.kind {
         MailKind::VerifyEmail => {
             args.set("hours", VERIFICATION_LINK_LIFETIME / 3600);
             (
                 "mail-verify-subject",
                 "mail-verify-text",
-                format!("{base}/verify-email?token={}&lang={lang}", secret(link)),
+                format!(
+                    "{issuer_url}/verify-email?token={}&lang={lang}",
+                    secret(link)
+                ),
                 "mail-verify-action",
             )
         }
@@ -41,14 +43,17 @@ pub(crate) fn compose(
             (
                 "mail-reset-subject",
                 "mail-reset-text",
-                format!("{base}/password/reset?token={}&lang={lang}", secret(link)),
+                format!(
+                    "{issuer_url}/password/reset?token={}&lang={lang}",
+                    secret(link)
+                ),
                 "mail-reset-action",
             )
         }
         MailKind::AlreadyRegistered => (
             "mail-registered-subject",
             "mail-registered-text",
-            format!("{base}/password/forgot?lang={lang}"),
+            format!("{issuer_url}/password/forgot?lang={lang}"),
             "mail-registered-action",
         ),
     };
