@@ -113,8 +113,9 @@ impl Core {
             "events": { BACKCHANNEL_LOGOUT_EVENT: {} },
         });
         let keys = self.issuer_keys(issuer).await?;
-        let token = keys
-            .id_token_signer(&client)?
+        let token = self
+            .id_token_signer(issuer, &keys, &client)
+            .await?
             .sign(LOGOUT_TOKEN_TYPE, &claims)
             .map_err(|e| CoreError::Invalid(e.to_string()))?;
         let body = url::form_urlencoded::Serializer::new(String::new())

@@ -403,7 +403,10 @@ impl Core {
                 set("sid", json!(session.to_string()));
             }
             let keys = self.issuer_keys(issuer).await.map_err(internal)?;
-            let id_signer = keys.id_token_signer(client).map_err(internal)?;
+            let id_signer = self
+                .id_token_signer(issuer, &keys, client)
+                .await
+                .map_err(internal)?;
             set(
                 "at_hash",
                 json!(jws::hash_left_half(

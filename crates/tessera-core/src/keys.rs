@@ -55,16 +55,18 @@ use crate::{Core, CoreError};
 /// holds these for every issuer it serves (see `cache`), and a parsed RSA key is a few
 /// kilobytes, so the rest waits until it is used. Another chain's current key (the RS256
 /// chain beside an ES256 or EdDSA one signs only the ID tokens of clients that ask for RS256)
-/// is parsed on first use, and the verifying keys are read from the JWKS on first use
-/// (issuing a client-credentials token verifies nothing). Next and previous keys never sign,
-/// so their private halves are not even unsealed. A stored key that turns out not to parse
-/// is an error when it is first needed, as it was on loading when every key was parsed then.
+/// is read from the store and parsed on first use ([`Core::signer_for`]): until then only
+/// its id is kept, as its unsealed PKCS#8 document alone was a sixth of an active issuer's
+/// memory. The verifying keys are read from the JWKS on first use (issuing a
+/// client-credentials token verifies nothing). Next and previous keys never sign, so their
+/// private halves are not even unsealed. A stored key that turns out not to parse is an
+/// error when it is first needed, as it was on loading when every key was parsed then.
 #[derive(Debug)]
 pub struct IssuerKeys {
     /// The current key of the settings' chain, or while that chain has no current key yet,
     /// the one that signed before: it signs access tokens and, by default, ID tokens.
     default: Signer,
-    /// The current keys of the other chains, one per algorithm. (Boxed slices and `str`
+    /// The current keys of the other chains, one per algorithm, by id. (Boxed slices and `str`
     /// rather than `Vec` and `String`: a node keeps this for every active issuer, and the
     /// spare capacity of a grown buffer was a quarter of it.)
     others: Box<[LazySigner]>,
@@ -79,38 +81,14 @@ pub struct IssuerKeys {
     source: (Vec<(KeyId, KeyState)>, KeyAlgorithm),
 }
 
-/// A current key that is parsed when it first signs.
+/// Another chain's current key: only its id is kept until it first signs, when it is read
+/// from the store, unsealed and parsed.
+#[derive(Debug)]
 struct LazySigner {
     algorithm: Algorithm,
-    kid: String,
-    /// The unsealed PKCS#8 document.
-    pkcs8: Box<[u8]>,
-    /// The parsed key, boxed so that its room is taken only once it is parsed, or why the
-    /// document did not parse.
-    parsed: OnceLock<Result<Box<Signer>, JwsError>>,
-}
-
-impl std::fmt::Debug for LazySigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LazySigner")
-            .field("kid", &self.kid)
-            .field("algorithm", &self.algorithm)
-            .field("parsed", &self.parsed.get().is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl LazySigner {
-    /// The key, parsed on first use. A stored key that does not parse is an error, as it was
-    /// when every key was parsed on loading: never a silent switch to another algorithm.
-    fn signer(&self) -> Result<&Signer, CoreError> {
-        self.parsed
-            .get_or_init(|| {
-                Signer::from_pkcs8(self.algorithm, &self.kid, &self.pkcs8).map(Box::new)
-            })
-            .as_deref()
-            .map_err(|e| CoreError::Invalid(format!("the stored signing key {}: {e}", self.kid)))
-    }
+    id: KeyId,
+    /// The parsed key, boxed so that its room is taken only once it is parsed.
+    parsed: OnceLock<Box<Signer>>,
 }
 
 impl IssuerKeys {
@@ -137,36 +115,6 @@ impl IssuerKeys {
     /// unless the client asked for another algorithm.
     pub fn signer(&self) -> &Signer {
         &self.default
-    }
-
-    /// The `current` key of `algorithm`'s chain, if the issuer has one.
-    ///
-    /// # Errors
-    /// [`CoreError::Invalid`] when that key, parsed now for the first time, does not parse.
-    pub fn signer_for(&self, algorithm: Algorithm) -> Result<Option<&Signer>, CoreError> {
-        if self.default.algorithm() == algorithm {
-            return Ok(Some(&self.default));
-        }
-        self.others
-            .iter()
-            .find(|key| key.algorithm == algorithm)
-            .map(LazySigner::signer)
-            .transpose()
-    }
-
-    /// The signer of `client`'s ID tokens (OIDC Dynamic Client Registration 1.0 §2
-    /// `id_token_signed_response_alg`), and of its logout tokens, which are signed like them
-    /// (OpenID Back-Channel Logout 1.0 §2.4). A chain the issuer no longer keeps falls back to
-    /// the default signer.
-    ///
-    /// # Errors
-    /// As [`Self::signer_for`].
-    pub fn id_token_signer(&self, client: &tessera_model::Client) -> Result<&Signer, CoreError> {
-        let asked = match client.id_token_signed_response_alg {
-            Some(alg) => self.signer_for(jws_algorithm(alg))?,
-            None => None,
-        };
-        Ok(asked.unwrap_or(self.signer()))
     }
 
     /// The algorithms ID tokens can be signed with (OIDC Discovery 1.0 §3
@@ -493,6 +441,75 @@ impl Core {
         Ok(keys)
     }
 
+    /// The current key of `algorithm`'s chain among the issuer's `keys`, if it has one.
+    /// Another chain's key than the default one is read from the store and parsed the first
+    /// time it is asked for (see [`IssuerKeys`]).
+    ///
+    /// # Errors
+    /// [`CoreError::Invalid`] when that key does not parse, or has been retired since `keys`
+    /// were loaded (by rotations this node has not heard of yet); a store error;
+    /// [`CoreError::MasterKeyMismatch`].
+    pub async fn signer_for<'k>(
+        &self,
+        issuer: &Issuer,
+        keys: &'k IssuerKeys,
+        algorithm: Algorithm,
+    ) -> Result<Option<&'k Signer>, CoreError> {
+        if keys.default.algorithm() == algorithm {
+            return Ok(Some(&keys.default));
+        }
+        let Some(other) = keys.others.iter().find(|key| key.algorithm == algorithm) else {
+            return Ok(None);
+        };
+        if let Some(signer) = other.parsed.get() {
+            return Ok(Some(signer));
+        }
+        // Requests that get here together each parse it; the first one's copy is kept.
+        let stored = self
+            .store
+            .keys()
+            .list_active(IssuerScope::of(issuer))
+            .await?;
+        let key = stored
+            .iter()
+            .find(|key| key.id == other.id)
+            .ok_or_else(|| {
+                CoreError::Invalid(format!("the signing key {} has been retired", other.id))
+            })?;
+        let signer = self.unseal_signer(key)?;
+        Ok(Some(other.parsed.get_or_init(|| Box::new(signer))))
+    }
+
+    /// The signer of `client`'s ID tokens (OIDC Dynamic Client Registration 1.0 §2
+    /// `id_token_signed_response_alg`), and of its logout tokens, which are signed like them
+    /// (OpenID Back-Channel Logout 1.0 §2.4), among the issuer's `keys`. A chain the issuer no
+    /// longer keeps falls back to the default signer.
+    ///
+    /// # Errors
+    /// As [`Self::signer_for`].
+    pub async fn id_token_signer<'k>(
+        &self,
+        issuer: &Issuer,
+        keys: &'k IssuerKeys,
+        client: &tessera_model::Client,
+    ) -> Result<&'k Signer, CoreError> {
+        let asked = match client.id_token_signed_response_alg {
+            Some(alg) => self.signer_for(issuer, keys, jws_algorithm(alg)).await?,
+            None => None,
+        };
+        Ok(asked.unwrap_or(keys.signer()))
+    }
+
+    /// A stored key's private half, unsealed and parsed.
+    fn unseal_signer(&self, key: &SigningKey) -> Result<Signer, CoreError> {
+        let pkcs8 = self
+            .master_key
+            .open(&sealing_purpose(key.id), &key.private_key_sealed)
+            .map_err(|_| CoreError::MasterKeyMismatch)?;
+        Signer::from_pkcs8(jws_algorithm(key.algorithm), &key.id.to_string(), &pkcs8)
+            .map_err(|e| CoreError::Invalid(format!("the stored signing key {}: {e}", key.id)))
+    }
+
     /// Stores a key made by [`Self::new_key`] with its `key.created` event.
     async fn store_key(&self, issuer: &Issuer, key: &SigningKey) -> Result<(), CoreError> {
         Ok(self
@@ -533,29 +550,15 @@ impl Core {
             })
             .or_else(|| (!current.is_empty()).then_some(0))
             .ok_or_else(|| CoreError::Invalid("the issuer has no current key".to_owned()))?;
-        let unseal = |key: &SigningKey| {
-            self.master_key
-                .open(&sealing_purpose(key.id), &key.private_key_sealed)
-                .map_err(|_| CoreError::MasterKeyMismatch)
-        };
-        let default_key = current.remove(default);
-        let default = Signer::from_pkcs8(
-            jws_algorithm(default_key.algorithm),
-            &default_key.id.to_string(),
-            &unseal(default_key)?,
-        )
-        .map_err(|e| CoreError::Invalid(e.to_string()))?;
+        let default = self.unseal_signer(current.remove(default))?;
         let others = current
             .into_iter()
-            .map(|key| {
-                Ok(LazySigner {
-                    algorithm: jws_algorithm(key.algorithm),
-                    kid: key.id.to_string(),
-                    pkcs8: unseal(key)?.into_boxed_slice(),
-                    parsed: OnceLock::new(),
-                })
+            .map(|key| LazySigner {
+                algorithm: jws_algorithm(key.algorithm),
+                id: key.id,
+                parsed: OnceLock::new(),
             })
-            .collect::<Result<Box<[_]>, CoreError>>()?;
+            .collect();
         Ok(IssuerKeys {
             default,
             others,
@@ -716,8 +719,9 @@ mod tests {
         // verifies against the published keys, read from the JWKS: all four (current and
         // next of both chains), each as published.
         let stored = core.list_keys(&issuer).await.unwrap();
-        let rs256 = keys
-            .signer_for(Algorithm::Rs256)
+        let rs256 = core
+            .signer_for(&issuer, &keys, Algorithm::Rs256)
+            .await
             .unwrap()
             .expect("an RS256 chain");
         let current = stored
@@ -761,28 +765,46 @@ mod tests {
         let (core, _, _db) = crate::test_core().await;
         let builtin = core.ensure_builtin_issuers().await.unwrap();
         let issuer = set_signing_algorithm(&core, &builtin.system, KeyAlgorithm::Es256).await;
-        let mut stored = core.list_keys(&issuer).await.unwrap();
-        for key in &mut stored {
-            if key.algorithm == KeyAlgorithm::Rs256 && key.state == KeyState::Current {
-                key.private_key_sealed = core
-                    .master_key
-                    .seal(&super::sealing_purpose(key.id), b"not a PKCS#8 document");
-            }
-            if key.algorithm == KeyAlgorithm::Es256 && key.state == KeyState::Next {
-                key.public_jwk = json!({
-                    "kty": "EC", "crv": "P-256", "x": "AA", "y": "AA",
-                    "kid": key.id.to_string(), "alg": "ES256", "use": "sig",
-                })
-                .to_string();
-            }
-        }
-        let keys = core.parse_keys(&issuer, &stored).unwrap();
+        core.issuer_keys(&issuer).await.unwrap();
+        // A newer current RS256 key whose private half is not a key, and a next ES256 key
+        // whose public half is not a point of the curve, stored as rotation stores keys.
+        let valid = super::KeyMaterial::generate(KeyAlgorithm::Rs256)
+            .await
+            .unwrap();
+        let unparsable = super::KeyMaterial {
+            pkcs8: b"not a PKCS#8 document".to_vec(),
+            ..valid
+        };
+        let off_curve = super::KeyMaterial {
+            algorithm: KeyAlgorithm::Es256,
+            pkcs8: Vec::new(),
+            public_jwk: json!({
+                "kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "alg": "ES256", "use": "sig",
+            }),
+        };
+        let rs256 = core.key_from_material(&issuer, &unparsable, KeyState::Current);
+        let es256 = core.key_from_material(&issuer, &off_curve, KeyState::Next);
+        core.store_key(&issuer, &rs256).await.unwrap();
+        core.store_key(&issuer, &es256).await.unwrap();
+        core.invalidate(Change::Keys(issuer.id)).await;
+
+        let keys = core.issuer_keys(&issuer).await.unwrap();
         assert!(keys.signer().sign("JWT", &json!({ "sub": "u" })).is_ok());
         for _ in 0..2 {
-            let rs256 = keys.signer_for(Algorithm::Rs256).unwrap_err().to_string();
-            assert!(rs256.contains("the stored signing key"), "{rs256}");
+            let refused = core
+                .signer_for(&issuer, &keys, Algorithm::Rs256)
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                refused.contains(&format!("the stored signing key {}", rs256.id)),
+                "{refused}"
+            );
             let verifying = keys.verifying_keys().unwrap_err().to_string();
-            assert!(verifying.contains("the published key"), "{verifying}");
+            assert!(
+                verifying.contains(&format!("the published key \"{}\"", es256.id)),
+                "{verifying}"
+            );
         }
     }
 
@@ -793,8 +815,9 @@ mod tests {
         let es256 = core.issuer_keys(&issuer).await.unwrap();
         assert_eq!(es256.signer().algorithm().as_str(), "ES256");
         let es256_token = es256.signer().sign("JWT", &json!({"n": 1})).unwrap();
-        let rs256_kid = es256
-            .signer_for(Algorithm::Rs256)
+        let rs256_kid = core
+            .signer_for(&issuer, &es256, Algorithm::Rs256)
+            .await
             .unwrap()
             .unwrap()
             .kid()
@@ -812,7 +835,12 @@ mod tests {
         let issuer = set_signing_algorithm(&core, &issuer, KeyAlgorithm::EdDsa).await;
         let waiting = core.issuer_keys(&issuer).await.unwrap();
         assert_ne!(waiting.signer().algorithm(), Algorithm::EdDsa);
-        assert!(waiting.signer_for(Algorithm::EdDsa).unwrap().is_none());
+        assert!(
+            core.signer_for(&issuer, &waiting, Algorithm::EdDsa)
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(count(waiting.jwks(), "EdDSA"), 1, "the next EdDSA key");
         assert_jwks_complete(waiting.jwks());
         let stored = core.list_keys(&issuer).await.unwrap();
@@ -828,7 +856,10 @@ mod tests {
         assert_eq!(rotated.signer().kid(), next.id.to_string());
         assert_jwks_complete(rotated.jwks());
         assert!(
-            rotated.signer_for(Algorithm::Es256).unwrap().is_none(),
+            core.signer_for(&issuer, &rotated, Algorithm::Es256)
+                .await
+                .unwrap()
+                .is_none(),
             "the ES256 chain is no longer kept: its current key became previous"
         );
         assert_eq!(count(rotated.jwks(), "ES256"), 1, "only the previous one");
@@ -862,16 +893,26 @@ mod tests {
         assert_eq!(count(first.jwks(), "RS256"), 2, "current and next");
         assert_eq!(first.signer().algorithm(), Algorithm::Es256);
         assert_eq!(
-            first.signer_for(Algorithm::Es256).unwrap().unwrap().kid(),
+            core.signer_for(&issuer, &first, Algorithm::Es256)
+                .await
+                .unwrap()
+                .unwrap()
+                .kid(),
             first.signer().kid()
         );
-        assert!(first.signer_for(Algorithm::EdDsa).unwrap().is_none());
+        assert!(
+            core.signer_for(&issuer, &first, Algorithm::EdDsa)
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(
             first.id_token_algorithms(),
             [Algorithm::Es256, Algorithm::Rs256]
         );
-        let rs256_token = first
-            .signer_for(Algorithm::Rs256)
+        let rs256_token = core
+            .signer_for(&issuer, &first, Algorithm::Rs256)
+            .await
             .unwrap()
             .unwrap()
             .sign("JWT", &json!({"n": 1}))
@@ -891,7 +932,11 @@ mod tests {
         let second = core.issuer_keys(&issuer).await.unwrap();
         assert_eq!(second.signer().kid(), next_es256);
         assert_eq!(
-            second.signer_for(Algorithm::Rs256).unwrap().unwrap().kid(),
+            core.signer_for(&issuer, &second, Algorithm::Rs256)
+                .await
+                .unwrap()
+                .unwrap()
+                .kid(),
             next_rs256,
             "the RS256 chain rotated too"
         );

@@ -443,8 +443,9 @@ mod tests {
                 (KeyAlgorithm::Rs256, KeyState::Next),
             ]
         );
-        let rs256 = keys
-            .signer_for(Algorithm::Rs256)
+        let rs256 = core
+            .signer_for(&issuer, &keys, Algorithm::Rs256)
+            .await
             .unwrap()
             .expect("an RS256 chain");
         let id_token = rs256.sign("JWT", &serde_json::json!({"n": 1})).unwrap();
