@@ -160,14 +160,15 @@ impl Core {
         })
     }
 
-    /// Ends one of the signed-in user's sessions (`session.ended`, by the user).
+    /// Ends one of the signed-in user's sessions (`session.ended`, by the user); whether it
+    /// was the browser's own, whose cookie then has nothing left to name.
     pub async fn account_end_session(
         &self,
         issuer: &Issuer,
         session: Option<&str>,
         csrf: &str,
         target: &str,
-    ) -> Result<(), AccountError> {
+    ) -> Result<bool, AccountError> {
         let (current, _) = self.account_form(issuer, session, csrf).await?;
         let target: SessionId = target.parse().map_err(|_| AccountError::NotFound)?;
         let target = self
@@ -185,7 +186,7 @@ impl Core {
             Actor::User(current.user_id),
         )
         .await?;
-        Ok(())
+        Ok(target.id == current.id)
     }
 
     /// Ends every session of the signed-in user but this one; returns how many ended.
@@ -319,32 +320,20 @@ impl Core {
             .map(|e| e.as_str().to_owned())
             .or_else(|| user.username.clone())
             .unwrap_or_else(|| user.id.to_string());
-        if let Some(refusal) = crate::sessions::over_long(&identifier, password) {
-            return Err(AccountError::CurrentPassword(refusal));
-        }
-        let reservation = match self.reserve_sign_in(issuer, &identifier, address).await? {
-            Ok(reservation) => reservation,
-            Err(until) => {
-                let wait_seconds = until.0.saturating_sub(self.clock.now().0).max(1);
-                return Err(AccountError::CurrentPassword(
-                    LoginRefusal::TooManyAttempts { wait_seconds },
-                ));
-            }
-        };
-        let matches = match &user.password_hash {
-            Some(hash) => {
-                self.passwords
-                    .verify(password.to_owned(), hash.clone())
-                    .await?
-            }
-            None => false,
-        };
-        if !matches {
-            self.sign_in_failed(issuer, &reservation).await?;
-            return Err(AccountError::CurrentPassword(LoginRefusal::Credentials));
-        }
-        self.sign_in_succeeded(issuer, &reservation).await?;
-        Ok(())
+        let matches = self
+            .password_try(issuer, &identifier, password, address, || async {
+                let matches = match &user.password_hash {
+                    Some(hash) => {
+                        self.passwords
+                            .verify(password.to_owned(), hash.clone())
+                            .await?
+                    }
+                    None => false,
+                };
+                Ok(matches.then_some(()))
+            })
+            .await?;
+        matches.map_err(AccountError::CurrentPassword)
     }
 
     /// The active session a cookie secret names, its user (unless blocked or gone: then the

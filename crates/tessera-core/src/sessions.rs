@@ -5,6 +5,7 @@
 //! same whether or not the account exists, and take as long: a missing account is checked
 //! against a fixed dummy hash (OWASP ASVS V2.2, DESIGN.md §6).
 
+use std::net::IpAddr;
 use std::sync::LazyLock;
 
 use serde_json::json;
@@ -124,27 +125,15 @@ impl Core {
         if username.is_empty() || attempt.password.is_empty() {
             return Ok(Err(LoginRefusal::Incomplete.into()));
         }
-        if let Some(refusal) = over_long(username, attempt.password) {
-            return Ok(Err(refusal.into()));
-        }
-        let reservation = match self
-            .reserve_sign_in(issuer, username, attempt.address)
-            .await?
-        {
-            Ok(reservation) => reservation,
-            Err(until) => {
-                let wait_seconds = until.0.saturating_sub(self.clock.now().0).max(1);
-                return Ok(Err(LoginRefusal::TooManyAttempts { wait_seconds }.into()));
-            }
+        let checked = self
+            .password_try(issuer, username, attempt.password, attempt.address, || {
+                self.check_password(issuer, username, attempt.password)
+            })
+            .await?;
+        let user = match checked {
+            Ok(user) => user,
+            Err(refusal) => return Ok(Err(refusal.into())),
         };
-        let Some(user) = self
-            .check_password(issuer, username, attempt.password)
-            .await?
-        else {
-            self.sign_in_failed(issuer, &reservation).await?;
-            return Ok(Err(LoginRefusal::Credentials.into()));
-        };
-        self.sign_in_succeeded(issuer, &reservation).await?;
         if issuer.settings.require_email_verification() && !user.email_verified {
             return Ok(Err(Refused {
                 refusal: LoginRefusal::Unverified,
@@ -155,6 +144,40 @@ impl Core {
             .start_session(issuer, &user, vec!["pwd".to_owned()])
             .await?;
         Ok(Ok((user, session, secret)))
+    }
+
+    /// A typed password tried under the brute-force protection ([`crate::lockout`]), as
+    /// every password typed on the hosted pages is: refused before anything is looked up
+    /// when a field is over-long or `identifier` or `address` must wait; otherwise `check`
+    /// runs (what the password unlocks, or `None` when it is wrong) and its outcome is
+    /// counted under `identifier`.
+    pub(crate) async fn password_try<T, F>(
+        &self,
+        issuer: &Issuer,
+        identifier: &str,
+        password: &str,
+        address: Option<IpAddr>,
+        check: impl FnOnce() -> F,
+    ) -> Result<Result<T, LoginRefusal>, CoreError>
+    where
+        F: Future<Output = Result<Option<T>, CoreError>>,
+    {
+        if let Some(refusal) = over_long(identifier, password) {
+            return Ok(Err(refusal));
+        }
+        let reservation = match self.reserve_sign_in(issuer, identifier, address).await? {
+            Ok(reservation) => reservation,
+            Err(until) => {
+                let wait_seconds = until.0.saturating_sub(self.clock.now().0).max(1);
+                return Ok(Err(LoginRefusal::TooManyAttempts { wait_seconds }));
+            }
+        };
+        let Some(unlocked) = check().await? else {
+            self.sign_in_failed(issuer, &reservation).await?;
+            return Ok(Err(LoginRefusal::Credentials));
+        };
+        self.sign_in_succeeded(issuer, &reservation).await?;
+        Ok(Ok(unlocked))
     }
 
     /// The user an identifier typed on the sign-in page names: the one with that email

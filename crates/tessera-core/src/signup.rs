@@ -18,6 +18,14 @@
 //! What to mail is returned as a [`LinkMail`], not sent: the pages compose it in the user's
 //! language and send it off the request path, so the answer does not wait for (or reveal,
 //! by its timing) a mail server.
+//!
+//! Anyone can make Tessera mail an address (sign up with it, ask to reset its password), so
+//! an address gets at most [`MAILS_PER_ADDRESS`] of these mails from an issuer while they
+//! come less than [`MAIL_PERIOD`] apart, then none until that long after the last one
+//! ([`Core::may_mail`]): a flood of forms cannot flood an inbox. Requests over the limit are
+//! not counted, so the owner waits at most an hour after the last mail sent, however long
+//! the flood goes on. The count shares the sign-in failure counts' table and mechanism
+//! (`lockout`), under subjects of its own, so every node sees it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -29,13 +37,19 @@ use tessera_store::{IssuerScope, StoreError};
 
 use crate::authorize::{InteractionError, InteractionView, LoginOutcome, Stage, check_csrf, view};
 use crate::password_policy::PasswordProblem;
-use crate::users::{NAME_MAX_CHARS, NewUser, user_details, user_password_problem};
+use crate::users::{CheckedUser, NAME_MAX_CHARS, NewUser, user_details, user_password_problem};
 use crate::{Core, CoreError, csrf};
 
 /// How long an email-verification link works.
 pub const VERIFICATION_LINK_LIFETIME: i64 = 24 * 60 * 60;
 /// How long a password-reset link works.
 pub const RESET_LINK_LIFETIME: i64 = 60 * 60;
+
+/// The most link mails one address gets from an issuer in a row, each less than
+/// [`MAIL_PERIOD`] after the one before.
+pub const MAILS_PER_ADDRESS: i64 = 5;
+/// How long after its last mail an address's count starts again.
+pub const MAIL_PERIOD: i64 = 60 * 60;
 
 /// The CSRF context of the "forgot password" form.
 const FORGOT_CONTEXT: &str = "password/forgot";
@@ -219,6 +233,33 @@ pub struct Verified {
 }
 
 impl Core {
+    /// Whether a mail may go to `to` now, counting it if so (see the module documentation:
+    /// at most [`MAILS_PER_ADDRESS`] in a row, each within [`MAIL_PERIOD`] of the last).
+    /// Of concurrent mails to one address, a few may pass the limit together; the limit
+    /// bounds a flood, not a burst.
+    pub async fn may_mail(&self, issuer: &Issuer, to: &Email) -> Result<bool, CoreError> {
+        let scope = IssuerScope::of(issuer);
+        let now = self.clock.now();
+        let subject = sha256(format!("mail:{}", to.normalized()).as_bytes());
+        let counts = self
+            .store
+            .sign_in_failures()
+            .find(scope, &[subject])
+            .await?;
+        let restart_before = now.plus_seconds(-MAIL_PERIOD);
+        if let Some(count) = counts.first().copied().flatten()
+            && count.last_failure_at >= restart_before
+            && count.failures >= MAILS_PER_ADDRESS
+        {
+            return Ok(false);
+        }
+        self.store
+            .sign_in_failures()
+            .add(scope, &subject, now, restart_before)
+            .await?;
+        Ok(true)
+    }
+
     /// Whether the issuer's sign-up page takes sign-ups.
     pub fn signup_open(issuer: &Issuer) -> bool {
         !matches!(issuer.settings.signup(), SignupPolicy::Disabled)
@@ -263,17 +304,15 @@ impl Core {
             return Ok(retry(SignUpRefusal::Password(problem)));
         }
         let verify_first = issuer.settings.require_email_verification();
+        // The password was checked above, against the same details.
+        let (checked, password) = CheckedUser::check_all_but_password(NewUser {
+            email: email.as_str().to_owned(),
+            password: Some(form.password.to_owned()),
+            name: name.map(str::to_owned),
+            ..NewUser::default()
+        })?;
         let created = self
-            .create_user_by(
-                issuer,
-                NewUser {
-                    email: email.as_str().to_owned(),
-                    password: Some(form.password.to_owned()),
-                    name: name.map(str::to_owned),
-                    ..NewUser::default()
-                },
-                Actor::User,
-            )
+            .store_new_user(issuer, checked, password, Actor::User)
             .await;
         let user = match created {
             Ok(user) => user,
@@ -682,6 +721,42 @@ mod tests {
                 assert_eq!(mail.kind, MailKind::ResetPassword);
                 mail.secret.unwrap().expose().to_owned()
             })
+    }
+
+    /// An address gets its share of mails while they come less than an hour apart, then none
+    /// until an hour after the last one sent, however many are asked for meanwhile; other
+    /// addresses, and the same address at another issuer, are counted apart.
+    #[tokio::test]
+    async fn an_address_gets_a_few_mails_an_hour_however_many_are_asked_for() {
+        let (core, clock, db) = test_core().await;
+        let acme = test_issuer(db.store.as_ref(), "acme").await;
+        let other = test_issuer(db.store.as_ref(), "other").await;
+        let ada = Email::parse("ada@example.com").unwrap();
+        let same = Email::parse("ADA@Example.com").unwrap();
+        let bob = Email::parse("bob@example.com").unwrap();
+        for sent in 0..MAILS_PER_ADDRESS {
+            clock.advance(MAIL_PERIOD / 10);
+            let to = if sent % 2 == 0 { &ada } else { &same };
+            assert!(core.may_mail(&acme, to).await.unwrap(), "mail {sent}");
+        }
+        let last_sent = core.clock.now();
+        // Asked for again and again within the hour after the last one: refused each time,
+        // and the refusals do not push the end of the wait further.
+        for _ in 0..3 {
+            clock.advance(MAIL_PERIOD / 4);
+            assert!(!core.may_mail(&acme, &ada).await.unwrap());
+        }
+        assert!(core.may_mail(&acme, &bob).await.unwrap());
+        assert!(core.may_mail(&other, &ada).await.unwrap());
+        clock.advance(MAIL_PERIOD / 4);
+        assert_eq!(core.clock.now(), last_sent.plus_seconds(MAIL_PERIOD));
+        assert!(
+            !core.may_mail(&acme, &ada).await.unwrap(),
+            "an hour is not yet past"
+        );
+        // Past the hour, the count starts again.
+        clock.advance(1);
+        assert!(core.may_mail(&acme, &ada).await.unwrap());
     }
 
     #[tokio::test]

@@ -514,6 +514,19 @@ impl CheckedUser {
         issuer: &Issuer,
         input: NewUser,
     ) -> Result<(Self, Option<String>), CoreError> {
+        let (checked, password) = Self::check_all_but_password(input)?;
+        if let Some(password) = &password {
+            check_user_password(issuer, password, &checked.details())?;
+        }
+        Ok((checked, password))
+    }
+
+    /// Checks `input` but its password, which the caller has checked against the issuer's
+    /// policy itself (sign-up, which says what is wrong with it on its own page), and
+    /// returns that apart.
+    pub(crate) fn check_all_but_password(
+        input: NewUser,
+    ) -> Result<(Self, Option<String>), CoreError> {
         let email = parse_email(&input.email)?;
         if let Some(username) = &input.username {
             check_username(username)?;
@@ -522,19 +535,6 @@ impl CheckedUser {
         check_name("given_name", input.given_name.as_deref())?;
         check_name("family_name", input.family_name.as_deref())?;
         check_picture(input.picture.as_deref())?;
-        if let Some(password) = &input.password {
-            check_user_password(
-                issuer,
-                password,
-                &[
-                    Some(&input.email),
-                    input.username.as_deref(),
-                    input.name.as_deref(),
-                    input.given_name.as_deref(),
-                    input.family_name.as_deref(),
-                ],
-            )?;
-        }
         let checked = Self {
             email,
             username: input.username,
@@ -548,6 +548,18 @@ impl CheckedUser {
             app_metadata: metadata("app_metadata", input.app_metadata)?,
         };
         Ok((checked, input.password))
+    }
+
+    /// The new user's details an attacker would try as a password, as [`user_details`]
+    /// gives them for a stored user.
+    fn details(&self) -> [Option<&str>; 5] {
+        [
+            Some(self.email.as_str()),
+            self.username.as_deref(),
+            self.name.as_deref(),
+            self.given_name.as_deref(),
+            self.family_name.as_deref(),
+        ]
     }
 
     /// The user of `issuer` to store, created at `now` with `password_hash` (a PHC string from
@@ -589,20 +601,23 @@ impl Core {
         input: NewUser,
         actor: Actor,
     ) -> Result<User, CoreError> {
-        self.create_user_by(issuer, input, |_| actor).await
+        let (checked, password) = CheckedUser::check(issuer, input)?;
+        self.store_new_user(issuer, checked, password, |_| actor)
+            .await
     }
 
-    /// [`Core::create_user`] by an actor known once the user's id is: `Actor::User` for a user
-    /// who signs themselves up.
-    pub(crate) async fn create_user_by(
+    /// Stores a new user whose fields were checked ([`CheckedUser`]), with `password`, which
+    /// was checked against the issuer's policy, hashed; `actor` is known once the user's id
+    /// is (`Actor::User` for a user who signs themselves up).
+    pub(crate) async fn store_new_user(
         &self,
         issuer: &Issuer,
-        input: NewUser,
+        checked: CheckedUser,
+        password: Option<String>,
         actor: impl FnOnce(UserId) -> Actor,
     ) -> Result<User, CoreError> {
-        // The cheap checks first, then the duplicates (so a doomed request costs no hash);
-        // the store's unique constraints still decide races.
-        let (checked, password) = CheckedUser::check(issuer, input)?;
+        // The duplicates before the hash, so a doomed request costs none; the store's unique
+        // constraints still decide races.
         let scope = IssuerScope::of(issuer);
         let users = self.store.users();
         if users

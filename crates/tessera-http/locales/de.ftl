@@ -77,6 +77,7 @@ account-sessions-end-others = Überall sonst abmelden
 account-notice-session-ended = Diese Sitzung ist abgemeldet.
 account-notice-others-ended = Sie sind überall sonst abgemeldet.
 error-account-forbidden = Dieses Formular ist veraltet oder stammt von einer anderen Seite. Öffnen Sie Ihr Konto erneut und wiederholen Sie den Schritt.
+error-forgot-forbidden = Dieses Formular ist veraltet oder stammt von einer anderen Seite. Öffnen Sie die Seite „Passwort vergessen?“ erneut und senden Sie es von dort.
 error-account-not-found = Diese Sitzung gibt es nicht oder sie ist bereits abgemeldet.
 account-password = Passwort
 account-current-password = Aktuelles Passwort

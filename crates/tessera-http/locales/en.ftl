@@ -78,6 +78,7 @@ account-sessions-end-others = Sign out everywhere else
 account-notice-session-ended = That session is signed out.
 account-notice-others-ended = You are signed out everywhere else.
 error-account-forbidden = This form is out of date or came from another page. Open your account again and repeat what you did.
+error-forgot-forbidden = This form is out of date or came from another page. Open the “Forgot your password?” page again and send it from there.
 error-account-not-found = That session does not exist or is already signed out.
 account-password = Password
 account-current-password = Current password

@@ -77,6 +77,7 @@ account-sessions-end-others = Cerrar sesión en todos los demás sitios
 account-notice-session-ended = Esa sesión está cerrada.
 account-notice-others-ended = Has cerrado sesión en todos los demás sitios.
 error-account-forbidden = Este formulario está desactualizado o viene de otra página. Abre tu cuenta de nuevo y repite lo que hiciste.
+error-forgot-forbidden = Este formulario está desactualizado o viene de otra página. Abre de nuevo la página «¿Has olvidado tu contraseña?» y envíalo desde allí.
 error-account-not-found = Esa sesión no existe o ya está cerrada.
 account-password = Contraseña
 account-current-password = Contraseña actual

@@ -181,7 +181,9 @@ pub struct FailureCount {
 
 /// Failed sign-ins per subject, for brute-force protection: a subject is the SHA-256 of an
 /// identifier typed on the sign-in page or of a network address (the caller derives it). The
-/// counts are shared by every node, so a lock holds across the cluster.
+/// counts are shared by every node, so a lock holds across the cluster. The mails sent to an
+/// address are counted here too, under subjects of their own (`tessera_core::signup`): the
+/// same count of recent happenings, limited the same way.
 #[async_trait]
 pub trait SignInFailureRepo: Send + Sync {
     /// The count of each subject, in the order asked (`None`: nothing counted).

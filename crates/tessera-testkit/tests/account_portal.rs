@@ -111,10 +111,14 @@ async fn the_portal_lists_the_users_sessions_and_signs_others_out() {
     let third_page = page_text(&third, &portal).await;
     assert!(!is_signed_in(&third_page));
 
-    // Signing this session out signs the browser out of the portal.
+    // Signing this session out signs the browser out of the portal, and takes the session
+    // cookie away with it (the browser cookie, which forms' tokens are bound to, stays).
     let own = session_of_browser(&browser).await;
+    assert!(has_cookie(&browser, "tessera_session").await);
     browser.click(&format!("end-{own}")).await;
     assert!(browser.has("sign-in").await, "back to the sign-in form");
+    assert!(!has_cookie(&browser, "tessera_session").await);
+    assert!(has_cookie(&browser, "tessera_browser").await);
     browser.close().await;
 }
 
@@ -123,6 +127,17 @@ fn session_of(page: &str) -> String {
     let marker = page.find("data-current=\"true\"").unwrap();
     let li = page[..marker].rfind("data-session=\"").unwrap() + "data-session=\"".len();
     page[li..][..page[li..].find('"').unwrap()].to_owned()
+}
+
+/// Whether the browser holds a cookie named `name` for the page it is on.
+async fn has_cookie(browser: &Chromium, name: &str) -> bool {
+    browser
+        .client()
+        .get_all_cookies()
+        .await
+        .unwrap()
+        .iter()
+        .any(|cookie| cookie.name() == name)
 }
 
 async fn session_of_browser(browser: &Chromium) -> String {

@@ -495,7 +495,54 @@ async fn forgot_password_answers_before_it_writes_whatever_the_address() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
+    let page = forged.text().await.unwrap();
+    assert!(
+        page.contains("Open the “Forgot your password?” page again"),
+        "the page says what to do: {page}"
+    );
     assert!(smtp.next_mail(Duration::from_secs(1)).await.is_none());
+}
+
+/// A flood of "forgot password" forms for one address sends it only a few mails
+/// (`MAILS_PER_ADDRESS` an hour), while another address still gets its own; every form is
+/// answered alike.
+#[tokio::test]
+async fn a_flood_of_reset_requests_sends_an_address_only_a_few_mails() {
+    let smtp = SmtpReceiver::start().await;
+    let (app, _callback, _) = scene(&smtp).await;
+    app.create_user("default", "ada@example.com", STRONG).await;
+    app.create_user("default", "bob@example.com", STRONG).await;
+    let forgot = format!("{}/password/forgot", app.issuer_url("default"));
+    let browser = Browser::new().http;
+    let form = page_text(&browser, &forgot).await;
+    let csrf = hidden_input(&form, "csrf").unwrap();
+    let ask = |email: &'static str| {
+        let request = browser
+            .post(&forgot)
+            .form(&[("csrf", csrf.as_str()), ("email", email)]);
+        async move {
+            let answer = request.send().await.unwrap();
+            (answer.status(), answer.text().await.unwrap())
+        }
+    };
+    let limit = tessera_core::signup::MAILS_PER_ADDRESS;
+    let first = ask("ada@example.com").await;
+    assert_eq!(first.0, 200);
+    assert_eq!(mail(&smtp).await.envelope_to, ["ada@example.com"]);
+    for _ in 1..limit {
+        assert_eq!(ask("ada@example.com").await, first);
+        assert_eq!(mail(&smtp).await.envelope_to, ["ada@example.com"]);
+    }
+    for _ in 0..3 {
+        assert_eq!(ask("ada@example.com").await, first, "answered alike");
+    }
+    // Bob's mail is asked for after Ada's refused ones, and comes alone.
+    assert_eq!(ask("bob@example.com").await, first);
+    assert_eq!(mail(&smtp).await.envelope_to, ["bob@example.com"]);
+    assert!(
+        smtp.next_mail(Duration::from_secs(1)).await.is_none(),
+        "no more mail for Ada"
+    );
 }
 
 /// Sign-up where addresses must be verified, over HTTP: a new address and one that already
@@ -509,17 +556,15 @@ async fn sign_up_answers_new_and_taken_addresses_alike() {
     const ROUNDS: usize = 7;
     let smtp = SmtpReceiver::start().await;
     let (app, _callback, authorize) = scene(&smtp).await;
-    app.create_user("default", "taken@example.com", STRONG)
-        .await;
     let browser = Browser::new().http;
     let (mut new, mut taken) = (Vec::new(), Vec::new());
     let mut pages = std::collections::BTreeSet::new();
     for round in 0..ROUNDS {
+        // A taken address per round: one address gets only a few mails an hour.
         let fresh = format!("new{round}@example.com");
-        for (email, times) in [
-            (fresh.as_str(), &mut new),
-            ("taken@example.com", &mut taken),
-        ] {
+        let owned = format!("taken{round}@example.com");
+        app.create_user("default", &owned, STRONG).await;
+        for (email, times) in [(fresh.as_str(), &mut new), (owned.as_str(), &mut taken)] {
             let url = signup_url(&browser, &authorize).await;
             let sign_in = url.trim_end_matches("/signup");
             let form = page_text(&browser, sign_in).await;
@@ -546,7 +591,7 @@ async fn sign_up_answers_new_and_taken_addresses_alike() {
             pages.insert(page);
             let received = mail(&smtp).await;
             assert_eq!(received.envelope_to, [email]);
-            if email == "taken@example.com" {
+            if email == owned {
                 assert_eq!(
                     received.subject().as_deref(),
                     Some("Your account at Default"),

@@ -132,7 +132,7 @@ pub(super) async fn sign_in(
 }
 
 /// `POST /{issuer}/account/sessions/{id}/end`: signs out one of the user's sessions (this
-/// browser's too, which signs it out of the portal).
+/// browser's too, which signs it out of the portal and removes its session cookie).
 pub(super) async fn end_session(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
@@ -149,7 +149,13 @@ pub(super) async fn end_session(
         )
         .await
     {
-        Ok(()) => see_other(&format!("{}?done=session-ended", portal_url(&issuer))),
+        Ok(own) => {
+            let mut response = see_other(&format!("{}?done=session-ended", portal_url(&issuer)));
+            if own {
+                set_cookie(&mut response, &state, &issuer, SESSION_COOKIE, None);
+            }
+            response
+        }
         Err(error) => account_error(&issuer, lang, &error),
     }
 }

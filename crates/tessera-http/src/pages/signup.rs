@@ -379,7 +379,7 @@ pub(super) async fn forgot(
             lang,
             StatusCode::FORBIDDEN,
             "form_forbidden",
-            "error-account-forbidden",
+            "error-forgot-forbidden",
             None,
         );
     }
