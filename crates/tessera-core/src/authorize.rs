@@ -274,6 +274,13 @@ pub(crate) struct Pending {
     session_id: Option<SessionId>,
 }
 
+impl Pending {
+    /// The request's `ui_locales`, most preferred first.
+    pub(crate) fn ui_locales(&self) -> &[String] {
+        &self.request.ui_locales
+    }
+}
+
 /// What an authorization code redeems, stored in its ticket.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct CodeGrant {

@@ -40,7 +40,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::{Value, json};
 use tessera_crypto::jwk::verifying_key;
-use tessera_crypto::jws::{Algorithm, JwsError, Signer, VerifyingKey};
+use tessera_crypto::jws::{Algorithm, Signer, VerifyingKey};
 use tessera_model::{Actor, Issuer, KeyAlgorithm, KeyId, KeyState, NewEvent, SigningKey};
 use tessera_store::{Change, IssuerScope};
 

@@ -135,6 +135,9 @@ pub enum SignUpOutcome {
     CheckEmail {
         /// What to mail.
         mail: LinkMail,
+        /// The authorization request's `ui_locales`, for the page and the mail, as the
+        /// form's own page had them.
+        ui_locales: Vec<String>,
     },
     /// The new account is signed in and the authorization request goes on.
     SignedIn {
@@ -144,6 +147,8 @@ pub enum SignUpOutcome {
         /// The verification mail (the issuer does not require it, but the address is still
         /// unproven).
         mail: LinkMail,
+        /// As in [`SignUpOutcome::CheckEmail`], for the mail.
+        ui_locales: Vec<String>,
     },
 }
 
@@ -276,6 +281,7 @@ impl Core {
         let (interaction, pending, client) = self.load_interaction(issuer, id, browser).await?;
         let browser = browser.unwrap_or("");
         check_csrf(browser, interaction.id, form.csrf)?;
+        let ui_locales = pending.ui_locales().to_vec();
         let retry = |refusal| SignUpOutcome::Retry {
             view: view(&interaction, &pending, &client, Stage::Login, browser),
             refusal,
@@ -336,6 +342,7 @@ impl Core {
                         to: email,
                         secret: None,
                     },
+                    ui_locales,
                 });
             }
             Err(error) => return Err(error.into()),
@@ -344,7 +351,7 @@ impl Core {
             .verification_mail(issuer, &user, Some(&interaction))
             .await?;
         if verify_first {
-            return Ok(SignUpOutcome::CheckEmail { mail });
+            return Ok(SignUpOutcome::CheckEmail { mail, ui_locales });
         }
         let (session, secret) = self
             .start_session(issuer, &user, vec!["pwd".to_owned()])
@@ -360,6 +367,7 @@ impl Core {
         Ok(SignUpOutcome::SignedIn {
             outcome: Box::new(outcome),
             mail,
+            ui_locales,
         })
     }
 

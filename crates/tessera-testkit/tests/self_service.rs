@@ -374,6 +374,51 @@ async fn sign_up_follows_the_issuers_policy_and_says_what_is_wrong() {
     );
 }
 
+/// What a sign-up form leads to speaks the language the application asked for
+/// (`ui_locales`), as the form itself does, and so does its mail: the "check your email"
+/// page where addresses must be verified, the verification mail where they need not be.
+#[tokio::test]
+async fn the_answer_to_a_sign_up_and_its_mail_speak_the_requested_language() {
+    let smtp = SmtpReceiver::start().await;
+    let (app, _callback, authorize) = scene(&smtp).await;
+    let authorize = format!("{authorize}&ui_locales=de");
+    let browser = Browser::new().http;
+    let url = signup_url(&browser, &authorize).await;
+    let (status, _, page) = sign_up(
+        &browser,
+        &url,
+        &[("email", "lena@example.com"), ("password", STRONG)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("data-state=\"check_email\""), "{page}");
+    assert!(page.contains("<html lang=\"de\""), "{page}");
+    assert!(page.contains("Sehen Sie in Ihr Postfach"), "{page}");
+    assert_eq!(
+        mail(&smtp).await.subject().as_deref(),
+        Some("E-Mail-Adresse bestätigen · Default")
+    );
+
+    patch_settings(
+        &app,
+        json!({"signup": {"require_email_verification": false}}),
+    )
+    .await;
+    let other = Browser::new().http;
+    let url = signup_url(&other, &authorize).await;
+    let (status, _, _) = sign_up(
+        &other,
+        &url,
+        &[("email", "jonas@example.com"), ("password", STRONG)],
+    )
+    .await;
+    assert_eq!(status, 303, "signed in");
+    assert_eq!(
+        mail(&smtp).await.subject().as_deref(),
+        Some("E-Mail-Adresse bestätigen · Default")
+    );
+}
+
 #[tokio::test]
 async fn without_required_verification_a_new_account_signs_in_at_once() {
     let smtp = SmtpReceiver::start().await;

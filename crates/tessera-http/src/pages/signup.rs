@@ -202,14 +202,20 @@ pub(super) async fn signup(
                 Some((&refusal, typed.email, typed.name)),
             )
         }
-        Ok(SignUpOutcome::CheckEmail { mail: link }) => {
+        Ok(SignUpOutcome::CheckEmail {
+            mail: link,
+            ui_locales,
+        }) => {
+            let lang = form_language(&headers, &ui_locales);
             mail::send_later(&state, &issuer, lang, link);
             check_email_page(&issuer, lang)
         }
         Ok(SignUpOutcome::SignedIn {
             outcome,
             mail: link,
+            ui_locales,
         }) => {
+            let lang = form_language(&headers, &ui_locales);
             mail::send_later(&state, &issuer, lang, link);
             let LoginOutcome::SignedIn {
                 session_secret,
