@@ -206,12 +206,16 @@ impl Core {
         issuer: &Issuer,
         current: &Session,
     ) -> Result<usize, AccountError> {
+        // The sessions alone: not `list_user_sessions`, which reads each one's clients too.
+        let now = self.clock.now();
         let others: Vec<Session> = self
-            .list_user_sessions(issuer, current.user_id)
-            .await?
+            .store
+            .sessions()
+            .list_by_user(tessera_store::IssuerScope::of(issuer), current.user_id)
+            .await
+            .map_err(CoreError::from)?
             .into_iter()
-            .filter(|s| s.active && s.session.id != current.id)
-            .map(|s| s.session)
+            .filter(|s| s.is_active(now) && s.id != current.id)
             .collect();
         for other in &others {
             self.end_session(issuer, other, "session.ended", Actor::User(current.user_id))

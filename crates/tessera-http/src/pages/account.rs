@@ -306,10 +306,12 @@ impl FormProblem {
                 super::signup::password_problem_text(issuer, lang, problem),
             ),
             AccountError::Profile { field, .. } => {
+                // The profile form's three fields; any other is not something typed here.
                 let (code, id) = match *field {
                     "name" => ("name_too_long", "account-profile-name-too-long"),
                     "picture" => ("picture_invalid", "account-profile-picture-invalid"),
-                    _ => ("locale_invalid", "account-profile-locale-invalid"),
+                    "locale" => ("locale_invalid", "account-profile-locale-invalid"),
+                    _ => return None,
                 };
                 let max = match *field {
                     "name" => tessera_core::users::NAME_MAX_CHARS,
