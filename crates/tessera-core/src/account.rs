@@ -271,19 +271,8 @@ impl Core {
             .await?;
         user_password_problem(issuer, form.new, &user_details(&user))
             .map_err(AccountError::NewPassword)?;
-        let hash = self.passwords.hash(form.new.to_owned()).await?;
-        self.change_user(
-            issuer,
-            user.id,
-            None,
-            Actor::User(user.id),
-            "user.password.changed",
-            |user| {
-                user.password_hash = Some(hash.clone());
-                vec!["password"]
-            },
-        )
-        .await?;
+        self.store_new_password(issuer, user.id, form.new, Actor::User(user.id))
+            .await?;
         self.account_end_other_sessions_of(issuer, &current).await?;
         Ok(())
     }

@@ -821,6 +821,19 @@ impl Core {
         // Refuse an unknown user before paying for a hash.
         let user = self.get_user(issuer, id).await?;
         check_user_password(issuer, password, &user_details(&user))?;
+        self.store_new_password(issuer, id, password, actor).await
+    }
+
+    /// Hashes `password`, which the caller has checked against the issuer's policy, and
+    /// makes it the user's (`user.password.changed`): an administrator's reset, or the
+    /// user's own change in the account portal.
+    pub(crate) async fn store_new_password(
+        &self,
+        issuer: &Issuer,
+        id: UserId,
+        password: &str,
+        actor: Actor,
+    ) -> Result<User, CoreError> {
         let hash = self.passwords.hash(password.to_owned()).await?;
         self.change_user(issuer, id, None, actor, "user.password.changed", |user| {
             user.password_hash = Some(hash.clone());
