@@ -441,21 +441,43 @@ async fn show_interaction(
     Query(picked): Query<Picked>,
     headers: HeaderMap,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
+    show_interaction_with(
+        &state,
+        &slug,
+        &id,
+        &picked,
+        &headers,
+        |issuer, view, lang| interaction_page(issuer, view, lang, None),
+    )
+    .await
+}
+
+/// A page of an interaction, drawn by `render` in the page's language (the one picked, the
+/// request's `ui_locales`, the signed-in user's, the browser's), or the page of why it
+/// cannot go on.
+pub(super) async fn show_interaction_with(
+    state: &AppState,
+    slug: &str,
+    id: &str,
+    picked: &Picked,
+    headers: &HeaderMap,
+    render: impl FnOnce(&Issuer, &InteractionView, &'static str) -> Response,
+) -> Response {
+    let issuer = passed!(issuer(state, slug).await);
     let view = state
         .core
-        .interaction(&issuer, &id, cookie(&headers, BROWSER_COOKIE))
+        .interaction(&issuer, id, cookie(headers, BROWSER_COOKIE))
         .await;
     let (ui_locales, user_locale) = view
         .as_ref()
         .map(|v| (v.ui_locales.as_slice(), v.user_locale.as_deref()))
         .unwrap_or_default();
-    let lang = i18n::page_language(&headers, picked.lang.as_deref(), ui_locales, user_locale);
+    let lang = i18n::page_language(headers, picked.lang.as_deref(), ui_locales, user_locale);
     let mut response = match view {
-        Ok(view) => interaction_page(&issuer, &view, lang, None),
+        Ok(view) => render(&issuer, &view, lang),
         Err(error) => interaction_error(&issuer, lang, &error),
     };
-    remember_language(&mut response, &state, &issuer, &picked, lang);
+    remember_language(&mut response, state, &issuer, picked, lang);
     response
 }
 

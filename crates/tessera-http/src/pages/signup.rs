@@ -157,22 +157,15 @@ pub(super) async fn show_signup(
     Query(picked): Query<Picked>,
     headers: HeaderMap,
 ) -> Response {
-    let issuer = passed!(issuer(&state, &slug).await);
-    let view = state
-        .core
-        .interaction(&issuer, &id, cookie(&headers, BROWSER_COOKIE))
-        .await;
-    let ui_locales = view
-        .as_ref()
-        .map(|v| v.ui_locales.as_slice())
-        .unwrap_or_default();
-    let lang = i18n::page_language(&headers, picked.lang.as_deref(), ui_locales, None);
-    let mut response = match view {
-        Ok(view) => signup_page(&issuer, &view, lang, None),
-        Err(error) => interaction_error(&issuer, lang, &error),
-    };
-    remember_language(&mut response, &state, &issuer, &picked, lang);
-    response
+    super::show_interaction_with(
+        &state,
+        &slug,
+        &id,
+        &picked,
+        &headers,
+        |issuer, view, lang| signup_page(issuer, view, lang, None),
+    )
+    .await
 }
 
 /// `POST /{issuer}/interaction/{id}/signup`.
