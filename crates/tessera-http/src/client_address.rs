@@ -630,5 +630,45 @@ mod tests {
             }
             prop_assert_eq!(ClientAddress::default().resolve(Some(peer), &headers), Some(peer));
         }
+
+        /// Against a model: behind a trusted peer, with readable hops (in one
+        /// `X-Forwarded-For` line or spread over two), the client is the rightmost hop that is
+        /// not a trusted proxy, or the first hop when all are. So nothing a client writes to
+        /// the left of the hop the proxies saw it as can become its address.
+        #[test]
+        fn the_client_is_the_rightmost_hop_that_is_not_a_trusted_proxy(
+            hops in proptest::collection::vec(
+                prop_oneof![
+                    Just(ip("10.0.0.2")),
+                    Just(ip("fd00::5")),
+                    Just(ip("127.0.0.1")),
+                    Just(ip("::ffff:10.0.0.9")),
+                    any::<[u8; 4]>().prop_map(IpAddr::from),
+                    any::<[u8; 16]>().prop_map(IpAddr::from),
+                ],
+                1..7,
+            ),
+            split in any::<proptest::sample::Index>(),
+        ) {
+            let resolver = behind_proxies();
+            let written: Vec<String> = hops.iter().map(ToString::to_string).collect();
+            let (first, second) = written.split_at(split.index(written.len() + 1));
+            let mut headers = HeaderMap::new();
+            for line in [first, second].into_iter().filter(|line| !line.is_empty()) {
+                headers.append(X_FORWARDED_FOR, HeaderValue::from_str(&line.join(", ")).unwrap());
+            }
+            let canonical: Vec<IpAddr> = hops.iter().map(IpAddr::to_canonical).collect();
+            let expected = canonical
+                .iter()
+                .rev()
+                .find(|hop| !resolver.is_trusted(**hop))
+                .unwrap_or(&canonical[0]);
+            prop_assert_eq!(
+                resolver.resolve(Some(ip("10.0.0.1")), &headers),
+                Some(*expected),
+                "{:?}",
+                headers
+            );
+        }
     }
 }
