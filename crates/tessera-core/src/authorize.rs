@@ -442,13 +442,7 @@ impl Core {
         }
 
         // 4. Store the request and continue in the hosted pages.
-        let (browser_secret, new_browser_secret) = match browser {
-            Some(secret) if !secret.is_empty() => (secret.to_owned(), None),
-            _ => {
-                let fresh = SecretToken::generate();
-                (fresh.expose().to_owned(), Some(fresh))
-            }
-        };
+        let (browser_secret, new_browser_secret) = crate::csrf::browser_secret(browser);
         let interaction = Interaction {
             id: InteractionId::new(),
             issuer_id: issuer.id,

@@ -3,7 +3,19 @@
 //! site carries no such token (it cannot read the page), and a token is useless with another
 //! cookie or for another interaction.
 
-use tessera_crypto::{base64url, constant_time_eq, sha256};
+use tessera_crypto::{SecretToken, base64url, constant_time_eq, sha256};
+
+/// The secret of the browser cookie (`browser`), and the new one to set when the browser
+/// holds none yet: every form a browser is shown is bound to it.
+pub(crate) fn browser_secret(browser: Option<&str>) -> (String, Option<SecretToken>) {
+    match browser {
+        Some(secret) if !secret.is_empty() => (secret.to_owned(), None),
+        _ => {
+            let fresh = SecretToken::generate();
+            (fresh.expose().to_owned(), Some(fresh))
+        }
+    }
+}
 
 /// The token for forms acting on `context` in the browser holding `secret`.
 pub(crate) fn token(context: &str, secret: &str) -> String {

@@ -185,13 +185,7 @@ pub struct BrowserForm {
 impl BrowserForm {
     /// The form for `context` in the browser holding `browser`.
     pub(crate) fn new(context: &str, browser: Option<&str>) -> Self {
-        let (browser, new_browser_secret) = match browser {
-            Some(secret) if !secret.is_empty() => (secret.to_owned(), None),
-            _ => {
-                let fresh = SecretToken::generate();
-                (fresh.expose().to_owned(), Some(fresh))
-            }
-        };
+        let (browser, new_browser_secret) = csrf::browser_secret(browser);
         Self {
             csrf: csrf::token(context, &browser),
             new_browser_secret,
