@@ -197,31 +197,9 @@ impl Core {
         csrf: &str,
     ) -> Result<usize, AccountError> {
         let (current, _) = self.account_form(issuer, session, csrf).await?;
-        self.account_end_other_sessions_of(issuer, &current).await
-    }
-
-    /// Ends every active session of `current`'s user but `current`; returns how many.
-    async fn account_end_other_sessions_of(
-        &self,
-        issuer: &Issuer,
-        current: &Session,
-    ) -> Result<usize, AccountError> {
-        // The sessions alone: not `list_user_sessions`, which reads each one's clients too.
-        let now = self.clock.now();
-        let others: Vec<Session> = self
-            .store
-            .sessions()
-            .list_by_user(tessera_store::IssuerScope::of(issuer), current.user_id)
-            .await
-            .map_err(CoreError::from)?
-            .into_iter()
-            .filter(|s| s.is_active(now) && s.id != current.id)
-            .collect();
-        for other in &others {
-            self.end_session(issuer, other, "session.ended", Actor::User(current.user_id))
-                .await?;
-        }
-        Ok(others.len())
+        Ok(self
+            .end_user_sessions(issuer, current.user_id, Some(current.id))
+            .await?)
     }
 
     /// Changes the signed-in user's profile (`user.updated`, naming the fields that changed;
@@ -273,7 +251,8 @@ impl Core {
             .map_err(AccountError::NewPassword)?;
         self.store_new_password(issuer, user.id, form.new, Actor::User(user.id))
             .await?;
-        self.account_end_other_sessions_of(issuer, &current).await?;
+        self.end_user_sessions(issuer, current.user_id, Some(current.id))
+            .await?;
         Ok(())
     }
 

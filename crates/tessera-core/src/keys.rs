@@ -464,7 +464,9 @@ impl Core {
         if let Some(signer) = other.parsed.get() {
             return Ok(Some(signer));
         }
-        // Requests that get here together each parse it; the first one's copy is kept.
+        // Requests that get here together each parse it; the first one's copy is kept. A
+        // failure is not kept: the next request reads and tries again (a stored key of this
+        // node's own that does not parse is a broken database, not a case to make cheap).
         let stored = self
             .store
             .keys()

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use serde_json::json;
 use tessera_crypto::{SecretHash, SecretToken, password};
 use tessera_model::{
-    Actor, Email, Issuer, NewEvent, PASSWORD_MAX_LENGTH, Session, SessionId, User,
+    Actor, Email, Issuer, NewEvent, PASSWORD_MAX_LENGTH, Session, SessionId, User, UserId,
 };
 use tessera_store::{IssuerScope, StoreError};
 
@@ -137,7 +137,7 @@ impl Core {
         if issuer.settings.require_email_verification() && !user.email_verified {
             return Ok(Err(Refused {
                 refusal: LoginRefusal::Unverified,
-                mail: Some(self.verification_mail(issuer, &user, None).await?),
+                mail: self.verification_mail(issuer, &user, None).await?,
             }));
         }
         let (session, secret) = self
@@ -238,6 +238,30 @@ impl Core {
             .create(IssuerScope::of(issuer), &session, &event)
             .await?;
         Ok((session, secret))
+    }
+
+    /// Ends every active session of `user` but `except`, as the user's own doing
+    /// (`session.ended` each); how many ended. Reads the sessions alone, not their clients.
+    pub(crate) async fn end_user_sessions(
+        &self,
+        issuer: &Issuer,
+        user: UserId,
+        except: Option<SessionId>,
+    ) -> Result<usize, CoreError> {
+        let now = self.clock.now();
+        let ending: Vec<Session> = self
+            .store
+            .sessions()
+            .list_by_user(IssuerScope::of(issuer), user)
+            .await?
+            .into_iter()
+            .filter(|s| s.is_active(now) && Some(s.id) != except)
+            .collect();
+        for session in &ending {
+            self.end_session(issuer, session, "session.ended", Actor::User(user))
+                .await?;
+        }
+        Ok(ending.len())
     }
 
     /// Ends a session, recording why as `event_type` (`session.ended` at logout,

@@ -19,12 +19,14 @@
 //! language and send it off the request path, so the answer does not wait for (or reveal,
 //! by its timing) a mail server.
 //!
-//! Anyone can make Tessera mail an address (sign up with it, ask to reset its password), so
-//! an address gets at most [`MAILS_PER_ADDRESS`] of these mails from an issuer while they
-//! come less than [`MAIL_PERIOD`] apart, then none until that long after the last one
-//! ([`Core::may_mail`]): a flood of forms cannot flood an inbox. Requests over the limit are
-//! not counted, so the owner waits at most an hour after the last mail sent, however long
-//! the flood goes on. The count shares the sign-in failure counts' table and mechanism
+//! Anyone can make Tessera mail an address (sign up with it, ask to reset its password, sign
+//! in to an unverified account, which sends the verification link again), so an address gets
+//! at most [`MAILS_PER_ADDRESS`] of these mails from an issuer, of all kinds together, while
+//! they come less than [`MAIL_PERIOD`] apart, then none until that long after the last one
+//! (`Core::may_mail`): a flood of forms cannot flood an inbox. A mail held back makes no
+//! link (no ticket, no event), and the page answers as if it went. Requests over the limit
+//! are not counted, so the owner waits at most an hour after the last mail sent, however
+//! long the flood goes on. The count shares the sign-in failure counts' table and mechanism
 //! (`lockout`), under subjects of its own, so every node sees it.
 
 use serde::{Deserialize, Serialize};
@@ -33,7 +35,7 @@ use tessera_crypto::{SecretHash, SecretToken, base64url, sha256};
 use tessera_model::{
     Actor, Email, Interaction, Issuer, NewEvent, SignupPolicy, Ticket, TicketId, TicketKind, User,
 };
-use tessera_store::{IssuerScope, StoreError};
+use tessera_store::{FailureCount, IssuerScope, StoreError};
 
 use crate::authorize::{InteractionError, InteractionView, LoginOutcome, Stage, check_csrf, view};
 use crate::password_policy::PasswordProblem;
@@ -133,8 +135,8 @@ pub enum SignUpOutcome {
     },
     /// "Check your email": the account waits for its address to be verified.
     CheckEmail {
-        /// What to mail.
-        mail: LinkMail,
+        /// What to mail (none when the address has had its share of mails).
+        mail: Option<LinkMail>,
         /// The authorization request's `ui_locales`, for the page and the mail, as the
         /// form's own page had them.
         ui_locales: Vec<String>,
@@ -145,8 +147,8 @@ pub enum SignUpOutcome {
         /// the enum's size).
         outcome: Box<LoginOutcome>,
         /// The verification mail (the issuer does not require it, but the address is still
-        /// unproven).
-        mail: LinkMail,
+        /// unproven), unless the address has had its share of mails.
+        mail: Option<LinkMail>,
         /// As in [`SignUpOutcome::CheckEmail`], for the mail.
         ui_locales: Vec<String>,
     },
@@ -233,30 +235,42 @@ pub struct Verified {
 
 impl Core {
     /// Whether a mail may go to `to` now, counting it if so (see the module documentation:
-    /// at most [`MAILS_PER_ADDRESS`] in a row, each within [`MAIL_PERIOD`] of the last).
-    /// Of concurrent mails to one address, a few may pass the limit together; the limit
-    /// bounds a flood, not a burst.
-    pub async fn may_mail(&self, issuer: &Issuer, to: &Email) -> Result<bool, CoreError> {
+    /// at most [`MAILS_PER_ADDRESS`] in a row, each within [`MAIL_PERIOD`] of the last). Asked
+    /// before a link is made, so a mail held back leaves no ticket and no event behind.
+    pub(crate) async fn may_mail(&self, issuer: &Issuer, to: &Email) -> Result<bool, CoreError> {
         let scope = IssuerScope::of(issuer);
-        let now = self.clock.now();
         let subject = sha256(format!("mail:{}", to.normalized()).as_bytes());
-        let counts = self
-            .store
-            .sign_in_failures()
-            .find(scope, &[subject])
-            .await?;
-        let restart_before = now.plus_seconds(-MAIL_PERIOD);
-        if let Some(count) = counts.first().copied().flatten()
-            && count.last_failure_at >= restart_before
-            && count.failures >= MAILS_PER_ADDRESS
-        {
-            return Ok(false);
+        let counts = self.store.sign_in_failures();
+        // Compare-and-set, as a sign-in reserves its try (`lockout`): of concurrent mails that
+        // read one count, one is counted and the others read it again.
+        for _ in 0..3 {
+            let now = self.clock.now();
+            let seen = counts
+                .find(scope, &[subject])
+                .await?
+                .first()
+                .copied()
+                .flatten();
+            let sent = seen
+                .filter(|count| count.last_failure_at >= now.plus_seconds(-MAIL_PERIOD))
+                .map_or(0, |count| count.failures);
+            if sent >= MAILS_PER_ADDRESS {
+                break;
+            }
+            let next = FailureCount {
+                failures: sent + 1,
+                last_failure_at: now,
+            };
+            if counts.advance(scope, &subject, seen, next).await? {
+                return Ok(true);
+            }
         }
-        self.store
-            .sign_in_failures()
-            .add(scope, &subject, now, restart_before)
-            .await?;
-        Ok(true)
+        // Over the limit, or still contended after three reads: a flood, whose mail can wait.
+        tracing::info!(
+            issuer = %issuer.slug,
+            "a mail was held back: its address has had its share for the hour"
+        );
+        Ok(false)
     }
 
     /// Whether the issuer's sign-up page takes sign-ups.
@@ -298,19 +312,18 @@ impl Core {
                 max: NAME_MAX_CHARS,
             }));
         }
-        if let Err(problem) =
-            user_password_problem(issuer, form.password, &[Some(email.as_str()), name])
-        {
-            return Ok(retry(SignUpRefusal::Password(problem)));
-        }
-        let verify_first = issuer.settings.require_email_verification();
-        // The password was checked above, against the same details.
+        // What is left to check cannot fail (the address and the name are checked above); the
+        // password is checked here, to say what is wrong with it.
         let (checked, password) = CheckedUser::check_all_but_password(NewUser {
             email: email.as_str().to_owned(),
             password: Some(form.password.to_owned()),
             name: name.map(str::to_owned),
             ..NewUser::default()
         })?;
+        if let Err(problem) = user_password_problem(issuer, form.password, &checked.details()) {
+            return Ok(retry(SignUpRefusal::Password(problem)));
+        }
+        let verify_first = issuer.settings.require_email_verification();
         let created = self
             .store_new_user(issuer, checked, password, Actor::User)
             .await;
@@ -329,15 +342,13 @@ impl Core {
                     .find_by_email(IssuerScope::of(issuer), email.normalized())
                     .await
                     .map_err(CoreError::from)?;
-                return Ok(SignUpOutcome::CheckEmail {
-                    mail: LinkMail {
-                        kind: MailKind::AlreadyRegistered,
-                        name: existing.and_then(|u| u.name),
-                        to: email,
-                        secret: None,
-                    },
-                    ui_locales,
+                let mail = self.may_mail(issuer, &email).await?.then(|| LinkMail {
+                    kind: MailKind::AlreadyRegistered,
+                    name: existing.and_then(|u| u.name),
+                    to: email,
+                    secret: None,
                 });
+                return Ok(SignUpOutcome::CheckEmail { mail, ui_locales });
             }
             Err(error) => return Err(error.into()),
         };
@@ -365,17 +376,21 @@ impl Core {
         })
     }
 
-    /// A verification link for the user's address, as a mail to send.
+    /// A verification link for the user's address, as a mail to send; none when the address
+    /// has had its share of mails.
     pub(crate) async fn verification_mail(
         &self,
         issuer: &Issuer,
         user: &User,
         interaction: Option<&Interaction>,
-    ) -> Result<LinkMail, CoreError> {
+    ) -> Result<Option<LinkMail>, CoreError> {
         let email = user
             .email
             .clone()
             .ok_or_else(|| CoreError::Invalid("the user has no email address".to_owned()))?;
+        if !self.may_mail(issuer, &email).await? {
+            return Ok(None);
+        }
         let payload = VerificationPayload {
             email: email.normalized().to_owned(),
             interaction: interaction.map(|i| i.id.to_string()),
@@ -389,12 +404,12 @@ impl Core {
                 VERIFICATION_LINK_LIFETIME,
             )
             .await?;
-        Ok(LinkMail {
+        Ok(Some(LinkMail {
             kind: MailKind::VerifyEmail,
             to: email,
             name: user.name.clone(),
             secret: Some(secret),
-        })
+        }))
     }
 
     /// Redeems a verification link: the address it was sent to is verified
@@ -455,9 +470,10 @@ impl Core {
     }
 
     /// Asks for a reset link for `email`: the mail to send, if the address belongs to a
-    /// usable account; `None` otherwise. Only one path writes anything (a ticket and an
-    /// event), so its time says whether the account exists: the page answers first, the same
-    /// for every address, and runs this afterwards.
+    /// usable account and has not had its share of mails; `None` otherwise. Only one path
+    /// writes anything (the mail count, a ticket and an event), so its time says whether the
+    /// account exists: the page answers first, the same for every address, and runs this
+    /// afterwards.
     pub async fn request_password_reset(
         &self,
         issuer: &Issuer,
@@ -474,6 +490,9 @@ impl Core {
         let Some(user) = user.filter(|u| !u.blocked) else {
             return Ok(None);
         };
+        if !self.may_mail(issuer, &email).await? {
+            return Ok(None);
+        }
         let secret = self
             .issue_link(
                 issuer,
@@ -587,17 +606,7 @@ impl Core {
             // Another reset changed the password first: this link's was not set.
             return Ok(Err(ResetRefusal::Link(LinkRefusal::Used)));
         }
-        for other in self.list_user_sessions(issuer, user.id).await? {
-            if other.active {
-                self.end_session(
-                    issuer,
-                    &other.session,
-                    "session.ended",
-                    Actor::User(user.id),
-                )
-                .await?;
-            }
-        }
+        self.end_user_sessions(issuer, user.id, None).await?;
         Ok(Ok(user))
     }
 
@@ -761,6 +770,52 @@ mod tests {
         assert!(core.may_mail(&acme, &ada).await.unwrap());
     }
 
+    /// A mail held back makes nothing: past the address's share, a reset request gives no
+    /// link and writes no `user.password_reset.requested` event (nor its ticket, written with
+    /// it), and the share is for every kind of mail: no verification link either.
+    #[tokio::test]
+    async fn past_its_share_an_address_gets_no_link_and_nothing_is_written() {
+        let (core, _, db) = test_core().await;
+        let issuer = test_issuer(db.store.as_ref(), "acme").await;
+        let ada = user(&core, &issuer).await;
+        let requested = || async {
+            let filter = tessera_store::EventListFilter {
+                event_type: Some(tessera_store::EventTypeFilter::Exact(
+                    "user.password_reset.requested".to_owned(),
+                )),
+                ..tessera_store::EventListFilter::default()
+            };
+            let page = tessera_store::PageRequest::first(100);
+            let events = core
+                .store
+                .events()
+                .list(IssuerScope::of(&issuer), &filter, page);
+            events.await.unwrap().items.len()
+        };
+        for sent in 0..MAILS_PER_ADDRESS {
+            assert!(
+                reset_link(&core, &issuer, "ada@example.com")
+                    .await
+                    .is_some(),
+                "{sent}"
+            );
+        }
+        let share = usize::try_from(MAILS_PER_ADDRESS).unwrap();
+        assert_eq!(requested().await, share);
+        assert!(
+            reset_link(&core, &issuer, "ada@example.com")
+                .await
+                .is_none()
+        );
+        assert_eq!(
+            requested().await,
+            share,
+            "nothing written for the mail held back"
+        );
+        let verification = core.verification_mail(&issuer, &ada, None).await.unwrap();
+        assert!(verification.is_none());
+    }
+
     #[tokio::test]
     async fn a_reset_link_works_once_within_the_hour_and_for_known_addresses_only() {
         let (core, clock, db) = test_core().await;
@@ -917,7 +972,11 @@ mod tests {
         let issuer = test_issuer(db.store.as_ref(), "acme").await;
         let ada = user(&core, &issuer).await;
         assert!(!ada.email_verified);
-        let mail = core.verification_mail(&issuer, &ada, None).await.unwrap();
+        let mail = core
+            .verification_mail(&issuer, &ada, None)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(mail.kind, MailKind::VerifyEmail);
         let link = mail.secret.unwrap().expose().to_owned();
         let verified = core.verify_email(&issuer, &link).await.unwrap().unwrap();
@@ -931,7 +990,11 @@ mod tests {
         );
 
         // A link sent to an address the account no longer has verifies nothing.
-        let stale = core.verification_mail(&issuer, &ada, None).await.unwrap();
+        let stale = core
+            .verification_mail(&issuer, &ada, None)
+            .await
+            .unwrap()
+            .unwrap();
         core.update_user(
             &issuer,
             ada.id,
@@ -953,7 +1016,11 @@ mod tests {
             Err(LinkRefusal::Used)
         );
 
-        let late = core.verification_mail(&issuer, &ada, None).await.unwrap();
+        let late = core
+            .verification_mail(&issuer, &ada, None)
+            .await
+            .unwrap()
+            .unwrap();
         clock.advance(VERIFICATION_LINK_LIFETIME);
         let late = late.secret.unwrap().expose().to_owned();
         assert_eq!(

@@ -552,7 +552,7 @@ impl CheckedUser {
 
     /// The new user's details an attacker would try as a password, as [`user_details`]
     /// gives them for a stored user.
-    fn details(&self) -> [Option<&str>; 5] {
+    pub(crate) fn details(&self) -> [Option<&str>; 5] {
         [
             Some(self.email.as_str()),
             self.username.as_deref(),

@@ -96,27 +96,14 @@ fn secret(link: &LinkMail) -> &str {
     link.secret.as_ref().map(|s| s.expose()).unwrap_or_default()
 }
 
-/// Composes the mail for `link` and sends it from a task of its own, unless its address has
-/// had its share of mails ([`tessera_core::Core::may_mail`]; checked in the task too, so the
-/// answer's timing says nothing of it).
+/// Composes the mail for `link` and sends it from a task of its own.
 pub(crate) fn send_later(state: &AppState, issuer: &Issuer, lang: &'static str, link: LinkMail) {
     let mail = compose(&state.core.issuer_url(issuer), issuer, lang, &link);
-    let (core, mailer) = (state.core.clone(), state.mailer().clone());
-    let (kind, issuer, to) = (link.kind, issuer.clone(), link.to);
+    let mailer = state.mailer().clone();
+    let (kind, issuer) = (link.kind, issuer.slug.to_string());
     tokio::spawn(async move {
-        match core.may_mail(&issuer, &to).await {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::info!(?kind, issuer = %issuer.slug, "a mail was not sent: its address has had its share for the hour");
-                return;
-            }
-            Err(error) => {
-                tracing::warn!(%error, ?kind, issuer = %issuer.slug, "a mail was not sent: its count could not be read");
-                return;
-            }
-        }
         if let Err(error) = mailer.send(&mail).await {
-            tracing::warn!(%error, ?kind, issuer = %issuer.slug, "a mail could not be sent");
+            tracing::warn!(%error, ?kind, issuer, "a mail could not be sent");
         }
     });
 }

@@ -200,7 +200,9 @@ pub(super) async fn signup(
             ui_locales,
         }) => {
             let lang = form_language(&headers, &ui_locales);
-            mail::send_later(&state, &issuer, lang, link);
+            if let Some(link) = link {
+                mail::send_later(&state, &issuer, lang, link);
+            }
             check_email_page(&issuer, lang)
         }
         Ok(SignUpOutcome::SignedIn {
@@ -208,8 +210,10 @@ pub(super) async fn signup(
             mail: link,
             ui_locales,
         }) => {
-            let lang = form_language(&headers, &ui_locales);
-            mail::send_later(&state, &issuer, lang, link);
+            if let Some(link) = link {
+                let lang = form_language(&headers, &ui_locales);
+                mail::send_later(&state, &issuer, lang, link);
+            }
             let LoginOutcome::SignedIn {
                 session_secret,
                 next,
