@@ -227,3 +227,12 @@ pub async fn expect_problem(
     assert_eq!(body["status"], status);
     body
 }
+
+/// Waits until an identifier that has just failed `failures` sign-ins in a row may try again
+/// under the default lockout policy (`LockoutPolicy::delay_after`), with a second to spare:
+/// the store counts whole seconds, and the wait runs from when the failure was written.
+pub async fn wait_out_sign_in_delay(failures: i64) {
+    let delay = tessera_model::LockoutPolicy::default().delay_after(failures);
+    let millis = u64::try_from(delay).unwrap_or(0) * 1000 + 1100;
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+}

@@ -60,7 +60,7 @@ async fn the_portal_lists_the_users_sessions_and_signs_others_out() {
             .as_deref(),
         Some("credentials")
     );
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    tessera_testkit::wait_out_sign_in_delay(1).await;
     browser.fill("password", PASSWORD).await;
     browser.click("sign-in").await;
     assert_eq!(browser.url().await.path(), "/default/account");
@@ -459,7 +459,7 @@ async fn the_user_changes_the_password_then_deletes_the_account() {
     );
     // The new one must meet the policy; the browser's own checks are bypassed to see the
     // server's.
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    tessera_testkit::wait_out_sign_in_delay(1).await;
     browser.fill("current-password", PASSWORD).await;
     browser.fill("new-password", "qwertyuiop").await;
     browser.click("save-password").await;
@@ -494,7 +494,7 @@ async fn the_user_changes_the_password_then_deletes_the_account() {
     // Deleting the account asks for the password, then removes the user and signs out. (The
     // failed sign-in with the old password just now makes the account wait a second, and
     // the wrong password below two more.)
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    tessera_testkit::wait_out_sign_in_delay(1).await;
     browser.fill("delete-password", "wrong").await;
     browser.click("delete").await;
     assert_eq!(
@@ -504,7 +504,7 @@ async fn the_user_changes_the_password_then_deletes_the_account() {
             .as_deref(),
         Some("current_password")
     );
-    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    tessera_testkit::wait_out_sign_in_delay(2).await;
     browser.fill("delete-password", new_password).await;
     browser.click("delete").await;
     assert_eq!(

@@ -156,7 +156,7 @@ async fn a_relying_party_signs_a_user_in_through_the_pages_of_a_real_browser() {
 
     // After a failure the identifier waits a second before its next try (`lockout`; the
     // refusal itself is tested over HTTP in `tests/sign_in_protection.rs`).
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    tessera_testkit::wait_out_sign_in_delay(1).await;
     sign_in(&browser, PASSWORD).await;
     let scopes = browser.text("scopes").await;
     assert!(scopes.contains("See your email address"), "{scopes}");
@@ -378,7 +378,7 @@ async fn every_page_is_accessible_and_fits_a_phone() {
     browser.goto(&format!("{issuer}/account")).await;
     check("account-sign-in").await;
 
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    tessera_testkit::wait_out_sign_in_delay(1).await;
     browser.goto(interaction.as_str()).await;
     sign_in(&browser, PASSWORD).await;
     assert!(browser.has("allow").await, "the consent page");

@@ -395,7 +395,7 @@ async fn first_party_clients_skip_consent_and_wrong_passwords_are_retried() {
         );
     }
     // After a failure an identifier waits a second before its next try (`lockout`).
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    tessera_testkit::wait_out_sign_in_delay(1).await;
     let landing = browser
         .submit(
             &login,

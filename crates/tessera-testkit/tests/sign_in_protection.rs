@@ -137,10 +137,10 @@ async fn fail_until_locked(
     // Within a second of the first failure: refused without a check, whatever the password.
     let (refusal, _) = try_sign_in(app, &browser, &page, username, PASSWORD).await;
     refusals.push(refusal);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tessera_testkit::wait_out_sign_in_delay(1).await;
     let (refusal, _) = try_sign_in(app, &browser, &page, username, "wrong two").await;
     refusals.push(refusal);
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    tessera_testkit::wait_out_sign_in_delay(2).await;
     let (refusal, _) = try_sign_in(app, &browser, &page, username, "wrong three").await;
     refusals.push(refusal);
     let (refusal, last) = try_sign_in(app, &browser, &page, username, PASSWORD).await;
@@ -205,7 +205,7 @@ async fn a_successful_sign_in_clears_the_count() {
     for _ in 0..2 {
         let (refusal, _) = try_sign_in(&app, &browser, &page, EMAIL, "wrong").await;
         assert_eq!(refusal.as_deref(), Some("credentials"));
-        tokio::time::sleep(Duration::from_millis(3100)).await;
+        tessera_testkit::wait_out_sign_in_delay(2).await;
     }
     let (refusal, _) = try_sign_in(&app, &browser, &page, EMAIL, PASSWORD).await;
     assert_eq!(
@@ -216,7 +216,7 @@ async fn a_successful_sign_in_clears_the_count() {
     let (browser, page) = sign_in_page(&app, &client_id).await;
     let (refusal, _) = try_sign_in(&app, &browser, &page, EMAIL, "wrong").await;
     assert_eq!(refusal.as_deref(), Some("credentials"));
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tessera_testkit::wait_out_sign_in_delay(1).await;
     let (refusal, _) = try_sign_in(&app, &browser, &page, EMAIL, PASSWORD).await;
     assert_eq!(refusal, None);
     assert!(events(&app, "type=user.locked").await.is_empty());
@@ -297,7 +297,7 @@ async fn a_blocked_user_is_refused_with_the_neutral_message() {
         .await
         .unwrap();
     assert_eq!(unblocked.status(), 200);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tessera_testkit::wait_out_sign_in_delay(1).await;
     let (browser, page) = sign_in_page(&app, &client_id).await;
     let (refusal, _) = try_sign_in(&app, &browser, &page, EMAIL, PASSWORD).await;
     assert_eq!(refusal, None);
