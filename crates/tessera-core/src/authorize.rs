@@ -525,25 +525,30 @@ impl Core {
                     });
                 }
             };
-        self.continue_signed_in(
-            issuer,
-            (interaction, pending, client),
-            browser,
-            (user, session, session_secret),
-        )
-        .await
+        let next = self
+            .continue_signed_in(
+                issuer,
+                (interaction, pending, client),
+                browser,
+                (user, session),
+            )
+            .await?;
+        Ok(LoginOutcome::SignedIn {
+            session_secret,
+            next,
+        })
     }
 
     /// Moves an interaction on once its user has signed in (on the sign-in page, or by
     /// signing up): the interaction records the user and the session, then goes to consent
-    /// or back to the client.
+    /// or back to the client, which is what comes next.
     pub(crate) async fn continue_signed_in(
         &self,
         issuer: &Issuer,
         (interaction, pending, client): (Interaction, Pending, Client),
         browser: &str,
-        (user, session, session_secret): (User, Session, SecretToken),
-    ) -> Result<LoginOutcome, InteractionError> {
+        (user, session): (User, Session),
+    ) -> Result<Next, InteractionError> {
         let now = self.clock.now();
         let mut signed_in = interaction.clone();
         signed_in.user_id = Some(user.id);
@@ -575,10 +580,7 @@ impl Core {
                 None => return Err(InteractionError::Gone),
             }
         };
-        Ok(LoginOutcome::SignedIn {
-            session_secret,
-            next,
-        })
+        Ok(next)
     }
 
     /// Records the user's answer on the consent page and answers the client.

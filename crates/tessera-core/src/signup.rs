@@ -37,7 +37,7 @@ use tessera_model::{
 };
 use tessera_store::{FailureCount, IssuerScope, StoreError};
 
-use crate::authorize::{InteractionError, InteractionView, LoginOutcome, Stage, check_csrf, view};
+use crate::authorize::{InteractionError, InteractionView, Next, Stage, check_csrf, view};
 use crate::password_policy::PasswordProblem;
 use crate::users::{CheckedUser, NAME_MAX_CHARS, NewUser, user_details, user_password_problem};
 use crate::{Core, CoreError, csrf};
@@ -143,9 +143,10 @@ pub enum SignUpOutcome {
     },
     /// The new account is signed in and the authorization request goes on.
     SignedIn {
-        /// Where the browser goes next, with the session cookie to set (boxed: it is most of
-        /// the enum's size).
-        outcome: Box<LoginOutcome>,
+        /// The new session's cookie secret.
+        session_secret: SecretToken,
+        /// Where the browser goes next (boxed: it is most of the enum's size).
+        next: Box<Next>,
         /// The verification mail (the issuer does not require it, but the address is still
         /// unproven), unless the address has had its share of mails.
         mail: Option<LinkMail>,
@@ -361,16 +362,17 @@ impl Core {
         let (session, secret) = self
             .start_session(issuer, &user, vec!["pwd".to_owned()])
             .await?;
-        let outcome = self
+        let next = self
             .continue_signed_in(
                 issuer,
                 (interaction, pending, client),
                 browser,
-                (user, session, secret),
+                (user, session),
             )
             .await?;
         Ok(SignUpOutcome::SignedIn {
-            outcome: Box::new(outcome),
+            session_secret: secret,
+            next: Box::new(next),
             mail,
             ui_locales,
         })

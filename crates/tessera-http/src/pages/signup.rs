@@ -12,7 +12,7 @@ use fluent_bundle::FluentArgs;
 use minijinja::context;
 use serde::Deserialize;
 use tessera_core::Core;
-use tessera_core::authorize::{InteractionView, LoginOutcome};
+use tessera_core::authorize::InteractionView;
 use tessera_core::password_policy::PasswordProblem;
 use tessera_core::signup::{LinkRefusal, ResetRefusal, SignUpForm, SignUpOutcome, SignUpRefusal};
 use tessera_model::Issuer;
@@ -206,7 +206,8 @@ pub(super) async fn signup(
             check_email_page(&issuer, lang)
         }
         Ok(SignUpOutcome::SignedIn {
-            outcome,
+            session_secret,
+            next,
             mail: link,
             ui_locales,
         }) => {
@@ -214,14 +215,7 @@ pub(super) async fn signup(
                 let lang = form_language(&headers, &ui_locales);
                 mail::send_later(&state, &issuer, lang, link);
             }
-            let LoginOutcome::SignedIn {
-                session_secret,
-                next,
-            } = *outcome
-            else {
-                return crate::problem::internal_error();
-            };
-            signed_in(&state, &issuer, session_secret.expose(), next)
+            signed_in(&state, &issuer, session_secret.expose(), *next)
         }
         Err(error) => interaction_error(&issuer, lang, &error),
     }
