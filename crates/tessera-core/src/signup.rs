@@ -773,8 +773,8 @@ mod tests {
     }
 
     /// A mail held back makes nothing: past the address's share, a reset request gives no
-    /// link and writes no `user.password_reset.requested` event (nor its ticket, written with
-    /// it), and the share is for every kind of mail: no verification link either.
+    /// link and writes no `user.password_reset.requested` event, and the share is for every
+    /// kind of mail: no verification link either.
     #[tokio::test]
     async fn past_its_share_an_address_gets_no_link_and_nothing_is_written() {
         let (core, _, db) = test_core().await;

@@ -292,6 +292,18 @@ async fn sign_up(
     (status, location, answer.text().await.unwrap())
 }
 
+/// A new browser starts the authorization request and sends its sign-up form; returns the
+/// browser, the form's URL and the answer (as [`sign_up`] gives it).
+async fn sign_up_in_a_new_browser(
+    authorize: &str,
+    fields: &[(&str, &str)],
+) -> (reqwest::Client, String, (u16, Option<String>, String)) {
+    let browser = Browser::new().http;
+    let url = signup_url(&browser, authorize).await;
+    let answer = sign_up(&browser, &url, fields).await;
+    (browser, url, answer)
+}
+
 fn refusal_of(page: &str) -> Option<&str> {
     let start = page.find("data-refusal=\"")? + "data-refusal=\"".len();
     Some(&page[start..][..page[start..].find('"')?])
@@ -382,11 +394,8 @@ async fn the_answer_to_a_sign_up_and_its_mail_speak_the_requested_language() {
     let smtp = SmtpReceiver::start().await;
     let (app, _callback, authorize) = scene(&smtp).await;
     let authorize = format!("{authorize}&ui_locales=de");
-    let browser = Browser::new().http;
-    let url = signup_url(&browser, &authorize).await;
-    let (status, _, page) = sign_up(
-        &browser,
-        &url,
+    let (_, _, (status, _, page)) = sign_up_in_a_new_browser(
+        &authorize,
         &[("email", "lena@example.com"), ("password", STRONG)],
     )
     .await;
@@ -404,11 +413,8 @@ async fn the_answer_to_a_sign_up_and_its_mail_speak_the_requested_language() {
         json!({"signup": {"require_email_verification": false}}),
     )
     .await;
-    let other = Browser::new().http;
-    let url = signup_url(&other, &authorize).await;
-    let (status, _, _) = sign_up(
-        &other,
-        &url,
+    let (_, _, (status, _, _)) = sign_up_in_a_new_browser(
+        &authorize,
         &[("email", "jonas@example.com"), ("password", STRONG)],
     )
     .await;
@@ -428,11 +434,8 @@ async fn without_required_verification_a_new_account_signs_in_at_once() {
         json!({"signup": {"require_email_verification": false}}),
     )
     .await;
-    let browser = Browser::new().http;
-    let url = signup_url(&browser, &authorize).await;
-    let (status, location, _) = sign_up(
-        &browser,
-        &url,
+    let (browser, url, (status, location, _)) = sign_up_in_a_new_browser(
+        &authorize,
         &[
             ("email", "kim@example.com"),
             ("password", STRONG),
@@ -472,11 +475,8 @@ async fn without_required_verification_a_new_account_signs_in_at_once() {
     drop(callback);
 
     // The address is taken now; without verification there is no hiding it.
-    let other = Browser::new().http;
-    let url = signup_url(&other, &authorize).await;
-    let (_, _, page) = sign_up(
-        &other,
-        &url,
+    let (_, _, (_, _, page)) = sign_up_in_a_new_browser(
+        &authorize,
         &[("email", "KIM@example.com"), ("password", ANOTHER)],
     )
     .await;
