@@ -608,6 +608,17 @@ mod tests {
         updated
     }
 
+    /// The current key of `algorithm`'s chain, as [`Core::signer_for`] reads it (a test's
+    /// keys always parse).
+    async fn signer<'k>(
+        core: &Core,
+        issuer: &Issuer,
+        keys: &'k super::IssuerKeys,
+        algorithm: Algorithm,
+    ) -> Option<&'k tessera_crypto::jws::Signer> {
+        core.signer_for(issuer, keys, algorithm).await.unwrap()
+    }
+
     /// The `alg` of every published key, in order.
     fn published(jwks: &str) -> Vec<String> {
         parse(jwks)["keys"]
@@ -721,10 +732,8 @@ mod tests {
         // verifies against the published keys, read from the JWKS: all four (current and
         // next of both chains), each as published.
         let stored = core.list_keys(&issuer).await.unwrap();
-        let rs256 = core
-            .signer_for(&issuer, &keys, Algorithm::Rs256)
+        let rs256 = signer(&core, &issuer, &keys, Algorithm::Rs256)
             .await
-            .unwrap()
             .expect("an RS256 chain");
         let current = stored
             .iter()
@@ -817,10 +826,8 @@ mod tests {
         let es256 = core.issuer_keys(&issuer).await.unwrap();
         assert_eq!(es256.signer().algorithm().as_str(), "ES256");
         let es256_token = es256.signer().sign("JWT", &json!({"n": 1})).unwrap();
-        let rs256_kid = core
-            .signer_for(&issuer, &es256, Algorithm::Rs256)
+        let rs256_kid = signer(&core, &issuer, &es256, Algorithm::Rs256)
             .await
-            .unwrap()
             .unwrap()
             .kid()
             .to_owned();
@@ -838,9 +845,8 @@ mod tests {
         let waiting = core.issuer_keys(&issuer).await.unwrap();
         assert_ne!(waiting.signer().algorithm(), Algorithm::EdDsa);
         assert!(
-            core.signer_for(&issuer, &waiting, Algorithm::EdDsa)
+            signer(&core, &issuer, &waiting, Algorithm::EdDsa)
                 .await
-                .unwrap()
                 .is_none()
         );
         assert_eq!(count(waiting.jwks(), "EdDSA"), 1, "the next EdDSA key");
@@ -858,9 +864,8 @@ mod tests {
         assert_eq!(rotated.signer().kid(), next.id.to_string());
         assert_jwks_complete(rotated.jwks());
         assert!(
-            core.signer_for(&issuer, &rotated, Algorithm::Es256)
+            signer(&core, &issuer, &rotated, Algorithm::Es256)
                 .await
-                .unwrap()
                 .is_none(),
             "the ES256 chain is no longer kept: its current key became previous"
         );
@@ -895,27 +900,23 @@ mod tests {
         assert_eq!(count(first.jwks(), "RS256"), 2, "current and next");
         assert_eq!(first.signer().algorithm(), Algorithm::Es256);
         assert_eq!(
-            core.signer_for(&issuer, &first, Algorithm::Es256)
+            signer(&core, &issuer, &first, Algorithm::Es256)
                 .await
-                .unwrap()
                 .unwrap()
                 .kid(),
             first.signer().kid()
         );
         assert!(
-            core.signer_for(&issuer, &first, Algorithm::EdDsa)
+            signer(&core, &issuer, &first, Algorithm::EdDsa)
                 .await
-                .unwrap()
                 .is_none()
         );
         assert_eq!(
             first.id_token_algorithms(),
             [Algorithm::Es256, Algorithm::Rs256]
         );
-        let rs256_token = core
-            .signer_for(&issuer, &first, Algorithm::Rs256)
+        let rs256_token = signer(&core, &issuer, &first, Algorithm::Rs256)
             .await
-            .unwrap()
             .unwrap()
             .sign("JWT", &json!({"n": 1}))
             .unwrap();
@@ -934,9 +935,8 @@ mod tests {
         let second = core.issuer_keys(&issuer).await.unwrap();
         assert_eq!(second.signer().kid(), next_es256);
         assert_eq!(
-            core.signer_for(&issuer, &second, Algorithm::Rs256)
+            signer(&core, &issuer, &second, Algorithm::Rs256)
                 .await
-                .unwrap()
                 .unwrap()
                 .kid(),
             next_rs256,
