@@ -483,6 +483,35 @@ async fn without_required_verification_a_new_account_signs_in_at_once() {
     assert_eq!(refusal_of(&page), Some("taken"));
 }
 
+/// The "forgot password" form of the default issuer, opened in a new browser.
+struct ForgotForm {
+    browser: reqwest::Client,
+    url: String,
+    csrf: String,
+}
+
+impl ForgotForm {
+    async fn open(app: &TestApp) -> Self {
+        let url = format!("{}/password/forgot", app.issuer_url("default"));
+        let browser = Browser::new().http;
+        let csrf = hidden_input(&page_text(&browser, &url).await, "csrf").unwrap();
+        Self { browser, url, csrf }
+    }
+
+    /// Sends the form for `email`; the answer's status and page, which must come within 3 s.
+    async fn send(&self, email: &str) -> (reqwest::StatusCode, String) {
+        let answer = self
+            .browser
+            .post(&self.url)
+            .form(&[("csrf", self.csrf.as_str()), ("email", email)])
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .expect("an answer within 3 s");
+        (answer.status(), answer.text().await.unwrap())
+    }
+}
+
 /// "Forgot password" over HTTP: an address with an account and one without get the same
 /// status and the same page, and only the account's owner gets a mail. The answer does not
 /// wait for the lookup and the writes that only a known address causes (a ticket and an
@@ -494,20 +523,8 @@ async fn forgot_password_answers_before_it_writes_whatever_the_address() {
     let smtp = SmtpReceiver::start().await;
     let (app, _callback, _) = scene(&smtp).await;
     app.create_user("default", "ada@example.com", STRONG).await;
-    let forgot = format!("{}/password/forgot", app.issuer_url("default"));
-    let browser = Browser::new().http;
-    let form = page_text(&browser, &forgot).await;
-    let csrf = hidden_input(&form, "csrf").unwrap();
-    let ask = |email: &'static str| {
-        let request = browser
-            .post(&forgot)
-            .form(&[("csrf", csrf.as_str()), ("email", email)])
-            .timeout(Duration::from_secs(3));
-        async move {
-            let answer = request.send().await.expect("an answer within 3 s");
-            (answer.status(), answer.text().await.unwrap())
-        }
-    };
+    let forgot = ForgotForm::open(&app).await;
+    let ask = |email| forgot.send(email);
 
     let known = ask("ada@example.com").await;
     assert_eq!(mail(&smtp).await.envelope_to, ["ada@example.com"]);
@@ -533,8 +550,9 @@ async fn forgot_password_answers_before_it_writes_whatever_the_address() {
     assert_eq!(mail(&smtp).await.envelope_to, ["ada@example.com"]);
 
     // A forged form: refused, and nothing is mailed.
-    let forged = browser
-        .post(&forgot)
+    let forged = forgot
+        .browser
+        .post(&forgot.url)
         .form(&[("csrf", "forged"), ("email", "ada@example.com")])
         .send()
         .await
@@ -557,19 +575,8 @@ async fn a_flood_of_reset_requests_sends_an_address_only_a_few_mails() {
     let (app, _callback, _) = scene(&smtp).await;
     app.create_user("default", "ada@example.com", STRONG).await;
     app.create_user("default", "bob@example.com", STRONG).await;
-    let forgot = format!("{}/password/forgot", app.issuer_url("default"));
-    let browser = Browser::new().http;
-    let form = page_text(&browser, &forgot).await;
-    let csrf = hidden_input(&form, "csrf").unwrap();
-    let ask = |email: &'static str| {
-        let request = browser
-            .post(&forgot)
-            .form(&[("csrf", csrf.as_str()), ("email", email)]);
-        async move {
-            let answer = request.send().await.unwrap();
-            (answer.status(), answer.text().await.unwrap())
-        }
-    };
+    let forgot = ForgotForm::open(&app).await;
+    let ask = |email| forgot.send(email);
     let limit = tessera_core::signup::MAILS_PER_ADDRESS;
     let first = ask("ada@example.com").await;
     assert_eq!(first.0, 200);
